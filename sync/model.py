@@ -1,0 +1,417 @@
+"""The record model: what a clinician needs about one patient in a downtime.
+
+Pure data, no I/O. `sync.mapping` fills it from FHIR R4; `sync.snapshot` stores it (as JSON, via
+`PatientRecord.to_json` / `PatientRecord.from_json`); the viewer and the printed documents read it.
+
+Conventions:
+- Every timestamp is timezone-aware (`datetime` with tzinfo). Mapping interprets a FHIR dateTime
+  without offset in the hospital's configured time zone. Partial dates ("2020", "2020-05") become
+  the first instant of that period and keep the original text in a `*_text` field where it matters.
+- Every fact keeps `source`: the FHIR resource it came from (type, id, meta.lastUpdated), so it can
+  be traced back after recovery.
+- Lists are ordered for display: newest first for observations, administrations, notes.
+- Free text is kept as written (umlauts, non-Latin scripts); nothing is transliterated here.
+
+Bump `MODEL_VERSION` whenever a stored field changes meaning or is removed; adding an optional
+field does not need a bump (readers ignore unknown fields, and old records lack the new one).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+MODEL_VERSION = 1
+
+
+class _Base(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=False, populate_by_name=True)
+
+
+class SourceRef(_Base):
+    """Provenance of one fact: the FHIR resource it was mapped from."""
+
+    resource_type: str
+    id: str
+    last_updated: datetime | None = None
+
+
+class Coding(_Base):
+    system: str | None = None
+    code: str | None = None
+    display: str | None = None
+
+
+class Identifier(_Base):
+    system: str | None = None
+    value: str
+    label: str | None = None  # e.g. "MRN", "KVNR", "SSN", from Identifier.type
+
+
+class Sex(StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class Stay(_Base):
+    """The current (or latest) inpatient Encounter and where the patient is."""
+
+    encounter_id: str | None = None
+    status: str | None = None  # FHIR Encounter.status: in-progress, finished, ...
+    encounter_class: str | None = None  # IMP, EMER, ACUTE, ...
+    admitted: datetime | None = None
+    discharged: datetime | None = None
+    ward_id: str | None = None  # the ward this record was placed on (see sync.config)
+    ward: str | None = None  # display name of the ward
+    room: str | None = None
+    bed: str | None = None
+    attending: str | None = None
+    department: str | None = None
+    reason: str | None = None
+    source: SourceRef | None = None
+
+
+class Criticality(StrEnum):
+    HIGH = "high"
+    LOW = "low"
+    UNABLE = "unable-to-assess"
+    UNKNOWN = "unknown"
+
+
+class Allergy(_Base):
+    substance: str
+    coding: list[Coding] = Field(default_factory=list)
+    category: list[str] = Field(default_factory=list)  # food, medication, environment, biologic
+    kind: str | None = None  # allergy | intolerance
+    criticality: Criticality = Criticality.UNKNOWN
+    clinical_status: str | None = None
+    verification_status: str | None = None
+    reactions: list[str] = Field(default_factory=list)  # manifestations as text
+    severity: str | None = None  # mild | moderate | severe (worst reaction)
+    recorded: datetime | None = None
+    note: str | None = None
+    source: SourceRef | None = None
+
+
+class CodeStatusKind(StrEnum):
+    FULL = "full"  # full resuscitation
+    DNR = "dnr"  # do not resuscitate
+    DNI = "dni"  # do not intubate
+    DNR_DNI = "dnr-dni"
+    COMFORT = "comfort"  # comfort care only
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class CodeStatus(_Base):
+    kind: CodeStatusKind = CodeStatusKind.UNKNOWN
+    text: str  # as documented, e.g. "DNR/DNI", "Keine Reanimation"
+    recorded: datetime | None = None
+    source: SourceRef | None = None
+
+
+class Flag(_Base):
+    """An alert shown prominently: isolation, fall risk, MRSA, ..."""
+
+    text: str
+    category: str | None = None  # isolation | safety | clinical | admin | ...
+    coding: list[Coding] = Field(default_factory=list)
+    start: datetime | None = None
+    source: SourceRef | None = None
+
+
+class Problem(_Base):
+    text: str
+    coding: list[Coding] = Field(default_factory=list)  # ICD-10-GM, SNOMED CT, ...
+    clinical_status: str | None = None
+    category: str | None = None  # encounter-diagnosis | problem-list-item
+    is_main_diagnosis: bool = False
+    onset: datetime | None = None
+    recorded: datetime | None = None
+    source: SourceRef | None = None
+
+
+class Timing(_Base):
+    """FHIR Timing, reduced to what due-time computation needs.
+
+    A scheduled order has either explicit `times_of_day` ("08:00", "20:00"), or a frequency per
+    period (`frequency` times every `period` `period_unit`, e.g. 1 per 8 h), optionally with
+    `when` event codes (MORN, NOON, EVE, NIGHT, HS, ...). `text` keeps a human form such as
+    "1-0-1" or "alle 8 h".
+    """
+
+    code: str | None = None  # BID, TID, QID, Q8H, ...
+    text: str | None = None
+    frequency: int | None = None
+    period: float | None = None
+    period_unit: str | None = None  # s | min | h | d | wk | mo | a
+    times_of_day: list[str] = Field(default_factory=list)  # "HH:MM[:SS]"
+    when: list[str] = Field(default_factory=list)
+    days_of_week: list[str] = Field(default_factory=list)  # mon, tue, ...
+    bounds_start: datetime | None = None
+    bounds_end: datetime | None = None
+
+
+class Dosage(_Base):
+    text: str | None = None  # the prescriber's text, shown as is
+    dose_value: float | None = None
+    dose_unit: str | None = None
+    dose_text: str | None = None  # "500 mg" or a range, formatted
+    route: str | None = None
+    site: str | None = None
+    method: str | None = None
+    timing: Timing | None = None
+    as_needed: bool = False
+    as_needed_reason: str | None = None
+    max_per_period: str | None = None
+
+
+class MedicationOrder(_Base):
+    id: str  # MedicationRequest id (administrations point at it)
+    drug: str
+    coding: list[Coding] = Field(default_factory=list)  # RxNorm, ATC, PZN, ...
+    status: str | None = None  # active, on-hold, ...
+    intent: str | None = None
+    dosages: list[Dosage] = Field(default_factory=list)
+    start: datetime | None = None
+    end: datetime | None = None
+    prescriber: str | None = None
+    reason: str | None = None
+    note: str | None = None
+    source: SourceRef | None = None
+
+    @property
+    def as_needed(self) -> bool:
+        return any(d.as_needed for d in self.dosages)
+
+
+class Administration(_Base):
+    order_id: str | None = None  # MedicationOrder.id it fulfils, when known
+    drug: str
+    status: str | None = None  # completed, not-done, ...
+    when: datetime | None = None
+    dose_text: str | None = None
+    route: str | None = None
+    performer: str | None = None
+    note: str | None = None
+    source: SourceRef | None = None
+
+
+class Interpretation(StrEnum):
+    NORMAL = "N"
+    HIGH = "H"
+    LOW = "L"
+    CRITICAL_HIGH = "HH"
+    CRITICAL_LOW = "LL"
+    ABNORMAL = "A"
+    CRITICAL = "AA"
+    UNKNOWN = ""
+
+
+class Observation(_Base):
+    """One vital sign or lab result (a component of a panel becomes its own Observation)."""
+
+    code: str | None = None  # LOINC where known
+    system: str | None = None
+    name: str  # display name
+    kind: str = "lab"  # vital | lab | other
+    group: str | None = None  # lab section or panel name for grouping
+    value: float | None = None
+    value_text: str | None = None  # non-numeric value, or the formatted one ("120/80")
+    unit: str | None = None
+    ref_low: float | None = None
+    ref_high: float | None = None
+    ref_text: str | None = None
+    interpretation: Interpretation = Interpretation.UNKNOWN
+    effective: datetime | None = None
+    status: str | None = None
+    source: SourceRef | None = None
+
+    @property
+    def is_abnormal(self) -> bool:
+        return self.interpretation not in (Interpretation.NORMAL, Interpretation.UNKNOWN)
+
+
+class Note(_Base):
+    title: str
+    kind: str | None = None  # discharge summary, progress note, Pflegebericht, ...
+    date: datetime | None = None
+    author: str | None = None
+    text: str  # decoded plain text (HTML/markup stripped)
+    content_type: str | None = None
+    source: SourceRef | None = None
+
+
+class Order(_Base):
+    """A pending order (ServiceRequest): lab draw, imaging, consult, nursing task."""
+
+    text: str
+    coding: list[Coding] = Field(default_factory=list)
+    status: str | None = None
+    intent: str | None = None
+    priority: str | None = None  # routine | urgent | asap | stat
+    category: str | None = None
+    authored: datetime | None = None
+    occurrence: datetime | None = None
+    requester: str | None = None
+    note: str | None = None
+    source: SourceRef | None = None
+
+
+class Procedure(_Base):
+    text: str
+    coding: list[Coding] = Field(default_factory=list)
+    status: str | None = None
+    performed: datetime | None = None
+    source: SourceRef | None = None
+
+
+class Immunization(_Base):
+    vaccine: str
+    coding: list[Coding] = Field(default_factory=list)
+    status: str | None = None
+    date: datetime | None = None
+    source: SourceRef | None = None
+
+
+class Device(_Base):
+    text: str
+    coding: list[Coding] = Field(default_factory=list)
+    status: str | None = None
+    source: SourceRef | None = None
+
+
+class CareTeamMember(_Base):
+    name: str
+    role: str | None = None
+    phone: str | None = None
+
+
+class Contact(_Base):
+    """Next of kin, legal guardian, emergency contact."""
+
+    name: str
+    relationship: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    source: SourceRef | None = None
+
+
+class PatientRecord(_Base):
+    """Everything one ward snapshot holds about one patient."""
+
+    id: str  # FHIR Patient id
+    mrn: str | None = None  # the hospital's medical record number, when identifiable
+    identifiers: list[Identifier] = Field(default_factory=list)
+    family: str | None = None
+    given: list[str] = Field(default_factory=list)
+    prefix: list[str] = Field(default_factory=list)
+    name: str  # display name, "Family, Given" form
+    other_names: list[str] = Field(default_factory=list)  # maiden, alias
+    birth_date: date | None = None
+    sex: Sex = Sex.UNKNOWN
+    deceased: bool = False
+    deceased_at: datetime | None = None
+    language: str | None = None
+    address: str | None = None
+    phone: str | None = None
+
+    stay: Stay | None = None
+    allergies: list[Allergy] = Field(default_factory=list)
+    no_known_allergies: bool = False  # explicitly documented NKA
+    code_status: CodeStatus | None = None
+    flags: list[Flag] = Field(default_factory=list)
+    problems: list[Problem] = Field(default_factory=list)
+    medications: list[MedicationOrder] = Field(default_factory=list)
+    administrations: list[Administration] = Field(default_factory=list)  # last 72 h
+    vitals: list[Observation] = Field(default_factory=list)
+    labs: list[Observation] = Field(default_factory=list)
+    notes: list[Note] = Field(default_factory=list)
+    orders: list[Order] = Field(default_factory=list)
+    procedures: list[Procedure] = Field(default_factory=list)
+    immunizations: list[Immunization] = Field(default_factory=list)
+    devices: list[Device] = Field(default_factory=list)
+    care_team: list[CareTeamMember] = Field(default_factory=list)
+    contacts: list[Contact] = Field(default_factory=list)
+
+    merged_from: list[str] = Field(default_factory=list)  # Patient ids merged into this one
+    last_updated: datetime | None = None  # newest meta.lastUpdated of any source resource
+    source: SourceRef | None = None
+
+    def to_json(self) -> bytes:
+        """Serialise for storage (compact JSON, None fields and empty lists omitted)."""
+        return orjson.dumps(self.model_dump(mode="json", exclude_none=True, exclude_defaults=True))
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> PatientRecord:
+        """Parse what `to_json` wrote. Raises pydantic.ValidationError on malformed input."""
+        return cls.model_validate(orjson.loads(data))
+
+    @property
+    def main_diagnosis(self) -> Problem | None:
+        for problem in self.problems:
+            if problem.is_main_diagnosis:
+                return problem
+        return self.problems[0] if self.problems else None
+
+    @property
+    def has_severe_allergy(self) -> bool:
+        return any(a.criticality == Criticality.HIGH for a in self.allergies)
+
+
+class CensusRow(_Base):
+    """One line of the ward census: what fits on the ward overview, derived from a record."""
+
+    patient_id: str
+    mrn: str | None = None
+    name: str
+    birth_date: date | None = None
+    sex: Sex = Sex.UNKNOWN
+    ward_id: str | None = None
+    ward: str | None = None
+    room: str | None = None
+    bed: str | None = None
+    admitted: datetime | None = None
+    discharged: datetime | None = None
+    attending: str | None = None
+    main_diagnosis: str | None = None
+    allergy_count: int = 0
+    severe_allergy: bool = False
+    allergies_short: str | None = None  # "Penicillin, Latex"
+    code_status: CodeStatusKind = CodeStatusKind.UNKNOWN
+    code_status_text: str | None = None
+    flags: list[str] = Field(default_factory=list)
+    deceased: bool = False
+
+    @classmethod
+    def from_record(cls, record: PatientRecord) -> CensusRow:
+        stay = record.stay or Stay()
+        main = record.main_diagnosis
+        return cls(
+            patient_id=record.id,
+            mrn=record.mrn,
+            name=record.name,
+            birth_date=record.birth_date,
+            sex=record.sex,
+            ward_id=stay.ward_id,
+            ward=stay.ward,
+            room=stay.room,
+            bed=stay.bed,
+            admitted=stay.admitted,
+            discharged=stay.discharged,
+            attending=stay.attending,
+            main_diagnosis=main.text if main else None,
+            allergy_count=len(record.allergies),
+            severe_allergy=record.has_severe_allergy,
+            allergies_short=", ".join(a.substance for a in record.allergies[:4]) or None,
+            code_status=record.code_status.kind if record.code_status else CodeStatusKind.UNKNOWN,
+            code_status_text=record.code_status.text if record.code_status else None,
+            flags=[f.text for f in record.flags],
+            deceased=record.deceased,
+        )
