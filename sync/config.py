@@ -1,0 +1,279 @@
+"""Configuration of a sync server: hospital, time zone, wards and how patients are placed on them.
+
+Loaded from TOML (`load_config(path)`), validated by pydantic; `check_config_file(path)` collects
+every problem as a readable line for `wardcopy-sync config check FILE`. See docs/configuration.md
+for the file format and the order in which ward rules are applied (sync.wards implements it).
+
+Example:
+
+    hospital = "Klinikum Beispielstadt"
+    timezone = "Europe/Berlin"
+    discharged_within_hours = 24
+    source = "/srv/fhir/export"
+    outbox = "/srv/wardcopy/outbox"
+
+    [[wards]]
+    id = "kardio"
+    name = "Kardiologie 3B"
+      [[wards.rules]]
+      location_names = ["Station 3B"]
+      [[wards.rules]]
+      organization_names = ["Kardiologie"]
+      stay = "latest"
+      max_age_days = 365
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+__all__ = [
+    "DEFAULT_INPATIENT_CLASSES",
+    "Config",
+    "ConfigError",
+    "HospitalWard",
+    "StayScope",
+    "WardConfig",
+    "WardRule",
+    "check_config_file",
+    "load_config",
+    "parse_config",
+]
+
+# Encounter.class codes (v3 ActCode and common local spellings) counted as an inpatient stay.
+DEFAULT_INPATIENT_CLASSES: tuple[str, ...] = ("IMP", "ACUTE", "NONAC", "OBSENC", "SS", "stationaer")
+
+_WARD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid. `problems` holds one readable line per problem."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{source}: {len(problems)} problem(s) in the configuration:\n{lines}")
+
+
+class _Strict(BaseModel):
+    # A typo in a key ("location_name" for "location_names") must be an error, not silently
+    # ignored: a ward rule that never matches empties a ward.
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class StayScope(StrEnum):
+    """Which of a patient's encounters a ward rule looks at."""
+
+    CURRENT = "current"  # in-progress inpatient stays, and those discharged within N hours
+    LATEST = "latest"  # the latest inpatient stay of any status (Synthea: all are finished)
+
+
+class WardRule(_Strict):
+    """One way onto a ward. Criteria given together must all match (AND); a ward's rules are
+    alternatives (OR). Values match as documented in docs/configuration.md."""
+
+    location_ids: list[str] = Field(default_factory=list)  # "Location/abc" or "abc"
+    location_identifiers: list[str] = Field(default_factory=list)  # "system|value" or "value"
+    location_names: list[str] = Field(default_factory=list)  # case-insensitive substring
+    organization_ids: list[str] = Field(default_factory=list)
+    organization_identifiers: list[str] = Field(default_factory=list)
+    organization_names: list[str] = Field(default_factory=list)
+    encounter_classes: list[str] = Field(default_factory=list)  # "IMP", "EMER", ...
+    patients: list[str] = Field(default_factory=list)  # Patient ids or "system|value" identifiers
+    everyone: bool = False  # match any patient with a stay of the chosen scope
+    stay: StayScope = StayScope.CURRENT
+    max_age_days: float | None = Field(default=None, gt=0)  # for stay = "latest"; None: unlimited
+
+    @model_validator(mode="after")
+    def _has_criterion(self) -> WardRule:
+        if not self.everyone and not self.encounter_criteria and not self.patients:
+            raise ValueError(
+                "a rule needs at least one criterion (location_*, organization_*, "
+                "encounter_classes, patients), or everyone = true"
+            )
+        if self.max_age_days is not None and self.stay != StayScope.LATEST:
+            raise ValueError('max_age_days only applies to stay = "latest"')
+        return self
+
+    @property
+    def encounter_criteria(self) -> bool:
+        """True when the rule tests the encounter (not just a patient list)."""
+        return bool(
+            self.location_ids
+            or self.location_identifiers
+            or self.location_names
+            or self.organization_ids
+            or self.organization_identifiers
+            or self.organization_names
+            or self.encounter_classes
+        )
+
+
+class WardConfig(_Strict):
+    """A ward: one snapshot, one package, the laptops enrolled for it."""
+
+    id: str
+    name: str
+    rules: list[WardRule] = Field(default_factory=list)
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        if not _WARD_ID.match(value):
+            raise ValueError(
+                f"ward id {value!r} must be 1-64 letters, digits, '.', '_' or '-' "
+                "(it names folders and packages)"
+            )
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _nonempty_name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("ward name must not be empty (it is shown on every screen)")
+        return value
+
+
+class HospitalWard(_Strict):
+    """The hospital-wide pseudo-ward: every patient placed on any ward, in one snapshot (for a
+    laptop that must search the whole hospital, e.g. at the admission desk)."""
+
+    enabled: bool = True
+    id: str = "hospital"
+    name: str = "Whole hospital"
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        return WardConfig._valid_id(value)
+
+
+class Config(_Strict):
+    """A sync server's configuration. `Config()` is the default used without a file: wards are
+    derived from the source's Location resources with physicalType "wa"."""
+
+    hospital: str = "Hospital"
+    timezone: str = "Europe/Berlin"
+    discharged_within_hours: float = Field(default=24, ge=0)
+    keep_packages: int = Field(default=5, ge=1)
+    outbox: Path | None = None
+    source: str | None = None  # a folder or file path, or an http(s) URL of a FHIR server
+    inpatient_classes: list[str] = Field(default_factory=lambda: list(DEFAULT_INPATIENT_CLASSES))
+    wards: list[WardConfig] = Field(default_factory=list)
+    # With no [[wards]]: one ward per Location of physicalType "wa" (see docs/configuration.md).
+    wards_from_locations: bool = True
+    hospital_ward: HospitalWard = Field(default_factory=HospitalWard)
+    # Fold an inactive Patient into the one active Patient sharing an identifier with it, when
+    # the source marks a merge only by `active = false` (no Patient.link), as ISiK examples do.
+    merge_inactive_duplicates: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as 'Europe/Berlin'"
+            ) from None
+        return value
+
+    @field_validator("source")
+    @classmethod
+    def _source_form(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("source must be a path or an http(s) URL, not empty")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_ward_ids(self) -> Config:
+        problems: list[str] = []
+        seen: set[str] = set()
+        for ward in self.wards:
+            if ward.id in seen:
+                problems.append(f"ward id {ward.id!r} is used twice; ward ids must be unique")
+            seen.add(ward.id)
+            if not ward.rules:
+                problems.append(f"ward {ward.id!r} has no [[wards.rules]]: nobody would be placed")
+        if self.hospital_ward.enabled and self.hospital_ward.id in seen:
+            problems.append(
+                f"ward id {self.hospital_ward.id!r} is also the hospital-wide ward's id; "
+                "rename one of them ([hospital_ward] id = ...)"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The hospital's time zone (validated on load)."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def source_is_url(self) -> bool:
+        return bool(self.source) and str(self.source).lower().startswith(("http://", "https://"))
+
+
+def _format_error(err: Any) -> str:
+    loc = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__")
+    msg = str(err.get("msg", "invalid"))
+    msg = msg.removeprefix("Value error, ")
+    if err.get("type") == "extra_forbidden":
+        msg = "unknown setting (check the spelling; see docs/configuration.md)"
+    return f"{loc}: {msg}" if loc else msg
+
+
+def parse_config(data: dict[str, Any], source: str = "configuration") -> Config:
+    """Validate a parsed TOML table. Raises ConfigError listing every problem found."""
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(source, [_format_error(e) for e in exc.errors()]) from None
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a TOML config file.
+
+    Raises ConfigError (with every problem) for invalid content or TOML syntax, and
+    FileNotFoundError / PermissionError when the file cannot be read.
+    """
+    text = Path(path).read_bytes().decode("utf-8", errors="replace")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), [f"TOML syntax: {exc}"]) from None
+    config = parse_config(data, str(path))
+    if config.outbox is not None and not config.outbox.is_absolute():
+        # Relative paths are relative to the config file, not to wherever cron starts us.
+        config.outbox = (Path(path).parent / config.outbox).resolve()
+    if (
+        config.source
+        and not config.source_is_url
+        and not Path(config.source).expanduser().is_absolute()
+    ):
+        config.source = str((Path(path).parent / config.source).resolve())
+    return config
+
+
+def check_config_file(path: Path) -> list[str]:
+    """Every problem in a config file, as readable lines; [] when it is valid.
+
+    Beyond validation, warns about a source folder that does not exist. Never raises.
+    """
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        return exc.problems
+    except OSError as exc:
+        return [f"{path}: cannot read ({exc.strerror or exc})"]
+    problems: list[str] = []
+    if config.source and not config.source_is_url and not Path(config.source).exists():
+        problems.append(f"source: {config.source} does not exist")
+    return problems
