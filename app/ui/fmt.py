@@ -1,0 +1,124 @@
+"""Pure formatting for the viewer: ages, dates, durations, text folding for matching.
+
+No I/O and no Flet. Dates, times and ages come from app.i18n (German "29.11.2026 14:05", English
+"29 Nov 2026 14:05": never a bare 11/12 that could be read either way); matching and sorting helpers
+live here.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime, tzinfo
+
+from app import i18n
+from sync.model import Sex
+
+_SEX_SHORT = {
+    "de": {Sex.MALE: "m", Sex.FEMALE: "w", Sex.OTHER: "d", Sex.UNKNOWN: "?"},
+    "en": {Sex.MALE: "M", Sex.FEMALE: "F", Sex.OTHER: "X", Sex.UNKNOWN: "?"},
+}
+_SEX_LONG = {
+    "de": {
+        Sex.MALE: "männlich",
+        Sex.FEMALE: "weiblich",
+        Sex.OTHER: "divers",
+        Sex.UNKNOWN: "unbekannt",
+    },
+    "en": {Sex.MALE: "male", Sex.FEMALE: "female", Sex.OTHER: "other", Sex.UNKNOWN: "unknown"},
+}
+
+
+def age_text(birth: date | None, today: date, lang: str) -> str:
+    """Age for display: "78 J." / "78 y", infants in months/weeks/days; "?" if unknown."""
+    if birth is None:
+        return "?"
+    return i18n.fmt_age(birth, today, lang)
+
+
+def sex_short(sex: Sex, lang: str) -> str:
+    return _SEX_SHORT[i18n.normalize_language(lang)][sex]
+
+
+def sex_long(sex: Sex, lang: str) -> str:
+    return _SEX_LONG[i18n.normalize_language(lang)][sex]
+
+
+def date_text(d: date | None, lang: str) -> str:
+    """A calendar date: "03.05.1948" (de) or "3 May 1948" (en); "–" when unknown."""
+    return "–" if d is None else i18n.fmt_date(d, lang)
+
+
+def datetime_text(dt: datetime | None, tz: tzinfo | None, lang: str) -> str:
+    """A moment in the ward's time zone: "29.11.2026 14:05" / "29 Nov 2026 14:05"; "–" if None."""
+    return "–" if dt is None else i18n.fmt_datetime(dt, lang, tz)
+
+
+def time_text(dt: datetime | None, tz: tzinfo | None, lang: str, today: date | None = None) -> str:
+    """Only "HH:MM" when the moment is on `today` (local), else the full date and time."""
+    if dt is None:
+        return "–"
+    if today is not None and dt.astimezone(tz).date() == today:
+        return i18n.fmt_time(dt, lang, tz)
+    return datetime_text(dt, tz, lang)
+
+
+def days_since(start: datetime | None, now: datetime) -> int | None:
+    """Whole calendar days from `start` to `now` in `now`'s zone (admission day = day 0)."""
+    if start is None:
+        return None
+    return (now.date() - start.astimezone(now.tzinfo).date()).days
+
+
+def number_text(value: float | None) -> str:
+    """A measured value without a spurious ".0": 37.0 -> "37", 7.25 -> "7.25"."""
+    if value is None:
+        return "–"
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.3g}" if abs(value) < 1 else f"{value:.4g}"
+
+
+_GERMAN_TRANSLIT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+def fold(text: str) -> str:
+    """Lower-case, diacritics removed, ß -> ss: "Müller" -> "muller" (for matching only)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def fold_forms(text: str) -> tuple[str, str]:
+    """Both ways people type umlauts: "Müller" -> ("muller", "mueller")."""
+    lowered = unicodedata.normalize("NFC", text.casefold())
+    return fold(lowered), fold(lowered.translate(_GERMAN_TRANSLIT))
+
+
+def matches(query: str, *fields: str | None) -> bool:
+    """True when every word of `query` occurs (folded) in one of `fields`.
+
+    "Muller" and "Mueller" both find "Müller"; "mul 12" finds Müller in room 12.
+    """
+    words = [fold(w) for w in query.split()]
+    if not words:
+        return True
+    haystacks: list[str] = []
+    for field in fields:
+        if field:
+            haystacks.extend(fold_forms(field))
+    return all(any(word in hay for hay in haystacks) for word in words)
+
+
+_NATURAL_PART = re.compile(r"(\d+)")
+
+
+def natural_key(text: str | None) -> tuple[tuple[int, int | str], ...]:
+    """Sort key so that room "2" comes before "10", and "12a" before "12b"; missing sorts last."""
+    if not text:
+        return ((2, ""),)
+    parts: list[tuple[int, int | str]] = []
+    for part in _NATURAL_PART.split(text.casefold()):
+        if not part:
+            continue
+        parts.append((0, int(part)) if part.isdigit() else (1, part))
+    return tuple(parts)

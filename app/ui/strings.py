@@ -1,0 +1,262 @@
+"""The viewer's German and English texts, registered with app.i18n at import time.
+
+Ids are "ui." + area + name. Clinical words follow German ward usage ("REA", "Isolation",
+"überfällig"); English follows UK/US hospital usage ("DNR", "isolation", "overdue").
+Side effect on import: `app.i18n.register(CATALOG)`.
+"""
+
+from __future__ import annotations
+
+from app import i18n
+
+CATALOG: dict[str, dict[str, str]] = {
+    # -- app, banner ---------------------------------------------------------------------------
+    "ui.app.title": {"de": "Wardcopy – Ausfallkopie", "en": "Wardcopy – downtime copy"},
+    "ui.banner.read_only": {
+        "de": "Nur-Lese-Kopie · read-only copy",
+        "en": "Read-only copy · Nur-Lese-Kopie",
+    },
+    "ui.banner.break_glass_user": {
+        "de": "NOTFALLZUGRIFF: {name}",
+        "en": "BREAK-GLASS: {name}",
+    },
+    "ui.banner.logout": {"de": "Abmelden", "en": "Log out"},
+    "ui.banner.ward": {"de": "Station", "en": "Ward"},
+    "ui.banner.language": {"de": "English", "en": "Deutsch"},
+    # -- snapshot problems ---------------------------------------------------------------------
+    "ui.problem.title": {
+        "de": "Keine lesbare Ausfallkopie",
+        "en": "No readable downtime copy",
+    },
+    "ui.problem.missing": {
+        "de": "Auf diesem Laptop ist noch keine Ausfallkopie installiert.",
+        "en": "No downtime copy is installed on this laptop yet.",
+    },
+    "ui.problem.missing_todo": {
+        "de": "Bitte die IT (Rufbereitschaft) verständigen: `wardcopy receive` muss einmal "
+        "erfolgreich laufen. Bis dahin die Papier-Ausfallunterlagen verwenden.",
+        "en": "Call IT (on call): `wardcopy receive` must run successfully once. Until then use "
+        "the paper downtime forms.",
+    },
+    "ui.problem.unreadable": {
+        "de": "Die installierte Ausfallkopie lässt sich nicht öffnen.",
+        "en": "The installed downtime copy cannot be opened.",
+    },
+    "ui.problem.unreadable_todo": {
+        "de": "Einen anderen Laptop der Station verwenden und die IT verständigen "
+        "(`wardcopy verify --installed` zeigt den Grund).",
+        "en": "Use another laptop on the ward and call IT (`wardcopy verify --installed` shows "
+        "the reason).",
+    },
+    "ui.problem.detail": {"de": "Grund: {reason}", "en": "Reason: {reason}"},
+    "ui.problem.retry": {"de": "Erneut versuchen", "en": "Try again"},
+    "ui.problem.fallback": {
+        "de": "Achtung: Die neueste Kopie war nicht lesbar; angezeigt wird die letzte gute "
+        "Kopie. Grund: {reason}",
+        "en": "Warning: the newest copy could not be read; showing the last good copy. "
+        "Reason: {reason}",
+    },
+    "ui.problem.expired_title": {
+        "de": "Die Ausfallkopie ist abgelaufen",
+        "en": "The downtime copy has expired",
+    },
+    "ui.problem.expired_todo": {
+        "de": "Die Daten sind so alt, dass sie nur noch als Vorgeschichte taugen. Alles "
+        "Wichtige am Patienten prüfen und die IT verständigen.",
+        "en": "The data is so old that it is history only. Verify everything at the bedside "
+        "and call IT.",
+    },
+    "ui.problem.continue": {
+        "de": "Trotzdem öffnen (nur Vorgeschichte)",
+        "en": "Open anyway (history only)",
+    },
+    "ui.loading": {"de": "Wird geladen …", "en": "Loading …"},
+    # -- login ---------------------------------------------------------------------------------
+    "ui.login.title": {"de": "Anmelden", "en": "Log in"},
+    "ui.login.user": {"de": "Benutzerkennung", "en": "User id"},
+    "ui.login.password": {"de": "Passwort", "en": "Password"},
+    "ui.login.submit": {"de": "Anmelden", "en": "Log in"},
+    "ui.login.break_glass_link": {
+        "de": "Notfallzugriff (ohne eigenes Konto)",
+        "en": "Break-glass access (no account)",
+    },
+    "ui.login.break_glass_title": {"de": "Notfallzugriff", "en": "Break-glass access"},
+    "ui.login.break_glass_help": {
+        "de": "Nur im Notfall. Name und Grund werden protokolliert und geprüft.",
+        "en": "Emergencies only. Your name and reason are logged and reviewed.",
+    },
+    "ui.login.break_glass_submit": {
+        "de": "Notfallzugriff öffnen",
+        "en": "Open break-glass access",
+    },
+    "ui.login.back": {"de": "Zurück zur Anmeldung", "en": "Back to login"},
+    "ui.login.name": {"de": "Ihr vollständiger Name", "en": "Your full name"},
+    "ui.login.reason": {"de": "Grund des Zugriffs", "en": "Reason for access"},
+    "ui.login.need_user": {
+        "de": "Bitte die Benutzerkennung eingeben.",
+        "en": "Enter your user id.",
+    },
+    "ui.login.need_password": {"de": "Bitte das Passwort eingeben.", "en": "Enter your password."},
+    "ui.login.need_name": {"de": "Bitte Ihren Namen eingeben.", "en": "Enter your name."},
+    "ui.login.need_reason": {
+        "de": "Bitte den Grund angeben (mindestens 5 Zeichen).",
+        "en": "Enter the reason (at least 5 characters).",
+    },
+    "ui.login.failed": {
+        "de": "Benutzerkennung oder Passwort falsch.",
+        "en": "Wrong user id or password.",
+    },
+    "ui.login.locked": {
+        "de": "Zu viele Fehlversuche. Bitte in {minutes} min erneut versuchen.",
+        "en": "Too many failed attempts. Try again in {minutes} min.",
+    },
+    "ui.login.no_ward": {
+        "de": "Dieses Konto darf die Station {ward} nicht sehen.",
+        "en": "This account may not see ward {ward}.",
+    },
+    "ui.login.no_roster": {
+        "de": "Keine Benutzerliste installiert; Anmeldung nur per Notfallzugriff möglich.",
+        "en": "No staff roster installed; only break-glass access is possible.",
+    },
+    "ui.login.error": {"de": "Anmeldung nicht möglich: {reason}", "en": "Cannot log in: {reason}"},
+    "ui.lock.title": {"de": "Bildschirm gesperrt", "en": "Screen locked"},
+    "ui.lock.help": {
+        "de": "Nach {minutes} min ohne Eingabe gesperrt. Zum Fortfahren erneut anmelden.",
+        "en": "Locked after {minutes} min without input. Log in again to continue.",
+    },
+    # -- census --------------------------------------------------------------------------------
+    "ui.census.title": {"de": "Belegung", "en": "Census"},
+    "ui.census.search": {
+        "de": "Suche: Name, Geburtsdatum, Fall-/Patientennr., Zimmer (Strg+F)",
+        "en": "Search: name, birth date, MRN, room (Ctrl+F)",
+    },
+    "ui.census.scope_ward": {"de": "Diese Station", "en": "This ward"},
+    "ui.census.scope_hospital": {"de": "Ganzes Haus", "en": "Whole hospital"},
+    "ui.census.hospital_hint": {
+        "de": "Suche im ganzen Haus: Name oder Nummer eingeben.",
+        "en": "Hospital-wide search: type a name or number.",
+    },
+    "ui.census.count": {"de": "{shown} von {total} Patienten", "en": "{shown} of {total} patients"},
+    "ui.census.none": {"de": "Keine Patienten gefunden.", "en": "No patients found."},
+    "ui.census.searching": {"de": "Suche …", "en": "Searching …"},
+    "ui.census.days": {"de": "(Tag {days})", "en": "(day {days})"},
+    "ui.census.allergies_n": {"de": "{n} Allergien", "en": "{n} allergies"},
+    "ui.census.col.bed": {"de": "Zi./Bett", "en": "Room/bed"},
+    "ui.census.col.name": {"de": "Name", "en": "Name"},
+    "ui.census.col.age": {"de": "Alter", "en": "Age"},
+    "ui.census.col.admitted": {"de": "Aufnahme", "en": "Admitted"},
+    "ui.census.col.attending": {"de": "Arzt", "en": "Attending"},
+    "ui.census.col.diagnosis": {"de": "Hauptdiagnose", "en": "Main diagnosis"},
+    "ui.census.col.allergy": {"de": "Allergien", "en": "Allergies"},
+    "ui.census.col.code": {"de": "REA-Status", "en": "Code status"},
+    "ui.census.col.flags": {"de": "Hinweise", "en": "Flags"},
+    "ui.census.print": {"de": "Belegung drucken", "en": "Print census"},
+    "ui.census.keys": {
+        "de": "↑/↓ wählen · Enter öffnen · Esc zurück",
+        "en": "↑/↓ select · Enter open · Esc back",
+    },
+    "ui.census.open": {"de": "Öffnen: {name}", "en": "Open: {name}"},
+    # -- code status, allergies ----------------------------------------------------------------
+    "ui.code.full": {"de": "REA: ja", "en": "Full code"},
+    "ui.code.dnr": {"de": "DNR – keine Reanimation", "en": "DNR – do not resuscitate"},
+    "ui.code.dni": {"de": "DNI – keine Intubation", "en": "DNI – do not intubate"},
+    "ui.code.dnr_dni": {"de": "DNR/DNI", "en": "DNR/DNI"},
+    "ui.code.comfort": {"de": "Nur palliativ", "en": "Comfort care only"},
+    "ui.code.other": {"de": "Siehe Verfügung", "en": "See directive"},
+    "ui.code.unknown": {"de": "REA-Status ?", "en": "Code status ?"},
+    "ui.allergy.label": {"de": "Allergien", "en": "Allergies"},
+    "ui.allergy.severe": {"de": "schwer", "en": "severe"},
+    "ui.allergy.high_risk": {"de": "hohes Risiko", "en": "high risk"},
+    "ui.allergy.intolerance": {"de": "Unverträglichkeit", "en": "intolerance"},
+    "ui.allergy.nka": {"de": "Keine bekannten Allergien", "en": "No known allergies"},
+    "ui.allergy.not_documented": {
+        "de": "Allergien nicht dokumentiert",
+        "en": "Allergies not documented",
+    },
+    "ui.flag.isolation": {"de": "Isolation", "en": "Isolation"},
+    "ui.flag.deceased": {"de": "verstorben", "en": "deceased"},
+    # -- chart ---------------------------------------------------------------------------------
+    "ui.chart.back": {"de": "Zurück zur Belegung (Esc)", "en": "Back to census (Esc)"},
+    "ui.chart.born": {"de": "geb.", "en": "born"},
+    "ui.chart.mrn": {"de": "Pat.-Nr.", "en": "MRN"},
+    "ui.chart.room_bed": {"de": "Zi. {room} / Bett {bed}", "en": "Room {room} / bed {bed}"},
+    "ui.chart.admitted": {"de": "Aufnahme", "en": "Admitted"},
+    "ui.chart.print": {"de": "Drucken", "en": "Print"},
+    "ui.chart.none": {"de": "Nichts dokumentiert.", "en": "None recorded."},
+    "ui.section.summary": {"de": "Übersicht", "en": "Summary"},
+    "ui.section.meds": {"de": "Medikamente", "en": "Medications"},
+    "ui.section.vitals": {"de": "Vitalwerte", "en": "Vital signs"},
+    "ui.section.labs": {"de": "Labor", "en": "Labs"},
+    "ui.section.notes": {"de": "Berichte", "en": "Notes"},
+    "ui.section.orders": {"de": "Anordnungen", "en": "Orders"},
+    "ui.section.procedures": {"de": "Eingriffe", "en": "Procedures"},
+    "ui.section.immunizations": {"de": "Impfungen", "en": "Immunizations"},
+    "ui.section.contacts": {"de": "Kontakte", "en": "Contacts"},
+    "ui.summary.problems": {"de": "Diagnosen / Probleme", "en": "Problems"},
+    "ui.summary.alerts": {"de": "Hinweise", "en": "Alerts"},
+    "ui.summary.meds": {"de": "Aktive Medikation", "en": "Active medications"},
+    "ui.summary.vitals": {"de": "Letzte Vitalwerte", "en": "Latest vital signs"},
+    "ui.summary.labs": {
+        "de": "Auffällige Laborwerte (3 Tage)",
+        "en": "Abnormal labs (3 days)",
+    },
+    "ui.summary.devices": {"de": "Geräte / Zugänge", "en": "Devices / lines"},
+    "ui.problems.main": {"de": "Hauptdiagnose", "en": "main diagnosis"},
+    "ui.meds.active": {"de": "Aktive Verordnungen", "en": "Active orders"},
+    "ui.meds.given": {"de": "Gegeben (letzte 72 h)", "en": "Given (last 72 h)"},
+    "ui.meds.col.drug": {"de": "Medikament", "en": "Drug"},
+    "ui.meds.col.dose": {"de": "Dosis", "en": "Dose"},
+    "ui.meds.col.route": {"de": "Weg", "en": "Route"},
+    "ui.meds.col.schedule": {"de": "Schema", "en": "Schedule"},
+    "ui.meds.col.due": {"de": "Nächste Gabe", "en": "Next due"},
+    "ui.meds.col.when": {"de": "Zeit", "en": "Time"},
+    "ui.meds.col.status": {"de": "Status", "en": "Status"},
+    "ui.meds.col.by": {"de": "Durch", "en": "By"},
+    "ui.meds.prn": {"de": "bei Bedarf", "en": "as needed"},
+    "ui.meds.overdue_since": {"de": "ÜBERFÄLLIG seit {when}", "en": "OVERDUE since {when}"},
+    "ui.meds.due_now": {"de": "jetzt fällig ({when})", "en": "due now ({when})"},
+    "ui.meds.then": {"de": "dann {when}", "en": "then {when}"},
+    "ui.vitals.trend": {"de": "Verlauf", "en": "Trend"},
+    "ui.obs.col.test": {"de": "Wert", "en": "Test"},
+    "ui.obs.col.result": {"de": "Ergebnis", "en": "Result"},
+    "ui.obs.col.flag": {"de": "Flag", "en": "Flag"},
+    "ui.obs.col.ref": {"de": "Referenz", "en": "Reference"},
+    "ui.obs.col.when": {"de": "Zeit", "en": "Time"},
+    "ui.obs.history": {"de": "Verlauf: {name}", "en": "History: {name}"},
+    "ui.labs.other_group": {"de": "Sonstige", "en": "Other"},
+    "ui.notes.open": {"de": "Lesen", "en": "Read"},
+    "ui.close": {"de": "Schließen", "en": "Close"},
+    "ui.cancel": {"de": "Abbrechen", "en": "Cancel"},
+    # -- print ---------------------------------------------------------------------------------
+    "ui.print.title": {"de": "Drucken", "en": "Print"},
+    "ui.print.document": {"de": "Dokument", "en": "Document"},
+    "ui.print.summary": {"de": "Patientenübersicht", "en": "Patient summary"},
+    "ui.print.mar24": {"de": "Medikationsplan 24 h", "en": "MAR 24 h"},
+    "ui.print.mar72": {"de": "Medikationsplan 72 h", "en": "MAR 72 h"},
+    "ui.print.census": {"de": "Belegungsliste", "en": "Census list"},
+    "ui.print.printer": {"de": "Drucker", "en": "Printer"},
+    "ui.print.no_printer": {
+        "de": "Kein Drucker gefunden. Als PDF speichern und an einem anderen Gerät drucken.",
+        "en": "No printer found. Save as PDF and print it from another device.",
+    },
+    "ui.print.do_print": {"de": "Drucken", "en": "Print"},
+    "ui.print.save_pdf": {"de": "Als PDF speichern", "en": "Save as PDF"},
+    "ui.print.pdf_folder": {"de": "Ordner für das PDF", "en": "Folder for the PDF"},
+    "ui.print.sent": {"de": "An {printer} gesendet.", "en": "Sent to {printer}."},
+    "ui.print.saved": {"de": "Gespeichert: {path}", "en": "Saved: {path}"},
+    "ui.print.failed": {
+        "de": "Drucken fehlgeschlagen: {reason}",
+        "en": "Printing failed: {reason}",
+    },
+    "ui.print.pdf_warning": {
+        "de": "Das PDF enthält Patientendaten unverschlüsselt: nach dem Drucken löschen.",
+        "en": "The PDF holds patient data unencrypted: delete it after printing.",
+    },
+}
+
+i18n.register(CATALOG)
+
+
+def tr(key: str, lang: str, **fields: object) -> str:
+    """The viewer text `key` ("code.dnr" means "ui.code.dnr") in `lang`; never raises."""
+    return i18n.t(key if key.startswith("ui.") else f"ui.{key}", lang, **fields)
