@@ -1,0 +1,258 @@
+"""Laptop identity: the device's X25519 key pair and the pinned server signing key.
+
+Files (all under WARDCOPY_HOME/device/, directory mode 0700):
+- `device.json`  public key, device id, where the private key lives ("keyring" or "file")
+- `device.key`   the raw private key, mode 0600, only when no usable OS keyring exists
+- `server.pub`   the pinned Ed25519 public key of the sync server (base64url, one line)
+
+The private key never leaves the laptop; only the enrolment code (the public key) is shown.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
+from sync import keys
+
+__all__ = [
+    "DeviceError",
+    "DeviceIdentity",
+    "DeviceInit",
+    "device_dir",
+    "init_device",
+    "load_device_key",
+    "load_identity",
+    "pin_server_key",
+    "pinned_server_key",
+]
+
+KEYRING_SERVICE = "wardcopy-device"
+
+
+class DeviceError(Exception):
+    """The device is not initialised, its key is missing, or a pin conflicts. Says what to do."""
+
+
+@dataclass(frozen=True)
+class DeviceIdentity:
+    """The laptop's public identity."""
+
+    device_id: str
+    public_key: X25519PublicKey
+    storage: Literal["keyring", "file"]
+
+    @property
+    def enrolment_code(self) -> str:
+        return keys.enrolment_code(self.public_key)
+
+
+@dataclass(frozen=True)
+class DeviceInit:
+    """Result of `init_device`: the identity and warnings to print (e.g. key stored in a file)."""
+
+    identity: DeviceIdentity
+    warnings: tuple[str, ...]
+
+
+def device_dir(home: Path) -> Path:
+    return home / "device"
+
+
+def _ensure_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+
+
+def _usable_keyring() -> bool:
+    """True if the OS keyring has a real backend (not the fail/null/chainer-of-nothing ones)."""
+    if os.environ.get("WARDCOPY_NO_KEYRING"):
+        return False
+    try:
+        import keyring
+        from keyring.backends import fail, null
+
+        backend = keyring.get_keyring()
+    except Exception:  # any import/backend error means "no keyring"
+        return False
+    if isinstance(backend, fail.Keyring | null.Keyring):
+        return False
+    priority = getattr(backend, "priority", 0)
+    return isinstance(priority, int | float) and priority > 0
+
+
+def _keyring_user(home: Path, did: str) -> str:
+    # Several homes on one machine (tests, demo) must not share an entry.
+    return f"{did}@{home.resolve()}"
+
+
+def init_device(
+    home: Path, *, use_keyring: bool | None = None, server_key: str | bytes | None = None
+) -> DeviceInit:
+    """Create this laptop's X25519 key pair (once). Stores the private key in the OS keyring
+    when a usable backend exists (and `use_keyring` is not False), else in device/device.key with
+    mode 0600 and a warning. Optionally pins the server key (see `pin_server_key`).
+
+    Raises DeviceError if the device is already initialised."""
+    ddir = device_dir(home)
+    _ensure_dir(home)
+    _ensure_dir(ddir)
+    if (ddir / "device.json").exists():
+        raise DeviceError(
+            f"this laptop already has a device key ({ddir / 'device.json'}); "
+            "`wardcopy device show` prints its enrolment code"
+        )
+    private = keys.generate_device_key()
+    public = private.public_key()
+    did = keys.device_id(public)
+    raw = keys.raw_private_device_key(private)
+    warnings: list[str] = []
+    storage: Literal["keyring", "file"] = "file"
+    want_keyring = _usable_keyring() if use_keyring is None else use_keyring
+    if want_keyring:
+        try:
+            import keyring
+
+            keyring.set_password(KEYRING_SERVICE, _keyring_user(home, did), keys.b64url_encode(raw))
+            storage = "keyring"
+        except Exception as exc:  # backend refused: fall back to the file
+            warnings.append(f"the OS keyring refused the device key ({type(exc).__name__})")
+    if storage == "file":
+        path = ddir / "device.key"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(path, 0o600)
+        warnings.append(
+            f"no usable OS keyring: the device private key is stored in {path} (mode 0600); "
+            "protect this laptop with full-disk encryption"
+        )
+    info = {
+        "format": 1,
+        "device_id": did,
+        "public_key": keys.b64url_encode(keys.raw_public(public)),
+        "storage": storage,
+    }
+    _atomic_write(ddir / "device.json", orjson.dumps(info, option=orjson.OPT_INDENT_2), 0o600)
+    if server_key is not None:
+        pin_server_key(home, server_key)
+    return DeviceInit(DeviceIdentity(did, public, storage), tuple(warnings))
+
+
+def load_identity(home: Path) -> DeviceIdentity:
+    """The laptop's public identity. Raises DeviceError if not initialised or malformed."""
+    path = device_dir(home) / "device.json"
+    try:
+        info = orjson.loads(path.read_bytes())
+        public = keys.public_device_key_from_raw(keys.b64url_decode(info["public_key"]))
+        storage = info["storage"]
+        did = info["device_id"]
+    except FileNotFoundError:
+        raise DeviceError(
+            f"this laptop has no device key yet ({path} missing): run `wardcopy device init`"
+        ) from None
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, keys.KeysError) as exc:
+        raise DeviceError(f"{path} is damaged ({type(exc).__name__}); re-initialise") from None
+    if storage not in ("keyring", "file") or did != keys.device_id(public):
+        raise DeviceError(f"{path} is inconsistent (device id does not match the key)")
+    return DeviceIdentity(did, public, storage)
+
+
+def load_device_key(home: Path) -> X25519PrivateKey:
+    """The laptop's private key, from the keyring or device.key. Raises DeviceError if it is
+    missing or does not match device.json (then packages cannot be opened on this laptop)."""
+    ident = load_identity(home)
+    raw: bytes | None = None
+    if ident.storage == "keyring":
+        try:
+            import keyring
+
+            text = keyring.get_password(KEYRING_SERVICE, _keyring_user(home, ident.device_id))
+            raw = keys.b64url_decode(text) if text else None
+        except Exception:
+            raw = None
+        where = "the OS keyring"
+    else:
+        path = device_dir(home) / "device.key"
+        where = str(path)
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            raw = None
+    if raw is None or len(raw) != keys.KEY_SIZE:
+        raise DeviceError(
+            f"the private key of device {ident.device_id} is missing or unreadable in {where}: "
+            "this laptop cannot open its snapshots; run `wardcopy device init` on a fresh home "
+            "and enrol the new code"
+        )
+    private = keys.private_device_key_from_raw(raw)
+    if keys.device_id(private.public_key()) != ident.device_id:
+        raise DeviceError(f"the private key in {where} does not belong to device {ident.device_id}")
+    return private
+
+
+def pin_server_key(home: Path, key: str | bytes | Path, *, replace: bool = False) -> str:
+    """Pin the sync server's signing key: `key` is a path to signing.pub, or its base64 / PEM
+    text. Returns the key id. Raises DeviceError if another key is already pinned (unless
+    `replace`), keys.KeysError for an unparsable key."""
+    text: str | bytes
+    if isinstance(key, Path):
+        text = key.read_bytes()
+    elif isinstance(key, str) and len(key) < 4096 and os.path.isfile(key):
+        text = Path(key).read_bytes()
+    else:
+        text = key
+    public = keys.parse_signing_public_key(text)
+    current = pinned_server_key(home)
+    if current is not None and keys.raw_public(current) != keys.raw_public(public) and not replace:
+        raise DeviceError(
+            f"another server key is already pinned ({keys.fingerprint(current)}); the offered key "
+            f"is {keys.fingerprint(public)}. If the server key was really rotated, follow "
+            "docs/security.md (key rotation)"
+        )
+    _ensure_dir(home)
+    _ensure_dir(device_dir(home))
+    _atomic_write(
+        device_dir(home) / "server.pub",
+        (keys.signing_public_key_text(public) + "\n").encode("ascii"),
+        0o600,
+    )
+    return keys.key_id(public)
+
+
+def pinned_server_key(home: Path) -> Ed25519PublicKey | None:
+    """The pinned server key, or None if none is pinned. Raises DeviceError if damaged."""
+    path = device_dir(home) / "server.pub"
+    try:
+        text = path.read_text(encoding="ascii")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DeviceError(f"pinned server key {path} unreadable ({exc})") from None
+    try:
+        return keys.parse_signing_public_key(text)
+    except keys.KeysError as exc:
+        raise DeviceError(f"pinned server key {path} is damaged: {exc}") from None
+
+
+def _atomic_write(path: Path, data: bytes, mode: int) -> None:
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
