@@ -1,0 +1,247 @@
+"""Search text normalisation: folding names, identifiers and queries into comparable tokens.
+
+Pure functions, no I/O. `sync.snapshot` uses them on both sides of the search index, so that what a
+nurse types matches what the record says, whatever the keyboard:
+
+- case-insensitive ("MÜLLER" = "müller");
+- diacritic-insensitive for Latin, Greek and Cyrillic letters ("Özdemir" -> "ozdemir",
+  "Łukasz" -> "lukasz", "Straße" -> "strasse");
+- German transliteration both ways: the index holds "muller" and "mueller" for "Müller", and a query
+  typed with an umlaut ("Mül") also tries the transliterated form ("muel"), so it finds a record
+  written "Mueller";
+- punctuation inside a word is dropped and the parts are joined ("07.03.1950" -> "07031950",
+  "O'Brien" -> "obrien"); the index also holds the parts ("müller-lüdenscheidt" -> "muller",
+  "ludenscheidt", "mullerludenscheidt");
+- other scripts (Arabic, CJK, Devanagari, ...) are kept as written and lowercased.
+
+Every token consists only of characters whose Unicode category is a letter (L*), number (N*),
+mark (M*) or private use (Co): exactly the token characters of the FTS5 `unicode61` tokenizer
+configured with `categories 'L* N* Co M*'`, so FTS5 never splits a token that we made.
+The rules are documented in docs/snapshot-schema.md ("Search folding").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from datetime import date
+
+# Letters that Unicode does not decompose into base + combining mark, but that a user types
+# without the diacritic on a German or English keyboard. Lowercase keys only: fold() lowercases
+# first. Values are ASCII.
+_SPECIAL: dict[str, str] = {
+    "ß": "ss",
+    "æ": "ae",
+    "œ": "oe",
+    "ø": "o",
+    "ł": "l",
+    "đ": "d",
+    "ð": "d",
+    "þ": "th",
+    "ı": "i",
+    "ħ": "h",
+    "ŀ": "l",
+    "ĸ": "k",
+    "ŧ": "t",
+    "ŋ": "ng",
+    "ſ": "s",
+    "ƀ": "b",
+    "ƈ": "c",
+    "ɗ": "d",
+    "ƒ": "f",
+    "ɠ": "g",
+    "ɨ": "i",
+    "ƙ": "k",
+    "ƚ": "l",
+    "ɲ": "n",
+    "ɵ": "o",
+    "ʉ": "u",
+    "ƴ": "y",
+    "ƶ": "z",
+    "ȥ": "z",
+    "ǥ": "g",
+    "ʼ": "'",  # NFKD of "ŉ" is "ʼn"; the apostrophe is punctuation afterwards
+}
+
+# German transliteration of umlauts, applied to the *unfolded* (but lowercased, composed) text.
+_GERMAN: dict[str, str] = {"ä": "ae", "ö": "oe", "ü": "ue"}
+
+# Marks after a base letter below this code point (Latin, IPA, Greek, Cyrillic) are diacritics to
+# drop; marks in other scripts (Devanagari vowel signs, Hebrew points, ...) carry meaning: kept.
+_DIACRITIC_BASE_LIMIT = 0x0530
+
+# Upper bound on the number of query terms: a query is typed by a person; anything longer is
+# pasted text, and each term costs an FTS5 lookup.
+MAX_QUERY_TERMS = 8
+
+
+def _is_token_char(ch: str) -> bool:
+    """True for characters that FTS5 unicode61 (categories 'L* N* Co M*') keeps inside a token."""
+    cat = unicodedata.category(ch)
+    return cat[0] in "LNM" or cat == "Co"
+
+
+def _fold_once(text: str) -> str:
+    """One pass of folding: lowercase, decompose, drop Latin/Greek/Cyrillic diacritics, map
+    special letters, recompose."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    out: list[str] = []
+    base_limit_ok = False  # whether the last base character takes droppable diacritics
+    for ch in decomposed:
+        if unicodedata.combining(ch):
+            if base_limit_ok:
+                continue
+            out.append(ch)
+            continue
+        base_limit_ok = ord(ch) < _DIACRITIC_BASE_LIMIT
+        out.append(_SPECIAL.get(ch, ch))
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+def fold(text: str) -> str:
+    """Fold `text` for comparison: lowercase, without diacritics on Latin/Greek/Cyrillic letters,
+    special Latin letters mapped to ASCII (ß -> ss, ł -> l, æ -> ae), other scripts kept.
+
+    Punctuation and spaces are kept (tokenising is separate). Idempotent: fold(fold(x)) == fold(x).
+    Never raises on any str.
+    """
+    # casefold/NFKD/NFC can each expose something the previous step did not see (e.g. "İ"
+    # casefolds to "i" + combining dot), so iterate to a fixed point; two or three passes suffice.
+    current = text
+    for _ in range(6):
+        folded = _fold_once(current)
+        if folded == current:
+            return folded
+        current = folded
+    return current
+
+
+def _german_variant(text: str) -> str:
+    """The German transliteration of `text` ("Müller" -> "mueller"), folded."""
+    lowered = unicodedata.normalize("NFC", text.casefold())
+    return fold("".join(_GERMAN.get(ch, ch) for ch in lowered))
+
+
+def _chunks(text: str) -> list[str]:
+    """Split on whitespace and on characters that are neither token characters nor word-inner
+    punctuation; the result keeps inner punctuation (".", "-", "'", "/") for joining."""
+    return [c for c in re.split(r"[\s,;:()\[\]{}<>\"|+*!?&=#~^`@$%\\]+", text) if c]
+
+
+def _split_token_chars(chunk: str) -> list[str]:
+    """The maximal runs of token characters in `chunk` ("müller-lüd" -> ["müller", "lüd"])."""
+    parts: list[str] = []
+    current: list[str] = []
+    for ch in chunk:
+        if _is_token_char(ch):
+            current.append(ch)
+        elif current:
+            parts.append("".join(current))
+            current = []
+    if current:
+        parts.append("".join(current))
+    return parts
+
+
+def _chunk_forms(chunk: str) -> list[str]:
+    """Folded forms of one chunk: the joined form first, then each part."""
+    parts = _split_token_chars(fold(chunk))
+    if not parts:
+        return []
+    joined = "".join(parts)
+    return [joined, *[p for p in parts if p != joined]] if len(parts) > 1 else [joined]
+
+
+def index_tokens(text: str | None) -> list[str]:
+    """Tokens to put in the search index for `text`, with their spelling variants.
+
+    For every whitespace-separated chunk: the folded chunk with inner punctuation removed, each
+    punctuation-separated part, and the German transliteration of each (when it differs).
+    Order is stable and duplicates removed. Never raises.
+    """
+    if not text:
+        return []
+    seen: dict[str, None] = {}
+    for chunk in _chunks(text):
+        forms = _chunk_forms(chunk)
+        variant = _german_variant(chunk)
+        if variant != fold(chunk):
+            forms.extend(_chunk_forms(variant))
+        for form in forms:
+            seen.setdefault(form, None)
+    return list(seen)
+
+
+def query_terms(query: str) -> list[str]:
+    """The folded terms of a search query: one per whitespace-separated chunk, inner punctuation
+    removed ("Müller, 07.03.1950" -> ["muller", "07031950"]). Duplicates and chunks without any
+    letter or digit are dropped; at most MAX_QUERY_TERMS terms. Never raises."""
+    terms: dict[str, None] = {}
+    for chunk in _chunks(query):
+        joined = "".join(_split_token_chars(fold(chunk)))
+        if joined:
+            terms.setdefault(joined, None)
+    return list(terms)[:MAX_QUERY_TERMS]
+
+
+def query_alternatives(query: str) -> list[list[str]]:
+    """Per query term, the spellings to try (any of them may match): the folded term first, then
+    its German transliteration if the user typed an umlaut ("Mül" -> ["mul", "muel"]).
+
+    The outer list is AND-ed, each inner list OR-ed. Same term order and limit as `query_terms`.
+    """
+    groups: dict[str, list[str]] = {}
+    for chunk in _chunks(query):
+        joined = "".join(_split_token_chars(fold(chunk)))
+        if not joined or joined in groups:
+            continue
+        alternatives = [joined]
+        variant = "".join(_split_token_chars(_german_variant(chunk)))
+        if variant and variant != joined:
+            alternatives.append(variant)
+        groups[joined] = alternatives
+    return list(groups.values())[:MAX_QUERY_TERMS]
+
+
+def date_tokens(day: date | None) -> list[str]:
+    """Search tokens for a date, so that any usual way of typing it matches as a prefix:
+    ISO "1950-03-07" -> "19500307", German "07.03.1950" -> "07031950", "7.3.1950" -> "731950",
+    and the year "1950"."""
+    if day is None:
+        return []
+    tokens = [
+        f"{day.year:04d}{day.month:02d}{day.day:02d}",
+        f"{day.day:02d}{day.month:02d}{day.year:04d}",
+        f"{day.day}{day.month}{day.year:04d}",
+        f"{day.year:04d}",
+    ]
+    return list(dict.fromkeys(tokens))
+
+
+def exact_keys(values: Iterable[str | None]) -> list[str]:
+    """Whole-value keys for exact-match ranking (MRN, identifiers, room, bed): each value folded
+    with all punctuation removed ("12-345" -> "12345", "3A" -> "3a")."""
+    keys: dict[str, None] = {}
+    for value in values:
+        if value:
+            key = "".join(_split_token_chars(fold(value)))
+            if key:
+                keys.setdefault(key, None)
+    return list(keys)
+
+
+def natural_sort_key(*values: str | None) -> str:
+    """A string whose byte order sorts `values` naturally: case- and diacritic-insensitive, digit
+    runs by number ("2" before "10"), missing values after present ones. Used for the census order
+    (room, bed, name)."""
+    parts: list[str] = []
+    for value in values:
+        if value is None or not value.strip():
+            parts.append("\uffff")
+            continue
+        folded = fold(value.strip())
+        # Zero-pad digit runs to a fixed width so that text order equals numeric order.
+        parts.append(re.sub(r"\d+", lambda m: m.group(0).zfill(12), folded))
+    # U+0001 separates fields and sorts below any character a field can contain.
+    return "\u0001".join(parts)
