@@ -11,8 +11,7 @@ Layout (see docs/architecture.md, "Homes"):
 
 The home is `override` if given (the `--home` option), else `$WARDCOPY_HOME`, else
 `platformdirs.user_data_dir("wardcopy")`. Only `laptop_home` and `ensure_private_dir` touch the
-disk;
-the sub-path helpers are pure.
+disk; the sub-path helpers are pure.
 """
 
 from __future__ import annotations

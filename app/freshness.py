@@ -1,0 +1,164 @@
+"""PURE: how old the shown data is, as a level the viewer can colour and a message to show.
+
+Every view shows "data as of"; this module decides how loudly. Levels, with default thresholds:
+
+| level     | age of the data           | colour | meaning for the ward                          |
+|-----------|---------------------------|--------|-----------------------------------------------|
+| fresh     | under 30 min              | green  | current                                       |
+| aging     | 30 min to under 4 h       | amber  | check recent changes with the team            |
+| stale     | 4 h to under 72 h         | red    | orders and results may have changed           |
+| expired   | 72 h or more              | red    | strong warning: treat as historical only      |
+| future    | more than 5 min ahead     | red    | this laptop's clock is wrong; ages unreliable |
+| unknown   | no data-as-of time        | red    | nothing installed or the time is missing      |
+
+No I/O, no clock: the caller passes `now`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app import i18n
+
+
+class FreshnessLevel(StrEnum):
+    FRESH = "fresh"
+    AGING = "aging"
+    STALE = "stale"
+    EXPIRED = "expired"
+    FUTURE = "future"
+    UNKNOWN = "unknown"
+
+
+class FreshnessThresholds(BaseModel):
+    """Upper bounds (exclusive) of each level, in minutes; must increase strictly."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fresh_minutes: int = Field(30, ge=1, description="below this age the data is 'fresh' (green)")
+    aging_minutes: int = Field(240, ge=1, description="below this age it is 'aging' (amber)")
+    expired_minutes: int = Field(
+        72 * 60, ge=1, description="from this age on it is 'expired' (strong warning)"
+    )
+    clock_skew_minutes: int = Field(
+        5, ge=0, description="data-as-of this far in the future is tolerated as clock skew"
+    )
+
+    @model_validator(mode="after")
+    def _increasing(self) -> FreshnessThresholds:
+        if not self.fresh_minutes < self.aging_minutes < self.expired_minutes:
+            raise ValueError(
+                "freshness thresholds must increase: fresh_minutes < aging_minutes < "
+                f"expired_minutes (got {self.fresh_minutes}, {self.aging_minutes}, "
+                f"{self.expired_minutes})"
+            )
+        return self
+
+
+# Colours are semantic names; the UI maps them to its palette.
+COLOUR = {
+    FreshnessLevel.FRESH: "green",
+    FreshnessLevel.AGING: "amber",
+    FreshnessLevel.STALE: "red",
+    FreshnessLevel.EXPIRED: "red",
+    FreshnessLevel.FUTURE: "red",
+    FreshnessLevel.UNKNOWN: "red",
+}
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """The classification of one data-as-of time at one moment."""
+
+    level: FreshnessLevel
+    age: timedelta | None  # now - data_as_of; None when unknown; negative when in the future
+    message_key: str  # i18n id; fields: as_of, ago
+
+    @property
+    def colour(self) -> str:
+        """ "green", "amber" or "red"."""
+        return COLOUR[self.level]
+
+    @property
+    def is_warning(self) -> bool:
+        """True when the viewer should show a warning banner, not just the coloured time."""
+        return self.level not in (FreshnessLevel.FRESH, FreshnessLevel.AGING)
+
+
+def classify(
+    data_as_of: datetime | None,
+    now: datetime,
+    thresholds: FreshnessThresholds | None = None,
+) -> Freshness:
+    """Classify the age of `data_as_of` at `now` (both timezone-aware).
+
+    Raises ValueError if either datetime is naive: an age computed across unknown offsets could
+    show hours-old data as fresh.
+    """
+    limits = thresholds or FreshnessThresholds()
+    if data_as_of is None:
+        return Freshness(FreshnessLevel.UNKNOWN, None, "freshness.unknown")
+    if data_as_of.tzinfo is None or now.tzinfo is None:
+        raise ValueError("freshness needs timezone-aware datetimes (data_as_of and now)")
+    age = now - data_as_of
+    if age < -timedelta(minutes=limits.clock_skew_minutes):
+        return Freshness(FreshnessLevel.FUTURE, age, "freshness.future")
+    if age < timedelta(minutes=limits.fresh_minutes):
+        level = FreshnessLevel.FRESH
+    elif age < timedelta(minutes=limits.aging_minutes):
+        level = FreshnessLevel.AGING
+    elif age < timedelta(minutes=limits.expired_minutes):
+        level = FreshnessLevel.STALE
+    else:
+        level = FreshnessLevel.EXPIRED
+    return Freshness(level, age, f"freshness.{level.value}")
+
+
+def describe(
+    freshness: Freshness, data_as_of: datetime | None, lang: str, tz: tzinfo | None = None
+) -> str:
+    """Pure: the sentence to show, e.g. "Datenstand 07.03.2026 14:05 (vor 3 h 5 min)"."""
+    if data_as_of is None or freshness.age is None:
+        return i18n.t(freshness.message_key, lang)
+    as_of = i18n.fmt_datetime(data_as_of, lang, tz)
+    # Within the tolerated skew a slightly future time reads as "just now", not "in 2 min".
+    age = max(freshness.age, timedelta(0)) if freshness.level != FreshnessLevel.FUTURE else None
+    ago = i18n.fmt_duration(age, lang) if age is not None else ""
+    return i18n.t(freshness.message_key, lang, as_of=as_of, ago=ago)
+
+
+i18n.register(
+    {
+        "freshness.fresh": {
+            "de": "Datenstand {as_of} ({ago})",
+            "en": "Data as of {as_of} ({ago})",
+        },
+        "freshness.aging": {
+            "de": "Datenstand {as_of} ({ago}) – neuere Änderungen beim Team erfragen",
+            "en": "Data as of {as_of} ({ago}) – check recent changes with the team",
+        },
+        "freshness.stale": {
+            "de": "VERALTET: Datenstand {as_of} ({ago}) – Anordnungen und Befunde können sich "
+            "geändert haben",
+            "en": "STALE: data as of {as_of} ({ago}) – orders and results may have changed",
+        },
+        "freshness.expired": {
+            "de": "ABGELAUFEN: Datenstand {as_of} ({ago}) – nur als Vorgeschichte verwenden, "
+            "alles aktuell prüfen",
+            "en": "EXPIRED: data as of {as_of} ({ago}) – use as history only, verify everything",
+        },
+        "freshness.future": {
+            "de": "UHRZEIT PRÜFEN: Datenstand {as_of} liegt in der Zukunft – die Uhr dieses "
+            "Laptops geht falsch",
+            "en": "CHECK CLOCK: data as of {as_of} is in the future – this laptop's clock is wrong",
+        },
+        "freshness.unknown": {
+            "de": "Datenstand unbekannt – keine geprüften Daten vorhanden",
+            "en": "Data as of: unknown – no verified data available",
+        },
+    }
+)
