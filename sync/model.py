@@ -330,6 +330,9 @@ class PatientRecord(_Base):
     problems: list[Problem] = Field(default_factory=list)
     medications: list[MedicationOrder] = Field(default_factory=list)
     administrations: list[Administration] = Field(default_factory=list)  # last 72 h
+    # Active MedicationStatements: what the patient takes (home medication, IPS), NOT orders
+    # here, so never scheduled on the MAR. intent="statement".
+    home_medications: list[MedicationOrder] = Field(default_factory=list)
     vitals: list[Observation] = Field(default_factory=list)
     labs: list[Observation] = Field(default_factory=list)
     notes: list[Note] = Field(default_factory=list)
