@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import quote, unquote
 
 from sync.sources.fhir_types import RESOURCE_TYPES
 
@@ -62,14 +62,22 @@ def _split_token(token: str) -> tuple[str | None, str]:
     return None, token
 
 
+def conditional_reference(rtype: str, system: str | None, value: str) -> str:
+    """The conditional reference string `Type?identifier=system|value` (percent-encoded)."""
+    token = f"{system}|{value}" if system else value
+    return f"{rtype}?identifier={quote(token, safe=':/|.-_~')}"
+
+
 def parse_conditional(reference: str) -> tuple[str, str | None, str] | None:
     """`Type?identifier=system|value` -> (Type, system, value); None for other forms."""
     rtype, sep, query = reference.strip().partition("?")
     if not sep or rtype not in RESOURCE_TYPES:
         return None
-    for name, token in parse_qsl(query, keep_blank_values=True):
+    # Split by hand: parse_qsl would turn "+" into a space, and identifier values contain "+".
+    for param in query.split("&"):
+        name, _, token = param.partition("=")
         if name == "identifier" and token:
-            system, value = _split_token(unquote(token))
+            system, value = _split_token(unquote(token) if "%" in token else token)
             if value:
                 return rtype, system, value
     return None
@@ -90,6 +98,7 @@ class RefIndex:
         self.by_identifier: dict[tuple[str, str, str], set[str]] = {}
         self.by_value: dict[tuple[str, str], set[str]] = {}
         self.ambiguous: int = 0  # lookups that matched more than one resource
+        self.types: set[str] = set()  # resource types seen, for untyped logical references
 
     def add(
         self, resource: dict[str, Any], full_url: str | None = None, *, keep: bool = True
@@ -99,6 +108,7 @@ class RefIndex:
         if key is None:
             return None
         self.known.add(key)
+        self.types.add(key.partition("/")[0])
         if keep:
             self.resources[key] = resource
         if full_url:
@@ -161,12 +171,18 @@ class RefIndex:
                 return key
         ident = reference.get("identifier")
         rtype = reference.get("type") or expected_type
-        if isinstance(ident, dict) and isinstance(rtype, str):
-            value = ident.get("value")
-            system = ident.get("system")
-            if isinstance(value, str) and value:
-                return self.by_ident(rtype, system if isinstance(system, str) else None, value)
-        return None
+        if not isinstance(ident, dict):
+            return None
+        value = ident.get("value")
+        system = ident.get("system")
+        if not isinstance(value, str) or not value:
+            return None
+        system = system if isinstance(system, str) and system else None
+        if isinstance(rtype, str):
+            return self.by_ident(rtype, system, value)
+        # No type given: unique across all indexed types, or nothing.
+        hits = {k for t in self.types if (k := self.by_ident(t, system, value)) is not None}
+        return hits.pop() if len(hits) == 1 else None
 
     def resolve(
         self,

@@ -1,0 +1,360 @@
+"""Build ward snapshots from FHIR files: sources -> staging -> mapping -> wards -> snapshots.
+
+`build_snapshots(source, config, workdir)` reads the source once into the encrypted staging
+store (sync.staging), maps each patient (sync.mapping.map_patient), decides its wards
+(sync.wards) and writes one SQLCipher snapshot per ward (sync.snapshot.SnapshotWriter), each
+with its own fresh random key. Sealing and publishing the snapshots is the caller's next step
+(sync.package, sync.publish).
+
+Speed: pass 1 (parse + stage) runs in this process; pass 2 maps patients in a small process
+pool (`workers`, default: all cores, at most 4) fed with batches of patients, while this process
+reads the staging store and writes the snapshots. Memory stays flat: only one window of batches
+is in flight; shared resources (Location, Practitioner, ...) are the only thing held whole.
+
+Nothing with patient data is written in plaintext: staging and snapshots are SQLCipher files; the
+staging file is deleted at the end and on failure; partial snapshots are deleted on failure.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+from sync.config import Config
+from sync.mapping import MappingContext, MappingError, map_patient
+from sync.model import PatientRecord
+from sync.refs import RefIndex
+from sync.snapshot import SnapshotMeta, SnapshotWriter, new_key
+from sync.sources import iter_source
+from sync.staging import StagedPatient, Staging
+from sync.wards import effective_wards, place_record, summarize_encounter
+
+__all__ = ["BuildError", "BuildReport", "BuildResult", "WardSnapshot", "build_snapshots"]
+
+GENERATOR = "wardcopy-sync"
+_BATCH_PATIENTS = 32  # patients per pool task: big enough to amortise pickling
+_POOL_MIN_PATIENTS = 200  # below this a process pool costs more than it saves
+MAPPING_FAILED = "Patient: cannot be mapped"
+
+
+class BuildError(Exception):
+    """The build cannot run (unknown ward asked for, source missing). The message says what to
+    change; it never contains patient data or keys."""
+
+
+@dataclass
+class WardSnapshot:
+    """One ward's finished snapshot. `key` is the raw SQLCipher key: wrap it for the ward's
+    laptops (sync.package) and never log it (it is left out of repr)."""
+
+    ward_id: str
+    ward_name: str
+    path: Path
+    key: bytes = field(repr=False)
+    meta: SnapshotMeta
+    patients: int
+
+
+@dataclass
+class BuildReport:
+    """What a build read, mapped, placed and could not use."""
+
+    resources: dict[str, int] = field(default_factory=dict)  # read, per resourceType
+    total_resources: int = 0
+    patients: int = 0  # distinct patients after merges
+    patients_mapped: int = 0
+    patients_placed: int = 0  # on at least one (real) ward
+    merged: int = 0  # patient records folded into another
+    duplicates: int = 0  # repeated Type/id (newest kept)
+    problems: dict[str, int] = field(default_factory=dict)  # reason -> count
+    skipped: dict[str, int] = field(default_factory=dict)  # types read but not kept
+    elapsed_seconds: float = 0.0
+    data_as_of: datetime | None = None
+
+    @property
+    def resources_per_second(self) -> float:
+        return self.total_resources / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
+
+    @property
+    def problem_count(self) -> int:
+        return sum(self.problems.values())
+
+
+@dataclass
+class BuildResult:
+    wards: list[WardSnapshot]
+    report: BuildReport
+
+    def ward(self, ward_id: str) -> WardSnapshot:
+        """The snapshot of `ward_id`; raises KeyError if it was not built."""
+        for snap in self.wards:
+            if snap.ward_id == ward_id:
+                return snap
+        raise KeyError(ward_id)
+
+
+# ------------------------------------------------------------------------------ mapping work
+# Module-level state of a mapping process (the pool's workers, or this process when inline).
+
+
+@dataclass
+class _MapState:
+    index: RefIndex
+    config: Config
+    wards: list[Any]
+    tz: tzinfo
+    now: datetime
+    full_urls: dict[str, dict[str, Any]] = field(default_factory=dict)
+    problems: Counter[str] = field(default_factory=Counter)
+
+    def resolve(self, reference: Any, from_resource: dict[str, Any] | None) -> Any:
+        found = self.index.resolve(reference, from_resource)
+        if found is None and self.full_urls:
+            ref = reference.get("reference") if isinstance(reference, dict) else reference
+            if isinstance(ref, str):
+                found = self.full_urls.get(ref)
+        return found
+
+
+_STATE: _MapState | None = None
+
+
+def _init_worker(state: _MapState | None) -> None:
+    global _STATE
+    if state is not None:  # spawn: the state comes pickled; fork: already inherited
+        _STATE = state
+
+
+def _map_one(
+    state: _MapState, staged: StagedPatient, ctx: MappingContext
+) -> tuple[PatientRecord | None, list[str]]:
+    state.full_urls = staged.full_urls
+    try:
+        record = map_patient(staged.patient, staged.resources, ctx)
+    except MappingError:
+        state.problems[MAPPING_FAILED] += 1
+        return None, []
+    except Exception:  # a mapping bug must cost one patient, not the whole hospital
+        state.problems[MAPPING_FAILED] += 1
+        return None, []
+    finally:
+        state.full_urls = {}
+    if staged.merged_from:
+        record.merged_from = sorted(set(record.merged_from) | set(staged.merged_from))
+    encounters = [
+        summarize_encounter(r, state.index, state.tz)
+        for r in staged.resources
+        if r.get("resourceType") == "Encounter"
+    ]
+    ward_ids = place_record(record, encounters, state.config, state.wards, state.now)
+    return record, ward_ids
+
+
+def _map_batch(
+    batch: list[StagedPatient],
+) -> tuple[list[tuple[PatientRecord | None, list[str]]], Counter[str]]:
+    state = _STATE
+    assert state is not None, "mapping worker not initialised"
+    state.problems = Counter()
+    ctx = MappingContext(resolve=state.resolve, tz=state.tz, now=state.now, problems=state.problems)  # type: ignore[arg-type]
+    results = [_map_one(state, staged, ctx) for staged in batch]
+    return results, state.problems
+
+
+def _batches(patients: Iterable[StagedPatient], size: int) -> Iterator[list[StagedPatient]]:
+    batch: list[StagedPatient] = []
+    for staged in patients:
+        batch.append(staged)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+# ------------------------------------------------------------------------------ orchestration
+
+
+def _select_wards(config: Config, derived: Sequence[Any], wanted: list[str] | None) -> list[Any]:
+    """The wards to build, as (id, name) pairs: derived/configured wards plus the hospital-wide
+    ward. Raises BuildError naming unknown ids in `wanted`."""
+    targets = [(w.id, w.name) for w in derived]
+    if config.hospital_ward.enabled:
+        targets.append((config.hospital_ward.id, config.hospital_ward.name))
+    if wanted is None:
+        return targets
+    known = {ward_id for ward_id, _ in targets}
+    unknown = [w for w in wanted if w not in known]
+    if unknown:
+        listing = ", ".join(sorted(known)) or "none (configure [[wards]])"
+        raise BuildError(f"unknown ward(s) {', '.join(unknown)}; known wards: {listing}")
+    return [t for t in targets if t[0] in wanted]
+
+
+def _default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def build_snapshots(
+    source: Path,
+    config: Config,
+    workdir: Path,
+    wards: list[str] | None = None,
+    now: datetime | None = None,
+    *,
+    workers: int | None = None,
+) -> BuildResult:
+    """Build one snapshot per ward (and the hospital-wide ward) from the FHIR files at `source`.
+
+    Snapshots are written to `workdir/<ward id>.db` (replacing older ones atomically); the
+    staging store lives in `workdir` while building and is deleted afterwards. `wards` limits
+    the build to those ward ids; `now` fixes the clock (discharge window, mapping's "active").
+    `workers` is the number of mapping processes (1 = map in this process).
+    Returns the snapshots with their keys and the build report.
+    Raises BuildError (unknown ward, missing source), SnapshotError (cannot write a snapshot).
+    """
+    started = time.perf_counter()
+    now = now or datetime.now(UTC)
+    source = Path(source)
+    if not source.exists():
+        raise BuildError(f"FHIR source {source} does not exist: give a folder or a file")
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    tz = config.tz
+    with Staging(workdir, tz=tz, merge_inactive_duplicates=config.merge_inactive_duplicates) as st:
+        for item in iter_source(source):
+            st.add(item)
+        st.finish_loading()
+        locations = [r for k, r in st.index.resources.items() if k.startswith("Location/")]
+        ward_configs = effective_wards(config, locations)
+        targets = _select_wards(config, ward_configs, wards)
+        newest = st.stats.newest_update
+        # A lastUpdated in the future is a clock error at the source; never claim fresher data
+        # than the build time.
+        data_as_of = min(newest, now) if newest is not None else now
+        state = _MapState(index=st.index, config=config, wards=ward_configs, tz=tz, now=now)
+        report = BuildReport(patients=st.patient_count, merged=st.stats.merged)
+        problems: Counter[str] = Counter()
+        snapshots = _write_wards(
+            st, state, targets, workdir, data_as_of, now, source, report, problems, workers
+        )
+        stats = st.stats
+    problems.update(stats.problems)
+    report.resources = dict(sorted(stats.resources.items()))
+    report.total_resources = stats.total
+    report.duplicates = stats.duplicates
+    report.skipped = dict(sorted(stats.skipped.items()))
+    report.problems = dict(problems.most_common())
+    report.data_as_of = data_as_of
+    report.elapsed_seconds = time.perf_counter() - started
+    return BuildResult(wards=snapshots, report=report)
+
+
+def _write_wards(
+    st: Staging,
+    state: _MapState,
+    targets: list[tuple[str, str]],
+    workdir: Path,
+    data_as_of: datetime,
+    now: datetime,
+    source: Path,
+    report: BuildReport,
+    problems: Counter[str],
+    workers: int | None,
+) -> list[WardSnapshot]:
+    keys = {ward_id: new_key() for ward_id, _ in targets}
+    writers: dict[str, SnapshotWriter] = {}
+    counts: Counter[str] = Counter()
+    try:
+        for ward_id, ward_name in targets:
+            meta = SnapshotMeta(
+                ward_id=ward_id,
+                ward_name=ward_name,
+                data_as_of=data_as_of,
+                built_at=now,
+                source=source.name,  # a folder name, never a URL with credentials
+                generator=GENERATOR,
+            )
+            writers[ward_id] = SnapshotWriter(workdir / f"{ward_id}.db", keys[ward_id], meta)
+        for record, ward_ids in _mapped(st, state, problems, workers, st.patient_count):
+            if record is None:
+                continue
+            report.patients_mapped += 1
+            if ward_ids:
+                report.patients_placed += 1
+            for ward_id in ward_ids:
+                writer = writers.get(ward_id)
+                if writer is not None:
+                    writer.add(record)
+                    counts[ward_id] += 1
+        for writer in writers.values():
+            writer.finish()
+    except BaseException:
+        for writer in writers.values():
+            writer.abort()
+        raise
+    return [
+        WardSnapshot(
+            ward_id=ward_id,
+            ward_name=ward_name,
+            path=writers[ward_id].path,
+            key=keys[ward_id],
+            meta=writers[ward_id].meta,
+            patients=counts[ward_id],
+        )
+        for ward_id, ward_name in targets
+    ]
+
+
+def _mapped(
+    st: Staging,
+    state: _MapState,
+    problems: Counter[str],
+    workers: int | None,
+    patient_count: int,
+) -> Iterator[tuple[PatientRecord | None, list[str]]]:
+    """Map every staged patient, in order: inline, or in a process pool."""
+    global _STATE
+    workers = _default_workers() if workers is None else max(1, workers)
+    batches = _batches(st.iter_patients(), _BATCH_PATIENTS)
+    if workers == 1 or patient_count < _POOL_MIN_PATIENTS:
+        _STATE = state
+        try:
+            for batch in batches:
+                results, batch_problems = _map_batch(batch)
+                problems.update(batch_problems)
+                yield from results
+        finally:
+            _STATE = None
+        return
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    _STATE = state  # inherited by forked workers without pickling
+    try:
+        initarg = None if context.get_start_method() == "fork" else state
+        with context.Pool(workers, initializer=_init_worker, initargs=(initarg,)) as pool:
+            # Pool.imap would drain the staging store into its task queue: use a bounded window.
+            for results, batch_problems in _bounded_imap(pool, batches, workers * 4):
+                problems.update(batch_problems)
+                yield from results
+    finally:
+        _STATE = None
+
+
+def _bounded_imap(pool: Any, batches: Iterator[list[StagedPatient]], window: int) -> Iterator[Any]:
+    """pool.apply_async over `batches` with at most `window` in flight, results in order: keeps
+    memory flat (Pool.imap would read the whole staging store into its task queue)."""
+    pending: list[Any] = []
+    for batch in batches:
+        pending.append(pool.apply_async(_map_batch, (batch,)))
+        if len(pending) >= window:
+            yield pending.pop(0).get()
+    while pending:
+        yield pending.pop(0).get()

@@ -1,0 +1,427 @@
+"""Encrypted temporary store that groups patient-compartment resources by patient.
+
+Pass 1 (`Staging.add` for each source item) keeps shared resources (Location, Organization,
+Practitioner, ...) in memory in a `RefIndex`, indexes every Patient (key, fullUrl, identifiers,
+merge links: small), and writes the Patient and every patient-compartment resource into a
+SQLCipher database keyed by the raw patient reference it carries. `Staging.finish_loading()`
+resolves those references (urn:uuid, absolute, conditional `Patient?identifier=`) and patient
+merges; pass 2 (`Staging.iter_patients()`) yields each surviving patient with its resources.
+
+Why a database and not memory: a hospital export holds millions of resources; grouping them by
+patient in RAM would grow with the source. Why encrypted: it holds patient data, and nothing
+with patient data may touch the disk in plaintext. The key is random, lives only in this
+process, and the file is deleted by `close()` (also on failure: use `with Staging(...)`). A
+killed process leaves an encrypted file with a lost key: unreadable; the next build in the same
+workdir removes stale `.staging-*` files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import orjson
+
+from sync import snapshot
+from sync.refs import RefIndex, canonical_key, conditional_reference, literal_key
+from sync.sources import (
+    IGNORED_PATIENT_TYPES,
+    PATIENT_REFERENCE_FIELDS,
+    SHARED_TYPES,
+    SourceItem,
+    SourceProblem,
+)
+
+__all__ = ["StagedPatient", "Staging", "StagingStats"]
+
+_INSERT_BATCH = 5000
+_QUERY_CHUNK = 400  # SQLite host parameters per IN (...) query, well under its limit
+
+# Problem reasons (stable strings: they are counted and shown in the build report)
+DANGLING = "dangling reference"
+NOT_A_PATIENT = "subject is not a Patient"
+NO_PATIENT = "no patient reference"
+MERGE_TARGET_MISSING = "merge target missing"
+
+
+@dataclass
+class StagingStats:
+    """What pass 1 saw. `problems` counts reasons; `resources` counts resources by type."""
+
+    resources: Counter[str] = field(default_factory=Counter)
+    problems: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)  # read, deliberately not kept
+    duplicates: int = 0
+    merged: int = 0
+    newest_update: datetime | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(self.resources.values())
+
+
+@dataclass
+class StagedPatient:
+    """One surviving patient for pass 2: its Patient resource, its compartment resources
+    (deduplicated by Type/id, newest kept), the fullUrls of those whose fullUrl is not simply
+    `urn:uuid:<id>` or `.../Type/id`, and the ids of patients merged into it."""
+
+    key: str
+    patient: dict[str, Any]
+    resources: list[dict[str, Any]]
+    full_urls: dict[str, dict[str, Any]]
+    merged_from: list[str]
+
+
+@dataclass(slots=True)
+class _PatientInfo:
+    last_updated: str
+    active: bool
+    links: list[tuple[str, Any]]  # (link type, Reference)
+    identifiers: list[tuple[str, str]]  # (system, value)
+
+
+def _last_updated(resource: dict[str, Any]) -> str:
+    meta = resource.get("meta")
+    if isinstance(meta, dict):
+        value = meta.get("lastUpdated")
+        if isinstance(value, str):
+            return value
+    return ""
+
+
+def _parse_instant(value: str, tz: tzinfo) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+def _trivial_full_url(full_url: str, key: str) -> bool:
+    """True when the mapping's own index finds the resource by this fullUrl anyway."""
+    rid = key.partition("/")[2]
+    return full_url == f"urn:uuid:{rid}" or full_url.endswith("/" + key)
+
+
+class Staging:
+    """The encrypted staging store. Use as a context manager; see the module docstring.
+
+    Raises snapshot.SnapshotError when the database cannot be created.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        tz: tzinfo = UTC,
+        merge_inactive_duplicates: bool = True,
+    ) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        for stale in workdir.glob(".staging-*.db*"):
+            stale.unlink(missing_ok=True)  # left by a killed build; its key is gone anyway
+        self.path = workdir / f".staging-{secrets.token_hex(8)}.db"
+        self.tz = tz
+        self.merge_inactive_duplicates = merge_inactive_duplicates
+        self.index = RefIndex()  # shared resources (kept) and patients (keys only)
+        self.stats = StagingStats()
+        self._patients: dict[str, _PatientInfo] = {}
+        self._rows: list[tuple[str, str | None, bytes]] = []
+        self._patient_rows: list[tuple[str, str, bytes]] = []
+        self._survivor: dict[str, str] = {}
+        self._prefs_of: dict[str, list[str]] = {}
+        self._merged_from: dict[str, list[str]] = {}
+        self._anon = 0
+        self._loaded = False
+        self._conn: snapshot.Connection | None = snapshot.connect(
+            self.path, snapshot.new_key(), readonly=False
+        )
+        try:
+            for pragma in (
+                "PRAGMA journal_mode = OFF",  # no journal file: a failed build is discarded
+                "PRAGMA synchronous = OFF",  # throwaway data: never worth an fsync
+                "PRAGMA locking_mode = EXCLUSIVE",
+                "PRAGMA cache_size = -65536",
+            ):
+                self._conn.execute(pragma).fetchall()
+            self._conn.executescript(
+                """
+                CREATE TABLE res (pref TEXT NOT NULL, full_url TEXT, data BLOB NOT NULL);
+                CREATE TABLE patients (key TEXT PRIMARY KEY, lu TEXT NOT NULL, data BLOB NOT NULL);
+                """
+            )
+        except Exception:
+            self.close()
+            raise
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close and delete the staging file (idempotent). Never raises for a missing file."""
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            Path(str(self.path) + suffix).unlink(missing_ok=True)
+
+    @property
+    def conn(self) -> snapshot.Connection:
+        if self._conn is None:
+            raise RuntimeError("staging store is closed")
+        return self._conn
+
+    # ---------------------------------------------------------------- pass 1
+
+    def add(self, item: SourceItem | SourceProblem) -> None:
+        """Take one source item (pass 1). Problems are counted; never raises for bad content."""
+        if self._loaded:
+            raise RuntimeError("staging: add() after finish_loading()")
+        if isinstance(item, SourceProblem):
+            self.stats.problems[item.reason] += 1
+            return
+        resource = item.resource
+        rtype: str = resource["resourceType"]
+        self.stats.resources[rtype] += 1
+        updated = _last_updated(resource)
+        if updated:
+            self._note_update(updated)
+        if not isinstance(resource.get("id"), str) or not resource["id"]:
+            resource["id"] = self._invent_id(item.full_url)
+        if rtype == "Patient":
+            self._add_patient(resource, item.full_url, updated)
+        elif rtype in IGNORED_PATIENT_TYPES:
+            self.stats.skipped[rtype] += 1
+        elif rtype in PATIENT_REFERENCE_FIELDS and self._add_compartment(resource, item.full_url):
+            pass
+        elif rtype in SHARED_TYPES:
+            self.index.add(resource, item.full_url, keep=True)
+        elif rtype in PATIENT_REFERENCE_FIELDS:
+            self.stats.problems[NO_PATIENT] += 1
+        else:
+            self.stats.skipped[rtype] += 1
+        if len(self._rows) >= _INSERT_BATCH:
+            self._flush()
+
+    def _invent_id(self, full_url: str | None) -> str:
+        # Transaction Bundles may POST resources without id; their urn:uuid is their identity.
+        if full_url and full_url.startswith("urn:uuid:"):
+            return full_url[9:]
+        self._anon += 1
+        return f"wardcopy-anon-{self._anon}"
+
+    def _note_update(self, value: str) -> None:
+        parsed = _parse_instant(value, self.tz)
+        if parsed is not None and (
+            self.stats.newest_update is None or parsed > self.stats.newest_update
+        ):
+            self.stats.newest_update = parsed
+
+    def _add_patient(self, resource: dict[str, Any], full_url: str | None, updated: str) -> None:
+        key = f"Patient/{resource['id']}"
+        previous = self._patients.get(key)
+        if previous is not None:
+            self.stats.duplicates += 1
+            if updated < previous.last_updated:
+                return  # an older copy of a patient we already have
+        self.index.add(resource, full_url, keep=False)
+        links: list[tuple[str, Any]] = []
+        for link in resource.get("link") or ():
+            if isinstance(link, dict) and isinstance(link.get("type"), str):
+                links.append((link["type"], link.get("other")))
+        identifiers = [
+            (i["system"], i["value"])
+            for i in resource.get("identifier") or ()
+            if isinstance(i, dict)
+            and isinstance(i.get("system"), str)
+            and isinstance(i.get("value"), str)
+        ]
+        self._patients[key] = _PatientInfo(
+            updated, resource.get("active") is not False, links, identifiers
+        )
+        self._patient_rows.append((key, updated, orjson.dumps(resource)))
+
+    def _add_compartment(self, resource: dict[str, Any], full_url: str | None) -> bool:
+        """Stage a resource under its patient reference; False when it names no patient."""
+        for name in PATIENT_REFERENCE_FIELDS[resource["resourceType"]]:
+            ref = resource.get(name)
+            pref = self._reference_string(ref)
+            if pref is not None:
+                key = f"{resource['resourceType']}/{resource['id']}"
+                kept_url = full_url if full_url and not _trivial_full_url(full_url, key) else None
+                self._rows.append((pref, kept_url, orjson.dumps(resource)))
+                return True
+        return False
+
+    @staticmethod
+    def _reference_string(ref: Any) -> str | None:
+        """A Reference as one string: its `reference`, or a conditional form of its
+        identifier (a logical reference)."""
+        if not isinstance(ref, dict):
+            return None
+        value = ref.get("reference")
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        ident = ref.get("identifier")
+        if isinstance(ident, dict) and isinstance(ident.get("value"), str) and ident["value"]:
+            system = ident.get("system")
+            rtype = ref.get("type")
+            rtype = rtype if isinstance(rtype, str) else "Patient"
+            return conditional_reference(
+                rtype, system if isinstance(system, str) else None, ident["value"]
+            )
+        return None
+
+    def _flush(self) -> None:
+        if not self._rows and not self._patient_rows:
+            return
+        conn = self.conn
+        conn.execute("BEGIN")
+        if self._rows:
+            conn.executemany("INSERT INTO res (pref, full_url, data) VALUES (?, ?, ?)", self._rows)
+        if self._patient_rows:
+            conn.executemany(
+                "INSERT INTO patients (key, lu, data) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE "
+                "SET lu = excluded.lu, data = excluded.data WHERE excluded.lu >= patients.lu",
+                self._patient_rows,
+            )
+        conn.execute("COMMIT")
+        self._rows.clear()
+        self._patient_rows.clear()
+
+    # ---------------------------------------------------------------- between passes
+
+    def finish_loading(self) -> None:
+        """End pass 1: resolve merges and every distinct patient reference. Counts resources
+        whose patient cannot be found ("dangling reference") or is not a Patient."""
+        self._flush()
+        self._loaded = True
+        self._resolve_merges()
+        conn = self.conn
+        conn.execute("CREATE INDEX res_pref ON res (pref)")
+        for pref, count in conn.execute("SELECT pref, count(*) FROM res GROUP BY pref"):
+            key = canonical_key(pref, self.index)
+            if key is None and "?" not in pref and not pref.startswith("urn:"):
+                key = literal_key(pref)
+            if key is None or key not in self.index:
+                self.stats.problems[DANGLING] += count
+            elif not key.startswith("Patient/"):
+                self.stats.problems[NOT_A_PATIENT] += count
+            else:
+                self._prefs_of.setdefault(self._survivor.get(key, key), []).append(pref)
+
+    def _resolve_merges(self) -> None:
+        """Fold merged patients into survivors: Patient.link replaced-by / replaces, and
+        (optionally) an inactive patient sharing an identifier with exactly one active one."""
+        parent: dict[str, str] = {}
+
+        def find(key: str) -> str:
+            seen = set()
+            while key in parent and key not in seen:
+                seen.add(key)
+                key = parent[key]
+            return key
+
+        def fold(source: str, target: str) -> None:
+            root_source, root_target = find(source), find(target)
+            if root_source != root_target:
+                parent[root_source] = root_target
+
+        for key, info in self._patients.items():
+            for link_type, other in info.links:
+                other_key = self.index.key_of(other, "Patient")
+                if link_type not in ("replaced-by", "replaces"):
+                    continue
+                if other_key is None or other_key not in self._patients:
+                    self.stats.problems[MERGE_TARGET_MISSING] += 1
+                    continue
+                if link_type == "replaced-by":
+                    fold(key, other_key)
+                else:
+                    fold(other_key, key)
+        if self.merge_inactive_duplicates:
+            by_identifier: dict[tuple[str, str], set[str]] = {}
+            for key, info in self._patients.items():
+                if info.active:
+                    for ident in info.identifiers:
+                        by_identifier.setdefault(ident, set()).add(key)
+            for key, info in self._patients.items():
+                if info.active or info.links:
+                    continue
+                targets: set[str] = set()
+                for ident in info.identifiers:
+                    targets |= by_identifier.get(ident, set())
+                if len(targets) == 1:
+                    fold(key, targets.pop())
+        for key in parent:
+            survivor = find(key)
+            self._survivor[key] = survivor
+            self._merged_from.setdefault(survivor, []).append(key.partition("/")[2])
+            self.stats.merged += 1
+
+    @property
+    def patient_count(self) -> int:
+        """Surviving patients (after merges)."""
+        return len(self._patients) - len(self._survivor)
+
+    # ---------------------------------------------------------------- pass 2
+
+    def iter_patients(self) -> Iterator[StagedPatient]:
+        """Yield every surviving patient, sorted by key, with its resources (pass 2)."""
+        if not self._loaded:
+            self.finish_loading()
+        conn = self.conn
+        survivors = sorted(k for k in self._patients if k not in self._survivor)
+        for key in survivors:
+            row = conn.execute("SELECT data FROM patients WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                continue
+            patient = orjson.loads(row[0])
+            prefs = list(self._prefs_of.get(key, ()))
+            resources, full_urls = self._load(prefs)
+            yield StagedPatient(
+                key=key,
+                patient=patient,
+                resources=resources,
+                full_urls=full_urls,
+                merged_from=sorted(self._merged_from.get(key, ())),
+            )
+
+    def _load(self, prefs: list[str]) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+        newest: dict[str, tuple[str, dict[str, Any]]] = {}
+        full_urls: dict[str, dict[str, Any]] = {}
+        conn = self.conn
+        for start in range(0, len(prefs), _QUERY_CHUNK):
+            chunk = prefs[start : start + _QUERY_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT data, full_url FROM res WHERE pref IN ({marks}) ORDER BY rowid"
+            for data, full_url in conn.execute(query, chunk):
+                resource = orjson.loads(data)
+                key = f"{resource['resourceType']}/{resource['id']}"
+                updated = _last_updated(resource)
+                if key in newest:
+                    self.stats.duplicates += 1
+                    if updated < newest[key][0]:
+                        continue
+                newest[key] = (updated, resource)
+                if full_url:
+                    full_urls[full_url] = resource
+        return [resource for _, resource in newest.values()], full_urls
