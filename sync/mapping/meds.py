@@ -1,0 +1,296 @@
+"""Medications: orders (MedicationRequest), statements, administrations, with dosage and timing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sync.mapping._common import (
+    Mapper,
+    as_list,
+    cc_text,
+    codings,
+    dicts,
+    fmt_quantity,
+    fmt_range,
+    fmt_ratio,
+    notes_text,
+    number,
+    obj,
+    party_name,
+    ref_id,
+    source_of,
+    text_of,
+)
+from sync.model import Administration, Coding, Dosage, MedicationOrder, Timing
+
+ORDER_STATUSES = frozenset({"active", "on-hold"})
+STATEMENT_STATUSES = frozenset({"active", "intended"})
+
+# Timing.code abbreviations -> (frequency, period, unit) or when-codes, used only when the
+# Timing has no repeat of its own, so that due times can be computed.
+_CODE_REPEAT: dict[str, tuple[int, float, str]] = {
+    "QD": (1, 1, "d"),
+    "BID": (2, 1, "d"),
+    "TID": (3, 1, "d"),
+    "QID": (4, 1, "d"),
+    "QOD": (1, 2, "d"),
+    "Q1H": (1, 1, "h"),
+    "Q2H": (1, 2, "h"),
+    "Q3H": (1, 3, "h"),
+    "Q4H": (1, 4, "h"),
+    "Q6H": (1, 6, "h"),
+    "Q8H": (1, 8, "h"),
+    "Q12H": (1, 12, "h"),
+    "WK": (1, 1, "wk"),
+    "MO": (1, 1, "mo"),
+}
+_CODE_WHEN = {"AM": ["MORN"], "PM": ["EVE"]}
+
+
+def _hhmm(value: Any) -> str | None:
+    """FHIR time "08:00:00" -> "08:00" (seconds kept when not zero)."""
+    text = text_of(value)
+    if not text or len(text) < 5 or text[2] != ":":
+        return None
+    return text[:5] if text[5:] in ("", ":00") else text[:8]
+
+
+def map_timing(m: Mapper, timing: Any) -> Timing | None:
+    """FHIR Timing -> model Timing; None when it says nothing."""
+    if not isinstance(timing, dict):
+        return None
+    code_cc = obj(timing.get("code"))
+    code = None
+    if isinstance(code_cc, dict):
+        for coding in dicts(code_cc.get("coding")):
+            if text_of(coding.get("code")):
+                code = str(coding["code"]).strip()
+                break
+    repeat = obj(timing.get("repeat"))
+    frequency = repeat.get("frequency")
+    period = number(repeat.get("period"))
+    unit = text_of(repeat.get("periodUnit"))
+    when = [w for w in as_list(repeat.get("when")) if isinstance(w, str)]
+    if code and not (frequency or period or when) and code.upper() in _CODE_REPEAT:
+        frequency, period, unit = _CODE_REPEAT[code.upper()]
+    elif code and not when and code.upper() in _CODE_WHEN:
+        when = _CODE_WHEN[code.upper()]
+    bounds = obj(repeat.get("boundsPeriod"))
+    result = Timing(
+        code=code,
+        text=text_of(code_cc.get("text")),
+        frequency=frequency
+        if isinstance(frequency, int) and not isinstance(frequency, bool)
+        else None,
+        period=period,
+        period_unit=unit,
+        times_of_day=[t for t in (_hhmm(v) for v in as_list(repeat.get("timeOfDay"))) if t],
+        when=when,
+        days_of_week=[d for d in as_list(repeat.get("dayOfWeek")) if isinstance(d, str)],
+        bounds_start=m.dt(bounds.get("start")),
+        bounds_end=m.dt(bounds.get("end")),
+    )
+    if result == Timing():
+        return None
+    return result
+
+
+def map_dosage(m: Mapper, dosage: dict[str, Any]) -> Dosage:
+    """FHIR Dosage -> model Dosage (dose, route, timing, PRN, maximum)."""
+    dose_value = dose_unit = dose_text = None
+    for dr in dicts(dosage.get("doseAndRate")):
+        quantity = dr.get("doseQuantity")
+        if isinstance(quantity, dict):
+            dose_value = number(quantity.get("value"))
+            dose_unit = text_of(quantity.get("unit")) or text_of(quantity.get("code"))
+            dose_text = fmt_quantity(quantity)
+        elif isinstance(dr.get("doseRange"), dict):
+            dose_text = fmt_range(dr["doseRange"])
+        rate = (
+            fmt_quantity(dr.get("rateQuantity"))
+            or fmt_ratio(dr.get("rateRatio"))
+            or fmt_range(dr.get("rateRange"))
+        )
+        if rate:
+            dose_text = f"{dose_text}, {rate}" if dose_text else rate
+        if dose_text:
+            break
+    as_needed = dosage.get("asNeededBoolean") is True
+    reason = None
+    if isinstance(dosage.get("asNeededCodeableConcept"), dict):
+        as_needed = True
+        reason = cc_text(dosage["asNeededCodeableConcept"])
+    maxima = []
+    per_period = fmt_ratio(dosage.get("maxDosePerPeriod"))
+    if per_period:
+        maxima.append(per_period)
+    per_dose = fmt_quantity(dosage.get("maxDosePerAdministration"))
+    if per_dose:
+        maxima.append(f"{per_dose} per dose")
+    return Dosage(
+        text=text_of(dosage.get("text")) or text_of(dosage.get("patientInstruction")),
+        dose_value=dose_value,
+        dose_unit=dose_unit,
+        dose_text=dose_text,
+        route=cc_text(dosage.get("route")),
+        site=cc_text(dosage.get("site")),
+        method=cc_text(dosage.get("method")),
+        timing=map_timing(m, dosage.get("timing")),
+        as_needed=as_needed,
+        as_needed_reason=reason,
+        max_per_period="; ".join(maxima) or None,
+    )
+
+
+def medication_of(m: Mapper, res: dict[str, Any]) -> tuple[str | None, list[Coding]]:
+    """Drug name and codes from medicationCodeableConcept or medicationReference (resolved)."""
+    cc = res.get("medicationCodeableConcept")
+    if isinstance(cc, dict):
+        name = cc_text(cc)
+        if name:
+            return name, codings(cc)
+    ref = res.get("medicationReference")
+    if isinstance(ref, dict):
+        med = m.lookup(ref, res)
+        if med is not None:
+            code = med.get("code")
+            name = cc_text(code)
+            if not name:
+                # Compounded: name the ingredients ("Doxorubicin + Glucose").
+                parts = []
+                for ing in dicts(med.get("ingredient")):
+                    item = cc_text(ing.get("itemCodeableConcept"))
+                    if not item and isinstance(ing.get("itemReference"), dict):
+                        item = text_of(ing["itemReference"].get("display"))
+                        if not item:
+                            sub = m.lookup(ing["itemReference"], med)
+                            item = cc_text(sub.get("code")) if sub else None
+                    if item:
+                        parts.append(item)
+                name = " + ".join(parts) or None
+            if name:
+                return name, codings(code)
+        display = text_of(ref.get("display"))
+        if display:
+            return display, []
+    return None, []
+
+
+def _reason(m: Mapper, res: dict[str, Any]) -> str | None:
+    texts = [t for t in (cc_text(cc) for cc in dicts(res.get("reasonCode"))) if t]
+    for ref in dicts(res.get("reasonReference")):
+        text = text_of(ref.get("display"))
+        if not text:
+            target = m.lookup(ref, res)
+            text = cc_text(target.get("code")) if target else None
+        if text:
+            texts.append(text)
+    return "; ".join(dict.fromkeys(texts)) or None
+
+
+def map_order(m: Mapper, res: dict[str, Any]) -> MedicationOrder | None:
+    """An active / on-hold MedicationRequest -> MedicationOrder; None (counted) without a drug."""
+    drug, coding = medication_of(m, res)
+    if not drug:
+        m.problem("MedicationRequest: no medication")
+        return None
+    dosages = [map_dosage(m, d) for d in dicts(res.get("dosageInstruction"))]
+    start = end = None
+    for dosage in dosages:
+        if dosage.timing and (dosage.timing.bounds_start or dosage.timing.bounds_end):
+            start = start or dosage.timing.bounds_start
+            end = end or dosage.timing.bounds_end
+    dispense = res.get("dispenseRequest")
+    validity = dispense.get("validityPeriod") if isinstance(dispense, dict) else None
+    if isinstance(validity, dict):
+        start = start or m.dt(validity.get("start"))
+        end = end or m.dt(validity.get("end"))
+    start = start or m.dt(res.get("authoredOn"))
+    rid = res.get("id")
+    intent = res.get("intent")
+    return MedicationOrder(
+        id=rid if isinstance(rid, str) else "",
+        drug=drug,
+        coding=coding,
+        status=res.get("status") if isinstance(res.get("status"), str) else None,
+        intent=intent if isinstance(intent, str) else None,
+        dosages=dosages,
+        start=start,
+        end=end,
+        prescriber=party_name(m, res.get("requester"), res),
+        reason=_reason(m, res),
+        note=notes_text(res),
+        source=source_of(res, m.tz),
+    )
+
+
+def map_statement(m: Mapper, res: dict[str, Any]) -> MedicationOrder | None:
+    """An active MedicationStatement (what the patient takes, not an order here)."""
+    drug, coding = medication_of(m, res)
+    if not drug:
+        m.problem("MedicationStatement: no medication")
+        return None
+    period = obj(res.get("effectivePeriod"))
+    rid = res.get("id")
+    return MedicationOrder(
+        id=rid if isinstance(rid, str) else "",
+        drug=drug,
+        coding=coding,
+        status=res.get("status") if isinstance(res.get("status"), str) else None,
+        intent="statement",
+        dosages=[map_dosage(m, d) for d in dicts(res.get("dosage"))],
+        start=m.dt(period.get("start")) or m.dt(res.get("effectiveDateTime")),
+        end=m.dt(period.get("end")),
+        prescriber=party_name(m, res.get("informationSource"), res),
+        reason=_reason(m, res),
+        note=notes_text(res),
+        source=source_of(res, m.tz),
+    )
+
+
+def map_administration(m: Mapper, res: dict[str, Any]) -> Administration | None:
+    """A MedicationAdministration inside the window -> Administration.
+
+    Returns None silently when it is outside the window or entered in error; counts a problem
+    when it has no time or no drug.
+    """
+    status = res.get("status") if isinstance(res.get("status"), str) else None
+    if status == "entered-in-error":
+        return None
+    period = res.get("effectivePeriod")
+    when = m.dt(res.get("effectiveDateTime")) or (
+        m.dt(period.get("start")) if isinstance(period, dict) else None
+    )
+    if when is None:
+        m.problem("MedicationAdministration: no time")
+        return None
+    now = m.ctx.now
+    try:
+        if when < now - m.ctx.administration_window or when > now + m.ctx.administration_window:
+            return None
+    except OverflowError:
+        return None
+    drug, _ = medication_of(m, res)
+    if not drug:
+        m.problem("MedicationAdministration: no medication")
+        return None
+    dosage = obj(res.get("dosage"))
+    dose = fmt_quantity(dosage.get("dose"))
+    rate = fmt_quantity(dosage.get("rateQuantity")) or fmt_ratio(dosage.get("rateRatio"))
+    dose_text = ", ".join(t for t in (dose, rate) if t) or text_of(dosage.get("text"))
+    performer = None
+    for perf in dicts(res.get("performer")):
+        performer = party_name(m, perf.get("actor"), res)
+        if performer:
+            break
+    return Administration(
+        order_id=ref_id(res.get("request")),
+        drug=drug,
+        status=status,
+        when=when,
+        dose_text=dose_text,
+        route=cc_text(dosage.get("route")),
+        performer=performer,
+        note=notes_text(res),
+        source=source_of(res, m.tz),
+    )

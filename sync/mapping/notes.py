@@ -1,0 +1,186 @@
+"""Notes and reports: DocumentReference and DiagnosticReport text, decoded from attachments."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import re
+from typing import Any
+
+from sync.mapping._common import Mapper, cc_text, dicts, obj, party_name, source_of, text_of
+from sync.model import Note
+
+_TEXT_TYPES = ("text/", "application/xhtml", "application/xml", "application/json",
+               "application/fhir+json", "application/fhir+xml", "application/rtf")  # fmt: skip
+_HTML_TYPES = ("text/html", "application/xhtml")
+_BLOCK_TAGS = re.compile(r"<\s*(br|/p|/div|/li|/tr|/h[1-6]|p|div|li|tr|h[1-6])\b[^>]*>", re.I)
+_DROP = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
+_TAGS = re.compile(r"<[^>]*>")
+_BLANKS = re.compile(r"[ \t\r\f\v]+")
+_MANY_NEWLINES = re.compile(r"\n\s*\n\s*\n+")
+_SKIP_DOC_STATUS = frozenset({"entered-in-error"})
+MAX_NOTE_CHARS = 200_000  # a runaway attachment must not bloat the ward snapshot
+
+
+def html_to_text(markup: str) -> str:
+    """Plain text from HTML: tags dropped, block ends become line breaks, entities decoded."""
+    text = _DROP.sub("", markup)
+    text = _BLOCK_TAGS.sub("\n", text)
+    text = _TAGS.sub("", text)
+    text = html.unescape(text)
+    lines = (_BLANKS.sub(" ", line).strip() for line in text.split("\n"))
+    return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def _charset(content_type: str) -> str:
+    match = re.search(r"charset\s*=\s*\"?([\w.:-]+)", content_type, re.I)
+    return match.group(1) if match else "utf-8"
+
+
+def attachment_text(att: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Decoded text of an Attachment and a problem reason when it cannot be shown.
+
+    Returns (text, None) on success, (None, reason) otherwise. Binary formats (PDF, images) and
+    url-only attachments give (None, reason); the caller writes "(not included)".
+    """
+    content_type = text_of(att.get("contentType")) or ""
+    lowered = content_type.lower()
+    data = att.get("data")
+    if not isinstance(data, str) or not data.strip():
+        return None, "url only" if att.get("url") else "empty"
+    if lowered and not lowered.startswith(_TEXT_TYPES):
+        return None, "binary"
+    try:
+        raw = base64.b64decode(data, validate=False)
+    except (binascii.Error, ValueError):
+        return None, "bad base64"
+    charset = _charset(content_type)
+    try:
+        text = raw.decode(charset, errors="replace")
+    except LookupError:  # unknown charset name
+        text = raw.decode("utf-8", errors="replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if lowered.startswith(_HTML_TYPES) or (not lowered and text.lstrip().startswith("<")):
+        text = html_to_text(text)
+    text = text.strip()
+    if len(text) > MAX_NOTE_CHARS:
+        text = text[:MAX_NOTE_CHARS] + "\n(truncated)"
+    return (text, None) if text else (None, "empty")
+
+
+def _best_attachment(atts: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Prefer plain text, then HTML, then any attachment with data, then the first."""
+
+    def rank(att: dict[str, Any]) -> int:
+        ct = (text_of(att.get("contentType")) or "").lower()
+        has_data = isinstance(att.get("data"), str)
+        if has_data and ct.startswith("text/plain"):
+            return 0
+        if has_data and ct.startswith(_HTML_TYPES):
+            return 1
+        if has_data and ct.startswith(_TEXT_TYPES):
+            return 2
+        return 3 if has_data else 4
+
+    return min(atts, key=rank) if atts else None
+
+
+def _note_body(
+    m: Mapper, rtype: str, atts: list[dict[str, Any]], title: str
+) -> tuple[str, str | None]:
+    att = _best_attachment(atts)
+    if att is None:
+        return "", None
+    text, reason = attachment_text(att)
+    content_type = text_of(att.get("contentType"))
+    if text is None:
+        if reason in ("bad base64",):
+            m.problem(f"{rtype}: attachment not decodable")
+        label = text_of(att.get("title")) or title
+        kind = f", {content_type}" if content_type and reason == "binary" else ""
+        return f"{label} (not included{kind})", content_type
+    return text, content_type
+
+
+def map_document(m: Mapper, res: dict[str, Any]) -> Note | None:
+    """A DocumentReference -> Note (decoded text, or title plus "(not included)")."""
+    if res.get("status") in _SKIP_DOC_STATUS or res.get("docStatus") == "entered-in-error":
+        return None
+    atts = [
+        c["attachment"] for c in dicts(res.get("content")) if isinstance(c.get("attachment"), dict)
+    ]
+    kind = cc_text(res.get("type"))
+    first_title = next((t for t in (text_of(a.get("title")) for a in atts) if t), None)
+    title = text_of(res.get("description")) or first_title or kind
+    if not title:
+        for cc in dicts(res.get("category")):
+            title = cc_text(cc)
+            if title:
+                break
+    title = title or "Document"
+    text, content_type = _note_body(m, "DocumentReference", atts, title)
+    if not text:
+        m.problem("DocumentReference: no content")
+        return None
+    context = obj(res.get("context"))
+    period = obj(context.get("period"))
+    author = None
+    for ref in dicts(res.get("author")):
+        author = party_name(m, ref, res)
+        if author:
+            break
+    return Note(
+        title=title,
+        kind=kind,
+        date=m.dt(res.get("date")) or m.dt(period.get("start")),
+        author=author,
+        text=text,
+        content_type=content_type,
+        source=source_of(res, m.tz),
+    )
+
+
+def map_report_note(m: Mapper, res: dict[str, Any]) -> Note | None:
+    """A DiagnosticReport with a conclusion or presentedForm -> Note; None when it has neither."""
+    if res.get("status") in ("entered-in-error", "cancelled"):
+        return None
+    title = cc_text(res.get("code")) or "Report"
+    atts = [a for a in dicts(res.get("presentedForm"))]
+    parts: list[str] = []
+    content_type = None
+    if atts:
+        body, content_type = _note_body(m, "DiagnosticReport", atts, title)
+        if body:
+            parts.append(body)
+    conclusion = text_of(res.get("conclusion"))
+    codes = [t for t in (cc_text(cc) for cc in dicts(res.get("conclusionCode"))) if t]
+    if conclusion and not any(conclusion in p for p in parts):
+        parts.append(conclusion)
+    if codes:
+        parts.append("; ".join(codes))
+    if not parts:
+        return None
+    performer = None
+    for ref in [*dicts(res.get("resultsInterpreter")), *dicts(res.get("performer"))]:
+        performer = party_name(m, ref, res)
+        if performer:
+            break
+    period = obj(res.get("effectivePeriod"))
+    kind = None
+    for cc in dicts(res.get("category")):
+        kind = cc_text(cc)
+        if kind:
+            break
+    return Note(
+        title=title,
+        kind=kind or "report",
+        date=m.dt(res.get("effectiveDateTime"))
+        or m.dt(period.get("start"))
+        or m.dt(res.get("issued")),
+        author=performer,
+        text="\n\n".join(parts),
+        content_type=content_type,
+        source=source_of(res, m.tz),
+    )

@@ -1,0 +1,315 @@
+"""Observations: vital signs and lab results (components split out, BP combined), with ranges
+and interpretation; DiagnosticReport group names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sync.mapping._common import (
+    Mapper,
+    cc_text,
+    codes_of,
+    dicts,
+    fmt_number,
+    fmt_quantity,
+    fmt_range,
+    fmt_ratio,
+    number,
+    quantity_unit,
+    ref_id,
+    source_of,
+    text_of,
+)
+from sync.model import Interpretation, Observation
+
+LOINC = "http://loinc.org"
+BP_PANELS = frozenset({"85354-9", "55284-4", "35094-2"})
+SYSTOLIC = frozenset({"8480-6", "8459-0", "76534-7"})
+DIASTOLIC = frozenset({"8462-4", "8453-3", "76535-4"})
+# LOINC codes of vital signs (the FHIR vital-signs profile codes and common variants).
+VITAL_CODES = frozenset(
+    {
+        "85353-1", "9279-1", "8867-4", "8889-8", "2708-6", "59408-5", "20564-1", "2710-2",
+        "8310-5", "8331-1", "8332-9", "8328-7", "8333-7", "8334-5", "8302-2", "8306-3",
+        "8308-9", "9843-4", "8287-5", "29463-7", "3141-9", "8335-2", "39156-5", "85354-9",
+        "55284-4", "35094-2", "8480-6", "8462-4", "8478-0", "8459-0", "8453-3", "76534-7",
+        "76535-4", "59576-9", "77606-2", "8289-1", "72514-3", "3150-0", "3151-8", "19889-5",
+        "9269-2", "8693-4",
+    }
+)  # fmt: skip
+_VITAL_CATEGORIES = frozenset({"vital-signs", "vital signs", "vitalsigns"})
+_LAB_CATEGORIES = frozenset({"laboratory", "LAB", "lab"})
+_SKIP_STATUS = frozenset({"entered-in-error", "cancelled"})
+
+_INTERPRETATION = {
+    "N": Interpretation.NORMAL,
+    "H": Interpretation.HIGH,
+    "L": Interpretation.LOW,
+    "HH": Interpretation.CRITICAL_HIGH,
+    "LL": Interpretation.CRITICAL_LOW,
+    "HU": Interpretation.CRITICAL_HIGH,
+    "H>": Interpretation.CRITICAL_HIGH,
+    "LU": Interpretation.CRITICAL_LOW,
+    "L<": Interpretation.CRITICAL_LOW,
+    "A": Interpretation.ABNORMAL,
+    "AA": Interpretation.CRITICAL,
+    ">": Interpretation.HIGH,
+    "<": Interpretation.LOW,
+    "POS": Interpretation.ABNORMAL,
+    "DET": Interpretation.ABNORMAL,
+    "R": Interpretation.ABNORMAL,
+    "NEG": Interpretation.NORMAL,
+    "ND": Interpretation.NORMAL,
+    "S": Interpretation.NORMAL,
+}
+_INTERPRETATION_TEXT = (
+    ("critical", Interpretation.CRITICAL),
+    ("kritisch", Interpretation.CRITICAL),
+    ("high", Interpretation.HIGH),
+    ("above", Interpretation.HIGH),
+    ("hoch", Interpretation.HIGH),
+    ("erhöht", Interpretation.HIGH),
+    ("low", Interpretation.LOW),
+    ("below", Interpretation.LOW),
+    ("niedrig", Interpretation.LOW),
+    ("erniedrigt", Interpretation.LOW),
+    ("abnormal", Interpretation.ABNORMAL),
+    ("pathologisch", Interpretation.ABNORMAL),
+    ("normal", Interpretation.NORMAL),
+)
+
+
+def interpretation_of(items: Any) -> Interpretation | None:
+    """Normalise Observation.interpretation (v3 codes or text) to the model's Interpretation."""
+    for cc in dicts(items):
+        for code in codes_of(cc):
+            found = _INTERPRETATION.get(code) or _INTERPRETATION.get(code.upper())
+            if found is not None:
+                return found
+        text = cc_text(cc)
+        if text:
+            lowered = text.lower()
+            for needle, value in _INTERPRETATION_TEXT:
+                if needle in lowered:
+                    return value
+    return None
+
+
+def _from_range(value: float | None, low: float | None, high: float | None) -> Interpretation:
+    """Compute H / L / N from the reference range when the source gave no flag."""
+    if value is None or (low is None and high is None):
+        return Interpretation.UNKNOWN
+    if low is not None and value < low:
+        return Interpretation.LOW
+    if high is not None and value > high:
+        return Interpretation.HIGH
+    return Interpretation.NORMAL
+
+
+def _code(cc: Any) -> tuple[str | None, str | None]:
+    """(code, system): the LOINC coding if any, else the first coding."""
+    if not isinstance(cc, dict):
+        return None, None
+    first: tuple[str | None, str | None] = (None, None)
+    for coding in dicts(cc.get("coding")):
+        code = text_of(coding.get("code"))
+        if not code:
+            continue
+        system = coding.get("system") if isinstance(coding.get("system"), str) else None
+        if system == LOINC:
+            return code, system
+        if first == (None, None):
+            first = (code, system)
+    return first
+
+
+def _name(cc: Any) -> str | None:
+    """Display name: code.text, the LOINC display, any display, a code."""
+    if not isinstance(cc, dict):
+        return None
+    text = text_of(cc.get("text"))
+    if text:
+        return text
+    for coding in dicts(cc.get("coding")):
+        if coding.get("system") == LOINC and text_of(coding.get("display")):
+            return str(coding["display"]).strip()
+    return cc_text(cc)
+
+
+def _value(el: dict[str, Any]) -> tuple[bool, float | None, str | None, str | None]:
+    """(has value, numeric value, text value, unit) of an Observation or component."""
+    q = el.get("valueQuantity")
+    if isinstance(q, dict):
+        value = number(q.get("value"))
+        comparator = q.get("comparator")
+        text = fmt_quantity(q) if isinstance(comparator, str) else None
+        if value is None and text is None:
+            return False, None, None, None
+        unit = quantity_unit(q)
+        if text and unit:
+            text = text.removesuffix(f" {unit}")
+        return True, value, text, unit
+    if "valueInteger" in el:
+        value = number(el.get("valueInteger"))
+        return value is not None, value, None, None
+    text = text_of(el.get("valueString"))
+    if text:
+        return True, None, text, None
+    cc = el.get("valueCodeableConcept")
+    if isinstance(cc, dict):
+        text = cc_text(cc)
+        return bool(text), None, text, None
+    boolean = el.get("valueBoolean")
+    if isinstance(boolean, bool):
+        return True, None, "yes" if boolean else "no", None
+    for key, fmt in (("valueRange", fmt_range), ("valueRatio", fmt_ratio)):
+        text = fmt(el.get(key))
+        if text:
+            return True, None, text, None
+    for key in ("valueDateTime", "valueTime"):
+        text = text_of(el.get(key))
+        if text:
+            return True, None, text, None
+    absent = el.get("dataAbsentReason")
+    if isinstance(absent, dict):
+        text = cc_text(absent)
+        return bool(text), None, f"({text})" if text else None, None
+    return False, None, None, None
+
+
+def _reference_range(el: dict[str, Any]) -> tuple[float | None, float | None, str | None]:
+    for rr in dicts(el.get("referenceRange")):
+        low = rr.get("low")
+        high = rr.get("high")
+        low_v = number(low.get("value")) if isinstance(low, dict) else None
+        high_v = number(high.get("value")) if isinstance(high, dict) else None
+        text = text_of(rr.get("text"))
+        if low_v is not None or high_v is not None or text:
+            return low_v, high_v, text
+    return None, None, None
+
+
+def observation_kind(res: dict[str, Any]) -> str:
+    """ "vital" | "lab" | "other": from category, else by LOINC vital-sign code."""
+    for cc in dicts(res.get("category")):
+        for code in codes_of(cc):
+            if code in _VITAL_CATEGORIES:
+                return "vital"
+            if code in _LAB_CATEGORIES:
+                return "lab"
+    if codes_of(res.get("code")) & VITAL_CODES:
+        return "vital"
+    return "other"
+
+
+def map_observation(m: Mapper, res: dict[str, Any], group: str | None) -> list[Observation]:
+    """One Observation -> model Observations: itself (when it has a value), each component
+    with a value, and for a blood-pressure panel a combined "120/80" entry.
+
+    Returns [] and counts "Observation: no value" when nothing has a value.
+    """
+    status = res.get("status") if isinstance(res.get("status"), str) else None
+    if status in _SKIP_STATUS:
+        return []
+    code_cc = res.get("code")
+    name = _name(code_cc)
+    if not name:
+        m.problem("Observation: no code")
+        return []
+    kind = observation_kind(res)
+    period = res.get("effectivePeriod")
+    effective = (
+        m.dt(res.get("effectiveDateTime"))
+        or m.dt(res.get("effectiveInstant"))
+        or (m.dt(period.get("start")) if isinstance(period, dict) else None)
+        or m.dt(res.get("issued"))
+    )
+    source = source_of(res, m.tz)
+    out: list[Observation] = []
+    code, system = _code(code_cc)
+
+    def make(
+        el: dict[str, Any],
+        el_name: str,
+        el_code: str | None,
+        el_system: str | None,
+        el_group: str | None,
+    ) -> Observation | None:
+        has, value, text, unit = _value(el)
+        if not has:
+            return None
+        low, high, ref_text = _reference_range(el)
+        interp = interpretation_of(el.get("interpretation"))
+        if interp is None:
+            interp = _from_range(value, low, high)
+        return Observation(
+            code=el_code, system=el_system, name=el_name, kind=kind, group=el_group,
+            value=value, value_text=text, unit=unit, ref_low=low, ref_high=high,
+            ref_text=ref_text, interpretation=interp, effective=effective, status=status,
+            source=source,
+        )  # fmt: skip
+
+    main = make(res, name, code, system, group)
+    if main is not None:
+        out.append(main)
+    components = list(dicts(res.get("component")))
+    systolic = diastolic = None
+    bp_unit = None
+    comp_group = name if components else group
+    for comp in components:
+        comp_cc = comp.get("code")
+        comp_name = _name(comp_cc)
+        if not comp_name:
+            continue
+        comp_code, comp_system = _code(comp_cc)
+        obs = make(comp, comp_name, comp_code, comp_system, comp_group)
+        if obs is None:
+            continue
+        # An interpretation on the panel applies to the panel, not to each component.
+        comp_codes = codes_of(comp_cc)
+        if comp_codes & SYSTOLIC and obs.value is not None:
+            systolic, bp_unit = obs.value, obs.unit
+        elif comp_codes & DIASTOLIC and obs.value is not None:
+            diastolic = obs.value
+        out.append(obs)
+    if (
+        systolic is not None
+        and diastolic is not None
+        and (codes_of(code_cc) & BP_PANELS or main is None)
+    ):
+        out.insert(
+            0,
+            Observation(
+                code=code,
+                system=system,
+                name=name,
+                kind=kind,
+                group=group,
+                value_text=f"{fmt_number(systolic)}/{fmt_number(diastolic)}",
+                unit=bp_unit,
+                interpretation=interpretation_of(res.get("interpretation"))
+                or Interpretation.UNKNOWN,
+                effective=effective,
+                status=status,
+                source=source,
+            ),
+        )
+    if not out:
+        has_sampled = "valueSampledData" in res or any("valueSampledData" in c for c in components)
+        m.problem("Observation: waveform not shown" if has_sampled else "Observation: no value")
+    return out
+
+
+def report_groups(reports: list[dict[str, Any]]) -> dict[str, str]:
+    """Observation id -> name of the DiagnosticReport that lists it in `result`."""
+    groups: dict[str, str] = {}
+    for rep in reports:
+        name = _name(rep.get("code"))
+        if not name:
+            continue
+        for ref in dicts(rep.get("result")):
+            # Results are in the patient's own compartment: the id is enough, no resolver call.
+            rid = ref_id(ref)
+            if rid:
+                groups.setdefault(rid, name)
+    return groups
