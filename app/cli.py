@@ -1,0 +1,255 @@
+"""`wardcopy`: the ward laptop's command line (device, receive, verify, view, print, audit, demo).
+
+Handlers call the library and print short results; failures are one line on stderr with an exit
+code from `sync.errors` (docs/cli.md). Without a command, `wardcopy` opens the viewer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.paths import laptop_home
+from sync.cli import run
+from sync.errors import EXIT_NOT_READY, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, CliError
+
+
+def _home(args: argparse.Namespace) -> Path:
+    return laptop_home(args.home)
+
+
+# --- device ---------------------------------------------------------------------------------------
+
+
+def cmd_device_init(args: argparse.Namespace) -> int:
+    from sync import device
+
+    home = _home(args)
+    try:
+        made = device.init_device(
+            home, use_keyring=False if args.no_keyring else None, server_key=args.server_key
+        )
+    except device.DeviceError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    for warning in made.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    ident = made.identity
+    print(f"device id:       {ident.device_id}")
+    print(f"enrolment code:  {ident.enrolment_code}")
+    print(f"key stored in:   {'the OS keyring' if ident.storage == 'keyring' else 'a 0600 file'}")
+    print("on the sync server: wardcopy-sync enrol --ward WARD <enrolment code>")
+    if device.pinned_server_key(home) is None:
+        print("then pin the server key: wardcopy device trust <signing.pub or its text>")
+    return EXIT_OK
+
+
+def cmd_device_show(args: argparse.Namespace) -> int:
+    from sync import device, keys
+
+    home = _home(args)
+    try:
+        ident = device.load_identity(home)
+    except device.DeviceError as exc:
+        raise CliError(str(exc), EXIT_NOT_READY) from None
+    print(f"device id:       {ident.device_id}")
+    print(f"enrolment code:  {ident.enrolment_code}")
+    pinned = device.pinned_server_key(home)
+    print(f"server key:      {keys.fingerprint(pinned) if pinned else 'not pinned'}")
+    return EXIT_OK
+
+
+def cmd_device_trust(args: argparse.Namespace) -> int:
+    from sync import device, keys
+
+    try:
+        kid = device.pin_server_key(_home(args), args.key, replace=args.replace)
+    except (device.DeviceError, keys.KeysError) as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    print(f"server key pinned (key id {kid})")
+    return EXIT_OK
+
+
+# --- receive, verify ------------------------------------------------------------------------------
+
+
+def cmd_receive(args: argparse.Namespace) -> int:
+    from sync import device, receive
+    from sync.package import PackageError
+
+    home = _home(args)
+    wards: list[str | None] = list(args.ward) if args.ward else [None]
+    failed = 0
+    for ward in wards:
+        try:
+            result = receive.receive(
+                home, args.source, ward, trust_server_key=args.trust_server_key
+            )
+        except device.DeviceError as exc:
+            raise CliError(str(exc), EXIT_NOT_READY) from None
+        except PackageError as exc:
+            print(f"wardcopy: {ward or 'receive'}: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        for warning in result.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        verb = "installed" if result.status == "installed" else "already installed"
+        print(
+            f"{result.ward}: package {result.sequence} {verb}, data as of "
+            f"{result.data_as_of.isoformat(timespec='minutes')} (roster {result.roster})"
+        )
+    return EXIT_PROBLEMS if failed else EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from sync import device, verify
+
+    home = _home(args)
+    if args.package:
+        trusted = device.pinned_server_key(home)
+        if trusted is None:
+            raise CliError("no server key pinned: `wardcopy device trust KEY`", EXIT_NOT_READY)
+        try:
+            device_key = device.load_device_key(home)
+        except device.DeviceError:
+            device_key = None
+        problems = verify.verify_package(args.package, trusted, device_key)
+        what = str(args.package)
+    else:
+        problems = verify.verify_installed(home)
+        what = "installed snapshots"
+    for problem in problems:
+        print(problem)
+    code = verify.exit_code(problems)
+    print(f"{what}: {'OK' if code == 0 else f'{len(problems)} problem(s)'}")
+    return code
+
+
+# --- viewer, demo ---------------------------------------------------------------------------------
+
+
+def cmd_view(args: argparse.Namespace) -> int:
+    from app.ui.launch import run_viewer
+
+    return run_viewer(_home(args), browser=args.browser, port=args.port, ward=args.ward)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from app.demo import run_demo
+
+    return run_demo(
+        folder=args.dir,
+        patients=args.patients,
+        seed=args.seed,
+        view=not args.no_view,
+        browser=args.browser,
+        port=args.port,
+    )
+
+
+# --- audit ----------------------------------------------------------------------------------------
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from app import audit
+
+    problems = audit.verify(_home(args))
+    for problem in problems:
+        print(problem)
+    print(f"audit log: {'OK' if not problems else f'{len(problems)} problem(s)'}")
+    return EXIT_PROBLEMS if problems else EXIT_OK
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    from app import audit
+
+    count = audit.export(_home(args), args.to)
+    print(f"exported {count} audit entries to {args.to}")
+    return EXIT_OK
+
+
+# --- parser ---------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wardcopy",
+        description="Wardcopy on a ward laptop: receive, verify, view and print downtime copies.",
+    )
+    parser.add_argument("--home", type=Path, help="laptop data folder (default: platform dir)")
+    sub = parser.add_subparsers(dest="command")
+
+    dev = sub.add_parser("device", help="this laptop's key pair")
+    dev_sub = dev.add_subparsers(dest="device_command", required=True)
+    init = dev_sub.add_parser("init", help="make this laptop's key, print its enrolment code")
+    init.add_argument("--server-key", help="pin the sync server's key (signing.pub or its text)")
+    init.add_argument("--no-keyring", action="store_true", help="store the key in a 0600 file")
+    init.set_defaults(func=cmd_device_init)
+    dev_sub.add_parser("show", help="print device id and enrolment code").set_defaults(
+        func=cmd_device_show
+    )
+    trust = dev_sub.add_parser("trust", help="pin the sync server's signing key")
+    trust.add_argument("key", help="path to signing.pub, or the key text")
+    trust.add_argument("--replace", action="store_true", help="replace a pinned key (rotation)")
+    trust.set_defaults(func=cmd_device_trust)
+
+    rec = sub.add_parser("receive", help="fetch, verify and install the newest package")
+    rec.add_argument("--from", dest="source", required=True, help="outbox folder or http(s) URL")
+    rec.add_argument("--ward", action="append", help="ward id (repeatable)")
+    rec.add_argument(
+        "--trust-server-key",
+        action="store_true",
+        help="pin the source's signing.pub if no key is pinned yet (first use only)",
+    )
+    rec.set_defaults(func=cmd_receive)
+
+    ver = sub.add_parser("verify", help="check a package or the installed snapshots")
+    ver.add_argument("package", nargs="?", type=Path, help="a .wcpkg file")
+    ver.add_argument("--installed", action="store_true", help="check installed snapshots")
+    ver.set_defaults(func=cmd_verify)
+
+    view = sub.add_parser("view", help="open the viewer (default command)")
+    view.add_argument("--browser", action="store_true", help="use a local browser window")
+    view.add_argument("--port", type=int, help="port on 127.0.0.1 for the browser mode")
+    view.add_argument("--ward", help="open this ward first")
+    view.set_defaults(func=cmd_view)
+
+    demo = sub.add_parser("demo", help="the whole chain on generated data, in a throwaway folder")
+    demo.add_argument("--dir", type=Path, help="use this folder instead of a new temporary one")
+    demo.add_argument("--patients", type=int, default=240)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--no-view", action="store_true", help="stop before opening the viewer")
+    demo.add_argument("--browser", action="store_true", help="open the viewer in a browser")
+    demo.add_argument("--port", type=int)
+    demo.set_defaults(func=cmd_demo)
+
+    audit = sub.add_parser("audit", help="the local access log")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser("verify", help="detect edited, removed or reordered entries").set_defaults(
+        func=cmd_audit_verify
+    )
+    exp = audit_sub.add_parser("export", help="export for the hospital's review")
+    exp.add_argument("--to", type=Path, required=True, help="file (.json or .csv)")
+    exp.set_defaults(func=cmd_audit_export)
+
+    try:
+        from app.printing.cli import add_print_parser
+    except ImportError:  # printing not installed in this build
+        pass
+    else:
+        add_print_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(words)
+    if args.command is None:
+        args = parser.parse_args([*words, "view"])
+    return run(args.func, args, "wardcopy")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
