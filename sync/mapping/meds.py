@@ -26,27 +26,6 @@ from sync.model import Administration, Coding, Dosage, MedicationOrder, Timing
 ORDER_STATUSES = frozenset({"active", "on-hold"})
 STATEMENT_STATUSES = frozenset({"active", "intended"})
 
-# Timing.code abbreviations -> (frequency, period, unit) or when-codes, used only when the
-# Timing has no repeat of its own, so that due times can be computed.
-_CODE_REPEAT: dict[str, tuple[int, float, str]] = {
-    "QD": (1, 1, "d"),
-    "BID": (2, 1, "d"),
-    "TID": (3, 1, "d"),
-    "QID": (4, 1, "d"),
-    "QOD": (1, 2, "d"),
-    "Q1H": (1, 1, "h"),
-    "Q2H": (1, 2, "h"),
-    "Q3H": (1, 3, "h"),
-    "Q4H": (1, 4, "h"),
-    "Q6H": (1, 6, "h"),
-    "Q8H": (1, 8, "h"),
-    "Q12H": (1, 12, "h"),
-    "WK": (1, 1, "wk"),
-    "MO": (1, 1, "mo"),
-}
-_CODE_WHEN = {"AM": ["MORN"], "PM": ["EVE"]}
-
-
 def _hhmm(value: Any) -> str | None:
     """FHIR time "08:00:00" -> "08:00" (seconds kept when not zero)."""
     text = text_of(value)
@@ -56,7 +35,11 @@ def _hhmm(value: Any) -> str | None:
 
 
 def map_timing(m: Mapper, timing: Any) -> Timing | None:
-    """FHIR Timing -> model Timing; None when it says nothing."""
+    """FHIR Timing -> model Timing; None when it says nothing.
+
+    Timing.code (BID, TID, Q8H, ...) is kept as a code, not expanded: app.schedule owns the
+    hospital's clock times for those.
+    """
     if not isinstance(timing, dict):
         return None
     code_cc = obj(timing.get("code"))
@@ -71,10 +54,6 @@ def map_timing(m: Mapper, timing: Any) -> Timing | None:
     period = number(repeat.get("period"))
     unit = text_of(repeat.get("periodUnit"))
     when = [w for w in as_list(repeat.get("when")) if isinstance(w, str)]
-    if code and not (frequency or period or when) and code.upper() in _CODE_REPEAT:
-        frequency, period, unit = _CODE_REPEAT[code.upper()]
-    elif code and not when and code.upper() in _CODE_WHEN:
-        when = _CODE_WHEN[code.upper()]
     bounds = obj(repeat.get("boundsPeriod"))
     result = Timing(
         code=code,
