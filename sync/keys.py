@@ -343,7 +343,9 @@ def enrolment_code(public: X25519PublicKey) -> str:
 def parse_enrolment_code(code: str) -> X25519PublicKey:
     """Parse an enrolment code as printed by `wardcopy device init`. Case, spaces and dashes do
     not matter; O/I/L are read as 0/1/1. Raises EnrolmentCodeError saying what is wrong."""
-    compact = "".join(ch for ch in code.upper() if ch not in " -\t\r\n")
+    compact = "".join(
+        _CROCKFORD_ALIASES.get(ch, ch) for ch in code.upper() if ch not in " -\t\r\n"
+    )
     if not compact.startswith(_CODE_PREFIX):
         if compact.startswith("WCD"):
             raise EnrolmentCodeError(
@@ -353,7 +355,6 @@ def parse_enrolment_code(code: str) -> X25519PublicKey:
     body = compact[len(_CODE_PREFIX) :]
     value = 0
     for pos, ch in enumerate(body, start=1):
-        ch = _CROCKFORD_ALIASES.get(ch, ch)
         digit = _CROCKFORD.find(ch)
         if digit < 0:
             raise EnrolmentCodeError(
