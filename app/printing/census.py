@@ -1,0 +1,152 @@
+"""The ward census: one line per patient with the markers a ward round needs.
+
+A4 landscape: room/bed, name, birth date (age), sex, main diagnosis, allergies (red and bold
+when any is of high criticality), code status (white on red when it limits resuscitation),
+alerts, admission date. The header carries the ward instead of a patient, with a barcode of the
+ward id.
+
+Pure: returns PDF bytes, writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, tzinfo
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.platypus import Flowable, TableStyle
+
+from app.i18n import fmt_date, t
+from app.printing.layout import (
+    LANDSCAPE,
+    LIMITING_CODE_STATUS,
+    RED,
+    MetaLike,
+    PageContext,
+    Styles,
+    born_text,
+    build_pdf,
+    content_width,
+    data_table,
+    downtime_line,
+    empty_line,
+    para,
+    printed_line,
+    styles,
+)
+from sync.model import CensusRow, CodeStatusKind, Sex
+
+_SEX_SHORT = {Sex.MALE: "m", Sex.FEMALE: "w", Sex.OTHER: "d", Sex.UNKNOWN: "?"}
+_SEX_SHORT_EN = {Sex.MALE: "m", Sex.FEMALE: "f", Sex.OTHER: "x", Sex.UNKNOWN: "?"}
+
+
+def _bed(row: CensusRow) -> str:
+    return " / ".join(x for x in (row.room, row.bed) if x) or "–"
+
+
+def _allergy_cell(row: CensusRow, st: Styles, lang: str) -> Any:
+    if not row.allergy_count:
+        return para("–", st.cell)
+    text = row.allergies_short or str(row.allergy_count)
+    if row.allergy_count > 4:
+        text += f" (+{row.allergy_count - 4})"
+    style = st.alert if row.severe_allergy else st.cell_bold
+    marker = "⚠ " if row.severe_allergy else ""
+    return para(marker + text, style.clone("alc", fontSize=8, leading=9.5))
+
+
+def _code_cell(row: CensusRow, st: Styles, lang: str) -> Any:
+    if row.code_status == CodeStatusKind.UNKNOWN and not row.code_status_text:
+        return para("?", st.cell)
+    label = escape(t(f"print.csshort.{row.code_status.value}", lang))
+    documented = (row.code_status_text or "").strip()
+    if documented and documented.casefold() != label.casefold():
+        label += f"<br/><font size=6.5>{escape(documented[:60])}</font>"
+    if row.code_status in LIMITING_CODE_STATUS:
+        return para(label, st.cell_bold.clone("csw", textColor=colors.white), markup=True)
+    return para(label, st.cell, markup=True)
+
+
+def _ward_title(name: str, lang: str) -> str:
+    """ "Station 7 Innere" stays as is; a bare "7 Innere" gets the word "Station"/"Ward"."""
+    word = t("print.ward", lang)
+    return name if name.casefold().startswith(word.casefold()) else f"{word} {name}"
+
+
+def census_flowables(
+    rows: Sequence[CensusRow], lang: str, now: datetime, tz: tzinfo, width: float
+) -> list[Flowable]:
+    """The census table (without page furniture); pure."""
+    st = styles()
+    today = now.astimezone(tz).date()
+    sex_short = _SEX_SHORT if lang == "de" else _SEX_SHORT_EN
+    out: list[Flowable] = [para(t("print.census.count", lang, count=len(rows)), st.bold)]
+    if not rows:
+        return [*out, empty_line(t("print.none", lang), st)]
+    data: list[list[Any]] = []
+    limiting: list[int] = []
+    for i, row in enumerate(rows):
+        name = f"<b>{escape(row.name)}</b>"
+        if row.deceased:
+            name += f" <font color='#B00020'>({escape(t('print.deceased', lang))})</font>"
+        if row.mrn:
+            name += f"<br/><font size=7>{escape(t('print.mrn', lang, mrn=row.mrn))}</font>"
+        born = born_text(row.birth_date, today, lang).removeprefix("geb. ").removeprefix("born ")
+        data.append(
+            [
+                para(_bed(row), st.cell_bold),
+                para(name, st.cell, markup=True),
+                f"{born}, {sex_short[row.sex]}",
+                row.main_diagnosis or "–",
+                _allergy_cell(row, st, lang),
+                _code_cell(row, st, lang),
+                "; ".join(row.flags) or "–",
+                fmt_date(row.admitted, lang) if row.admitted else "–",
+            ]
+        )
+        if row.code_status in LIMITING_CODE_STATUS:
+            limiting.append(i)
+    header = [
+        t("print.col.bed", lang),
+        t("print.col.name", lang),
+        t("print.col.born", lang),
+        t("print.col.diagnosis", lang),
+        t("print.col.allergies", lang),
+        t("print.col.code", lang),
+        t("print.col.flags", lang),
+        t("print.col.admitted", lang),
+    ]
+    fractions = (0.07, 0.19, 0.12, 0.2, 0.14, 0.11, 0.1, 0.07)
+    table = data_table(header, data, [f * width for f in fractions], st)
+    table.setStyle(TableStyle([("BACKGROUND", (5, i + 1), (5, i + 1), RED) for i in limiting]))
+    out.append(table)
+    return out
+
+
+def render_census(
+    rows: Sequence[CensusRow],
+    meta: MetaLike,
+    printed_by: str,
+    lang: str,
+    now: datetime,
+    tz: tzinfo,
+) -> bytes:
+    """The ward census as PDF bytes (A4 landscape), rows in the given order. Writes nothing.
+
+    Raises FontMissingError when the bundled font is missing.
+    """
+    ward_id = getattr(meta, "ward_id", "") or ""
+    ctx = PageContext(
+        lang=lang,
+        title=t("print.title.census", lang),
+        downtime_line=downtime_line(meta, lang, tz),
+        printed_line=printed_line(printed_by, now, lang, tz),
+        ident_name=_ward_title(meta.ward_name, lang),
+        ident_lines=(t("print.census.count", lang, count=len(rows)),),
+        barcode_value=ward_id or None,
+        pagesize=LANDSCAPE,
+    )
+    flowables = census_flowables(rows, lang, now, tz, content_width(ctx))
+    return build_pdf(flowables, ctx, subject="census")

@@ -1,0 +1,445 @@
+"""Shared page furniture of every printed document: header, footer, styles, PDF assembly.
+
+Every page carries (drawn by `_NumberedCanvas` once the page count is known):
+- a black band "AUSFALLKOPIE – Datenstand <time>" / "DOWNTIME COPY - data as of <time>" and the
+  document title;
+- the patient's name, birth date (age), sex and MRN, with a Code 128 barcode of the MRN (a QR
+  code when the MRN is not plain ASCII); the census shows the ward instead;
+- red badges for a limiting code status (DNR, DNI, comfort care) and for documented allergies, so
+  that they are seen on every page, not only the first;
+- a footer "printed by <user> on <time>" and "page X of Y".
+
+Pure except for reading the bundled fonts once (see `fonts.register_fonts`). `build_pdf`
+returns bytes; nothing is written to disk.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+from functools import partial
+from typing import Any, Protocol
+from xml.sax.saxutils import escape
+
+from reportlab.graphics import renderPDF
+from reportlab.graphics.barcode.code128 import Code128
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    Flowable,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from app.i18n import fmt_age, fmt_date, fmt_datetime, t
+from app.printing import texts as _texts  # noqa: F401  (registers the print.* messages)
+from app.printing.fonts import BOLD, REGULAR, register_fonts
+from sync.model import CodeStatusKind, PatientRecord, Sex
+
+PORTRAIT = A4
+LANDSCAPE = landscape(A4)
+MARGIN = 14 * mm
+HEADER_HEIGHT = 34 * mm
+FOOTER_HEIGHT = 12 * mm
+
+RED = colors.HexColor("#B00020")
+DARK = colors.HexColor("#111111")
+GREY = colors.HexColor("#666666")
+LIGHT = colors.HexColor("#EEEEEE")
+ABNORMAL_BG = colors.HexColor("#FFF0D9")
+CRITICAL_BG = colors.HexColor("#FFD6D6")
+
+LIMITING_CODE_STATUS = {
+    CodeStatusKind.DNR,
+    CodeStatusKind.DNI,
+    CodeStatusKind.DNR_DNI,
+    CodeStatusKind.COMFORT,
+}
+
+
+class MetaLike(Protocol):
+    """What a document needs from the snapshot: `sync.snapshot.SnapshotMeta` fits."""
+
+    @property
+    def ward_name(self) -> str: ...
+
+    @property
+    def data_as_of(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class DocumentMeta:
+    """A `MetaLike` for callers without a snapshot (tests, the demo)."""
+
+    ward_name: str
+    data_as_of: datetime
+    ward_id: str = ""
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """Everything the page furniture draws; built once per document."""
+
+    lang: str
+    title: str
+    downtime_line: str
+    printed_line: str
+    ident_name: str
+    ident_lines: tuple[str, ...] = ()
+    barcode_value: str | None = None
+    badges: tuple[tuple[str, bool], ...] = ()  # (text, red?)
+    pagesize: tuple[float, float] = PORTRAIT
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- styles
+
+
+@dataclass(frozen=True)
+class Styles:
+    body: ParagraphStyle
+    small: ParagraphStyle
+    bold: ParagraphStyle
+    cell: ParagraphStyle
+    cell_bold: ParagraphStyle
+    head_cell: ParagraphStyle
+    h1: ParagraphStyle
+    h2: ParagraphStyle
+    alert: ParagraphStyle
+    big_alert: ParagraphStyle
+
+
+def styles() -> Styles:
+    """Paragraph styles in the bundled font (registers it on first use)."""
+    register_fonts()
+    body = ParagraphStyle("body", fontName=REGULAR, fontSize=8.5, leading=10.5, alignment=TA_LEFT)
+    return Styles(
+        body=body,
+        small=ParagraphStyle("small", parent=body, fontSize=7, leading=8.5, textColor=GREY),
+        bold=ParagraphStyle("bold", parent=body, fontName=BOLD),
+        cell=ParagraphStyle("cell", parent=body, fontSize=8, leading=9.5),
+        cell_bold=ParagraphStyle("cellb", parent=body, fontName=BOLD, fontSize=8, leading=9.5),
+        head_cell=ParagraphStyle("headc", parent=body, fontName=BOLD, fontSize=7.5, leading=9),
+        h1=ParagraphStyle("h1", parent=body, fontName=BOLD, fontSize=13, leading=16),
+        h2=ParagraphStyle(
+            "h2",
+            parent=body,
+            fontName=BOLD,
+            fontSize=10.5,
+            leading=13,
+            spaceBefore=7,
+            spaceAfter=3,
+            keepWithNext=1,
+        ),
+        alert=ParagraphStyle("alert", parent=body, fontName=BOLD, textColor=RED),
+        big_alert=ParagraphStyle(
+            "bigalert", parent=body, fontName=BOLD, fontSize=12, leading=15, textColor=colors.white
+        ),
+    )
+
+
+def para(text: str | None, style: ParagraphStyle, *, markup: bool = False) -> Paragraph:
+    """A Paragraph of `text`, XML-escaped unless `markup` (names may contain & and <)."""
+    value = text or ""
+    if not markup:
+        value = escape(value).replace("\n", "<br/>")
+    return Paragraph(value, style)
+
+
+def section(title: str, st: Styles) -> Paragraph:
+    return Paragraph(escape(title), st.h2)
+
+
+def data_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    widths: Sequence[float],
+    st: Styles,
+    *,
+    row_backgrounds: dict[int, colors.Color] | None = None,
+    bold_rows: Sequence[int] = (),
+) -> Table:
+    """A table whose header row repeats on every page; rows split across pages, never dropped.
+
+    `rows` hold strings (wrapped in Paragraphs here) or flowables. `row_backgrounds` maps a data
+    row index (0-based, header excluded) to a fill colour.
+    """
+    head = [para(h, st.head_cell) for h in header]
+    body: list[list[Any]] = []
+    for i, row in enumerate(rows):
+        style = st.cell_bold if i in bold_rows else st.cell
+        body.append([para(c, style) if isinstance(c, str) or c is None else c for c in row])
+    table = Table([head, *body], colWidths=list(widths), repeatRows=1, hAlign="LEFT")
+    commands: list[tuple[Any, ...]] = [
+        ("BACKGROUND", (0, 0), (-1, 0), LIGHT),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.8, DARK),
+        ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#BBBBBB")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 2.5),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 2.5),
+        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+    ]
+    for index, colour in (row_backgrounds or {}).items():
+        commands.append(("BACKGROUND", (0, index + 1), (-1, index + 1), colour))
+    table.setStyle(TableStyle(commands))
+    return table
+
+
+def empty_line(text: str, st: Styles) -> Paragraph:
+    return para(f"– {text}", st.small)
+
+
+def spacer(height: float = 3 * mm) -> Spacer:
+    return Spacer(1, height)
+
+
+def keep(*items: Flowable) -> KeepTogether:
+    return KeepTogether(list(items))
+
+
+# --------------------------------------------------------------------------- identity
+
+
+def sex_text(sex: Sex, lang: str) -> str:
+    return t(f"print.sex.{sex.value}", lang)
+
+
+def born_text(birth_date: date | None, today: date, lang: str) -> str:
+    if birth_date is None:
+        return t("print.birth_unknown", lang)
+    return t(
+        "print.born",
+        lang,
+        date=fmt_date(birth_date, lang),
+        age=fmt_age(birth_date, today, lang),
+    )
+
+
+def code_status_label(kind: CodeStatusKind, text: str | None, lang: str) -> str:
+    """ "DNR – keine Reanimation (as documented: ...)"; the documented text is always kept."""
+    label = t(f"print.cs.{kind.value}", lang)
+    if text and text.strip() and text.strip().casefold() not in label.casefold():
+        return f"{label} ({text.strip()})"
+    return label
+
+
+def patient_context(
+    record: PatientRecord,
+    *,
+    title: str,
+    meta: MetaLike,
+    printed_by: str,
+    lang: str,
+    now: datetime,
+    tz: tzinfo,
+    pagesize: tuple[float, float] = PORTRAIT,
+) -> PageContext:
+    """Page furniture for a one-patient document (summary, MAR)."""
+    today = now.astimezone(tz).date()
+    parts = [born_text(record.birth_date, today, lang), sex_text(record.sex, lang)]
+    parts.append(t("print.mrn", lang, mrn=record.mrn) if record.mrn else t("print.no_mrn", lang))
+    lines = [" · ".join(parts)]
+    stay = record.stay
+    if stay is not None:
+        where = [x for x in (stay.ward or meta.ward_name,) if x]
+        if stay.room or stay.bed:
+            where.append(t("print.room_bed", lang, room=stay.room or "–", bed=stay.bed or "–"))
+        if where:
+            lines.append(" · ".join(where))
+    badges: list[tuple[str, bool]] = []
+    if record.deceased:
+        badges.append((t("print.deceased", lang), True))
+    cs = record.code_status
+    if cs is not None and cs.kind in LIMITING_CODE_STATUS:
+        badges.append((t(f"print.csshort.{cs.kind.value}", lang), True))
+    if record.allergies:
+        names = ", ".join(a.substance for a in record.allergies[:3])
+        more = " …" if len(record.allergies) > 3 else ""
+        badges.append((f"{t('print.allergy_badge', lang)}: {names}{more}"[:60], True))
+    return PageContext(
+        lang=lang,
+        title=title,
+        downtime_line=downtime_line(meta, lang, tz),
+        printed_line=printed_line(printed_by, now, lang, tz),
+        ident_name=record.name,
+        ident_lines=tuple(lines),
+        barcode_value=record.mrn or record.id,
+        badges=tuple(badges),
+        pagesize=pagesize,
+    )
+
+
+def downtime_line(meta: MetaLike, lang: str, tz: tzinfo) -> str:
+    return t("print.downtime", lang, time=fmt_datetime(meta.data_as_of, lang, tz))
+
+
+def printed_line(printed_by: str, now: datetime, lang: str, tz: tzinfo) -> str:
+    return t("print.printed", lang, user=printed_by or "?", time=fmt_datetime(now, lang, tz))
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+def _fit(text: str, font: str, size: float, width: float, canvas: Canvas) -> str:
+    """Cut `text` with an ellipsis so it fits `width` (a header must never overflow)."""
+    if canvas.stringWidth(text, font, size) <= width:
+        return text
+    while text and canvas.stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def _draw_barcode(canvas: Canvas, value: str, right: float, top: float) -> float:
+    """Draw the identifier barcode with its text under it, right-aligned; return its width."""
+    canvas.setFillColor(colors.black)  # bars are drawn in the current fill colour
+    canvas.setStrokeColor(colors.black)
+    if value.isascii() and value.isprintable() and len(value) <= 24:
+        code = Code128(value, barHeight=9 * mm, barWidth=0.75, humanReadable=False, quiet=False)
+        width = code.width
+        code.drawOn(canvas, right - width, top - 9 * mm)
+    else:
+        size = 17 * mm
+        widget = QrCodeWidget(value, barLevel="M")
+        x0, y0, x1, y1 = widget.getBounds()
+        drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
+        drawing.add(widget)
+        width = size
+        renderPDF.draw(drawing, canvas, right - size, top - size)
+    return width
+
+
+def _draw_page(canvas: Canvas, ctx: PageContext, page: int, total: int) -> None:
+    width, height = ctx.pagesize
+    left, right = MARGIN, width - MARGIN
+    top = height - 8 * mm
+    canvas.saveState()
+    # Downtime band: unmistakable on every page, even on a photocopy.
+    band_h = 6.5 * mm
+    canvas.setFillColor(DARK)
+    canvas.rect(left, top - band_h, right - left, band_h, stroke=0, fill=1)
+    canvas.setFillColor(colors.white)
+    canvas.setFont(BOLD, 9.5)
+    canvas.drawString(left + 2 * mm, top - band_h + 2 * mm, ctx.downtime_line)
+    canvas.setFont(REGULAR, 8.5)
+    canvas.drawRightString(right - 2 * mm, top - band_h + 2 * mm, ctx.title)
+    y = top - band_h - 5.5 * mm
+    # Barcode (right), identity (left), badges (right of identity).
+    code_w = _draw_barcode(canvas, ctx.barcode_value, right, y + 3 * mm) if ctx.barcode_value else 0
+    if ctx.barcode_value:
+        canvas.setFillColor(DARK)
+        canvas.setFont(REGULAR, 7)
+        canvas.drawCentredString(right - code_w / 2, y - 9 * mm, ctx.barcode_value[:40])
+    badge_w = 0.0
+    badge_x = right - code_w - 4 * mm
+    for text, red in reversed(ctx.badges):
+        w = canvas.stringWidth(text, BOLD, 9) + 4 * mm
+        badge_x -= w
+        canvas.setFillColor(RED if red else GREY)
+        canvas.roundRect(badge_x, y - 1.5 * mm, w, 6 * mm, 1 * mm, stroke=0, fill=1)
+        canvas.setFillColor(colors.white)
+        canvas.setFont(BOLD, 9)
+        canvas.drawString(badge_x + 2 * mm, y + 0.3 * mm, text)
+        badge_x -= 2 * mm
+        badge_w += w + 2 * mm
+    text_w = right - left - code_w - badge_w - 8 * mm
+    canvas.setFillColor(DARK)
+    canvas.setFont(BOLD, 13)
+    canvas.drawString(left, y, _fit(ctx.ident_name, BOLD, 13, text_w, canvas))
+    canvas.setFont(REGULAR, 8.5)
+    line_y = y - 4.5 * mm
+    for line in ctx.ident_lines:
+        room = right - left - code_w - 6 * mm
+        canvas.drawString(left, line_y, _fit(line, REGULAR, 8.5, room, canvas))
+        line_y -= 3.8 * mm
+    rule_y = height - HEADER_HEIGHT + 1 * mm
+    canvas.setStrokeColor(DARK)
+    canvas.setLineWidth(0.8)
+    canvas.line(left, rule_y, right, rule_y)
+    # Footer: identifiers again (a page may be separated from the first), who printed, page.
+    foot_y = FOOTER_HEIGHT - 3 * mm
+    canvas.setLineWidth(0.4)
+    canvas.line(left, foot_y + 3.5 * mm, right, foot_y + 3.5 * mm)
+    canvas.setFillColor(DARK)
+    canvas.setFont(BOLD, 7.5)
+    page_text = t("print.page", ctx.lang, page=page, total=total)
+    canvas.drawRightString(right, foot_y, page_text)
+    avail = right - left - canvas.stringWidth(page_text, BOLD, 7.5) - 6 * mm
+    ident = " · ".join([ctx.ident_name, *ctx.ident_lines[:1]])
+    canvas.drawString(left, foot_y, _fit(ident, BOLD, 7.5, avail, canvas))
+    canvas.setFont(REGULAR, 7)
+    lower = f"{ctx.printed_line} · {ctx.downtime_line}"
+    canvas.drawString(left, foot_y - 3.3 * mm, _fit(lower, REGULAR, 7, right - left, canvas))
+    canvas.restoreState()
+
+
+class _NumberedCanvas(Canvas):
+    """A canvas that defers page furniture until it knows the total page count.
+
+    Pages are kept as saved canvas states and drawn on `save`; the usual reportlab recipe for
+    "page X of Y" in one pass.
+    """
+
+    def __init__(self, *args: Any, page_ctx: PageContext, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._page_ctx = page_ctx
+        self._saved_pages: list[dict[str, Any]] = []
+
+    def showPage(self) -> None:
+        self._saved_pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        total = len(self._saved_pages)
+        for number, state in enumerate(self._saved_pages, start=1):
+            self.__dict__.update(state)
+            _draw_page(self, self._page_ctx, number, total)
+            super().showPage()
+        super().save()
+
+
+def build_pdf(flowables: list[Flowable], ctx: PageContext, *, subject: str) -> bytes:
+    """Lay out `flowables` under the page furniture of `ctx`; return the PDF bytes.
+
+    No file is written. The PDF's title is the document type only; `invariant` makes equal
+    input give equal bytes (no creation timestamp or random id in the file).
+    Raises reportlab's LayoutError only if a single cell is taller than a page, which the
+    renderers prevent by abridging long text.
+    """
+    register_fonts()
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=ctx.pagesize,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=HEADER_HEIGHT + 1 * mm,
+        bottomMargin=FOOTER_HEIGHT + 2 * mm,
+        title=ctx.title,
+        author="Wardcopy",
+        subject=subject,
+        creator="Wardcopy",
+        invariant=1,
+    )
+    doc.build(flowables, canvasmaker=partial(_NumberedCanvas, page_ctx=ctx))
+    return buffer.getvalue()
+
+
+def content_width(ctx: PageContext) -> float:
+    return ctx.pagesize[0] - 2 * MARGIN
+
+
+def when_text(value: datetime | None, lang: str, tz: tzinfo) -> str:
+    return fmt_datetime(value, lang, tz) if value else "–"

@@ -1,0 +1,325 @@
+"""The patient summary (IPS-like): who, where, alerts, problems, medications, results, notes.
+
+Order of sections follows what a clinician needs first in a downtime: code status and
+allergies at the top, then the stay, problems, medications (with next due times), vitals, labs,
+pending orders, notes and contacts. Every list is printed in full (tables continue on the next
+page with their header repeated); only note texts are abridged, and say so.
+
+Pure: returns PDF bytes, writes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from typing import Any
+from xml.sax.saxutils import escape as _esc
+
+from reportlab.platypus import Flowable, Table
+
+from app.i18n import fmt_date, fmt_number, t
+from app.printing.common import (
+    ABRIDGE_CHARS,
+    abridge,
+    allergy_block,
+    code_status_block,
+    code_word,
+    dosage_lines,
+    due_text,
+    flags_line,
+)
+from app.printing.layout import (
+    ABNORMAL_BG,
+    CRITICAL_BG,
+    PORTRAIT,
+    MetaLike,
+    Styles,
+    build_pdf,
+    content_width,
+    data_table,
+    empty_line,
+    keep,
+    para,
+    patient_context,
+    section,
+    spacer,
+    styles,
+    when_text,
+)
+from sync.model import Interpretation, Observation, PatientRecord
+
+MAX_NOTES = 5
+_CRITICAL = {Interpretation.CRITICAL_HIGH, Interpretation.CRITICAL_LOW, Interpretation.CRITICAL}
+_ACTIVE_ORDER = {"active", "draft", "on-hold", ""}
+
+
+def value_text(obs: Observation, lang: str) -> str:
+    """ "7,2 mmol/l" / "120/80 mmHg" / "positiv"."""
+    if obs.value_text:
+        value = obs.value_text
+    elif obs.value is not None:
+        value = fmt_number(obs.value, lang)
+    else:
+        value = "–"
+    return f"{value} {obs.unit}" if obs.unit and value != "–" else value
+
+
+def range_text(obs: Observation, lang: str) -> str:
+    if obs.ref_text:
+        return obs.ref_text
+    low = fmt_number(obs.ref_low, lang) if obs.ref_low is not None else None
+    high = fmt_number(obs.ref_high, lang) if obs.ref_high is not None else None
+    if low and high:
+        return f"{low}–{high}"
+    if low:
+        return f"≥ {low}"
+    if high:
+        return f"≤ {high}"
+    return ""
+
+
+def flag_text(obs: Observation) -> str:
+    value = obs.interpretation.value
+    return f"{value}!" if obs.interpretation in _CRITICAL else value
+
+
+def latest_per_test(observations: list[Observation]) -> list[Observation]:
+    """The newest observation of each test (by code, else name), newest first."""
+    seen: dict[str, Observation] = {}
+    for obs in observations:
+        key = obs.code or obs.name.casefold()
+        current = seen.get(key)
+        if current is None or (
+            obs.effective and (current.effective is None or obs.effective > current.effective)
+        ):
+            seen[key] = obs
+    return list(seen.values())
+
+
+def _observation_rows(
+    observations: list[Observation], lang: str, tz: tzinfo
+) -> tuple[list[list[Any]], dict[int, Any], list[int]]:
+    rows: list[list[Any]] = []
+    backgrounds: dict[int, Any] = {}
+    bold: list[int] = []
+    for i, obs in enumerate(observations):
+        rows.append(
+            [
+                when_text(obs.effective, lang, tz),
+                obs.name,
+                value_text(obs, lang),
+                flag_text(obs),
+                range_text(obs, lang),
+            ]
+        )
+        if obs.interpretation in _CRITICAL:
+            backgrounds[i] = CRITICAL_BG
+            bold.append(i)
+        elif obs.is_abnormal:
+            backgrounds[i] = ABNORMAL_BG
+            bold.append(i)
+    return rows, backgrounds, bold
+
+
+def _obs_table(
+    observations: list[Observation], st: Styles, width: float, lang: str, tz: tzinfo
+) -> Table:
+    rows, backgrounds, bold = _observation_rows(observations, lang, tz)
+    header = [
+        t("print.col.time", lang),
+        t("print.col.test", lang),
+        t("print.col.value", lang),
+        t("print.col.flag", lang),
+        t("print.col.range", lang),
+    ]
+    widths = [width * 0.17, width * 0.35, width * 0.2, width * 0.07, width * 0.21]
+    return data_table(header, rows, widths, st, row_backgrounds=backgrounds, bold_rows=bold)
+
+
+def _alerts(record: PatientRecord, st: Styles, width: float, lang: str) -> list[Flowable]:
+    out: list[Flowable] = [code_status_block(record, st, width, lang), spacer(2)]
+    out.append(section(t("print.allergies", lang), st))
+    out.extend(allergy_block(record, st, width, lang))
+    flags = flags_line(record, st, lang)
+    if flags is not None:
+        out += [spacer(2), flags]
+    return out
+
+
+def _stay(record: PatientRecord, st: Styles, lang: str, tz: tzinfo) -> list[Flowable]:
+    stay = record.stay
+    if stay is None:
+        return []
+    facts = [
+        (t("print.admitted", lang), when_text(stay.admitted, lang, tz) if stay.admitted else None),
+        (t("print.attending", lang), stay.attending),
+        (t("print.department", lang), stay.department),
+        (t("print.reason", lang), stay.reason),
+    ]
+    text = " · ".join(f"<b>{label}:</b> {_esc(value)}" for label, value in facts if value)
+    if not text:
+        return []
+    return [section(t("print.stay", lang), st), para(text, st.body, markup=True)]
+
+
+def _problems(record: PatientRecord, st: Styles, lang: str) -> list[Flowable]:
+    out: list[Flowable] = [section(t("print.problems", lang), st)]
+    if not record.problems:
+        return [*out, empty_line(t("print.none", lang), st)]
+    for problem in record.problems:
+        codes = ", ".join(c.code for c in problem.coding if c.code)
+        text = _esc(problem.text) + (f" <font size=7>({_esc(codes)})</font>" if codes else "")
+        if problem.is_main_diagnosis:
+            text = f"<b>{text}</b> – {_esc(t('print.main_diagnosis', lang))}"
+        if problem.onset:
+            text += f" <font size=7>· {fmt_date(problem.onset, lang)}</font>"
+        out.append(para(f"• {text}", st.body, markup=True))
+    return out
+
+
+def _medications(
+    record: PatientRecord, st: Styles, width: float, lang: str, now: datetime, tz: tzinfo
+) -> list[Flowable]:
+    out: list[Flowable] = [section(t("print.medications", lang), st)]
+    if not record.medications:
+        return [*out, empty_line(t("print.none", lang), st)]
+    rows: list[list[Any]] = []
+    backgrounds: dict[int, Any] = {}
+    for i, order in enumerate(record.medications):
+        dose, route, timing = dosage_lines(order, lang, tz)
+        due, overdue = due_text(order, record.administrations, now, tz, lang)
+        drug = _esc(order.drug)
+        if order.as_needed:
+            drug += f" <font size=7>[{_esc(t('print.prn', lang))}]</font>"
+        if order.status and order.status != "active":
+            drug += f" <font size=7>({_esc(order.status)})</font>"
+        rows.append(
+            [
+                para(drug, st.cell_bold, markup=True),
+                dose,
+                route,
+                timing,
+                due,
+                fmt_date(order.start, lang) if order.start else "–",
+            ]
+        )
+        if overdue:
+            backgrounds[i] = ABNORMAL_BG
+    header = [
+        t("print.col.drug", lang),
+        t("print.col.dose", lang),
+        t("print.col.route", lang),
+        t("print.col.timing", lang),
+        t("print.col.next", lang),
+        t("print.col.since", lang),
+    ]
+    widths = [0.27, 0.14, 0.1, 0.25, 0.14, 0.1]
+    out.append(
+        data_table(header, rows, [width * w for w in widths], st, row_backgrounds=backgrounds)
+    )
+    return out
+
+
+def _orders(
+    record: PatientRecord, st: Styles, width: float, lang: str, tz: tzinfo
+) -> list[Flowable]:
+    pending = [o for o in record.orders if (o.status or "").lower() in _ACTIVE_ORDER]
+    if not pending:
+        return []
+    rows = [
+        [
+            o.text + (f" ({o.note})" if o.note else ""),
+            code_word(o.priority, lang) if o.priority else "–",
+            when_text(o.occurrence or o.authored, lang, tz),
+            o.requester or "–",
+        ]
+        for o in pending
+    ]
+    header = [
+        t("print.col.order", lang),
+        t("print.col.priority", lang),
+        t("print.col.due", lang),
+        t("print.attending", lang),
+    ]
+    widths = [width * 0.5, width * 0.12, width * 0.18, width * 0.2]
+    return [section(t("print.orders", lang), st), data_table(header, rows, widths, st)]
+
+
+def _notes(record: PatientRecord, st: Styles, lang: str, tz: tzinfo) -> list[Flowable]:
+    if not record.notes:
+        return []
+    out: list[Flowable] = [section(t("print.notes", lang), st)]
+    for note in record.notes[:MAX_NOTES]:
+        head = " · ".join(
+            x for x in (note.title, note.kind, when_text(note.date, lang, tz), note.author) if x
+        )
+        out.append(
+            keep(
+                para(head, st.bold),
+                para(abridge(note.text, ABRIDGE_CHARS, lang), st.body),
+                spacer(4),
+            )
+        )
+    return out
+
+
+def _contacts(record: PatientRecord, st: Styles, lang: str) -> list[Flowable]:
+    out: list[Flowable] = []
+    if record.contacts:
+        out.append(section(t("print.contacts", lang), st))
+        for c in record.contacts:
+            parts = [c.name, c.relationship, c.phone, c.email, c.address]
+            out.append(para("• " + " · ".join(p for p in parts if p), st.body))
+    if record.care_team:
+        out.append(section(t("print.care_team", lang), st))
+        for m in record.care_team:
+            out.append(para("• " + " · ".join(p for p in (m.name, m.role, m.phone) if p), st.body))
+    return out
+
+
+def summary_flowables(
+    record: PatientRecord, lang: str, now: datetime, tz: tzinfo, width: float
+) -> list[Flowable]:
+    """The body of the summary (without page furniture); pure."""
+    st = styles()
+    body: list[Flowable] = []
+    body += _alerts(record, st, width, lang)
+    body += _stay(record, st, lang, tz)
+    body += _problems(record, st, lang)
+    body += _medications(record, st, width, lang, now, tz)
+    if record.vitals:
+        body += [section(t("print.vitals", lang), st)]
+        body.append(_obs_table(latest_per_test(record.vitals), st, width, lang, tz))
+    if record.labs:
+        body += [section(t("print.labs", lang), st), _obs_table(record.labs, st, width, lang, tz)]
+    body += _orders(record, st, width, lang, tz)
+    body += _notes(record, st, lang, tz)
+    body += _contacts(record, st, lang)
+    return body
+
+
+def render_summary(
+    record: PatientRecord,
+    meta: MetaLike,
+    printed_by: str,
+    lang: str,
+    now: datetime,
+    tz: tzinfo,
+) -> bytes:
+    """The patient summary as PDF bytes (A4 portrait). Writes nothing.
+
+    `meta` gives the ward name and the data-as-of time (a `SnapshotMeta` fits); `now` is the
+    print time shown in the footer and the reference for "next due". Raises FontMissingError
+    when the bundled font is missing.
+    """
+    ctx = patient_context(
+        record,
+        title=t("print.title.summary", lang),
+        meta=meta,
+        printed_by=printed_by,
+        lang=lang,
+        now=now,
+        tz=tz,
+        pagesize=PORTRAIT,
+    )
+    flowables = summary_flowables(record, lang, now, tz, content_width(ctx))
+    return build_pdf(flowables, ctx, subject="summary")
