@@ -58,6 +58,8 @@ __all__ = [
     "DueInfo",
     "describe_dosage_timing",
     "describe_timing",
+    "has_schedule",
+    "is_active",
     "next_due",
     "scheduled_times",
     "times_of_day_for",
@@ -241,6 +243,7 @@ class _Rule:
 
     clocks: tuple[time, ...] = ()
     every_days: int = 1  # clocks apply every N days counted from the anchor date
+    every: timedelta | None = None  # the interval these clocks came from ("every 8 h")
     interval: timedelta | None = None  # absolute stepping (intervals not dividing 24 h)
     weekly: bool = False  # clocks apply on the anchor weekday only (no days_of_week given)
     monthly: bool = False
@@ -355,7 +358,7 @@ def _interval_rule(step: timedelta, anchor: datetime | None) -> _Rule:
         base = start_clock.hour * 60 + start_clock.minute
         count = int(day // minutes)
         clocks = {time(*divmod(int((base + i * minutes) % day), 60)) for i in range(count)}
-        return _Rule(clocks=tuple(sorted(clocks)))
+        return _Rule(clocks=tuple(sorted(clocks)), every=step)
     if minutes > day and minutes % day == 0:
         start_clock = anchor.timetz().replace(tzinfo=None) if anchor else _DEFAULT_ANCHOR
         start_clock = start_clock.replace(second=0, microsecond=0)
@@ -455,6 +458,25 @@ def _dosage_times(
         if d.strip().lower()[:3] in _WEEKDAYS
     }
     return _expand(rule, low, high, tz, anchor, weekdays)
+
+
+def has_schedule(order: MedicationOrder) -> bool:
+    """Whether any non-PRN dosage of an active order has a timing this module can expand.
+
+    False means: PRN only, inactive, or a timing nobody can compute (the chart and the MAR then
+    ask for times to be written by hand). Pure; never raises.
+    """
+    if not _is_active(order):
+        return False
+    return any(
+        not d.as_needed and _rule_for(d.timing, d.text, anchor=None) is not None
+        for d in order.dosages
+    )
+
+
+def is_active(order: MedicationOrder) -> bool:
+    """Whether an order counts as active for due times (status active, unknown or empty)."""
+    return _is_active(order)
 
 
 def scheduled_times(
@@ -583,15 +605,22 @@ def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-def describe_timing(timing: Timing | None, lang: str = "de", dosage_text: str | None = None) -> str:
-    """Short human text of a timing, e.g. "3× täglich: 06:00, 14:00, 22:00" / "every 8 h".
+def describe_timing(
+    timing: Timing | None,
+    lang: str = "de",
+    dosage_text: str | None = None,
+    anchor: datetime | None = None,
+) -> str:
+    """Short human text of a timing, e.g. "3× täglich: 06:00, 14:00, 22:00" / "alle 8 h: ...".
 
-    `lang` "de" or "en" (anything else falls back to English). Keeps the original text in
-    parentheses when it says more than the computed times. Pure; never raises.
+    `lang` "de" or "en" (anything else falls back to English). `anchor` is the order start in
+    local time (intervals are anchored there, as in `scheduled_times`); without it the 06:00
+    default applies. Keeps the original text in parentheses when it says more than the computed
+    times. Pure; never raises.
     """
     words = _WORDS.get((lang or "en")[:2].lower(), _WORDS["en"])
     t = timing or Timing()
-    rule = _rule_for(t, dosage_text, anchor=None)
+    rule = _rule_for(t, dosage_text, anchor=anchor)
     parts: list[str] = []
     if rule is None:
         text = t.text or dosage_text
@@ -612,6 +641,8 @@ def describe_timing(timing: Timing | None, lang: str = "de", dosage_text: str | 
             head = str(words["yearly"])
         elif rule.every_days > 1:
             head = str(words["every_days"]).format(n=rule.every_days)
+        elif rule.every is not None and rule.every < timedelta(days=1):
+            head = str(words["every_h"]).format(n=_num(round(rule.every.total_seconds() / 3600, 2)))
         elif len(rule.clocks) == 1:
             head = str(words["once"])
         else:
@@ -633,10 +664,10 @@ def describe_timing(timing: Timing | None, lang: str = "de", dosage_text: str | 
     return out
 
 
-def describe_dosage_timing(dosage: Dosage, lang: str = "de") -> str:
+def describe_dosage_timing(dosage: Dosage, lang: str = "de", anchor: datetime | None = None) -> str:
     """`describe_timing` for a whole dosage: PRN dosages read "as needed" (+ reason)."""
     words = _WORDS.get((lang or "en")[:2].lower(), _WORDS["en"])
     if dosage.as_needed:
         reason = f" ({dosage.as_needed_reason})" if dosage.as_needed_reason else ""
         return f"{words['prn']}{reason}"
-    return describe_timing(dosage.timing, lang, dosage.text)
+    return describe_timing(dosage.timing, lang, dosage.text, anchor)

@@ -232,7 +232,10 @@ def test_describe_timing_in_german_and_english() -> None:
     tid = Timing(frequency=3, period=1, period_unit="d")
     assert describe_timing(tid, "de") == "3× täglich: 06:00, 14:00, 22:00"
     assert describe_timing(tid, "en") == "3× daily: 06:00, 14:00, 22:00"
-    assert describe_timing(Timing(code="Q8H"), "en").startswith("3× daily: 06:00, 14:00, 22:00")
+    assert describe_timing(Timing(code="Q8H"), "en") == "every 8 h: 06:00, 14:00, 22:00"
+    anchor = datetime(2026, 6, 10, 9, 30, tzinfo=BERLIN)
+    q8 = Timing(frequency=1, period=8, period_unit="h")
+    assert describe_timing(q8, "de", anchor=anchor) == "alle 8 h: 01:30, 09:30, 17:30"
     assert describe_timing(Timing(frequency=1, period=5, period_unit="h"), "de") == "alle 5 h"
     assert describe_timing(Timing(text="1-0-1"), "de") == "2× täglich: 08:00, 18:00 (1-0-1)"
     assert describe_timing(Timing(text="nach Rücksprache"), "de") == "nach Rücksprache"
@@ -318,3 +321,13 @@ def test_berlin_dst_days_give_one_time_per_day_per_clock(clock: str, day_offset:
         times = scheduled_times(order(Timing(times_of_day=[clock])), start, end, BERLIN)
         # One dose per calendar day, even when the wall time does not exist or exists twice.
         assert len(times) == 1, (clock, start)
+
+
+def test_has_schedule_tells_computable_timings_from_free_text() -> None:
+    from app.schedule import has_schedule
+
+    assert has_schedule(order(Timing(code="BID")))
+    assert has_schedule(order(text="1-0-1"))
+    assert not has_schedule(order(text="nach Schema laut Arztbrief"))
+    assert not has_schedule(order(Timing(code="BID"), prn=True))
+    assert not has_schedule(order(Timing(code="BID"), status="stopped"))
