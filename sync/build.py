@@ -322,9 +322,11 @@ def _mapped(
 ) -> Iterator[tuple[PatientRecord | None, list[str]]]:
     """Map every staged patient, in order: inline, or in a process pool."""
     global _STATE
+    # An explicit worker count is obeyed; the default skips the pool for small sources.
+    inline = workers == 1 if workers is not None else patient_count < _POOL_MIN_PATIENTS
     workers = _default_workers() if workers is None else max(1, workers)
     batches = _batches(st.iter_patients(), _BATCH_PATIENTS)
-    if workers == 1 or patient_count < _POOL_MIN_PATIENTS:
+    if inline or workers == 1:
         _STATE = state
         try:
             for batch in batches:
