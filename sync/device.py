@@ -27,11 +27,13 @@ __all__ = [
     "DeviceIdentity",
     "DeviceInit",
     "device_dir",
+    "follow_rotation",
     "init_device",
     "load_device_key",
     "load_identity",
     "pin_server_key",
     "pinned_server_key",
+    "retired_server_keys",
 ]
 
 KEYRING_SERVICE = "wardcopy-device"
@@ -227,6 +229,38 @@ def pin_server_key(home: Path, key: str | bytes | Path, *, replace: bool = False
         0o600,
     )
     return keys.key_id(public)
+
+
+def follow_rotation(home: Path, new_key: Ed25519PublicKey) -> None:
+    """Re-pin `new_key` after a verified key-rotation document; the old key moves to
+    device/server-retired.pub (one base64url key per line), used only to re-verify snapshots
+    installed under it. Raises DeviceError if nothing is pinned."""
+    current = pinned_server_key(home)
+    if current is None:
+        raise DeviceError("no server key is pinned, so there is nothing to rotate")
+    if keys.raw_public(current) == keys.raw_public(new_key):
+        return
+    retired = [keys.signing_public_key_text(k) for k in retired_server_keys(home)]
+    retired.append(keys.signing_public_key_text(current))
+    _atomic_write(
+        device_dir(home) / "server-retired.pub", ("\n".join(retired) + "\n").encode(), 0o600
+    )
+    pin_server_key(home, keys.signing_public_key_text(new_key), replace=True)
+
+
+def retired_server_keys(home: Path) -> list[Ed25519PublicKey]:
+    """Server keys pinned before a rotation (oldest first); unreadable lines are skipped."""
+    try:
+        lines = (device_dir(home) / "server-retired.pub").read_text(encoding="ascii").split()
+    except (OSError, UnicodeDecodeError):
+        return []
+    result = []
+    for line in lines:
+        try:
+            result.append(keys.parse_signing_public_key(line))
+        except keys.KeysError:
+            continue
+    return result
 
 
 def pinned_server_key(home: Path) -> Ed25519PublicKey | None:

@@ -49,6 +49,7 @@ __all__ = [
     "public_device_key_from_raw",
     "raw_private_device_key",
     "raw_public",
+    "rotate_signing_key",
     "save_signing_key",
     "sign",
     "signing_key_from_seed",
@@ -215,6 +216,29 @@ def init_signing_key(sync_home: Path) -> tuple[Ed25519PrivateKey, Path]:
     return key, path
 
 
+def rotate_signing_key(sync_home: Path) -> tuple[Ed25519PrivateKey, Ed25519PrivateKey]:
+    """Replace the signing key with a new one, keeping the old one as
+    `keys/retired/signing-<key id>.key` (0600). Returns (old, new). The caller must publish a
+    key-rotation document signed by the old key (`sync.publish.publish_key_rotation`) so laptops
+    can follow. Raises KeysError if there is no current key."""
+    path = sync_home / "keys" / "signing.key"
+    old = load_signing_key(path)
+    new = generate_signing_key()
+    staged = path.with_name("signing.key.new")
+    staged.unlink(missing_ok=True)  # a staged key from an interrupted rotation was never used
+    save_signing_key(new, staged)
+    retired_dir = path.parent / "retired"
+    retired_dir.mkdir(mode=0o700, exist_ok=True)
+    retired = retired_dir / f"signing-{key_id(old.public_key())}.key"
+    if retired.exists():
+        raise KeysError(f"{retired} already exists; refusing to overwrite it")
+    os.link(path, retired)
+    os.replace(staged, path)
+    pub = path.with_suffix(".pub")
+    os.replace(staged.with_suffix(".pub"), pub)
+    return old, new
+
+
 def sign(key: Ed25519PrivateKey, data: bytes) -> bytes:
     """Ed25519 signature (64 bytes, deterministic)."""
     return key.sign(data)
@@ -343,9 +367,7 @@ def enrolment_code(public: X25519PublicKey) -> str:
 def parse_enrolment_code(code: str) -> X25519PublicKey:
     """Parse an enrolment code as printed by `wardcopy device init`. Case, spaces and dashes do
     not matter; O/I/L are read as 0/1/1. Raises EnrolmentCodeError saying what is wrong."""
-    compact = "".join(
-        _CROCKFORD_ALIASES.get(ch, ch) for ch in code.upper() if ch not in " -\t\r\n"
-    )
+    compact = "".join(_CROCKFORD_ALIASES.get(ch, ch) for ch in code.upper() if ch not in " -\t\r\n")
     if not compact.startswith(_CODE_PREFIX):
         if compact.startswith("WCD"):
             raise EnrolmentCodeError(

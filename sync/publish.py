@@ -35,6 +35,7 @@ __all__ = [
     "last_sequence",
     "list_enrolments",
     "publish_document",
+    "publish_key_rotation",
     "publish_package_file",
     "publish_snapshot",
     "read_latest",
@@ -415,4 +416,16 @@ def publish_document(
     data = package.seal_document(kind, body, signing_key, sequence=sequence)
     path = outbox / f"{kind}.wcdoc"
     atomic_write(path, data)
+    return path
+
+
+def publish_key_rotation(
+    outbox: Path, old_key: Ed25519PrivateKey, new_key: Ed25519PrivateKey
+) -> Path:
+    """Publish OUTBOX/key-rotation.wcdoc: the new public key, signed by the old key, so laptops
+    that pinned the old key re-pin the new one on their next receive (docs/security.md §4).
+    Also updates OUTBOX/signing.pub. Returns the document path."""
+    body = package.canonical_dumps({"new_key": keys.signing_public_key_text(new_key.public_key())})
+    path = publish_document(outbox, "key-rotation", body, old_key)
+    write_signing_pub(outbox, new_key)
     return path

@@ -39,7 +39,7 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from sync import device, package
+from sync import device, keys, package
 from sync.package import WARD_RE, Manifest, PackageError, PackageHeader
 from sync.snapshot import SnapshotError, SnapshotReader
 
@@ -340,7 +340,7 @@ def _cleanup_leftovers(ward_dir: Path) -> None:
 def _trusted_key(home: Path, src: _Source, trust_server_key: bool) -> Ed25519PublicKey:
     pinned = device.pinned_server_key(home)
     if pinned is not None:
-        return pinned
+        return _follow_rotation(home, src, pinned)
     if not trust_server_key:
         raise ReceiveError(
             "untrusted",
@@ -355,6 +355,23 @@ def _trusted_key(home: Path, src: _Source, trust_server_key: bool) -> Ed25519Pub
     pinned = device.pinned_server_key(home)
     assert pinned is not None
     return pinned
+
+
+def _follow_rotation(home: Path, src: _Source, pinned: Ed25519PublicKey) -> Ed25519PublicKey:
+    """If the source has a key-rotation document signed by the pinned key, re-pin its new key
+    (docs/security.md §4). A rotation document signed by any other key (e.g. one this laptop
+    already followed) is ignored: the new pin then decides what is accepted."""
+    data = src.read_small("key-rotation.wcdoc", 64 << 10)
+    if data is None:
+        return pinned
+    try:
+        body = package.open_document(data, pinned, "key-rotation")
+        new_text = package.canonical_loads(body, "key rotation")["new_key"]
+        new_key = keys.parse_signing_public_key(new_text)
+    except (PackageError, keys.KeysError, TypeError, KeyError):
+        return pinned
+    device.follow_rotation(home, new_key)
+    return new_key
 
 
 def _choose_ward(home: Path, src: _Source, ward: str | None) -> str:
@@ -679,12 +696,25 @@ def installed_wards(home: Path) -> list[str]:
     return sorted(n for n in names if WARD_RE.fullmatch(n) and installed_sequences(root / n))
 
 
+def _read_header_any_key(path: Path, pinned: Ed25519PublicKey, home: Path) -> PackageHeader:
+    try:
+        return package.read_header_file(path, pinned)
+    except PackageError as exc:
+        if exc.reason != "signature":
+            raise
+        # Snapshots installed before a key rotation were signed by a now-retired key.
+        for retired in device.retired_server_keys(home):
+            with contextlib.suppress(PackageError):
+                return package.read_header_file(path, retired)
+        raise
+
+
 def read_installed_header(home: Path, snap_dir: Path) -> PackageHeader:
     pinned = device.pinned_server_key(home)
     if pinned is None:
         raise ReceiveError("untrusted", "no server key pinned on this laptop")
     path = snap_dir / "package.header"
-    header = package.read_header_file(path, pinned)
+    header = _read_header_any_key(path, pinned, home)
     try:
         extra = path.stat().st_size - header.payload_offset
     except OSError as exc:

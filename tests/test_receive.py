@@ -398,3 +398,37 @@ def test_missing_pointer_after_crash_is_repaired(setup: Setup) -> None:
         snap.close()
     assert receive.receive(laptop.home, str(server.outbox)).status == "already-installed"
     assert current_sequence(laptop.home) == 1
+
+
+def test_signing_key_rotation_is_followed_and_old_snapshots_stay_openable(setup: Setup) -> None:
+    server, laptop = setup
+    server.publish(WARD)
+    receive.receive(laptop.home, str(server.outbox))
+    old, new = keys.rotate_signing_key(server.home)
+    assert keys.key_id(
+        keys.load_signing_key(server.home / "keys" / "signing.key").public_key()
+    ) == (keys.key_id(new.public_key()))
+    publish.publish_key_rotation(server.outbox, old, new)
+    server.key = new
+    server.publish(WARD)
+    assert receive.receive(laptop.home, str(server.outbox)).sequence == 2
+    pinned = device.pinned_server_key(laptop.home)
+    assert pinned is not None and keys.key_id(pinned) == keys.key_id(new.public_key())
+    # the snapshot installed under the old key still opens (fallback) and verifies
+    (laptop.home / "snapshots" / WARD / "0000000002" / "snapshot.db").write_bytes(b"\0" * 4096)
+    snap = open_installed(laptop.home)
+    try:
+        assert snap.sequence == 1 and snap.fallback_reason is not None
+    finally:
+        snap.close()
+
+
+def test_rotation_document_signed_by_a_stranger_is_ignored(setup: Setup) -> None:
+    server, laptop = setup
+    server.publish(WARD)
+    stranger = keys.generate_signing_key()
+    publish.publish_key_rotation(server.outbox, stranger, keys.generate_signing_key())
+    publish.write_signing_pub(server.outbox, server.key)
+    assert receive.receive(laptop.home, str(server.outbox)).status == "installed"
+    pinned = device.pinned_server_key(laptop.home)
+    assert pinned is not None and keys.key_id(pinned) == keys.key_id(server.key.public_key())
