@@ -568,15 +568,55 @@ def verify(home: Path) -> list[Problem]:
         return problems
     last: AuditEntry | None = None
     hashes: dict[int, str] = {}
+    torn_tail = _ends_mid_line(path)
+    unreadable: list[Problem] = []  # unparseable lines since the last valid entry
     for number, raw in enumerate(lines, start=1):
         entry, found = _check_line(number, raw, last)
+        if entry is None:
+            unreadable.extend(found)
+            continue
+        # Garbage between two entries that still chain to each other hides no entry: that is
+        # what a crash during `append` leaves once the next entry is written after it.
+        hides_nothing = entry.seq == (last.seq + 1 if last else 1) and entry.prev_hash == (
+            last.hash if last else GENESIS_HASH
+        )
+        problems.extend(_unreadable(unreadable, hides_nothing))
+        unreadable = []
         problems.extend(found)
-        if entry is not None:
-            hashes.setdefault(entry.seq, entry.hash)
-            last = entry
+        hashes.setdefault(entry.seq, entry.hash)
+        last = entry
+    if unreadable:
+        # Only a half-written final line is the signature of a crash; the head check below
+        # still reports entries that went missing.
+        final_torn = torn_tail and unreadable[-1].line == len(lines)
+        problems.extend(unreadable[:-1] if final_torn else unreadable)
+        if final_torn:
+            problems.append(
+                Problem("warning", "last line is incomplete (write interrupted)", len(lines))
+            )
     if last is not None and not head_damaged:
         problems.extend(_check_head(head_file, head, last, hashes))
     return problems
+
+
+def _unreadable(found: list[Problem], hides_nothing: bool) -> list[Problem]:
+    if not hides_nothing:
+        return found
+    return [
+        Problem("warning", "unreadable line that hides no entry (write interrupted?)", p.line)
+        for p in found
+    ]
+
+
+def _ends_mid_line(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            if handle.seek(0, os.SEEK_END) == 0:
+                return False
+            handle.seek(-1, os.SEEK_END)
+            return handle.read(1) != b"\n"
+    except OSError:
+        return False
 
 
 def has_errors(problems: list[Problem]) -> bool:

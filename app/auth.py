@@ -412,9 +412,8 @@ class Authenticator:
         if not user_id or not password:
             return LoginFailure(FailureReason.EMPTY)
         if self.roster is None:
-            self.audit.append(
-                AuditEvent.LOGIN_FAILED, ward=ward, details={"reason": FailureReason.NO_ROSTER}
-            )
+            reason = FailureReason.NO_ROSTER
+            self.audit.append(AuditEvent.LOGIN_FAILED, ward=ward, details={"reason": reason.value})
             return LoginFailure(FailureReason.NO_ROSTER)
         user = self.roster.find(user_id)
         blocked = self._blocked(user_id, user, ward)

@@ -178,12 +178,24 @@ def test_torn_last_line_is_reported_and_appending_continues(tmp_path: Path) -> N
     with log_path(tmp_path).open("ab") as handle:
         handle.write(b'{"details":{},"event":"log')  # power loss mid-write
     problems = verify(tmp_path)
-    assert any("damaged or torn" in e for e in _errors(problems))
+    assert [(p.severity, p.line) for p in problems] == [("warning", 4)]
+    assert "incomplete" in problems[0].message
     AuditLog(tmp_path, clock=StepClock(T0 + timedelta(hours=1))).append(AuditEvent.LOGIN, user="u")
     entries = list(iter_entries(tmp_path))
     assert [e.seq for e in entries] == [1, 2, 3, 4]
-    remaining = _errors(verify(tmp_path))
-    assert len(remaining) == 1 and "line 4" in remaining[0]
+    # The torn line stays visible, but hides no entry: a warning, not tampering.
+    remaining = verify(tmp_path)
+    assert [(p.severity, p.line) for p in remaining] == [("warning", 4)]
+
+
+def test_garbage_line_that_hides_an_entry_is_an_error(tmp_path: Path) -> None:
+    _fill(tmp_path, 4)
+    lines = _lines(tmp_path)
+    lines[1] = lines[1][:40]  # entry 2 destroyed: the chain from 1 to 3 is broken
+    _write_lines(tmp_path, lines)
+    errors = _errors(verify(tmp_path))
+    assert any("line 2" in e and "damaged" in e for e in errors)
+    assert any("chain broken" in e for e in errors)
 
 
 def test_appending_after_a_cut_keeps_the_gap_visible(tmp_path: Path) -> None:
