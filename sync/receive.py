@@ -384,6 +384,9 @@ def _choose_ward(home: Path, src: _Source, ward: str | None) -> str:
     if index is not None:
         with contextlib.suppress(orjson.JSONDecodeError, AttributeError, TypeError):
             offered = [w for w in orjson.loads(index).get("wards", []) if isinstance(w, str)]
+    if index is None and not src.is_url:  # an outbox without index.json: look at its folders
+        with contextlib.suppress(OSError):
+            offered = sorted(p.name for p in src.root.iterdir() if (p / "LATEST").is_file())
     installed = installed_wards(home)
     for choices in (offered, installed):
         if len(choices) == 1 and WARD_RE.fullmatch(choices[0]):

@@ -7,9 +7,11 @@ import contextlib
 import stat
 from pathlib import Path
 
+import keyring
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from keyring.backend import KeyringBackend
 
 from sync import device, keys
 from sync.keys import ARGON2_TEST, EnrolmentCodeError, KeysError
@@ -196,3 +198,41 @@ def test_server_key_pin_refuses_silent_replacement(tmp_path: Path) -> None:
     assert device.pin_server_key(home, pub_file, replace=True) == keys.key_id(second)
     pinned = device.pinned_server_key(home)
     assert pinned is not None and keys.key_id(pinned) == keys.key_id(second)
+
+
+class MemoryKeyring(KeyringBackend):
+    """A real (in-memory) keyring backend, standing in for the OS keychain."""
+
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.store.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.store[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.store.pop((service, username), None)
+
+
+def test_device_key_goes_to_a_usable_keyring(tmp_path: Path) -> None:
+    backend = MemoryKeyring()
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        init = device.init_device(tmp_path / "home")
+        assert init.identity.storage == "keyring"
+        assert init.warnings == ()
+        assert not (tmp_path / "home" / "device" / "device.key").exists()
+        assert len(backend.store) == 1
+        private = device.load_device_key(tmp_path / "home")
+        assert keys.device_id(private.public_key()) == init.identity.device_id
+        backend.store.clear()  # keyring entry lost: clear message, not a crash
+        with pytest.raises(device.DeviceError, match="OS keyring"):
+            device.load_device_key(tmp_path / "home")
+    finally:
+        keyring.set_keyring(previous)

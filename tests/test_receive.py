@@ -432,3 +432,10 @@ def test_rotation_document_signed_by_a_stranger_is_ignored(setup: Setup) -> None
     assert receive.receive(laptop.home, str(server.outbox)).status == "installed"
     pinned = device.pinned_server_key(laptop.home)
     assert pinned is not None and keys.key_id(pinned) == keys.key_id(server.key.public_key())
+
+
+def test_single_ward_folder_without_index_is_found(setup: Setup) -> None:
+    server, laptop = setup
+    server.publish(WARD)
+    (server.outbox / "index.json").unlink()
+    assert receive.receive(laptop.home, str(server.outbox)).ward == WARD
