@@ -26,6 +26,7 @@ from app.printing.common import (
     due_text,
     flags_line,
 )
+from app.printing.fonts import BOLD, REGULAR
 from app.printing.layout import (
     ABNORMAL_BG,
     LANDSCAPE,
@@ -70,30 +71,33 @@ def _box_grid(
     st: Styles,
     *,
     blank_h: float = BOX_H,
-    label_size: float = 8,
+    label_size: float = 7.5,
+    label_font: str = BOLD,
 ) -> Table:
-    """Boxes in lines of `per_line`: a label cell (day, time) over an empty cell to initial."""
-    small = st.small.clone("boxday", fontSize=6, leading=7, alignment=1)
-    bold = st.cell_bold.clone("boxtime", fontSize=label_size, leading=label_size + 1, alignment=1)
+    """Boxes in lines of `per_line`: a label cell (day, time) over an empty cell to initial.
+
+    Labels are plain table strings, not Paragraphs: a 72-hour MAR has thousands of them and
+    Paragraph layout would dominate the rendering time.
+    """
     data: list[list[Any]] = []
     heights: list[float | None] = []
+    lines = max(1, max((1 + bool(day) for day, _clock in labels), default=1))
+    label_h = lines * (label_size + 1) + 3
     for start in range(0, len(labels), per_line):
         chunk = labels[start : start + per_line]
-        label_row: list[Any] = []
-        for day, clock in chunk:
-            text = f"<font size=6 color='#555555'>{escape(day)}</font><br/>{escape(clock)}"
-            label_row.append(para(text, bold, markup=True) if day or clock else para("", small))
-        pad = per_line - len(chunk)
-        data.append(label_row + [""] * pad)
+        label_row: list[Any] = [f"{day}\n{clock}" if day else clock for day, clock in chunk]
+        data.append(label_row + [""] * (per_line - len(chunk)))
         data.append([""] * per_line)
-        heights += [None, blank_h]
+        heights += [label_h, blank_h]
     table = Table(data, colWidths=[box_w] * per_line, rowHeights=heights, hAlign="LEFT")
     commands: list[tuple[Any, ...]] = [
+        ("FONT", (0, 0), (-1, -1), label_font, label_size, label_size + 1),
+        ("ALIGN", (0, 0), (-1, -1), "CENTER"),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("LEFTPADDING", (0, 0), (-1, -1), 1),
         ("RIGHTPADDING", (0, 0), (-1, -1), 1),
         ("TOPPADDING", (0, 0), (-1, -1), 1),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
     ]
     for row in range(0, len(data), 2):
         used = min(per_line, len(labels) - (row // 2) * per_line)
@@ -208,7 +212,13 @@ def _prn(record: PatientRecord, st: Styles, width: float, lang: str, tz: tzinfo)
     rows = []
     for order in orders:
         grid = _box_grid(
-            [("", label)] * PRN_BOXES, PRN_BOXES, box_w, st, blank_h=PRN_BOX_H, label_size=6
+            [("", label)] * PRN_BOXES,
+            PRN_BOXES,
+            box_w,
+            st,
+            blank_h=PRN_BOX_H,
+            label_size=6.5,
+            label_font=REGULAR,
         )
         rows.append(
             [

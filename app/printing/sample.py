@@ -39,7 +39,7 @@ def sample_record(now: datetime) -> PatientRecord:
     h = timedelta(hours=1)
     return PatientRecord(
         id="pat-demo-1",
-        mrn="MRN4711",
+        mrn="0470815",
         family="Łukaszewicz",
         given=["Grażyna"],
         name="Łukaszewicz, Grażyna",
@@ -361,7 +361,7 @@ def sample_census(count: int, now: datetime) -> list[CensusRow]:
         rows.append(
             CensusRow(
                 patient_id=f"p-{i}",
-                mrn=f"MRN{1000 + i}",
+                mrn=f"{5500100 + i}",
                 name=name,
                 birth_date=born,
                 sex=sex,

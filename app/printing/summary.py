@@ -212,7 +212,7 @@ def _medications(
         t("print.col.next", lang),
         t("print.col.since", lang),
     ]
-    widths = [0.27, 0.14, 0.1, 0.25, 0.14, 0.1]
+    widths = [0.25, 0.13, 0.08, 0.25, 0.18, 0.11]
     out.append(
         data_table(header, rows, [width * w for w in widths], st, row_backgrounds=backgrounds)
     )

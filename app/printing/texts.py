@@ -139,7 +139,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "de": "Zeiten nicht berechenbar – Anordnung lesen, Zeiten von Hand eintragen",
         "en": "Times cannot be computed - read the order, write times by hand",
     },
-    "print.mar.prn_box": {"de": "Zeit / Dosis / Hz", "en": "Time / dose / init."},
+    "print.mar.prn_box": {"de": "Zeit/Dosis/Hz", "en": "Time/dose/init."},
     "print.mar.max": {"de": "Max.", "en": "Max"},
     "print.mar.recent": {
         "de": "Verabreichungen (letzte 72 h)",

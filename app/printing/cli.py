@@ -1,0 +1,184 @@
+"""`wardcopy print summary|mar|census`: print or save a downtime document from the installed
+snapshot.
+
+    wardcopy print summary (--patient ID | --mrn MRN) --user NAME [--ward W] [--lang de|en]
+                           [--tz ZONE] [--out FILE.pdf | --printer NAME]
+    wardcopy print mar     (--patient ID | --mrn MRN) --user NAME [--hours 24|72] ...
+    wardcopy print census  --user NAME [--ward W] ...
+
+Without --out or --printer the document goes to the OS default printer. Every print is written
+to the audit log (event "print": document, patient id, destination) BEFORE the document leaves
+the program; if the audit log cannot be written nothing is printed.
+
+Side effects: opens the installed snapshot read-only, appends to the audit log, runs `lp` (or
+writes the --out file). Errors are `CliError`s with one line naming what to do.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, tzinfo
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from app.i18n import detect_language
+from app.printing.layout import DocumentMeta
+from sync.errors import EXIT_IO, EXIT_NOT_READY, EXIT_OK, EXIT_USAGE, CliError
+from sync.model import PatientRecord
+
+DOCUMENTS = ("summary", "mar", "census")
+
+
+def add_print_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register `print` with its three documents on the `wardcopy` sub-command parser.
+
+    Each sub-command sets `func` to `cmd_print`; `args.home` comes from the main parser.
+    Returns the `print` parser.
+    """
+    printer = subparsers.add_parser("print", help="print or save a downtime document (PDF)")
+    docs = printer.add_subparsers(dest="document", required=True)
+    for name, help_text in (
+        ("summary", "patient summary: alerts, problems, medications, results, notes"),
+        ("mar", "medication administration record with boxes to initial (landscape)"),
+        ("census", "ward list with allergy and code status markers (landscape)"),
+    ):
+        doc = docs.add_parser(name, help=help_text)
+        if name != "census":
+            who = doc.add_mutually_exclusive_group(required=True)
+            who.add_argument("--patient", help="patient id (FHIR Patient id)")
+            who.add_argument("--mrn", help="medical record number")
+        if name == "mar":
+            doc.add_argument(
+                "--hours", type=int, choices=(24, 72), default=24, help="period (default 24)"
+            )
+        doc.add_argument("--ward", help="ward id (needed when several wards are installed)")
+        doc.add_argument("--lang", choices=("de", "en"), help="language (default: settings)")
+        doc.add_argument("--tz", help="time zone, e.g. Europe/Berlin (default: settings/system)")
+        doc.add_argument("--user", required=True, help="who prints (shown on every page, audited)")
+        where = doc.add_mutually_exclusive_group()
+        where.add_argument("--out", type=Path, help="save as this PDF file instead of printing")
+        where.add_argument("--printer", help="printer name (default: the OS default printer)")
+        doc.set_defaults(func=cmd_print)
+    return printer
+
+
+def _zone(name: str | None, home: Path) -> tzinfo:
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise CliError(
+                f"unknown time zone {name!r}: use an IANA name like Europe/Berlin", EXIT_USAGE
+            ) from None
+    from app.settings import load_settings_or_defaults
+
+    settings, _problem = load_settings_or_defaults(home)
+    zone = settings.zone()
+    if zone is not None:
+        return zone
+    local = datetime.now().astimezone().tzinfo
+    return local if local is not None else ZoneInfo("UTC")
+
+
+def _language(lang: str | None, home: Path) -> str:
+    if lang:
+        return lang
+    from app.settings import load_settings_or_defaults
+
+    settings, _problem = load_settings_or_defaults(home)
+    return detect_language(settings.language)
+
+
+def _find_record(reader: object, patient: str | None, mrn: str | None) -> PatientRecord:
+    """The record by id or exact MRN; CliError when none or several match."""
+    from sync.snapshot import SnapshotReader
+
+    assert isinstance(reader, SnapshotReader)
+    if patient:
+        record = reader.record(patient)
+        if record is None:
+            raise CliError(f"no patient with id {patient!r} in this snapshot", EXIT_USAGE)
+        return record
+    wanted = (mrn or "").strip()
+    rows = [r for r in reader.search(wanted, limit=200) if (r.mrn or "").strip() == wanted]
+    ids = list(dict.fromkeys(r.patient_id for r in rows))
+    if not ids:
+        raise CliError(f"no patient with MRN {wanted!r} in this snapshot", EXIT_USAGE)
+    if len(ids) > 1:
+        raise CliError(
+            f"MRN {wanted!r} matches {len(ids)} patients; use --patient with one of: "
+            + ", ".join(ids),
+            EXIT_USAGE,
+        )
+    record = reader.record(ids[0])
+    if record is None:
+        raise CliError(f"patient {ids[0]!r} is listed but its record is missing", EXIT_IO)
+    return record
+
+
+def cmd_print(args: argparse.Namespace) -> int:
+    """Handler of `wardcopy print ...` (see the module docstring)."""
+    from app.audit import AuditError, AuditLog
+    from app.paths import laptop_home
+    from app.printing.census import render_census
+    from app.printing.mar import render_mar
+    from app.printing.osprint import print_pdf, save_pdf
+    from app.printing.summary import render_summary
+    from sync import device
+    from sync.receive import ReceiveError, open_installed
+
+    home = laptop_home(getattr(args, "home", None))
+    tz = _zone(args.tz, home)
+    lang = _language(args.lang, home)
+    user = args.user.strip()
+    if not user:
+        raise CliError("--user must name who prints", EXIT_USAGE)
+    try:
+        snap = open_installed(home, args.ward)
+    except ReceiveError as exc:
+        raise CliError(str(exc), EXIT_NOT_READY) from None
+    except device.DeviceError as exc:
+        raise CliError(str(exc), EXIT_NOT_READY) from None
+    try:
+        meta = DocumentMeta(
+            ward_name=snap.reader.meta.ward_name or snap.ward,
+            data_as_of=snap.data_as_of,
+            ward_id=snap.ward,
+        )
+        now = datetime.now(tz)
+        patient_id: str | None = None
+        if args.document == "census":
+            pdf = render_census(snap.reader.census(), meta, user, lang, now, tz)
+        else:
+            record = _find_record(snap.reader, args.patient, args.mrn)
+            patient_id = record.id
+            if args.document == "mar":
+                pdf = render_mar(record, meta, user, lang, now, tz, hours=args.hours)
+            else:
+                pdf = render_summary(record, meta, user, lang, now, tz)
+    finally:
+        snap.close()
+    details: dict[str, object] = {
+        "document": args.document,
+        "destination": "file" if args.out else "printer",
+        "snapshot_sequence": snap.sequence,
+    }
+    if args.printer:
+        details["printer"] = args.printer
+    if args.document == "mar":
+        details["hours"] = args.hours
+    try:
+        AuditLog(home).append(
+            "print", user=user, ward=snap.ward, patient_id=patient_id, details=details
+        )
+    except AuditError as exc:
+        raise CliError(f"{exc}; nothing was printed", EXIT_IO) from None
+    if args.out:
+        path = save_pdf(pdf, args.out)
+        print(f"saved {args.document} to {path}")
+        return EXIT_OK
+    result = print_pdf(pdf, args.printer, lang="en")
+    if not result.ok:
+        raise CliError(f"{result.message} (use --out FILE.pdf)", EXIT_NOT_READY)
+    print(result.message)
+    return EXIT_OK
