@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from sync.mapping import alerts, clinical, identity, meds, notes, observations, stay
-from sync.mapping._common import Mapper, MappingContext, MappingError, sort_ts
+from sync.mapping._common import Mapper, MappingContext, MappingError, sort_ts, status_of
 from sync.model import (
     Allergy,
     CodeStatus,
@@ -73,7 +73,15 @@ def map_patient(
     not a Patient resource with an id.
     """
     m = Mapper(ctx, resources)
-    fields = identity.identity_fields(m, patient)
+    try:
+        fields = identity.identity_fields(m, patient)
+    except MappingError:
+        raise
+    except Exception as exc:  # a Patient too broken to read at all
+        raise MappingError(
+            f"Patient {patient.get('id') if isinstance(patient, dict) else '?'!r} is malformed "
+            f"({type(exc).__name__}: {exc}); fix the source record"
+        ) from exc
     by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
     newest = fields["source"].last_updated
     newest_key = sort_ts(newest)
@@ -160,7 +168,11 @@ def map_patient(
     fields["flags"] = flags
 
     # Problems
-    main_ids = clinical.main_diagnosis_ids(stay_enc)
+    try:
+        main_ids = clinical.main_diagnosis_ids(stay_enc)
+    except Exception as exc:
+        m.problem(f"Encounter: malformed diagnosis ({type(exc).__name__})")
+        main_ids = set()
     problems: list[Problem] = _each(
         m, "Condition", get("Condition", empty), lambda r: clinical.map_condition(m, r, main_ids)
     )
@@ -172,7 +184,7 @@ def map_patient(
     orders: list[MedicationOrder] = _each(
         m,
         "MedicationRequest",
-        [r for r in get("MedicationRequest", empty) if r.get("status") in meds.ORDER_STATUSES],
+        [r for r in get("MedicationRequest", empty) if status_of(r) in meds.ORDER_STATUSES],
         lambda r: meds.map_order(m, r),
     )
     orders.sort(key=lambda o: (_MED_STATUS_RANK.get(o.status or "", 3), o.drug.casefold()))
@@ -180,11 +192,7 @@ def map_patient(
     statements = _each(
         m,
         "MedicationStatement",
-        [
-            r
-            for r in get("MedicationStatement", empty)
-            if r.get("status") in meds.STATEMENT_STATUSES
-        ],
+        [r for r in get("MedicationStatement", empty) if status_of(r) in meds.STATEMENT_STATUSES],
         lambda r: meds.map_statement(m, r),
     )
     statements.sort(key=lambda o: o.drug.casefold())
@@ -197,7 +205,11 @@ def map_patient(
 
     # Observations
     reports = get("DiagnosticReport", empty)
-    groups = observations.report_groups(reports)
+    try:
+        groups = observations.report_groups(reports)
+    except Exception as exc:
+        m.problem(f"DiagnosticReport: malformed ({type(exc).__name__})")
+        groups = {}
     mapped: list[Observation] = []
     for batch in _each(
         m,
@@ -218,7 +230,7 @@ def map_patient(
     fields["notes"] = _newest_first(note_list, lambda n: n.date)
 
     # Orders, procedures, immunizations, devices, care team, contacts
-    pending = [r for r in get("ServiceRequest", empty) if r.get("status") in clinical.PENDING_ORDER]
+    pending = [r for r in get("ServiceRequest", empty) if status_of(r) in clinical.PENDING_ORDER]
     order_list = _each(m, "ServiceRequest", pending, lambda r: clinical.map_service_request(m, r))
     fields["orders"] = _newest_first(order_list, lambda o: o.occurrence or o.authored)
     fields["procedures"] = _newest_first(

@@ -138,6 +138,15 @@ def source_of(res: dict[str, Any], tz: Any) -> SourceRef:
     )
 
 
+def status_of(res: dict[str, Any], key: str = "status") -> str | None:
+    """A code-valued element (status, use, severity) as str, None when missing or malformed.
+
+    Always use this before a set or dict lookup: a list in a code field would raise TypeError.
+    """
+    value = res.get(key)
+    return value if isinstance(value, str) else None
+
+
 def obj(value: Any) -> dict[str, Any]:
     """A FHIR complex element as a dict ({} when missing or malformed)."""
     return value if isinstance(value, dict) else {}
@@ -358,7 +367,7 @@ def best_name(names: Any) -> dict[str, Any] | None:
     candidates = [n for n in dicts(names)]
     if not candidates:
         return None
-    return min(candidates, key=lambda n: _NAME_USE_RANK.get(n.get("use"), 9))
+    return min(candidates, key=lambda n: _NAME_USE_RANK.get(status_of(n, "use"), 9))
 
 
 def display_name(res: dict[str, Any] | None) -> str | None:

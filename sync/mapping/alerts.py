@@ -18,6 +18,7 @@ from sync.mapping._common import (
     sort_ts,
     source_of,
     status_code,
+    status_of,
     text_of,
 )
 from sync.model import Allergy, CodeStatus, CodeStatusKind, Criticality, Flag
@@ -85,7 +86,7 @@ def map_allergy(m: Mapper, res: dict[str, Any]) -> Allergy | None:
             text = cc_text(manifestation)
             if text and text not in reactions:
                 reactions.append(text)
-        worst = max(worst, _SEVERITY_RANK.get(reaction.get("severity"), 0))  # type: ignore[arg-type]
+        worst = max(worst, _SEVERITY_RANK.get(status_of(reaction, "severity") or "", 0))
     if not substance:
         m.problem("AllergyIntolerance: no substance")
         return None

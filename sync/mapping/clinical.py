@@ -17,6 +17,7 @@ from sync.mapping._common import (
     ref_id,
     source_of,
     status_code,
+    status_of,
     text_of,
 )
 from sync.model import CareTeamMember, Device, Immunization, Order, Problem, Procedure
@@ -128,7 +129,7 @@ def map_service_request(m: Mapper, res: dict[str, Any]) -> Order | None:
 
 
 def map_procedure(m: Mapper, res: dict[str, Any]) -> Procedure | None:
-    if res.get("status") in _SKIP_PROCEDURE:
+    if status_of(res) in _SKIP_PROCEDURE:
         return None
     code = res.get("code")
     text = cc_text(code)
@@ -166,8 +167,8 @@ def map_immunization(m: Mapper, res: dict[str, Any]) -> Immunization | None:
 
 def map_device(m: Mapper, res: dict[str, Any]) -> Device | None:
     """A Device assigned to the patient, if active (or without status)."""
-    status = res.get("status")
-    if status is not None and status not in _ACTIVE_DEVICE:
+    status = status_of(res)
+    if "status" in res and status not in _ACTIVE_DEVICE:
         return None
     text = display_name(res) or text_of(res.get("modelNumber"))
     if not text:
@@ -176,15 +177,15 @@ def map_device(m: Mapper, res: dict[str, Any]) -> Device | None:
     return Device(
         text=text,
         coding=codings(res.get("type")),
-        status=status if isinstance(status, str) else None,
+        status=status,
         source=source_of(res, m.tz),
     )
 
 
 def map_device_use(m: Mapper, res: dict[str, Any]) -> Device | None:
     """An active DeviceUseStatement -> Device (the device resolved for its name)."""
-    status = res.get("status")
-    if status not in (None, "active", "intended"):
+    status = status_of(res)
+    if "status" in res and status not in ("active", "intended"):
         return None
     ref = res.get("device")
     text = None

@@ -26,6 +26,7 @@ from sync.model import Administration, Coding, Dosage, MedicationOrder, Timing
 ORDER_STATUSES = frozenset({"active", "on-hold"})
 STATEMENT_STATUSES = frozenset({"active", "intended"})
 
+
 def _hhmm(value: Any) -> str | None:
     """FHIR time "08:00:00" -> "08:00" (seconds kept when not zero)."""
     text = text_of(value)

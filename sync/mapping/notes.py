@@ -8,7 +8,16 @@ import html
 import re
 from typing import Any
 
-from sync.mapping._common import Mapper, cc_text, dicts, obj, party_name, source_of, text_of
+from sync.mapping._common import (
+    Mapper,
+    cc_text,
+    dicts,
+    obj,
+    party_name,
+    source_of,
+    status_of,
+    text_of,
+)
 from sync.model import Note
 
 _TEXT_TYPES = ("text/", "application/xhtml", "application/xml", "application/json",
@@ -106,7 +115,7 @@ def _note_body(
 
 def map_document(m: Mapper, res: dict[str, Any]) -> Note | None:
     """A DocumentReference -> Note (decoded text, or title plus "(not included)")."""
-    if res.get("status") in _SKIP_DOC_STATUS or res.get("docStatus") == "entered-in-error":
+    if status_of(res) in _SKIP_DOC_STATUS or res.get("docStatus") == "entered-in-error":
         return None
     atts = [
         c["attachment"] for c in dicts(res.get("content")) if isinstance(c.get("attachment"), dict)

@@ -14,6 +14,7 @@ from sync.mapping._common import (
     party_name,
     sort_ts,
     source_of,
+    status_of,
     text_of,
 )
 from sync.model import Stay
@@ -50,7 +51,7 @@ def choose_stay_encounter(m: Mapper, encounters: list[dict[str, Any]]) -> dict[s
     for enc in encounters:
         if not is_inpatient(enc):
             continue
-        status = enc.get("status")
+        status = status_of(enc)
         if status in _IGNORED_STATUS:
             continue
         rank = 2 if status in _CURRENT else 1 if status == "finished" else 0
@@ -176,7 +177,7 @@ def _reason(m: Mapper, enc: dict[str, Any]) -> str | None:
 
 def map_stay(m: Mapper, enc: dict[str, Any]) -> Stay:
     """Stay from the chosen Encounter (location chain, attending, reason, department)."""
-    status = enc.get("status") if isinstance(enc.get("status"), str) else None
+    status = status_of(enc)
     period = obj(enc.get("period"))
     slots: dict[str, str] = {}
     untyped: list[str] = []
