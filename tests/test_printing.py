@@ -12,8 +12,10 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -238,7 +240,9 @@ def normalise(text: str) -> str:
         ),
     ],
 )
-def test_golden_text(name: str, make, record: PatientRecord) -> None:  # type: ignore[no-untyped-def]
+def test_golden_text(
+    name: str, make: Callable[[PatientRecord], bytes], record: PatientRecord
+) -> None:
     text = normalise("\n\f\n".join(pages(make(record))))
     path = GOLDEN / f"{name}.txt"
     if os.environ.get("WARDCOPY_UPDATE_GOLDEN") or not path.exists():
@@ -285,7 +289,7 @@ def test_rendering_is_fast_enough_for_a_ward(record: PatientRecord) -> None:
 
 
 names = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), max_codepoint=0x2FFFF), max_size=40
+    alphabet=st.characters(exclude_categories=["Cs"], max_codepoint=0x2FFFF), max_size=40
 )
 
 
@@ -329,6 +333,14 @@ def _png(pdf: bytes, tmp_path: Path, stem: str) -> Path:
     return next(tmp_path.glob(f"{stem}*.png"))
 
 
+def _red_pixels(image: Any) -> int:
+    """Pixels of the alert red (#B00020) in an RGB image."""
+    data = image.tobytes()
+    return sum(
+        1 for i in range(0, len(data), 3) if data[i] > 150 and data[i + 1] < 60 and data[i + 2] < 80
+    )
+
+
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) missing")
 def test_dnr_and_allergy_alerts_are_red_at_the_top_of_the_first_page(
     record: PatientRecord, tmp_path: Path
@@ -342,13 +354,11 @@ def test_dnr_and_allergy_alerts_are_red_at_the_top_of_the_first_page(
         image = Image.open(_png(pdf, tmp_path, stem)).convert("RGB")
         width, height = image.size
         top = image.crop((0, 0, width, height // 4))
-        red = sum(1 for r, g, b in top.get_flattened_data() if r > 150 and g < 60 and b < 80)
+        red = _red_pixels(top)
         assert red > 0.02 * top.width * top.height, (stem, red)
         full_code = record.model_copy(update={"code_status": None, "allergies": []})
         plain = render_summary(full_code, META, "x", "de", NOW, TZ)
         plain_top = Image.open(_png(plain, tmp_path, f"{stem}-plain")).convert("RGB")
         top_plain = plain_top.crop((0, 0, width, height // 4))
-        red_plain = sum(
-            1 for r, g, b in top_plain.get_flattened_data() if r > 150 and g < 60 and b < 80
-        )
+        red_plain = _red_pixels(top_plain)
         assert red_plain < red / 4
