@@ -62,7 +62,10 @@ class Role(StrEnum):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Unknown fields are ignored, as in sync.model: a newer server may add optional fields
+    # without locking every older laptop out. A change that RESTRICTS access (which an older
+    # laptop must not ignore) requires a new `Roster.version`, which older laptops refuse.
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class BreakGlassPolicy(_Model):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given
+from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from app.audit import AuditEntry, AuditLog, iter_entries, verify
@@ -198,6 +199,7 @@ def test_clock_set_back_cannot_extend_a_lockout() -> None:
     assert refusal is not None and refusal.locked_until == T0 + timedelta(minutes=5)
 
 
+@hyp_settings(deadline=None)
 @given(st.lists(st.integers(min_value=0, max_value=400), min_size=1, max_size=12))
 def test_lock_happens_exactly_at_the_limit(gaps: list[int]) -> None:
     policy = LockoutPolicy(max_failures=5, lockout=timedelta(minutes=5))

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
+from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -82,6 +83,7 @@ def test_messages_in_both_languages() -> None:
     assert "(just now)" in describe(classify(skewed, NOW), skewed, "en")
 
 
+@hyp_settings(deadline=None)
 @given(
     st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=10)),
     st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=10)),

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
+from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from app import i18n
@@ -91,6 +92,7 @@ def test_register_rejects_message_without_supported_language() -> None:
     assert not i18n.has_message("test.bad")
 
 
+@hyp_settings(deadline=None)
 @given(st.text(min_size=1, max_size=30), st.sampled_from(["de", "en", "", "xx"]))
 def test_t_never_raises_and_returns_key_when_unknown(key: str, lang: str) -> None:
     result = t("unregistered::" + key, lang, x=1)
@@ -124,12 +126,14 @@ def test_datetime_conversion_across_midnight_and_dst() -> None:
     assert fmt_datetime(datetime(2026, 7, 1, 12, 0), "de", BERLIN) == "01.07.2026 12:00"
 
 
+@hyp_settings(deadline=None)
 @given(st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2100, 12, 31)))
 def test_german_datetime_round_trips(dt: datetime) -> None:
     text = fmt_datetime(dt, "de")
     assert datetime.strptime(text, "%d.%m.%Y %H:%M") == dt.replace(second=0, microsecond=0)
 
 
+@hyp_settings(deadline=None)
 @given(st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)))
 def test_english_date_spells_the_month(d: date) -> None:
     text = fmt_date(d, "en")
@@ -149,6 +153,7 @@ def test_number_formats() -> None:
     assert fmt_number(float("nan"), "en") == "–"
 
 
+@hyp_settings(deadline=None)
 @given(
     st.decimals(min_value=-(10**9), max_value=10**9, places=3, allow_nan=False),
     st.integers(min_value=0, max_value=3),
@@ -186,6 +191,7 @@ def test_age_on_leap_day_birthday() -> None:
     assert fmt_age(date(2000, 2, 29), date(2026, 3, 1), "en") == "26 y"
 
 
+@hyp_settings(deadline=None)
 @given(
     st.dates(min_value=date(1900, 1, 1), max_value=date(2030, 1, 1)),
     st.integers(min_value=0, max_value=40000),
@@ -217,6 +223,7 @@ def test_duration(td: timedelta, de: str, en: str) -> None:
     assert fmt_duration(td, "en") == en
 
 
+@hyp_settings(deadline=None)
 @given(st.timedeltas(min_value=timedelta(minutes=1), max_value=timedelta(hours=23, minutes=59)))
 def test_span_under_a_day_adds_up(td: timedelta) -> None:
     text = fmt_span(td, "en")

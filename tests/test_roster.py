@@ -7,11 +7,13 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sync.keys import ARGON2_TEST, generate_signing_key, verify_password
+from sync.package import seal_document
 from sync.roster import (
     Role,
     Roster,
@@ -220,7 +222,9 @@ def test_import_rejects_file_without_required_columns(tmp_path: Path) -> None:
         import_csv(new_roster(), tmp_path / "absent.csv", cost=ARGON2_TEST)
 
 
-@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     rows=st.lists(
         st.tuples(
@@ -306,3 +310,16 @@ def test_installed_roster_edited_on_disk_is_refused(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes().replace(b'"role":"nurse"', b'"role":"admin"'))
     with pytest.raises(RosterError, match="installed roster"):
         load_installed_roster(tmp_path, key.public_key())
+
+
+def test_newer_optional_fields_are_ignored_but_a_new_version_is_refused() -> None:
+    key = generate_signing_key()
+    roster = _roster()
+    body = orjson.loads(roster.to_json())
+    body["users"][0]["pager"] = "1234"  # an optional field a newer server might add
+    newer = seal_document("roster", orjson.dumps(body), key, sequence=roster.sequence)
+    assert open_roster(newer, key.public_key()) == roster
+    body["version"] = 2
+    incompatible = seal_document("roster", orjson.dumps(body), key, sequence=roster.sequence)
+    with pytest.raises(RosterError, match="version"):
+        open_roster(incompatible, key.public_key())

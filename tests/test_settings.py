@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 from hypothesis import given
+from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from app.paths import (
@@ -115,6 +116,7 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     assert [p.name for p in home.iterdir()] == ["settings.json"]  # no temp files left
 
 
+@hyp_settings(deadline=None)
 @given(
     language=st.sampled_from(["auto", "de", "en"]),
     idle=st.integers(min_value=1, max_value=240),
