@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import secrets
 import tempfile
@@ -82,7 +83,8 @@ class LoginFailure:
 
     def message(self, lang: str) -> str:
         """Pure: the text to show in `lang`."""
-        seconds = int(self.retry_after.total_seconds()) if self.retry_after else 0
+        # Round up: "wait 0 s" for half a second would invite an attempt that is refused again.
+        seconds = math.ceil(self.retry_after.total_seconds()) if self.retry_after else 0
         return i18n.t(self.message_key, lang, seconds=seconds, minutes=max(1, -(-seconds // 60)))
 
 

@@ -192,6 +192,13 @@ def test_success_resets_the_counter(tmp_path: Path) -> None:
     assert isinstance(auth.login("anna.k", NURSE_PW, "station-3a"), Session)
 
 
+def test_waiting_time_is_rounded_up_for_the_user() -> None:
+    failure = LoginFailure(FailureReason.TOO_SOON, timedelta(milliseconds=400))
+    assert failure.message("en") == "Please wait 1 s and try again."
+    locked = LoginFailure(FailureReason.LOCKED, timedelta(minutes=4, seconds=1))
+    assert locked.message("de") == "Zu viele Fehlversuche: gesperrt für 5 min."
+
+
 def test_clock_set_back_cannot_extend_a_lockout() -> None:
     policy = LockoutPolicy(max_failures=3, lockout=timedelta(minutes=5))
     far = FailureState(3, T0, locked_until=T0 + timedelta(days=365))
