@@ -4,7 +4,9 @@ refuses what it must refuse, survives crashes at every step, and opens what it i
 from __future__ import annotations
 
 import errno
+import json
 import os
+import random
 import shutil
 import tempfile
 from pathlib import Path
@@ -112,7 +114,7 @@ def test_rollback_refused_even_if_latest_pointer_lies(setup: Setup, tmp_path: Pa
     assert latest is not None
     latest["sequence"] = 9
     latest["sha256"] = "0" * 64
-    (server.outbox / WARD / "LATEST").write_text(__import__("json").dumps(latest))
+    (server.outbox / WARD / "LATEST").write_text(json.dumps(latest))
     with pytest.raises(PackageError) as err:
         receive.receive(laptop.home, str(server.outbox))
     assert err.value.reason == "rollback"
@@ -439,3 +441,31 @@ def test_single_ward_folder_without_index_is_found(setup: Setup) -> None:
     server.publish(WARD)
     (server.outbox / "index.json").unlink()
     assert receive.receive(laptop.home, str(server.outbox)).ward == WARD
+
+
+def test_any_flipped_byte_of_a_published_package_is_refused_by_receive(tmp_path: Path) -> None:
+    """End to end over a real SQLCipher package: positions spread over header and payload."""
+    server = make_server(tmp_path)
+    laptop = make_laptop(tmp_path, server)
+    server.enrol(laptop, WARD)
+    server.publish(WARD)
+    receive.receive(laptop.home, str(server.outbox))
+    pkg = server.publish(WARD).path
+    pkg.chmod(0o644)
+    original = pkg.read_bytes()
+    header_len = (
+        len(original)
+        - package.verify_package_bytes(original, server.key.public_key()).manifest.payload.size
+    )
+    rng = random.Random(1234)
+    positions = list(range(0, header_len, max(1, header_len // 12)))
+    positions += [header_len + rng.randrange(len(original) - header_len) for _ in range(12)]
+    for pos in positions:
+        data = bytearray(original)
+        data[pos] ^= 1 << rng.randrange(8)
+        pkg.write_bytes(bytes(data))
+        with pytest.raises(PackageError):
+            receive.receive(laptop.home, str(server.outbox))
+        assert current_sequence(laptop.home) == 1, pos
+    pkg.write_bytes(original)
+    assert receive.receive(laptop.home, str(server.outbox)).sequence == 2
