@@ -62,7 +62,11 @@ _ZLIB_LEVEL = 6
 # hit outranks a diagnosis word.
 _BM25_WEIGHTS = "10.0, 6.0, 4.0, 6.0, 1.0"
 
-_BATCH = 500  # records per executemany batch in the writer
+_BATCH = 500
+
+# A search group with more hits than this is shown in census order instead of ranked by bm25
+# (see SnapshotReader.search).
+RANKED_MAX = 1000  # records per executemany batch in the writer
 
 # CensusRow fields stored as their own columns (in this order); any CensusRow field not listed
 # (added to the model later) goes into the census.extra JSON column.
@@ -133,6 +137,7 @@ CREATE TABLE records (
 CREATE VIRTUAL TABLE search_index USING fts5 (
     ident, name, birth, place, diag,
     content = '',
+    detail = column,
     prefix = '1 2 3',
     tokenize = "unicode61 remove_diacritics 0 categories 'L* N* Co M*'"
 );
@@ -318,13 +323,15 @@ def search_columns(record: PatientRecord) -> tuple[str, str, str, str, str]:
 
 
 def exact_search_keys(record: PatientRecord) -> list[str]:
-    """Keys that rank a record first when a query term equals one: MRN, identifiers, room, bed,
-    room+bed."""
+    """Keys that rank a record first when a query term equals one: MRN, identifiers, room,
+    room+bed, and the bed alone if it names one place ("12-1", not "A": every room has a bed A).
+    """
     stay = record.stay
     room = stay.room if stay else None
     bed = stay.bed if stay else None
+    lone_bed = bed if bed and any(ch.isdigit() for ch in bed) else None
     return searchtext.exact_keys(
-        [record.mrn, *(i.value for i in record.identifiers), room, bed, _room_bed(room, bed)]
+        [record.mrn, *(i.value for i in record.identifiers), room, lone_bed, _room_bed(room, bed)]
     )
 
 
@@ -705,28 +712,59 @@ class SnapshotReader:
     def search(self, query: str, limit: int = 50) -> list[CensusRow]:
         """Patients matching every term of `query` as a prefix of a name, identifier, birth date,
         room/bed or diagnosis word (case-, umlaut- and diacritic-insensitive; see
-        docs/snapshot-schema.md). Exact MRN/identifier/room/bed hits come first, then by bm25
-        relevance, then census order. An empty query returns []."""
+        docs/snapshot-schema.md "Search"). An empty query returns [].
+
+        Order: exact hits (a term equals the MRN, an identifier, the room, room+bed) first, then
+        hits in the name and identifier columns, then the rest (birth date, room/bed, diagnosis);
+        within each group by bm25 relevance, or in census order when the group is broader than
+        RANKED_MAX rows (bm25 over thousands of rows would break the latency budget, and such
+        a broad result is scrolled, not ranked).
+        """
         built = match_expression(query)
         if built is None or limit <= 0:
             return []
         match, keys = built
+        found: list[CensusRow] = []
+        seen: set[str] = set()
+        tiers = (
+            (match, keys),  # exact hits
+            ("{ident name} : (" + match + ")", None),
+            (match, None),
+        )
+        for tier_match, exact_keys in tiers:
+            for row in self._search_tier(tier_match, exact_keys, limit + len(seen)):
+                if row.patient_id not in seen:
+                    seen.add(row.patient_id)
+                    found.append(row)
+            if len(found) >= limit:
+                break
+        return found[:limit]
+
+    def _search_tier(self, match: str, exact_keys: list[str] | None, limit: int) -> list[CensusRow]:
+        """Rows for one search tier: MATCH `match` (and, if given, having one of `exact_keys`)."""
         columns = (*_CENSUS_COLUMNS, "extra")
-        placeholders = ", ".join("?" for _ in keys)
-        sql = f"""
-            WITH hits AS (
-                SELECT rowid AS rid, bm25(search_index, {_BM25_WEIGHTS}) AS score
-                FROM search_index WHERE search_index MATCH ?
-            )
-            SELECT {", ".join("c." + c for c in columns)},
-                   (SELECT count(*) FROM search_exact e
-                    WHERE e.row_id = hits.rid AND e.key IN ({placeholders})) AS exact
-            FROM hits JOIN census c ON c.row_id = hits.rid
-            ORDER BY exact DESC, hits.score, c.sort_key
-            LIMIT ?
-        """
-        rows = self._query(sql, [match, *keys, limit])
-        return self._census_rows([row[:-1] for row in rows], columns)
+        select = ", ".join("c." + c for c in columns)
+        where = "search_index MATCH ?"
+        params: list[Any] = [match]
+        if exact_keys is not None:
+            in_keys = f"key IN ({', '.join('?' for _ in exact_keys)})"
+            if not self._query(f"SELECT 1 FROM search_exact WHERE {in_keys} LIMIT 1", exact_keys):
+                return []
+            # The unary + stops SQLite from handing the IN list to FTS5 as rowid constraints:
+            # FTS5 would then re-run the whole MATCH once per listed row (100x slower).
+            where += f" AND +s.rowid IN (SELECT row_id FROM search_exact WHERE {in_keys})"
+            params.extend(exact_keys)
+        ((broad,),) = self._query(
+            f"SELECT count(*) > ? FROM (SELECT s.rowid FROM search_index s WHERE {where} LIMIT ?)",
+            [RANKED_MAX, *params, RANKED_MAX + 1],
+        )
+        order = "c.sort_key, c.patient_id" if broad else f"bm25(search_index, {_BM25_WEIGHTS})"
+        rows = self._query(
+            f"SELECT {select} FROM search_index s JOIN census c ON c.row_id = s.rowid "
+            f"WHERE {where} ORDER BY {order}, c.sort_key LIMIT ?",
+            [*params, limit],
+        )
+        return self._census_rows(rows, columns)
 
     def record(self, patient_id: str) -> PatientRecord | None:
         """The full record of one patient, or None if the snapshot has no such patient."""
