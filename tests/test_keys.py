@@ -73,7 +73,7 @@ def test_enrolment_code_roundtrip_and_forgiving_input() -> None:
 
 
 @given(st.integers(5, len(CODE) - 1), st.sampled_from("0123456789ABCDEFGHJKMNPQRSTVWXYZ"))
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 def test_any_single_typo_in_an_enrolment_code_is_caught(pos: int, ch: str) -> None:
     if CODE[pos] == "-" or CODE[pos] == ch:
         return
@@ -103,6 +103,7 @@ def test_enrolment_code_errors_are_specific() -> None:
 
 
 @given(st.text(max_size=80))
+@settings(deadline=None)
 def test_enrolment_code_parser_raises_only_its_error(text: str) -> None:
     with contextlib.suppress(EnrolmentCodeError):
         keys.parse_enrolment_code(text)

@@ -230,6 +230,7 @@ canonical_values = st.recursive(
 
 
 @given(canonical_values)
+@settings(deadline=None)
 def test_canonical_json_roundtrips(value: object) -> None:
     try:
         encoded = package.canonical_dumps(value)
