@@ -114,12 +114,18 @@ def map_allergy(m: Mapper, res: dict[str, Any]) -> Allergy | None:
 # --- code status -----------------------------------------------------------------------------
 
 LOINC_CODE_STATUS = frozenset({"100822-6"})
-# SNOMED CT findings that state the resuscitation decision directly.
+# SNOMED CT findings and LOINC answers that state the resuscitation decision.
 _SNOMED_KIND = {
     "304253006": CodeStatusKind.DNR,  # Not for resuscitation
     "450476008": CodeStatusKind.DNR,  # Not for attempted cardiopulmonary resuscitation
     "304252001": CodeStatusKind.FULL,  # For resuscitation
 }
+_CODED_KIND = {
+    **_SNOMED_KIND,
+    "LA33471-6": CodeStatusKind.DNR,  # No CPR: Do Not Attempt Resuscitation
+    "LA33470-8": CodeStatusKind.FULL,  # Yes CPR
+}
+_KIND_VALUES = frozenset(k.value for k in CodeStatusKind)
 # Codes that make a Consent or Flag about advance directives / resuscitation.
 _ADR_CODES = frozenset({"adr", "acd", "dnr", "59284-0", "75320-2", "advance-directive"})
 # Consent.provision.code values meaning "resuscitation" / "intubation".
@@ -154,29 +160,34 @@ _FULL = re.compile(
 def classify_code_status(text: str | None, codes: set[str] = frozenset()) -> CodeStatusKind | None:  # type: ignore[assignment]
     """Map documented text / codes to a CodeStatusKind; None when nothing recognisable.
 
-    English and German phrasings: DNR, DNI, "keine Reanimation", "Reanimation: nein",
+    The text wins over generic codes: "Reanimation ja, keine Intubation" is coded "Yes CPR" but
+    means DNI. English and German phrasings: DNR, DNI, "keine Reanimation", "Reanimation: nein",
     "full code", "comfort care", ...
     """
-    for code in codes:
-        if code in _SNOMED_KIND:
-            kind = _SNOMED_KIND[code]
-            if kind == CodeStatusKind.DNR and text and _DNI.search(text):
-                return CodeStatusKind.DNR_DNI
-            return kind
-    if not text:
-        return None
-    if _COMFORT.search(text):
-        return CodeStatusKind.COMFORT
-    dnr = bool(_DNR.search(text))
-    dni = bool(_DNI.search(text))
-    if dnr and dni:
-        return CodeStatusKind.DNR_DNI
-    if dnr:
-        return CodeStatusKind.DNR
-    if dni:
-        return CodeStatusKind.DNI
-    if _FULL.search(text):
-        return CodeStatusKind.FULL
+    if text:
+        if _COMFORT.search(text):
+            return CodeStatusKind.COMFORT
+        dnr = bool(_DNR.search(text))
+        dni = bool(_DNI.search(text))
+        if dnr and dni:
+            return CodeStatusKind.DNR_DNI
+        if dnr:
+            return CodeStatusKind.DNR
+        if dni:
+            return CodeStatusKind.DNI
+        if _FULL.search(text):
+            return CodeStatusKind.FULL
+    for code in sorted(codes):
+        if code in _CODED_KIND:
+            return _CODED_KIND[code]
+    return None
+
+
+def _explicit_kind(cc: Any) -> CodeStatusKind | None:
+    """A coding in a code-status code system whose code is a CodeStatusKind value."""
+    for system, code in coding_codes(cc):
+        if system.endswith("/code-status") and code in _KIND_VALUES:
+            return CodeStatusKind(code)
     return None
 
 
@@ -209,7 +220,11 @@ def code_status_from_observation(m: Mapper, res: dict[str, Any]) -> CodeStatus |
     if not text:
         m.problem("Observation: code status without value")
         return None
-    kind = classify_code_status(text, codes) or CodeStatusKind.OTHER
+    kind = (
+        _explicit_kind(res.get("valueCodeableConcept"))
+        or classify_code_status(text, codes)
+        or CodeStatusKind.OTHER
+    )
     when = (
         m.dt(res.get("effectiveDateTime"))
         or m.dt(
@@ -297,7 +312,9 @@ _ISOLATION = re.compile(
     r"tröpfchen|aerogen|schutzisolierung|umkehrisolation|norovirus",
     re.IGNORECASE,
 )
-_ISOLATION_CODES = frozenset({"40174006", "1217008", "409524006", "409526008", "183919006"})
+_ISOLATION_CODES = frozenset(
+    {"isolation", "40174006", "1217008", "409524006", "409526008", "183919006"}
+)
 
 
 def flag_skipped(m: Mapper, res: dict[str, Any]) -> bool:
