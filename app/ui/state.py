@@ -53,9 +53,15 @@ class CodeStatusView:
     unknown: bool
 
 
-def code_status_view(kind: CodeStatusKind, text: str | None, lang: str) -> CodeStatusView:
-    """Display form of a code status; any limitation is `restrictive` (shown red, large)."""
-    label = tr(_CODE_LABEL_KEYS[kind], lang)
+def code_status_view(
+    kind: CodeStatusKind, text: str | None, lang: str, *, short: bool = False
+) -> CodeStatusView:
+    """Display form of a code status; any limitation is `restrictive` (shown red, large).
+
+    `short` gives the census form ("DNR"); the chart uses the long one ("DNR – keine Reanimation").
+    """
+    key = _CODE_LABEL_KEYS[kind]
+    label = tr(key.replace("code.", "code.short.") if short else key, lang)
     detail = text if text and text.strip() and text.strip() != label else None
     return CodeStatusView(
         label=label,
@@ -157,13 +163,14 @@ class CensusLine:
     name: str
     birth: str
     age_sex: str
-    admitted: str  # "27.11.2026 (3 T)"
+    admitted: str  # "27.11.2026"
+    admitted_day: str  # "Tag 3" (admission day = day 0)
     attending: str
     diagnosis: str
     allergy: str  # "Penicillin, Latex" / "" when none recorded
     allergy_severe: bool
     code: CodeStatusView
-    flags: str
+    flags: list[tuple[str, bool]]  # (text, is isolation)
     isolation: bool
     mrn: str
     deceased: bool
@@ -318,8 +325,7 @@ def census_line(
     local_today = now.astimezone(tz).date()
     days = fmt.days_since(row.admitted, now.astimezone(tz))
     admitted = fmt.date_text(row.admitted.astimezone(tz).date(), lang) if row.admitted else "–"
-    if days is not None:
-        admitted += " " + tr("census.days", lang, days=days)
+    admitted_day = tr("census.day", lang, days=days) if days is not None else ""
     room_bed = "/".join(p for p in (row.room, row.bed) if p) or "–"
     age = fmt.age_text(row.birth_date, local_today, lang)
     if row.allergy_count:
@@ -334,12 +340,13 @@ def census_line(
         birth=fmt.date_text(row.birth_date, lang),
         age_sex=f"{age}, {fmt.sex_short(row.sex, lang)}",
         admitted=admitted,
+        admitted_day=admitted_day,
         attending=row.attending or "–",
         diagnosis=row.main_diagnosis or "–",
         allergy=allergy,
         allergy_severe=row.severe_allergy,
-        code=code_status_view(row.code_status, row.code_status_text, lang),
-        flags=", ".join(row.flags),
+        code=code_status_view(row.code_status, row.code_status_text, lang, short=True),
+        flags=[(f, is_isolation_flag(f)) for f in row.flags],
         isolation=any(is_isolation_flag(f) for f in row.flags),
         mrn=row.mrn or "–",
         deceased=row.deceased,
@@ -883,14 +890,18 @@ class LoginForm:
     def validate(
         self, user_id: str, password: str, name: str, reason: str, lang: str
     ) -> str | None:
-        """A message naming what is missing, or None when the form can be submitted."""
+        """A message naming what is missing, or None when the form can be submitted.
+
+        Break-glass needs a name and a reason (no account); a normal login id and password.
+        """
+        if self.break_glass:
+            if len(name.strip()) < 3:
+                return tr("login.need_name", lang)
+            if len(reason.strip()) < 5:
+                return tr("login.need_reason", lang)
+            return None
         if not user_id.strip():
             return tr("login.need_user", lang)
         if not password:
             return tr("login.need_password", lang)
-        if self.break_glass:
-            if not name.strip():
-                return tr("login.need_name", lang)
-            if len(reason.strip()) < 5:
-                return tr("login.need_reason", lang)
         return None

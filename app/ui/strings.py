@@ -23,6 +23,10 @@ CATALOG: dict[str, dict[str, str]] = {
     "ui.banner.logout": {"de": "Abmelden", "en": "Log out"},
     "ui.banner.ward": {"de": "Station", "en": "Ward"},
     "ui.banner.language": {"de": "English", "en": "Deutsch"},
+    "ui.audit.failed": {
+        "de": "Zugriffsprotokoll kann nicht geschrieben werden: {reason}. Bitte IT verständigen.",
+        "en": "The access log cannot be written: {reason}. Call IT.",
+    },
     # -- snapshot problems ---------------------------------------------------------------------
     "ui.problem.title": {
         "de": "Keine lesbare Ausfallkopie",
@@ -127,9 +131,10 @@ CATALOG: dict[str, dict[str, str]] = {
     # -- census --------------------------------------------------------------------------------
     "ui.census.title": {"de": "Belegung", "en": "Census"},
     "ui.census.search": {
-        "de": "Suche: Name, Geburtsdatum, Fall-/Patientennr., Zimmer (Strg+F)",
-        "en": "Search: name, birth date, MRN, room (Ctrl+F)",
+        "de": "Name, Geburtsdatum, Patientennummer oder Zimmer eingeben",
+        "en": "Type a name, birth date, MRN or room",
     },
+    "ui.census.search_label": {"de": "Suche (Strg+F)", "en": "Search (Ctrl+F)"},
     "ui.census.scope_ward": {"de": "Diese Station", "en": "This ward"},
     "ui.census.scope_hospital": {"de": "Ganzes Haus", "en": "Whole hospital"},
     "ui.census.hospital_hint": {
@@ -152,9 +157,12 @@ CATALOG: dict[str, dict[str, str]] = {
     "ui.census.col.flags": {"de": "Hinweise", "en": "Flags"},
     "ui.census.print": {"de": "Belegung drucken", "en": "Print census"},
     "ui.census.keys": {
-        "de": "↑/↓ wählen · Enter öffnen · Esc zurück",
-        "en": "↑/↓ select · Enter open · Esc back",
+        "de": "Pfeiltasten: Patient wählen · Enter: öffnen · Esc: Suche leeren · "
+        "Spaltenkopf: sortieren",
+        "en": "Arrow keys: choose a patient · Enter: open · Esc: clear search · "
+        "column header: sort",
     },
+    "ui.census.day": {"de": "Tag {days}", "en": "day {days}"},
     "ui.census.open": {"de": "Öffnen: {name}", "en": "Open: {name}"},
     # -- code status, allergies ----------------------------------------------------------------
     "ui.code.full": {"de": "REA: ja", "en": "Full code"},
@@ -163,7 +171,14 @@ CATALOG: dict[str, dict[str, str]] = {
     "ui.code.dnr_dni": {"de": "DNR/DNI", "en": "DNR/DNI"},
     "ui.code.comfort": {"de": "Nur palliativ", "en": "Comfort care only"},
     "ui.code.other": {"de": "Siehe Verfügung", "en": "See directive"},
-    "ui.code.unknown": {"de": "REA-Status ?", "en": "Code status ?"},
+    "ui.code.unknown": {"de": "REA-Status nicht dokumentiert", "en": "Code status not documented"},
+    "ui.code.short.full": {"de": "REA: ja", "en": "Full code"},
+    "ui.code.short.dnr": {"de": "DNR", "en": "DNR"},
+    "ui.code.short.dni": {"de": "DNI", "en": "DNI"},
+    "ui.code.short.dnr_dni": {"de": "DNR/DNI", "en": "DNR/DNI"},
+    "ui.code.short.comfort": {"de": "Palliativ", "en": "Comfort"},
+    "ui.code.short.other": {"de": "Verfügung", "en": "Directive"},
+    "ui.code.short.unknown": {"de": "nicht dok.", "en": "not doc."},
     "ui.allergy.label": {"de": "Allergien", "en": "Allergies"},
     "ui.allergy.severe": {"de": "schwer", "en": "severe"},
     "ui.allergy.high_risk": {"de": "hohes Risiko", "en": "high risk"},

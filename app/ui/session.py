@@ -1,0 +1,323 @@
+"""The viewer's link to the rest of Wardcopy: installed snapshots, login, audit, settings.
+
+All methods here block (SQLCipher queries, Argon2id, file appends). The UI calls them on ONE
+worker thread (app.ui.main), which also serialises use of the SQLCipher connections.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any, Literal
+
+from app.settings import Settings, load_settings_or_defaults
+from app.ui.state import UserView
+from sync.model import CensusRow, PatientRecord
+from sync.receive import InstalledSnapshot, installed_wards, open_installed
+
+log = logging.getLogger(__name__)
+
+HOSPITAL_WARD = "hospital"  # a snapshot with every inpatient, for the hospital-wide search
+
+
+@dataclass(frozen=True)
+class SnapshotProblem:
+    """Why no snapshot can be shown: "missing" (nothing installed) or "unreadable"."""
+
+    kind: Literal["missing", "unreadable", "choose"]
+    reason: str
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """Result of a login attempt: the user (None when refused) and what to tell them."""
+
+    user: UserView | None
+    wards: tuple[str, ...] = ()
+    message_key: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WardChoice:
+    ward_id: str
+    name: str
+
+
+class ViewerBackend:
+    """Opens installed snapshots for one laptop home and answers the views' queries.
+
+    Not thread-safe: use from one thread at a time (the UI's worker thread).
+    """
+
+    def __init__(self, home: Path, ward: str | None = None) -> None:
+        self.home = home
+        self.wanted_ward = ward
+        self.settings: Settings
+        self.settings_problem: str | None
+        self.settings, self.settings_problem = load_settings_or_defaults(home)
+        self.current: InstalledSnapshot | None = None
+        self.hospital: InstalledSnapshot | None = None
+        self._hospital_tried = False
+        self._audit: Any = None
+        self._failures: dict[str, int] = {}
+        self._locked_until: dict[str, datetime] = {}
+
+    # -- snapshots --------------------------------------------------------------------------------
+
+    def tz(self) -> tzinfo | None:
+        return self.settings.zone()
+
+    def ward_ids(self) -> list[str]:
+        """Installed wards a census can be shown for (the hospital-wide snapshot is search-only)."""
+        wards = installed_wards(self.home)
+        ward_only = [w for w in wards if w != HOSPITAL_WARD]
+        return ward_only or wards
+
+    def open(self, ward: str | None = None) -> InstalledSnapshot | SnapshotProblem:
+        """Open `ward` (or the wanted/only ward). Side effect: closes the previously open one."""
+        ward = ward or self.wanted_ward
+        wards = self.ward_ids()
+        if not wards:
+            return SnapshotProblem("missing", "no snapshot is installed on this laptop")
+        if ward is None:
+            ward = wards[0]
+        try:
+            snap = open_installed(self.home, ward)
+        except Exception as exc:  # any failure must become a readable screen, not a crash
+            log.warning("cannot open snapshot of ward %s: %s", ward, exc)
+            reason = str(exc) or type(exc).__name__
+            kind: Literal["missing", "unreadable"] = (
+                "missing"
+                if getattr(exc, "reason", "") == "not-installed" and not wards
+                else "unreadable"
+            )
+            return SnapshotProblem(kind, reason)
+        if self.current is not None:
+            self.current.close()
+        self.current = snap
+        return snap
+
+    def ward_choices(self) -> list[WardChoice]:
+        """Installed wards with display names (the current one's from its snapshot)."""
+        out = []
+        for w in self.ward_ids():
+            name = w
+            if self.current is not None and self.current.ward == w:
+                name = self.current.reader.meta.ward_name or w
+            out.append(WardChoice(w, name))
+        return out
+
+    def hospital_search_available(self) -> bool:
+        return HOSPITAL_WARD in installed_wards(self.home) and (
+            self.current is None or self.current.ward != HOSPITAL_WARD
+        )
+
+    def _hospital_snapshot(self) -> InstalledSnapshot | None:
+        if self.hospital is None and not self._hospital_tried:
+            self._hospital_tried = True
+            try:
+                self.hospital = open_installed(self.home, HOSPITAL_WARD)
+            except Exception as exc:
+                log.warning("hospital-wide snapshot cannot be opened: %s", exc)
+        return self.hospital
+
+    def census(self) -> list[CensusRow]:
+        assert self.current is not None
+        return self.current.reader.census()
+
+    def search(self, query: str, *, hospital: bool = False, limit: int = 60) -> list[CensusRow]:
+        snap = self._hospital_snapshot() if hospital else self.current
+        if snap is None:
+            return []
+        return snap.reader.search(query, limit=limit)
+
+    def record(self, patient_id: str, *, hospital: bool = False) -> PatientRecord | None:
+        snaps = [self.current, self._hospital_snapshot() if hospital else None]
+        for snap in snaps:
+            if snap is not None:
+                rec = snap.reader.record(patient_id)
+                if rec is not None:
+                    return rec
+        return None
+
+    def data_as_of(self, hospital: bool = False) -> datetime | None:
+        snap = self.hospital if hospital else self.current
+        return snap.data_as_of if snap is not None else None
+
+    def close(self) -> None:
+        for snap in (self.current, self.hospital):
+            if snap is not None:
+                try:
+                    snap.close()
+                except Exception as exc:  # closing must not mask the real exit reason
+                    log.debug("closing snapshot: %s", exc)
+        self.current = None
+        self.hospital = None
+
+    # -- printing (app.printing) ------------------------------------------------------------------
+
+    def printers(self) -> list[str]:
+        from app.printing import list_printers
+
+        return list_printers()
+
+    def _meta(self, hospital: bool = False) -> Any:
+        snap = self.hospital if hospital and self.hospital is not None else self.current
+        assert snap is not None
+        return snap.reader.meta
+
+    def render_document(
+        self,
+        doc: str,
+        *,
+        record: PatientRecord | None,
+        rows: list[CensusRow] | None,
+        printed_by: str,
+        lang: str,
+        now: datetime,
+        tz: tzinfo,
+        hospital: bool = False,
+    ) -> bytes:
+        """PDF bytes of `doc` ("summary", "mar24", "mar72", "census"), in memory only."""
+        from app.printing import render_census, render_mar, render_summary
+
+        meta = self._meta(hospital)
+        if doc == "census":
+            return render_census(rows or [], meta, printed_by, lang, now, tz)
+        assert record is not None
+        if doc == "summary":
+            return render_summary(record, meta, printed_by, lang, now, tz)
+        hours = 72 if doc == "mar72" else 24
+        return render_mar(record, meta, printed_by, lang, now, tz, hours=hours)
+
+    def print_pdf(self, pdf: bytes, printer: str | None, lang: str) -> Any:
+        """Send to the OS printer; returns app.printing.PrintResult (never raises)."""
+        from app.printing import print_pdf
+
+        return print_pdf(pdf, printer, lang=lang)
+
+    # -- login and audit (app.auth, app.audit) ----------------------------------------------------
+
+    def _audit_log(self) -> Any:
+        if self._audit is None:
+            from app.audit import AuditLog
+
+            self._audit = AuditLog(self.home)
+        return self._audit
+
+    def audit(
+        self,
+        event: str,
+        user: UserView | None,
+        *,
+        patient_id: str | None = None,
+        **details: Any,
+    ) -> None:
+        """Append one audit entry. Raises app.audit.AuditError if the log cannot be written."""
+        ward = self.current.ward if self.current is not None else None
+        clean = {k: v for k, v in details.items() if v is not None}
+        if user is not None and user.break_glass:
+            clean["break_glass"] = True
+        self._audit_log().append(
+            event,
+            user=user.user_id if user is not None else None,
+            ward=ward,
+            patient_id=patient_id,
+            details=clean,
+        )
+
+    # -- login ------------------------------------------------------------------------------------
+
+    def _roster(self) -> Any:
+        """The installed roster, re-verified against the pinned server key; None if none."""
+        from sync import device
+        from sync.roster import load_installed_roster
+
+        pinned = device.pinned_server_key(self.home)
+        if pinned is None:
+            return None
+        return load_installed_roster(self.home / "roster", pinned)
+
+    def break_glass_allowed(self) -> bool:
+        from app.settings import break_glass_effective
+
+        try:
+            roster = self._roster()
+        except Exception as exc:
+            log.warning("roster unreadable: %s", exc)
+            return False
+        allowed = bool(roster is not None and roster.break_glass.allowed)
+        return break_glass_effective(self.settings, allowed)
+
+    def login(
+        self,
+        user_id: str,
+        password: str,
+        ward: str,
+        *,
+        break_glass: tuple[str, str] | None = None,
+    ) -> LoginOutcome:
+        """Check a login against the installed roster (Argon2id); audits the attempt.
+
+        Break-glass (name, reason) needs no account but must be allowed by the roster and this
+        laptop. Repeated failures lock the user id for settings.lockout_minutes.
+        """
+        from sync.keys import verify_password
+
+        now = datetime.now(UTC)
+        if break_glass is not None:
+            name, reason = break_glass
+            if not self.break_glass_allowed():
+                self.audit("break_glass_refused", None, name=name)
+                return LoginOutcome(None, message_key="login.error", fields={"reason": "–"})
+            roster = self._roster()
+            role = str(roster.break_glass.roles[0]) if roster is not None else "nurse"
+            user = UserView(
+                user_id=f"break-glass:{name.strip()}",
+                display_name=name.strip(),
+                role=role,
+                break_glass=True,
+                break_glass_reason=reason.strip(),
+            )
+            self.audit("break_glass", user, reason=reason.strip(), role=role)
+            return LoginOutcome(user, wards=(ward,))
+        key = user_id.strip().casefold()
+        until = self._locked_until.get(key)
+        if until is not None and until > now:
+            minutes = max(1, int((until - now).total_seconds() // 60) + 1)
+            self.audit("login_failed", None, attempted_user=user_id.strip(), why="locked-out")
+            return LoginOutcome(None, message_key="login.locked", fields={"minutes": minutes})
+        try:
+            roster = self._roster()
+        except Exception as exc:
+            return LoginOutcome(None, message_key="login.error", fields={"reason": str(exc)})
+        if roster is None:
+            return LoginOutcome(None, message_key="login.no_roster")
+        staff = roster.find(user_id)
+        ok = staff is not None and not staff.disabled and verify_password(password, staff.verifier)
+        if not ok or staff is None:
+            count = self._failures.get(key, 0) + 1
+            self._failures[key] = count
+            self.audit("login_failed", None, attempted_user=user_id.strip())
+            if count >= self.settings.max_failed_logins:
+                self._failures[key] = 0
+                self._locked_until[key] = now + timedelta(minutes=self.settings.lockout_minutes)
+                self.audit("lockout", None, attempted_user=user_id.strip())
+                return LoginOutcome(
+                    None,
+                    message_key="login.locked",
+                    fields={"minutes": self.settings.lockout_minutes},
+                )
+            return LoginOutcome(None, message_key="login.failed")
+        self._failures.pop(key, None)
+        user = UserView(
+            user_id=staff.user_id, display_name=staff.display_name, role=str(staff.role)
+        )
+        if ward and not staff.may_open(ward):
+            self.audit("login_refused", user, why="ward not permitted")
+            return LoginOutcome(None, message_key="login.no_ward", fields={"ward": ward})
+        self.audit("login", user)
+        return LoginOutcome(user, wards=tuple(staff.wards))
