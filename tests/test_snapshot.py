@@ -305,7 +305,11 @@ _records = st.builds(
     ),
     labs=st.lists(
         # Finite only: orjson (PatientRecord.to_json) writes inf/nan as null.
-        st.builds(Observation, name=_text, value=st.none() | st.floats(allow_infinity=False)),
+        st.builds(
+            Observation,
+            name=_text,
+            value=st.none() | st.floats(allow_nan=False, allow_infinity=False),
+        ),
         max_size=3,
     ),
     flags=st.lists(st.builds(Flag, text=_text), max_size=2),
