@@ -141,7 +141,6 @@ def styles() -> Styles:
             leading=13,
             spaceBefore=7,
             spaceAfter=3,
-            keepWithNext=1,
         ),
         alert=ParagraphStyle("alert", parent=body, fontName=BOLD, textColor=RED),
         big_alert=ParagraphStyle(
@@ -158,8 +157,31 @@ def para(text: str | None, style: ParagraphStyle, *, markup: bool = False) -> Pa
     return Paragraph(value, style)
 
 
+class SectionHeading(Paragraph):
+    """A section heading that moves to the next page when too little room is left under it.
+
+    (reportlab's keepWithNext would move a heading together with its whole table, leaving a
+    near-empty page before a long table; this only prevents an orphaned heading.) When less than
+    `MIN_SPACE` remains, `wrap` reports more height than available and `split` refuses, which
+    makes the frame continue on the next page, where the heading fits normally.
+    """
+
+    MIN_SPACE = 28 * mm
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        width, height = super().wrap(availWidth, availHeight)
+        if availHeight < self.MIN_SPACE:
+            return width, availHeight + 1
+        return width, height
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
+        if availHeight < self.MIN_SPACE:
+            return []
+        return list(super().split(availWidth, availHeight))
+
+
 def section(title: str, st: Styles) -> Paragraph:
-    return Paragraph(escape(title), st.h2)
+    return SectionHeading(escape(title), st.h2)
 
 
 def data_table(
