@@ -421,14 +421,18 @@ def import_csv(
     password_column = next((columns[c] for c in _PASSWORD_COLUMNS if c in columns), None)
     result = ImportResult(roster=roster)
     seen: set[str] = set()
-    for row in reader:
-        line = reader.line_num
-        if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
-            continue  # blank line
-        try:
-            _import_row(row, columns, password_column, seen, result, now, cost)
-        except RosterError as exc:
-            result.errors.append(f"line {line}: {exc}")
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
+                continue  # blank line
+            try:
+                _import_row(row, columns, password_column, seen, result, now, cost)
+            except RosterError as exc:
+                result.errors.append(f"line {line}: {exc}")
+    except csv.Error as exc:
+        # Malformed CSV (e.g. an unterminated quote): keep what was read, report where it broke.
+        result.errors.append(f"line {reader.line_num}: not valid CSV ({exc}); rest of file skipped")
     return result
 
 
