@@ -877,7 +877,7 @@ class PatientBuilder:
         self.code_status: str | None = None
         if self.role == "out" and rng.random() < 0.8:
             return
-        p_limit = 0.06 + max(0, self.age - 60) * 0.006  # ~15 % overall, more in the very old
+        p_limit = 0.08 + max(0, self.age - 60) * 0.007  # ~15 % overall, more in the very old
         roll = rng.random()
         if rng.random() < self.profile.comfort_chance + (0.02 if self.age > 85 else 0.0):
             kind = "comfort"
@@ -1021,6 +1021,9 @@ class PatientBuilder:
             keys.append(k)
         if self.code_status == "comfort":
             keys += ["morphin_prn", "midazolam_prn"]
+        if self.profile.key in ("aki", "ckd"):
+            # nephrotoxic or renally cleared: paused on admission (the notes say so)
+            keys = [k for k in keys if k not in ("metformin", "ramipril", "candesartan")]
         allergic = {a.text for a in self.allergies}
         swap = {}
         if "Penicillin" in allergic:
@@ -2082,7 +2085,8 @@ class PatientBuilder:
             return
         lines = [
             f"Entlassbrief {self.ward.name}",
-            f"Sehr geehrte Kolleginnen und Kollegen, wir berichten über {self.pronoun.lower()} "
+            "Sehr geehrte Kolleginnen und Kollegen, wir berichten über "
+            f"{'die Patientin' if self.female else 'den Patienten'} "
             f"{' '.join(self.given)} {self.family}, geb. {self.birth.strftime('%d.%m.%Y')}, "
             f"in stationärer Behandlung vom {LocalClock.local_date_text(self.admit)} bis "
             f"{LocalClock.local_date_text(self.discharge)}.",
@@ -2091,7 +2095,9 @@ class PatientBuilder:
             "Verlauf: " + ("; ".join(prof.plan) if prof.plan else "komplikationslos") + ".",
             "Entlassmedikation: "
             + ", ".join(
-                o.drug.text for o in self.orders_planned if o.drug.schedule not in ("cont", "prn")
+                o.drug.text
+                for o in self.orders_planned
+                if o.drug.schedule not in ("cont", "prn", "once") and o.drug.route != "iv"
             )
             + ".",
             "Mit freundlichen kollegialen Grüßen",
