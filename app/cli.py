@@ -79,7 +79,9 @@ def cmd_receive(args: argparse.Namespace) -> int:
     from sync.package import PackageError
 
     home = _home(args)
-    wards: list[str | None] = list(args.ward) if args.ward else [None]
+    # Without --ward, keep every ward this laptop already has up to date (or let receive pick
+    # the only ward the source offers).
+    wards: list[str | None] = list(args.ward or receive.installed_wards(home) or [None])
     failed = 0
     for ward in wards:
         try:

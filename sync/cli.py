@@ -78,6 +78,18 @@ def cmd_keys_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    from sync import keys, publish
+
+    home = sync_home(args.home)
+    _load_signing_key(home)  # a clear "run keys init" if there is nothing to rotate
+    old, new = keys.rotate_signing_key(home)
+    publish.publish_key_rotation(args.out, old, new)
+    print(f"new signing key: {keys.fingerprint(new.public_key())} (old one in keys/retired)")
+    print(f"laptops follow on their next receive from {args.out} (docs/security.md)")
+    return EXIT_OK
+
+
 # --- enrolment ------------------------------------------------------------------------------------
 
 
@@ -319,6 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_keys_init
     )
     keys_sub.add_parser("show", help="print the public key").set_defaults(func=cmd_keys_show)
+    rotate = keys_sub.add_parser("rotate", help="replace the signing key; laptops follow")
+    rotate.add_argument("--out", type=Path, required=True, help="the outbox laptops read")
+    rotate.set_defaults(func=cmd_keys_rotate)
 
     enrol = sub.add_parser("enrol", help="allow a laptop to open a ward's snapshots")
     enrol.add_argument("code", nargs="?", help="the laptop's enrolment code (wardcopy device init)")

@@ -2,7 +2,7 @@
 every problem (like `restic check`) instead of stopping at the first.
 
 Exit codes (docs/package-format.md §9): 0 no errors (warnings allowed), 1 errors found, 2 usage
-error or nothing readable to check. Reads files only; never changes anything.
+error, 3 nothing readable to check. Reads files only; never changes anything.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def verify_package(
     """Check one package file: header, signature, manifest, payload size and hash; with
     `device_key` also the wrapped key for this device and the database's integrity (the payload
     is copied, still encrypted, to a temp file for SQLCipher). Raises OSError only if `path`
-    cannot be read at all (exit code 2)."""
+    cannot be read at all (the CLI's exit code 3)."""
     where = str(path)
     with path.open("rb"):
         pass  # surface "missing / unreadable" as OSError before collecting problems
