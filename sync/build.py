@@ -33,7 +33,7 @@ from sync.model import PatientRecord
 from sync.refs import RefIndex
 from sync.snapshot import SnapshotMeta, SnapshotWriter, new_key
 from sync.sources import iter_source
-from sync.staging import StagedPatient, Staging
+from sync.staging import RawPatient, StagedPatient, Staging, decode_patient
 from sync.wards import effective_wards, place_record, summarize_encounter
 
 __all__ = ["BuildError", "BuildReport", "BuildResult", "WardSnapshot", "build_snapshots"]
@@ -158,18 +158,33 @@ def _map_one(
 
 
 def _map_batch(
-    batch: list[StagedPatient],
-) -> tuple[list[tuple[PatientRecord | None, list[str]]], Counter[str]]:
+    batch: list[RawPatient], encode: bool
+) -> tuple[list[tuple[PatientRecord | bytes | None, list[str]]], Counter[str], int]:
+    """Decode, map and place a batch of staged patients (in a worker, or inline).
+
+    Returns per patient (record, ward ids) -- the record as JSON bytes when `encode` (a worker:
+    bytes cross the process boundary far cheaper than pickled models) -- plus the problems
+    counted and the number of duplicate resources dropped.
+    """
     state = _STATE
     assert state is not None, "mapping worker not initialised"
     state.problems = Counter()
     ctx = MappingContext(resolve=state.resolve, tz=state.tz, now=state.now, problems=state.problems)  # type: ignore[arg-type]
-    results = [_map_one(state, staged, ctx) for staged in batch]
-    return results, state.problems
+    duplicates = 0
+    results: list[tuple[PatientRecord | bytes | None, list[str]]] = []
+    for raw in batch:
+        staged, dropped = decode_patient(raw)
+        duplicates += dropped
+        record, ward_ids = _map_one(state, staged, ctx)
+        if encode and record is not None:
+            results.append((record.to_json(), ward_ids))
+        else:
+            results.append((record, ward_ids))
+    return results, state.problems, duplicates
 
 
-def _batches(patients: Iterable[StagedPatient], size: int) -> Iterator[list[StagedPatient]]:
-    batch: list[StagedPatient] = []
+def _batches(patients: Iterable[RawPatient], size: int) -> Iterator[list[RawPatient]]:
+    batch: list[RawPatient] = []
     for staged in patients:
         batch.append(staged)
         if len(batch) >= size:
@@ -325,14 +340,17 @@ def _mapped(
     # An explicit worker count is obeyed; the default skips the pool for small sources.
     inline = workers == 1 if workers is not None else patient_count < _POOL_MIN_PATIENTS
     workers = _default_workers() if workers is None else max(1, workers)
-    batches = _batches(st.iter_patients(), _BATCH_PATIENTS)
+    batches = _batches(st.iter_raw_patients(), _BATCH_PATIENTS)
     if inline or workers == 1:
         _STATE = state
         try:
             for batch in batches:
-                results, batch_problems = _map_batch(batch)
+                results, batch_problems, duplicates = _map_batch(batch, False)
                 problems.update(batch_problems)
-                yield from results
+                st.stats.duplicates += duplicates
+                for record, ward_ids in results:
+                    assert not isinstance(record, bytes)
+                    yield record, ward_ids
         finally:
             _STATE = None
         return
@@ -343,19 +361,24 @@ def _mapped(
         initarg = None if context.get_start_method() == "fork" else state
         with context.Pool(workers, initializer=_init_worker, initargs=(initarg,)) as pool:
             # Pool.imap would drain the staging store into its task queue: use a bounded window.
-            for results, batch_problems in _bounded_imap(pool, batches, workers * 4):
+            for results, batch_problems, duplicates in _bounded_imap(pool, batches, workers * 4):
                 problems.update(batch_problems)
-                yield from results
+                st.stats.duplicates += duplicates
+                for data, ward_ids in results:
+                    if isinstance(data, bytes):
+                        yield PatientRecord.model_validate_json(data), ward_ids
+                    else:
+                        yield data, ward_ids
     finally:
         _STATE = None
 
 
-def _bounded_imap(pool: Any, batches: Iterator[list[StagedPatient]], window: int) -> Iterator[Any]:
+def _bounded_imap(pool: Any, batches: Iterator[list[RawPatient]], window: int) -> Iterator[Any]:
     """pool.apply_async over `batches` with at most `window` in flight, results in order: keeps
     memory flat (Pool.imap would read the whole staging store into its task queue)."""
     pending: list[Any] = []
     for batch in batches:
-        pending.append(pool.apply_async(_map_batch, (batch,)))
+        pending.append(pool.apply_async(_map_batch, (batch, True)))
         if len(pending) >= window:
             yield pending.pop(0).get()
     while pending:

@@ -39,7 +39,7 @@ from sync.sources import (
     SourceProblem,
 )
 
-__all__ = ["StagedPatient", "Staging", "StagingStats"]
+__all__ = ["RawPatient", "StagedPatient", "Staging", "StagingStats", "decode_patient"]
 
 _INSERT_BATCH = 5000
 _QUERY_CHUNK = 400  # SQLite host parameters per IN (...) query, well under its limit
@@ -204,13 +204,17 @@ class Staging:
         updated = _last_updated(resource)
         if updated:
             self._note_update(updated)
+        raw = item.raw
         if not isinstance(resource.get("id"), str) or not resource["id"]:
             resource["id"] = self._invent_id(item.full_url)
+            raw = None  # changed: serialise again
         if rtype == "Patient":
             self._add_patient(resource, item.full_url, updated)
         elif rtype in IGNORED_PATIENT_TYPES:
             self.stats.skipped[rtype] += 1
-        elif rtype in PATIENT_REFERENCE_FIELDS and self._add_compartment(resource, item.full_url):
+        elif rtype in PATIENT_REFERENCE_FIELDS and self._add_compartment(
+            resource, item.full_url, raw
+        ):
             pass
         elif rtype in SHARED_TYPES:
             self.index.add(resource, item.full_url, keep=True)
@@ -259,7 +263,9 @@ class Staging:
         )
         self._patient_rows.append((key, updated, orjson.dumps(resource)))
 
-    def _add_compartment(self, resource: dict[str, Any], full_url: str | None) -> bool:
+    def _add_compartment(
+        self, resource: dict[str, Any], full_url: str | None, raw: bytes | None
+    ) -> bool:
         """Stage a resource under its patient reference; False when it names no patient."""
         for name in PATIENT_REFERENCE_FIELDS[resource["resourceType"]]:
             ref = resource.get(name)
@@ -267,7 +273,7 @@ class Staging:
             if pref is not None:
                 key = f"{resource['resourceType']}/{resource['id']}"
                 kept_url = full_url if full_url and not _trivial_full_url(full_url, key) else None
-                self._rows.append((pref, kept_url, orjson.dumps(resource)))
+                self._rows.append((pref, kept_url, raw or orjson.dumps(resource)))
                 return True
         return False
 
@@ -384,8 +390,9 @@ class Staging:
 
     # ---------------------------------------------------------------- pass 2
 
-    def iter_patients(self) -> Iterator[StagedPatient]:
-        """Yield every surviving patient, sorted by key, with its resources (pass 2)."""
+    def iter_raw_patients(self) -> Iterator[RawPatient]:
+        """Yield every surviving patient, sorted by key, with its staged rows still encoded
+        (pass 2): cheap to hand to another process, which runs `decode_patient`."""
         if not self._loaded:
             self.finish_loading()
         conn = self.conn
@@ -394,34 +401,58 @@ class Staging:
             row = conn.execute("SELECT data FROM patients WHERE key = ?", (key,)).fetchone()
             if row is None:
                 continue
-            patient = orjson.loads(row[0])
-            prefs = list(self._prefs_of.get(key, ()))
-            resources, full_urls = self._load(prefs)
-            yield StagedPatient(
-                key=key,
-                patient=patient,
-                resources=resources,
-                full_urls=full_urls,
-                merged_from=sorted(self._merged_from.get(key, ())),
-            )
+            prefs = self._prefs_of.get(key, [])
+            rows: list[tuple[bytes, str | None]] = []
+            for start in range(0, len(prefs), _QUERY_CHUNK):
+                chunk = prefs[start : start + _QUERY_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                query = f"SELECT data, full_url FROM res WHERE pref IN ({marks}) ORDER BY rowid"
+                rows.extend(conn.execute(query, chunk))
+            yield RawPatient(key, row[0], rows, sorted(self._merged_from.get(key, ())))
 
-    def _load(self, prefs: list[str]) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
-        newest: dict[str, tuple[str, dict[str, Any]]] = {}
-        full_urls: dict[str, dict[str, Any]] = {}
-        conn = self.conn
-        for start in range(0, len(prefs), _QUERY_CHUNK):
-            chunk = prefs[start : start + _QUERY_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT data, full_url FROM res WHERE pref IN ({marks}) ORDER BY rowid"
-            for data, full_url in conn.execute(query, chunk):
-                resource = orjson.loads(data)
-                key = f"{resource['resourceType']}/{resource['id']}"
-                updated = _last_updated(resource)
-                if key in newest:
-                    self.stats.duplicates += 1
-                    if updated < newest[key][0]:
-                        continue
-                newest[key] = (updated, resource)
-                if full_url:
-                    full_urls[full_url] = resource
-        return [resource for _, resource in newest.values()], full_urls
+    def iter_patients(self) -> Iterator[StagedPatient]:
+        """Yield every surviving patient, sorted by key, with its resources decoded (pass 2).
+        Duplicates dropped while decoding are added to `stats.duplicates`."""
+        for raw in self.iter_raw_patients():
+            staged, duplicates = decode_patient(raw)
+            self.stats.duplicates += duplicates
+            yield staged
+
+
+@dataclass(slots=True)
+class RawPatient:
+    """A staged patient before decoding: the Patient's JSON and (JSON, fullUrl) rows."""
+
+    key: str
+    patient: bytes
+    rows: list[tuple[bytes, str | None]]
+    merged_from: list[str]
+
+
+def decode_patient(raw: RawPatient) -> tuple[StagedPatient, int]:
+    """Parse a RawPatient; of resources staged more than once (same Type/id) keep the newest
+    by meta.lastUpdated (the later one on a tie). Returns the patient and the number of
+    duplicates dropped. Pure."""
+    newest: dict[str, tuple[str, dict[str, Any]]] = {}
+    full_urls: dict[str, dict[str, Any]] = {}
+    duplicates = 0
+    for data, full_url in raw.rows:
+        resource = orjson.loads(data)
+        key = f"{resource['resourceType']}/{resource['id']}"
+        updated = _last_updated(resource)
+        previous = newest.get(key)
+        if previous is not None:
+            duplicates += 1
+            if updated < previous[0]:
+                continue
+        newest[key] = (updated, resource)
+        if full_url:
+            full_urls[full_url] = resource
+    staged = StagedPatient(
+        key=raw.key,
+        patient=orjson.loads(raw.patient),
+        resources=[resource for _, resource in newest.values()],
+        full_urls=full_urls,
+        merged_from=raw.merged_from,
+    )
+    return staged, duplicates

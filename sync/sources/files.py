@@ -37,7 +37,10 @@ class SourceItem:
 
     resource: dict[str, Any]
     full_url: str | None
-    origin: str  # "relative/file.ndjson:12" (line) or "file.json:entry 3"
+    origin: str  # "relative/file.ndjson:12" (line) or "file.json#entry3"
+    # The resource's JSON exactly as read (NDJSON lines), so a store can keep it without
+    # serialising again; None when it came out of a larger document.
+    raw: bytes | None = None
 
 
 @dataclass(slots=True)
@@ -120,7 +123,13 @@ def _iter_ndjson(path: Path, label: str) -> Iterator[SourceItem | SourceProblem]
                     seen_fhir = True
                     yield from pending
                     pending.clear()
-                yield from _expand(value, None, origin, 0)
+                if isinstance(value, dict) and value.get("resourceType") not in (None, "Bundle"):
+                    item = next(_expand(value, None, origin, 0))
+                    if isinstance(item, SourceItem):
+                        item.raw = line.strip()
+                    yield item
+                else:
+                    yield from _expand(value, None, origin, 0)
     except (OSError, EOFError, gzip.BadGzipFile):
         # A truncated .gz or a file vanishing mid-read: report, keep what was read.
         yield SourceProblem(label, "unreadable file")
