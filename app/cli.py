@@ -159,16 +159,19 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     problems = audit.verify(_home(args))
     for problem in problems:
         print(problem)
-    print(f"audit log: {'OK' if not problems else f'{len(problems)} problem(s)'}")
-    return EXIT_PROBLEMS if problems else EXIT_OK
+    failed = audit.has_errors(problems)
+    print(f"audit log: {f'{len(problems)} problem(s)' if failed else 'OK'}")
+    return EXIT_PROBLEMS if failed else EXIT_OK
 
 
 def cmd_audit_export(args: argparse.Namespace) -> int:
     from app import audit
 
-    count = audit.export(_home(args), args.to)
-    print(f"exported {count} audit entries to {args.to}")
-    return EXIT_OK
+    result = audit.export(_home(args), args.to)
+    for problem in result.problems:
+        print(problem, file=sys.stderr)
+    print(f"exported {result.count} audit entries to {result.path}")
+    return EXIT_PROBLEMS if audit.has_errors(list(result.problems)) else EXIT_OK
 
 
 # --- parser ---------------------------------------------------------------------------------------
