@@ -59,7 +59,7 @@ def _allergy_cell(row: CensusRow, st: Styles, lang: str) -> Any:
 
 def _code_cell(row: CensusRow, st: Styles, lang: str) -> Any:
     if row.code_status == CodeStatusKind.UNKNOWN and not row.code_status_text:
-        return para("?", st.cell)
+        return para(t("print.csshort.unknown", lang), st.small)
     label = escape(t(f"print.csshort.{row.code_status.value}", lang))
     documented = (row.code_status_text or "").strip()
     if documented and documented.casefold() != label.casefold():
@@ -82,9 +82,9 @@ def census_flowables(
     st = styles()
     today = now.astimezone(tz).date()
     sex_short = _SEX_SHORT if lang == "de" else _SEX_SHORT_EN
-    out: list[Flowable] = [para(t("print.census.count", lang, count=len(rows)), st.bold)]
+    out: list[Flowable] = []
     if not rows:
-        return [*out, empty_line(t("print.none", lang), st)]
+        return [empty_line(t("print.none", lang), st)]
     data: list[list[Any]] = []
     limiting: list[int] = []
     for i, row in enumerate(rows):

@@ -67,7 +67,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "print.csshort.dnr-dni": {"de": "DNR/DNI", "en": "DNR/DNI"},
     "print.csshort.comfort": {"de": "Palliativ", "en": "Comfort"},
     "print.csshort.other": {"de": "Siehe Text", "en": "See text"},
-    "print.csshort.unknown": {"de": "?", "en": "?"},
+    "print.csshort.unknown": {"de": "unbekannt", "en": "unknown"},
     "print.cs.documented": {"de": "Dokumentiert", "en": "Documented"},
     "print.next": {"de": "nächste {time}", "en": "next {time}"},
     "print.code.allergy": {"de": "Allergie", "en": "allergy"},
