@@ -566,3 +566,17 @@ def test_small_runs_are_complete_and_consistent(
     for enc in in_progress:
         start = parse_instant(enc["period"]["start"])
         assert now - timedelta(days=14, minutes=1) <= start <= now
+
+
+def test_memory_does_not_grow_with_patient_count(tmp_path: Path) -> None:
+    """Streaming: ten times the patients must not need noticeably more memory."""
+    import tracemalloc
+
+    peaks = []
+    for n in (10, 100):
+        tracemalloc.start()
+        generate(tmp_path / str(n), n, seed=1, now=NOW)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    # The hospital (wards, beds, staff) grows with the count; patients' resources must not stay.
+    assert peaks[1] < peaks[0] + 1_500_000, peaks

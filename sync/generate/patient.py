@@ -986,12 +986,15 @@ class PatientBuilder:
                 coding.insert(0, {"system": SNOMED, "code": snomed, "display": snomed_display})
             code["coding"] = coding
             start = self.admit + rng.uniform(0.2, 6) * HOUR
-            self.flag_texts.append(text)
+            # An old stay's flags have ended, except a carrier state (MRSA) which stays.
+            active = self.role != "out" or "MRSA" in text
+            if active:
+                self.flag_texts.append(text)
             yield {
                 "resourceType": "Flag",
                 "id": self._nid("flag"),
                 "meta": self._meta(start),
-                "status": "active",
+                "status": "active" if active else "inactive",
                 "category": [_cc(vocab.FLAG_CATEGORY, category)],
                 "code": code,
                 "subject": self._subject(),
