@@ -17,6 +17,8 @@ staging file is deleted at the end and on failure; partial snapshots are deleted
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import multiprocessing
 import os
 import time
@@ -213,6 +215,20 @@ def _select_wards(config: Config, derived: Sequence[Any], wanted: list[str] | No
     return [t for t in targets if t[0] in wanted]
 
 
+@contextlib.contextmanager
+def _gc_for_bulk_work() -> Iterator[None]:
+    """Collect garbage rarely while building. A build allocates millions of small dicts and
+    lists that live until the patient is written; with the default thresholds the cyclic
+    collector rescans them over and over, which costs a third of the build's CPU time.
+    Reference counting still frees everything promptly; only cycles wait a little longer."""
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], 50_000), max(old[1], 20), max(old[2], 100))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
 def _default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
@@ -243,7 +259,10 @@ def build_snapshots(
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     tz = config.tz
-    with Staging(workdir, tz=tz, merge_inactive_duplicates=config.merge_inactive_duplicates) as st:
+    with (
+        _gc_for_bulk_work(),
+        Staging(workdir, tz=tz, merge_inactive_duplicates=config.merge_inactive_duplicates) as st,
+    ):
         for item in iter_source(source):
             st.add(item)
         st.finish_loading()
