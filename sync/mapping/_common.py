@@ -97,6 +97,16 @@ class Mapper:
             parsed = self._dt_cache[value] = parse_fhir_datetime(value, self.tz)
             return parsed
 
+    def source(self, res: dict[str, Any]) -> SourceRef:
+        """Provenance of a resource (meta.lastUpdated parsed through the cache)."""
+        meta = res.get("meta")
+        rid = res.get("id")
+        return SourceRef(
+            resource_type=str(res.get("resourceType") or "?"),
+            id=rid if isinstance(rid, str) else "",
+            last_updated=self.dt(meta.get("lastUpdated")) if isinstance(meta, dict) else None,
+        )
+
     def lookup(self, ref: Any, from_resource: dict[str, Any] | None) -> dict[str, Any] | None:
         """Resolve a Reference: contained "#id", the patient's own resources, then ctx.resolve."""
         if not ref:
@@ -124,18 +134,6 @@ class Mapper:
             self.problem("reference: resolver failed")
             return None
         return found if isinstance(found, dict) else None
-
-
-def source_of(res: dict[str, Any], tz: Any) -> SourceRef:
-    """Provenance of a resource: type, id and meta.lastUpdated."""
-    meta = res.get("meta")
-    updated = meta.get("lastUpdated") if isinstance(meta, dict) else None
-    rid = res.get("id")
-    return SourceRef(
-        resource_type=str(res.get("resourceType") or "?"),
-        id=rid if isinstance(rid, str) else "",
-        last_updated=parse_fhir_datetime(updated, tz) if updated else None,
-    )
 
 
 def status_of(res: dict[str, Any], key: str = "status") -> str | None:

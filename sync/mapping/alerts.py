@@ -16,7 +16,6 @@ from sync.mapping._common import (
     notes_text,
     obj,
     sort_ts,
-    source_of,
     status_code,
     status_of,
     text_of,
@@ -107,7 +106,7 @@ def map_allergy(m: Mapper, res: dict[str, Any]) -> Allergy | None:
         severity={1: "mild", 2: "moderate", 3: "severe"}.get(worst),
         recorded=m.dt(res.get("recordedDate")) or m.dt(res.get("onsetDateTime")),
         note=notes_text(res),
-        source=source_of(res, m.tz),
+        source=m.source(res),
     )
 
 
@@ -234,7 +233,7 @@ def code_status_from_observation(m: Mapper, res: dict[str, Any]) -> CodeStatus |
         )
         or m.dt(res.get("issued"))
     )
-    return CodeStatus(kind=kind, text=text, recorded=when, source=source_of(res, m.tz))
+    return CodeStatus(kind=kind, text=text, recorded=when, source=m.source(res))
 
 
 def _is_adr_consent(res: dict[str, Any]) -> bool:
@@ -300,7 +299,7 @@ def code_status_from_consent(m: Mapper, res: dict[str, Any]) -> CodeStatus | Non
     else:
         kind = classify_code_status(text) or CodeStatusKind.OTHER
     return CodeStatus(
-        kind=kind, text=text, recorded=m.dt(res.get("dateTime")), source=source_of(res, m.tz)
+        kind=kind, text=text, recorded=m.dt(res.get("dateTime")), source=m.source(res)
     )
 
 
@@ -354,7 +353,7 @@ def map_flag(m: Mapper, res: dict[str, Any]) -> Flag | None:
         category=flag_category(res, text),
         coding=codings(res.get("code")),
         start=m.dt(period.get("start")),
-        source=source_of(res, m.tz),
+        source=m.source(res),
     )
 
 

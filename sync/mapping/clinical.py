@@ -15,7 +15,6 @@ from sync.mapping._common import (
     obj,
     party_name,
     ref_id,
-    source_of,
     status_code,
     status_of,
     text_of,
@@ -90,7 +89,7 @@ def map_condition(m: Mapper, res: dict[str, Any], main_ids: set[str]) -> Problem
         is_main_diagnosis=is_main,
         onset=m.dt(res.get("onsetDateTime")) or m.dt(onset_period.get("start")),
         recorded=m.dt(res.get("recordedDate")),
-        source=source_of(res, m.tz),
+        source=m.source(res),
     )
 
 
@@ -124,7 +123,7 @@ def map_service_request(m: Mapper, res: dict[str, Any]) -> Order | None:
         occurrence=occurrence,
         requester=party_name(m, res.get("requester"), res),
         note=notes_text(res),
-        source=source_of(res, m.tz),
+        source=m.source(res),
     )
 
 
@@ -144,7 +143,7 @@ def map_procedure(m: Mapper, res: dict[str, Any]) -> Procedure | None:
         coding=codings(code),
         status=res.get("status") if isinstance(res.get("status"), str) else None,
         performed=performed,
-        source=source_of(res, m.tz),
+        source=m.source(res),
     )
 
 
@@ -161,7 +160,7 @@ def map_immunization(m: Mapper, res: dict[str, Any]) -> Immunization | None:
         coding=codings(code),
         status=res.get("status") if isinstance(res.get("status"), str) else None,
         date=m.dt(res.get("occurrenceDateTime")) or m.dt(res.get("recorded")),
-        source=source_of(res, m.tz),
+        source=m.source(res),
     )
 
 
@@ -178,7 +177,7 @@ def map_device(m: Mapper, res: dict[str, Any]) -> Device | None:
         text=text,
         coding=codings(res.get("type")),
         status=status,
-        source=source_of(res, m.tz),
+        source=m.source(res),
     )
 
 
@@ -197,7 +196,7 @@ def map_device_use(m: Mapper, res: dict[str, Any]) -> Device | None:
     if not text:
         m.problem("DeviceUseStatement: device unknown")
         return None
-    return Device(text=text, coding=coding, status=status, source=source_of(res, m.tz))
+    return Device(text=text, coding=coding, status=status, source=m.source(res))
 
 
 def map_care_team(m: Mapper, res: dict[str, Any], patient_id: str) -> list[CareTeamMember]:

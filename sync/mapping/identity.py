@@ -13,7 +13,6 @@ from sync.mapping._common import (
     cc_text,
     dicts,
     human_name,
-    source_of,
     text_of,
 )
 from sync.model import Contact, Identifier, Sex
@@ -200,7 +199,7 @@ def identity_fields(m: Mapper, patient: dict[str, Any]) -> dict[str, Any]:
         for link in dicts(patient.get("link"))
         if link.get("type") == "replaces" and (rid := _link_id(link.get("other")))
     ]
-    fields["source"] = source_of(patient, m.tz)
+    fields["source"] = m.source(patient)
     return fields
 
 
@@ -234,7 +233,7 @@ def relationship_text(relationships: Any) -> str | None:
 def patient_contacts(m: Mapper, patient: dict[str, Any]) -> list[Contact]:
     """Patient.contact entries (next of kin, emergency contacts) as Contacts."""
     out: list[Contact] = []
-    source = source_of(patient, m.tz)
+    source = m.source(patient)
     for contact in dicts(patient.get("contact")):
         name_obj = contact.get("name")
         name = human_name(name_obj, family_first=False) if isinstance(name_obj, dict) else None
@@ -272,5 +271,5 @@ def related_person(m: Mapper, res: dict[str, Any]) -> Contact | None:
         phone=telecom(res.get("telecom"), "phone"),
         email=telecom(res.get("telecom"), "email"),
         address=_pick_address(res.get("address")),
-        source=source_of(res, m.tz),
+        source=m.source(res),
     )

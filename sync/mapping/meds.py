@@ -18,7 +18,6 @@ from sync.mapping._common import (
     obj,
     party_name,
     ref_id,
-    source_of,
     text_of,
 )
 from sync.model import Administration, Coding, Dosage, MedicationOrder, Timing
@@ -200,7 +199,7 @@ def map_order(m: Mapper, res: dict[str, Any]) -> MedicationOrder | None:
         prescriber=party_name(m, res.get("requester"), res),
         reason=_reason(m, res),
         note=notes_text(res),
-        source=source_of(res, m.tz),
+        source=m.source(res),
     )
 
 
@@ -224,7 +223,7 @@ def map_statement(m: Mapper, res: dict[str, Any]) -> MedicationOrder | None:
         prescriber=party_name(m, res.get("informationSource"), res),
         reason=_reason(m, res),
         note=notes_text(res),
-        source=source_of(res, m.tz),
+        source=m.source(res),
     )
 
 
@@ -272,5 +271,5 @@ def map_administration(m: Mapper, res: dict[str, Any]) -> Administration | None:
         route=cc_text(dosage.get("route")),
         performer=performer,
         note=notes_text(res),
-        source=source_of(res, m.tz),
+        source=m.source(res),
     )

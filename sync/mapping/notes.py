@@ -14,7 +14,6 @@ from sync.mapping._common import (
     dicts,
     obj,
     party_name,
-    source_of,
     status_of,
     text_of,
 )
@@ -147,7 +146,7 @@ def map_document(m: Mapper, res: dict[str, Any]) -> Note | None:
         author=author,
         text=text,
         content_type=content_type,
-        source=source_of(res, m.tz),
+        source=m.source(res),
     )
 
 
@@ -191,5 +190,5 @@ def map_report_note(m: Mapper, res: dict[str, Any]) -> Note | None:
         author=performer,
         text="\n\n".join(parts),
         content_type=content_type,
-        source=source_of(res, m.tz),
+        source=m.source(res),
     )

@@ -17,7 +17,6 @@ from sync.mapping._common import (
     number,
     quantity_unit,
     ref_id,
-    source_of,
     text_of,
 )
 from sync.model import Interpretation, Observation
@@ -224,7 +223,7 @@ def map_observation(m: Mapper, res: dict[str, Any], group: str | None) -> list[O
         or (m.dt(period.get("start")) if isinstance(period, dict) else None)
         or m.dt(res.get("issued"))
     )
-    source = source_of(res, m.tz)
+    source = m.source(res)
     out: list[Observation] = []
     code, system = _code(code_cc)
 

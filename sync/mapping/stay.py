@@ -13,7 +13,6 @@ from sync.mapping._common import (
     obj,
     party_name,
     sort_ts,
-    source_of,
     status_of,
     text_of,
 )
@@ -208,5 +207,5 @@ def map_stay(m: Mapper, enc: dict[str, Any]) -> Stay:
         attending=_attending(m, enc),
         department=department,
         reason=_reason(m, enc),
-        source=source_of(enc, m.tz),
+        source=m.source(enc),
     )
