@@ -12,13 +12,15 @@ patient in RAM would grow with the source. Why encrypted: it holds patient data,
 with patient data may touch the disk in plaintext. The key is random, lives only in this
 process, and the file is deleted by `close()` (also on failure: use `with Staging(...)`). A
 killed process leaves an encrypted file with a lost key: unreadable; the next build in the same
-workdir removes stale `.staging-*` files.
+workdir removes such stale `.staging-<pid>-*` files (never those of a build still running).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -42,11 +44,13 @@ from sync.sources import (
 __all__ = ["RawPatient", "StagedPatient", "Staging", "StagingStats", "decode_patient"]
 
 _INSERT_BATCH = 5000
+_STALE_SECONDS = 24 * 3600
 _QUERY_CHUNK = 400  # SQLite host parameters per IN (...) query, well under its limit
 
 # Problem reasons (stable strings: they are counted and shown in the build report)
 DANGLING = "dangling reference"
 NOT_A_PATIENT = "subject is not a Patient"
+AMBIGUOUS = "ambiguous patient reference"
 NO_PATIENT = "no patient reference"
 MERGE_TARGET_MISSING = "merge target missing"
 
@@ -105,6 +109,33 @@ def _parse_instant(value: str, tz: tzinfo) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
 
 
+def _pid_alive(pid: int) -> bool:
+    if os.name == "nt":
+        return True  # os.kill would terminate it there; leave the file to the age rule
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def _remove_stale(workdir: Path) -> None:
+    """Delete staging files of builds that died (killed, power loss): they are encrypted with
+    a key that died with them, so they are only clutter. Files of a running build (its pid is
+    alive, or on Windows: younger than a day) are left alone."""
+    for stale in workdir.glob(".staging-*.db*"):
+        parts = stale.name.split("-")
+        pid = int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else None
+        try:
+            old = time.time() - stale.stat().st_mtime > _STALE_SECONDS
+        except OSError:
+            continue
+        if old or (pid is not None and pid != os.getpid() and not _pid_alive(pid)):
+            stale.unlink(missing_ok=True)
+
+
 def _trivial_full_url(full_url: str, key: str) -> bool:
     """True when the mapping's own index finds the resource by this fullUrl anyway."""
     rid = key.partition("/")[2]
@@ -125,9 +156,8 @@ class Staging:
         merge_inactive_duplicates: bool = True,
     ) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
-        for stale in workdir.glob(".staging-*.db*"):
-            stale.unlink(missing_ok=True)  # left by a killed build; its key is gone anyway
-        self.path = workdir / f".staging-{secrets.token_hex(8)}.db"
+        _remove_stale(workdir)
+        self.path = workdir / f".staging-{os.getpid()}-{secrets.token_hex(8)}.db"
         self.tz = tz
         self.merge_inactive_duplicates = merge_inactive_duplicates
         self.index = RefIndex()  # shared resources (kept) and patients (keys only)
@@ -222,7 +252,7 @@ class Staging:
             self.stats.problems[NO_PATIENT] += 1
         else:
             self.stats.skipped[rtype] += 1
-        if len(self._rows) >= _INSERT_BATCH:
+        if len(self._rows) + len(self._patient_rows) >= _INSERT_BATCH:
             self._flush()
 
     def _invent_id(self, full_url: str | None) -> str:
@@ -324,10 +354,13 @@ class Staging:
         conn = self.conn
         conn.execute("CREATE INDEX res_pref ON res (pref)")
         for pref, count in conn.execute("SELECT pref, count(*) FROM res GROUP BY pref"):
+            ambiguous_before = self.index.ambiguous
             key = canonical_key(pref, self.index)
             if key is None and "?" not in pref and not pref.startswith("urn:"):
                 key = literal_key(pref)
-            if key is None or key not in self.index:
+            if key is None and self.index.ambiguous > ambiguous_before:
+                self.stats.problems[AMBIGUOUS] += count
+            elif key is None or key not in self.index:
                 self.stats.problems[DANGLING] += count
             elif not key.startswith("Patient/"):
                 self.stats.problems[NOT_A_PATIENT] += count

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import tracemalloc
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -383,3 +387,60 @@ def test_discharge_window_uses_the_build_clock(tmp_path: Path) -> None:
     later = build_snapshots(folder, Config(), tmp_path / "b", now=NOW + timedelta(days=2))
     assert soon.ward("ward-3b").patients == 1
     assert later.ward("ward-3b").patients == 0
+
+
+def test_ambiguous_conditional_patient_reference_is_counted_not_guessed(tmp_path: Path) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    twins = [
+        _patient("a", "Eins", identifier=[{"system": MRN, "value": "1"}]),
+        _patient("b", "Zwei", identifier=[{"system": MRN, "value": "1"}]),
+    ]
+    _ndjson(folder / "x.ndjson", [*twins, _obs("o1", f"Patient?identifier={MRN}|1")])
+    with Staging(tmp_path / "work") as staging:
+        for item in iter_source(folder):
+            staging.add(item)
+        patients = list(staging.iter_patients())
+    assert all(p.resources == [] for p in patients)
+    assert staging.stats.problems == {"ambiguous patient reference": 1}
+
+
+def test_stale_staging_files_of_dead_builds_are_removed_live_ones_kept(tmp_path: Path) -> None:
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead_file = tmp_path / f".staging-{int(dead.stdout)}-abcd.db"
+    live_file = tmp_path / f".staging-{os.getppid()}-abcd.db"  # our parent is running
+    dead_file.write_bytes(b"x" * 4096)
+    live_file.write_bytes(b"x" * 4096)
+    with Staging(tmp_path) as staging:
+        assert staging.path.exists()
+    assert not dead_file.exists()
+    assert live_file.exists()
+    assert not staging.path.exists()
+
+
+def test_staging_memory_stays_flat_as_the_source_grows(tmp_path: Path) -> None:
+    def peak_for(n: int) -> int:
+        folder = tmp_path / f"src{n}"
+        folder.mkdir()
+        lines = [_patient(f"p{i}", "X") for i in range(20)]
+        lines += [
+            {**_obs(f"o{i}", f"Patient/p{i % 20}"), "note": [{"text": "n" * 300}]} for i in range(n)
+        ]
+        _ndjson(folder / "x.ndjson", lines)
+        tracemalloc.start()
+        with Staging(tmp_path / f"work{n}") as staging:
+            for item in iter_source(folder):
+                staging.add(item)
+            staging.finish_loading()
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return peak
+
+    small, large = peak_for(5_000), peak_for(20_000)
+    # 4x the data (about 2 MB vs 8 MB of JSON) must not need 4x the memory
+    assert large < small * 1.5, (small, large)
