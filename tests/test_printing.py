@@ -146,7 +146,7 @@ def test_mar_72_hours_has_three_days_of_boxes(record: PatientRecord) -> None:
     flat = re.sub(r"\s+", " ", "\n".join(texts))
     metoprolol = flat.split("Metoprololsuccinat")[1].split("Furosemid")[0]
     # 30 Nov 20:00, then 08:00 and 20:00 on 1 and 2 Dec, then 3 Dec 08:00 (before 09:30)
-    assert re.findall(r"(\d+ \w{3}) (\d\d:\d\d)", metoprolol.split("Dr.")[-1]) == [
+    assert re.findall(r"(\d+ \w{3}) (\d\d:\d\d)", metoprolol.split("Иванова")[-1]) == [
         ("30 Nov", "20:00"),
         ("1 Dec", "08:00"),
         ("1 Dec", "20:00"),
@@ -362,3 +362,26 @@ def test_dnr_and_allergy_alerts_are_red_at_the_top_of_the_first_page(
         top_plain = plain_top.crop((0, 0, width, height // 4))
         red_plain = _red_pixels(top_plain)
         assert red_plain < red / 4
+
+
+def test_long_name_stays_whole_and_allergy_badge_shortens(record: PatientRecord) -> None:
+    from sync.model import Stay
+
+    name = "Wolfeschlegelsteinhausenbergerdorff-Łęczycka, Hubert Blaine"
+    many = [Allergy(substance=f"Jodhaltiges Kontrastmittel Typ {i}") for i in range(6)]
+    rec = record.model_copy(
+        update={
+            "name": name,
+            "allergies": many,
+            "stay": Stay(ward="Intensivstation", room="Zimmer 109", bed="Bett 1"),
+        }
+    )
+    for pdf in (
+        render_summary(rec, META, "x", "de", NOW, TZ),
+        render_mar(rec, META, "x", "de", NOW, TZ),
+    ):
+        for text in pages(pdf):
+            header = text.split(DOWNTIME_DE, 1)[1].split("Seite ")[0]  # the page furniture
+            assert name in header
+            assert "⚠ ALLERGIEN" in header
+            assert "Zimmer 109 / Bett 1" in header and "Zimmer Zimmer" not in header

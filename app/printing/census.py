@@ -34,6 +34,7 @@ from app.printing.layout import (
     empty_line,
     para,
     printed_line,
+    short_room_bed,
     styles,
 )
 from sync.model import CensusRow, CodeStatusKind, Sex
@@ -43,7 +44,7 @@ _SEX_SHORT_EN = {Sex.MALE: "m", Sex.FEMALE: "f", Sex.OTHER: "x", Sex.UNKNOWN: "?
 
 
 def _bed(row: CensusRow) -> str:
-    return " / ".join(x for x in (row.room, row.bed) if x) or "–"
+    return short_room_bed(row.room, row.bed)
 
 
 def _allergy_cell(row: CensusRow, st: Styles, lang: str) -> Any:

@@ -16,6 +16,7 @@ returns bytes; nothing is written to disk.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
@@ -99,7 +100,9 @@ class PageContext:
     ident_name: str
     ident_lines: tuple[str, ...] = ()
     barcode_value: str | None = None
-    badges: tuple[tuple[str, bool], ...] = ()  # (text, red?)
+    # Each badge: its texts from most to least detailed (the header shortens them to keep the
+    # patient's name whole), and whether it is red.
+    badges: tuple[tuple[tuple[str, ...], bool], ...] = ()
     pagesize: tuple[float, float] = PORTRAIT
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -250,6 +253,37 @@ def born_text(birth_date: date | None, today: date, lang: str) -> str:
     )
 
 
+# A leading "Zimmer"/"Room"/"Bett"/"Bed" followed by a space, digit or dot ("Bettenhaus 3"
+# keeps its name).
+_ROOM_WORD = re.compile(r"^(?:zimmer|room|zi\.?|rm\.?)(?=[\s\d.:])[\s.:]*", re.IGNORECASE)
+_BED_WORD = re.compile(r"^(?:bett|bed)(?=[\s\d.:])[\s.:]*", re.IGNORECASE)
+
+
+def _strip_word(value: str, word: re.Pattern[str]) -> str:
+    """ "Zimmer 109" -> "109": the source often already says what the number is."""
+    stripped = word.sub("", value.strip())
+    return stripped or value.strip()
+
+
+def room_bed_text(room: str | None, bed: str | None, lang: str) -> str:
+    """ "Zimmer 109 / Bett 1" without doubling words the data already contains."""
+    return t(
+        "print.room_bed",
+        lang,
+        room=_strip_word(room, _ROOM_WORD) if room else "–",
+        bed=_strip_word(bed, _BED_WORD) if bed else "–",
+    )
+
+
+def short_room_bed(room: str | None, bed: str | None) -> str:
+    """ "109 / 1" for narrow table columns (census)."""
+    parts = [
+        _strip_word(room, _ROOM_WORD) if room else None,
+        _strip_word(bed, _BED_WORD) if bed else None,
+    ]
+    return " / ".join(p for p in parts if p) or "–"
+
+
 def code_status_label(kind: CodeStatusKind, text: str | None, lang: str) -> str:
     """ "DNR – keine Reanimation (as documented: ...)"; the documented text is always kept."""
     label = t(f"print.cs.{kind.value}", lang)
@@ -278,19 +312,23 @@ def patient_context(
     if stay is not None:
         where = [x for x in (stay.ward or meta.ward_name,) if x]
         if stay.room or stay.bed:
-            where.append(t("print.room_bed", lang, room=stay.room or "–", bed=stay.bed or "–"))
+            where.append(room_bed_text(stay.room, stay.bed, lang))
         if where:
             lines.append(" · ".join(where))
-    badges: list[tuple[str, bool]] = []
+    badges: list[tuple[tuple[str, ...], bool]] = []
     if record.deceased:
-        badges.append((t("print.deceased", lang), True))
+        badges.append(((t("print.deceased", lang),), True))
     cs = record.code_status
     if cs is not None and cs.kind in LIMITING_CODE_STATUS:
-        badges.append((t(f"print.csshort.{cs.kind.value}", lang), True))
+        badges.append(((t(f"print.csshort.{cs.kind.value}", lang),), True))
     if record.allergies:
-        names = ", ".join(a.substance for a in record.allergies[:3])
-        more = " …" if len(record.allergies) > 3 else ""
-        badges.append((f"{t('print.allergy_badge', lang)}: {names}{more}"[:60], True))
+        label = t("print.allergy_badge", lang)
+        substances = [a.substance[:30] for a in record.allergies]
+        texts = [
+            f"{label}: {', '.join(substances[:n])}{' …' if n < len(substances) else ''}"
+            for n in range(min(3, len(substances)), 0, -1)
+        ]
+        badges.append(((*texts, label), True))
     return PageContext(
         lang=lang,
         title=title,
@@ -364,22 +402,24 @@ def _draw_page(canvas: Canvas, ctx: PageContext, page: int, total: int) -> None:
         canvas.setFillColor(DARK)
         canvas.setFont(REGULAR, 7)
         canvas.drawCentredString(right - code_w / 2, y - 9 * mm, ctx.barcode_value[:40])
-    badge_w = 0.0
-    badge_x = right - code_w - 4 * mm
-    for text, red in reversed(ctx.badges):
-        w = canvas.stringWidth(text, BOLD, 9) + 4 * mm
-        badge_x -= w
-        canvas.setFillColor(RED if red else GREY)
-        canvas.roundRect(badge_x, y - 1.5 * mm, w, 6 * mm, 1 * mm, stroke=0, fill=1)
-        canvas.setFillColor(colors.white)
-        canvas.setFont(BOLD, 9)
-        canvas.drawString(badge_x + 2 * mm, y + 0.3 * mm, text)
-        badge_x -= 2 * mm
-        badge_w += w + 2 * mm
-    text_w = right - left - code_w - badge_w - 8 * mm
+    # The name is never shortened for the badges: the badges shorten, then move down a row.
+    name_room = right - left - code_w - 4 * mm
+    name_size = 13.0
+    while name_size > 8 and canvas.stringWidth(ctx.ident_name, BOLD, name_size) > name_room:
+        name_size -= 0.5  # a smaller font before any cut: the whole name identifies
+    name = _fit(ctx.ident_name, BOLD, name_size, name_room, canvas)
+    name_w = canvas.stringWidth(name, BOLD, name_size)
+    texts, badge_w = _choose_badges(canvas, ctx.badges, name_room - name_w - 5 * mm)
+    badge_y = y - 1.5 * mm
+    if texts and badge_w > name_room - name_w - 5 * mm:
+        # Beside the identity lines instead of the name, with the room those lines leave.
+        badge_y = y - 8 * mm
+        lines_w = max((canvas.stringWidth(x, REGULAR, 8.5) for x in ctx.ident_lines), default=0)
+        texts, badge_w = _choose_badges(canvas, ctx.badges, name_room - lines_w - 5 * mm)
+    _draw_badges(canvas, texts, right - code_w - 4 * mm, badge_y)
     canvas.setFillColor(DARK)
-    canvas.setFont(BOLD, 13)
-    canvas.drawString(left, y, _fit(ctx.ident_name, BOLD, 13, text_w, canvas))
+    canvas.setFont(BOLD, name_size)
+    canvas.drawString(left, y, name)
     canvas.setFont(REGULAR, 8.5)
     line_y = y - 4.5 * mm
     for line in ctx.ident_lines:
@@ -405,6 +445,44 @@ def _draw_page(canvas: Canvas, ctx: PageContext, page: int, total: int) -> None:
     lower = f"{ctx.printed_line} · {ctx.downtime_line}"
     canvas.drawString(left, foot_y - 3.3 * mm, _fit(lower, REGULAR, 7, right - left, canvas))
     canvas.restoreState()
+
+
+BADGE_FONT_SIZE = 9
+
+
+def _badge_width(canvas: Canvas, text: str) -> float:
+    return canvas.stringWidth(text, BOLD, BADGE_FONT_SIZE) + 4 * mm
+
+
+def _choose_badges(
+    canvas: Canvas, badges: Sequence[tuple[tuple[str, ...], bool]], room: float
+) -> tuple[list[tuple[str, bool]], float]:
+    """The most detailed badge texts whose total width fits `room` (else the shortest)."""
+    if not badges:
+        return [], 0.0
+    levels = max(len(texts) for texts, _red in badges)
+    chosen: list[tuple[str, bool]] = []
+    total = 0.0
+    for level in range(levels):
+        chosen = [(texts[min(level, len(texts) - 1)], red) for texts, red in badges]
+        total = sum(_badge_width(canvas, text) + 2 * mm for text, _red in chosen)
+        if total <= room:
+            break
+    return chosen, total
+
+
+def _draw_badges(canvas: Canvas, badges: list[tuple[str, bool]], right: float, y: float) -> None:
+    """Rounded red (or grey) boxes with white bold text, right-aligned at `right`."""
+    x = right
+    for text, red in reversed(badges):
+        w = _badge_width(canvas, text)
+        x -= w
+        canvas.setFillColor(RED if red else GREY)
+        canvas.roundRect(x, y, w, 6 * mm, 1 * mm, stroke=0, fill=1)
+        canvas.setFillColor(colors.white)
+        canvas.setFont(BOLD, BADGE_FONT_SIZE)
+        canvas.drawString(x + 2 * mm, y + 1.8 * mm, text)
+        x -= 2 * mm
 
 
 class _NumberedCanvas(Canvas):

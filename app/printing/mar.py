@@ -128,7 +128,9 @@ def _last_given(
     for a in mine[:LAST_GIVEN]:
         status = f" ({a.status})" if a.status and a.status != "completed" else ""
         who = f" {a.performer}" if a.performer else ""
-        lines.append(f"{when_text(a.when, lang, tz)}{status}{who}")
+        when = a.when.astimezone(tz) if a.when and a.when.tzinfo else a.when
+        stamp = f"{_day_label(when, lang)} {fmt_time(when, lang, tz)}" if when else "–"
+        lines.append(f"{stamp}{status}{who}")
     return "\n".join(lines) or "–"
 
 
