@@ -662,6 +662,7 @@ def test_administrations_inside_the_window_newest_first_with_order_id() -> None:
         ),
         administration("a2", "2026-03-09T20:00:00+01:00"),
         administration("a3", "2026-03-01T08:00:00+01:00"),
+        administration("future", "2026-03-10T18:00:00+01:00"),  # not given yet: a bad clock
         administration("a4", "", effectivePeriod={"start": "2026-03-10T10:00:00Z"}),
     ]
     record, _ = run(resources)

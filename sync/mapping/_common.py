@@ -126,8 +126,8 @@ class Mapper:
                     local = self._index.get(f"{parts[-2]}/{parts[-1]}")
             if local is not None:
                 return local
-        elif not isinstance(ref, dict):
-            return None
+        elif not isinstance(ref, dict) or not ref.get("identifier"):
+            return None  # display-only or malformed: nothing a resolver could find
         try:
             found = self.ctx.resolve(ref, from_resource)
         except Exception:  # the caller's resolver failing must not lose the patient

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sync.mapping._common import (
@@ -22,6 +23,7 @@ from sync.mapping._common import (
 )
 from sync.model import Administration, Coding, Dosage, MedicationOrder, Timing
 
+_CLOCK_SKEW = timedelta(hours=1)
 ORDER_STATUSES = frozenset({"active", "on-hold"})
 STATEMENT_STATUSES = frozenset({"active", "intended"})
 
@@ -245,7 +247,8 @@ def map_administration(m: Mapper, res: dict[str, Any]) -> Administration | None:
         return None
     now = m.ctx.now
     try:
-        if when < now - m.ctx.administration_window or when > now + m.ctx.administration_window:
+        # Up to an hour ahead is tolerated: ward PCs' clocks drift, a dose is never "future".
+        if when < now - m.ctx.administration_window or when > now + _CLOCK_SKEW:
             return None
     except OverflowError:
         return None
