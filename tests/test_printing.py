@@ -385,3 +385,19 @@ def test_long_name_stays_whole_and_allergy_badge_shortens(record: PatientRecord)
             assert name in header
             assert "⚠ ALLERGIEN" in header
             assert "Zimmer 109 / Bett 1" in header and "Zimmer Zimmer" not in header
+
+
+def test_only_the_last_week_of_labs_is_printed_and_the_rest_is_counted(
+    record: PatientRecord,
+) -> None:
+    from sync.model import Observation
+
+    old = [
+        Observation(name=f"Altwert-{i}", value=1.0, effective=NOW - timedelta(days=8 + i))
+        for i in range(3)
+    ]
+    rec = record.model_copy(update={"labs": [*record.labs, *old]})
+    text = re.sub(r"\s+", " ", "\n".join(pages(render_summary(rec, META, "x", "de", NOW, TZ))))
+    assert "Kalium" in text and "NT-proBNP" in text
+    assert "Altwert" not in text
+    assert "3 ältere Laborwerte (vor 23.11.2026 04:30) nicht gedruckt" in text

@@ -10,7 +10,7 @@ Pure: returns PDF bytes, writes nothing.
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from xml.sax.saxutils import escape as _esc
 
@@ -48,6 +48,8 @@ from app.printing.layout import (
 from sync.model import Interpretation, Observation, PatientRecord
 
 MAX_NOTES = 5
+#: Labs printed: those within this many days of the newest result (older ones are counted).
+LAB_DAYS = 7
 _CRITICAL = {Interpretation.CRITICAL_HIGH, Interpretation.CRITICAL_LOW, Interpretation.CRITICAL}
 _ACTIVE_ORDER = {"active", "draft", "on-hold", ""}
 
@@ -93,6 +95,20 @@ def latest_per_test(observations: list[Observation]) -> list[Observation]:
         ):
             seen[key] = obs
     return list(seen.values())
+
+
+def recent_labs(labs: list[Observation]) -> tuple[list[Observation], int, datetime | None]:
+    """Labs within `LAB_DAYS` of the newest dated result, the number left out, and the cutoff.
+
+    Relative to the newest result rather than to now, so that a snapshot of older data still
+    prints its latest results. Undated results are always kept. Pure.
+    """
+    dated = [o.effective for o in labs if o.effective is not None]
+    if not dated:
+        return list(labs), 0, None
+    cutoff = max(dated) - timedelta(days=LAB_DAYS)
+    keep = [o for o in labs if o.effective is None or o.effective >= cutoff]
+    return keep, len(labs) - len(keep), cutoff
 
 
 def _observation_rows(
@@ -238,7 +254,7 @@ def _orders(
         t("print.col.order", lang),
         t("print.col.priority", lang),
         t("print.col.due", lang),
-        t("print.attending", lang),
+        t("print.col.requester", lang),
     ]
     widths = [width * 0.5, width * 0.12, width * 0.18, width * 0.2]
     return [section(t("print.orders", lang), st), data_table(header, rows, widths, st)]
@@ -290,7 +306,11 @@ def summary_flowables(
         body += [section(t("print.vitals", lang), st)]
         body.append(_obs_table(latest_per_test(record.vitals), st, width, lang, tz))
     if record.labs:
-        body += [section(t("print.labs", lang), st), _obs_table(record.labs, st, width, lang, tz)]
+        labs, older, cutoff = recent_labs(record.labs)
+        body += [section(t("print.labs", lang), st), _obs_table(labs, st, width, lang, tz)]
+        if older and cutoff is not None:
+            note = t("print.labs_older", lang, count=older, date=when_text(cutoff, lang, tz))
+            body.append(para(note, st.small))
     body += _orders(record, st, width, lang, tz)
     body += _notes(record, st, lang, tz)
     body += _contacts(record, st, lang)

@@ -111,6 +111,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "print.overdue": {"de": "ÜBERFÄLLIG {times}", "en": "OVERDUE {times}"},
     "print.vitals": {"de": "Vitalzeichen (zuletzt)", "en": "Vital signs (latest)"},
     "print.labs": {"de": "Laborwerte", "en": "Lab results"},
+    "print.labs_older": {
+        "de": "{count} ältere Laborwerte (vor {date}) nicht gedruckt – im Viewer einsehbar.",
+        "en": "{count} older results (before {date}) not printed - see them in the viewer.",
+    },
+    "print.col.requester": {"de": "Angefordert von", "en": "Requested by"},
     "print.col.time": {"de": "Zeit", "en": "Time"},
     "print.col.test": {"de": "Parameter", "en": "Test"},
     "print.col.value": {"de": "Wert", "en": "Value"},
