@@ -480,11 +480,22 @@ class SnapshotWriter:
         self._search: list[tuple[int, str, str, str, str, str]] = []
         self._exact: list[tuple[str, int]] = []
         self._finished = False
+        _check_key(key)
         if not self.path.parent.is_dir():
             raise SnapshotError(f"cannot write snapshot {self.path}: folder does not exist")
-        # A partial file left by a killed writer is encrypted junk: replace it.
-        self.partial.unlink(missing_ok=True)
-        self._conn: Connection | None = connect(self.partial, key, readonly=False)
+        # A partial file left by a killed writer is encrypted junk: replace it. Create the new
+        # one owner-only (SQLite would use 0644 minus umask); it keeps that mode through rename.
+        try:
+            self.partial.unlink(missing_ok=True)
+            os.close(os.open(self.partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except OSError as exc:
+            raise SnapshotError(f"cannot create snapshot {self.partial}: {exc.strerror}") from None
+        self._conn: Connection | None = None
+        try:
+            self._conn = connect(self.partial, key, readonly=False)
+        except SnapshotError:
+            self.abort()
+            raise
         try:
             for pragma in (
                 # No rollback journal at all: a failed build is deleted, never rolled back,

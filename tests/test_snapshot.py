@@ -270,6 +270,12 @@ def test_round_trip_of_generated_records(tmp_path: Path, key: bytes) -> None:
         assert reader.integrity_problems() == []
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_snapshot_file_is_owner_only(tmp_path: Path, key: bytes) -> None:
+    path = write_snapshot(tmp_path / "ward.db", key, meta(), [make_record(1)])
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
 def test_meta_counts_keep_callers_counts(tmp_path: Path, key: bytes) -> None:
     path = write_snapshot(
         tmp_path / "w.db", key, meta(counts={"unmapped": 4, "patients": 99}), [make_record(1)]
