@@ -78,6 +78,7 @@ class BuildReport:
     problems: dict[str, int] = field(default_factory=dict)  # reason -> count
     skipped: dict[str, int] = field(default_factory=dict)  # types read but not kept
     elapsed_seconds: float = 0.0
+    read_seconds: float = 0.0  # pass 1: parse and stage the source
     data_as_of: datetime | None = None
 
     @property
@@ -266,6 +267,7 @@ def build_snapshots(
         for item in iter_source(source):
             st.add(item)
         st.finish_loading()
+        read_seconds = time.perf_counter() - started
         locations = [r for k, r in st.index.resources.items() if k.startswith("Location/")]
         ward_configs = effective_wards(config, locations)
         targets = _select_wards(config, ward_configs, wards)
@@ -288,6 +290,7 @@ def build_snapshots(
     report.problems = dict(problems.most_common())
     report.data_as_of = data_as_of
     report.elapsed_seconds = time.perf_counter() - started
+    report.read_seconds = read_seconds
     return BuildResult(wards=snapshots, report=report)
 
 

@@ -163,10 +163,15 @@ class Staging:
         self.index = RefIndex()  # shared resources (kept) and patients (keys only)
         self.stats = StagingStats()
         self._patients: dict[str, _PatientInfo] = {}
-        self._rows: list[tuple[str, str | None, bytes]] = []
+        self._rows: list[tuple[int, str | None, bytes]] = []
         self._patient_rows: list[tuple[str, str, bytes]] = []
         self._survivor: dict[str, str] = {}
-        self._prefs_of: dict[str, list[str]] = {}
+        self._prefs_of: dict[str, list[int]] = {}
+        # Distinct patient reference strings -> small ints (and how many rows use each): the
+        # table stores the int, so its index stays small; there are about as many distinct
+        # references as patients, not as resources.
+        self._pref_ids: dict[str, int] = {}
+        self._pref_counts: list[int] = []
         self._merged_from: dict[str, list[str]] = {}
         self._anon = 0
         self._loaded = False
@@ -183,7 +188,10 @@ class Staging:
                 self._conn.execute(pragma).fetchall()
             self._conn.executescript(
                 """
-                CREATE TABLE res (pref TEXT NOT NULL, full_url TEXT, data BLOB NOT NULL);
+                CREATE TABLE res (pref INTEGER NOT NULL, full_url TEXT, data BLOB NOT NULL);
+                -- Built while inserting, not afterwards: CREATE INDEX would sort every key
+                -- in RAM (temp files must stay in memory: they would be plaintext).
+                CREATE INDEX res_pref ON res (pref);
                 CREATE TABLE patients (key TEXT PRIMARY KEY, lu TEXT NOT NULL, data BLOB NOT NULL);
                 """
             )
@@ -299,8 +307,13 @@ class Staging:
         """Stage a resource under its patient reference; False when it names no patient."""
         for name in PATIENT_REFERENCE_FIELDS[resource["resourceType"]]:
             ref = resource.get(name)
-            pref = self._reference_string(ref)
-            if pref is not None:
+            pref_text = self._reference_string(ref)
+            if pref_text is not None:
+                pref = self._pref_ids.get(pref_text)
+                if pref is None:
+                    pref = self._pref_ids[pref_text] = len(self._pref_counts)
+                    self._pref_counts.append(0)
+                self._pref_counts[pref] += 1
                 key = f"{resource['resourceType']}/{resource['id']}"
                 kept_url = full_url if full_url and not _trivial_full_url(full_url, key) else None
                 self._rows.append((pref, kept_url, raw or orjson.dumps(resource)))
@@ -351,9 +364,8 @@ class Staging:
         self._flush()
         self._loaded = True
         self._resolve_merges()
-        conn = self.conn
-        conn.execute("CREATE INDEX res_pref ON res (pref)")
-        for pref, count in conn.execute("SELECT pref, count(*) FROM res GROUP BY pref"):
+        for pref, pref_id in self._pref_ids.items():
+            count = self._pref_counts[pref_id]
             ambiguous_before = self.index.ambiguous
             key = canonical_key(pref, self.index)
             if key is None and "?" not in pref and not pref.startswith("urn:"):
@@ -365,7 +377,7 @@ class Staging:
             elif not key.startswith("Patient/"):
                 self.stats.problems[NOT_A_PATIENT] += count
             else:
-                self._prefs_of.setdefault(self._survivor.get(key, key), []).append(pref)
+                self._prefs_of.setdefault(self._survivor.get(key, key), []).append(pref_id)
 
     def _resolve_merges(self) -> None:
         """Fold merged patients into survivors: Patient.link replaced-by / replaces, and
