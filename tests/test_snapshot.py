@@ -43,8 +43,10 @@ from sync.model import (
     Stay,
     Timing,
 )
+from sync.searchtext import query_terms
 from sync.snapshot import (
     PAGE_SIZE,
+    RANKED_MAX,
     SCHEMA_VERSION,
     DatabaseError,
     SnapshotError,
@@ -333,9 +335,11 @@ def test_round_trip_property(records: list[PatientRecord]) -> None:
             census = {row.patient_id: row for row in reader.census()}
             assert census == {r.id: CensusRow.from_record(r) for r in records}
             for record in records:
-                # Searching by anything of the name never raises, and an MRN query finds it.
-                reader.search(record.name)
-                if record.mrn and any(ch.isalnum() for ch in record.mrn):
+                # Typing the name, or the MRN, finds the record: FTS5 tokenises our folded
+                # tokens exactly as sync.searchtext made them, whatever the script.
+                if query_terms(record.name):
+                    assert record.id in _ids(reader.search(record.name, limit=10))
+                if record.mrn and query_terms(record.mrn):
                     found = reader.search(record.mrn, limit=10)
                     assert record.id in {row.patient_id for row in found}
 
@@ -671,6 +675,53 @@ def test_exact_mrn_and_bed_hits_rank_first(ward: SnapshotReader) -> None:
     assert _ids(ward.search("33"))[0] == "p-3a"
     assert set(_ids(ward.search("3")[:2])) == {"p-mueller", "p-muster"}
     assert _ids(ward.search("3a"))[0] == "p-mueller"
+
+
+def test_name_hits_rank_before_diagnosis_hits(tmp_path: Path, key: bytes) -> None:
+    heart = {"problems": [{"text": "Herzinsuffizienz", "coding": [{"code": "I50.9"}]}]}
+    records = [
+        *(person(f"d{i}", f"Adam, Eva{i}", **heart) for i in range(30)),
+        person("n1", "Herzog, Paul"),
+    ]
+    path = write_snapshot(tmp_path / "s.db", key, meta(), records)
+    with SnapshotReader(path, key) as reader:
+        found = _ids(reader.search("herz"))
+        assert found[0] == "n1"
+        assert len(found) == 31
+        assert _ids(reader.search("herz", limit=5)) == found[:5]
+
+
+def test_broad_search_returns_census_order(tmp_path: Path, key: bytes) -> None:
+    # More hits than RANKED_MAX: shown in census order, exact and name hits first.
+    records = [
+        person(f"p{i}", f"Anders, Max{i}", mrn=f"9{i:05d}", stay={"room": str(i % 50), "bed": "A"})
+        for i in range(RANKED_MAX + 200)
+    ]
+    path = write_snapshot(tmp_path / "s.db", key, meta(), records)
+    with SnapshotReader(path, key) as reader:
+        found = reader.search("a", limit=100)
+        assert len(found) == 100
+        census = reader.census()
+        assert [r.patient_id for r in found] == [r.patient_id for r in census[:100]]
+        # "9" is a prefix of every MRN, but equals room 9: those patients first, census order.
+        room9 = [r.patient_id for r in census if r.room == "9"]
+        assert _ids(reader.search("9", limit=len(room9) + 5))[: len(room9)] == room9
+        assert _ids(reader.search("900042"))[0] == "p42"
+
+
+def test_reader_is_safe_to_share_between_threads(ward: SnapshotReader) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(n: int) -> tuple[set[str], int]:
+        return set(_ids(ward.search("mül" if n % 2 else "4001"))), len(ward.census())
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(work, range(200)))
+    assert {frozenset(found) for found, _ in results} == {
+        frozenset({"p-mueller", "p-mueller2"}),
+        frozenset({"p-mueller", "p-ar"}),
+    }
+    assert {count for _, count in results} == {8}
 
 
 def test_search_limit(ward: SnapshotReader) -> None:
