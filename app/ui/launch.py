@@ -195,3 +195,27 @@ def run_viewer(
             flush=True,
         )
     return serve_web(home, port=port, ward=ward, open_browser=open_browser)
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
+    """`python -m app.ui.launch --home DIR [--browser] [--port N] [--ward W] [--no-open]`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m app.ui.launch", description=__doc__)
+    parser.add_argument("--home", type=Path, required=True, help="laptop home folder")
+    parser.add_argument("--browser", action="store_true", help="serve to a local browser")
+    parser.add_argument("--port", type=int, default=None, help="port on 127.0.0.1")
+    parser.add_argument("--ward", default=None, help="ward id to open")
+    parser.add_argument("--no-open", action="store_true", help="do not open a browser window")
+    args = parser.parse_args(argv)
+    return run_viewer(
+        args.home,
+        browser=args.browser,
+        port=args.port,
+        ward=args.ward,
+        open_browser=not args.no_open,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(_main())

@@ -86,6 +86,7 @@ class Viewer:
         self.idle.pause(True)
         self.problem: SnapshotProblem | None = None
         self.expired_ack = False
+        self.break_glass_ok = False
         self.reopen_patient: tuple[str, str] | None = None  # (user id, patient id) after a lock
         self._search_gen = 0
         self._closed = False
@@ -205,6 +206,7 @@ class Viewer:
             self.show_problem()
             return
         self.problem = None
+        self.break_glass_ok = await self.bg(self.backend.break_glass_allowed)
         rows = await self.bg(self.backend.census)
         self.census = CensusModel(rows, ward_id=result.ward)
         level = self._freshness_level()
@@ -447,7 +449,7 @@ class Viewer:
                     icon=ft.Icons.WARNING_AMBER_ROUNDED,
                     on_click=self.h(self._toggle_break_glass),
                 )
-                if self.backend.break_glass_allowed()
+                if self.break_glass_ok
                 else ft.Container()
             )
         self.body.content = ft.Container(
@@ -488,14 +490,12 @@ class Viewer:
             user_id,
             password,
             ward,
+            lang=self.lang,
             break_glass=(name, reason) if form.break_glass else None,
         )
         password_field.value = ""
         if outcome.user is None:
-            form.message, form.message_is_error = (
-                self.t(outcome.message_key, **outcome.fields),
-                True,
-            )
+            form.message, form.message_is_error = outcome.message, True
             self.show_login(locked=self.screen == "lock")
             return
         was_locked = self.screen == "lock"
@@ -514,7 +514,7 @@ class Viewer:
             self.show_census()
 
     async def _on_logout(self, _e: Any) -> None:
-        await self.audit("logout")
+        await self.bg(self.backend.logout, "user")
         self.user = None
         self.allowed_wards = ()
         self.chart = None
@@ -525,20 +525,22 @@ class Viewer:
 
     async def lock(self) -> None:
         """Cover everything: patient data leaves the page; a new login is needed."""
-        if self.user is None:
+        user = self.user
+        if user is None:
             return
-        await self.audit("idle_lock")
-        if self.chart is not None:
-            self.reopen_patient = (self.user.user_id, self.chart.record.id)
-        else:
-            self.reopen_patient = (self.user.user_id, "") if self.user else None
-        if self.reopen_patient and not self.reopen_patient[1]:
-            self.reopen_patient = (self.reopen_patient[0], "")
+        # Take the data off the screen first, then record the lock.
         self.user = None
+        self.reopen_patient = (user.user_id, self.chart.record.id if self.chart else "")
         self.chart = None
         self.census.set_query("")
         self.login_form = LoginForm()
         self.show_login(locked=True)
+        await self.bg(self.backend.lock)
+        if user.break_glass:
+            # No password to unlock with: the person starts break-glass again, with a reason.
+            self.reopen_patient = None
+            await self.bg(self.backend.logout, "idle")
+            self.show_login(locked=True)
 
     async def _idle_loop(self) -> None:
         while not self._closed:
@@ -896,7 +898,7 @@ class Viewer:
                             theme.FONT_SMALL,
                             color=theme.MUTED,
                         ),
-                        views.text(item.body, theme.FONT_BODY, selectable=True),
+                        views.text(item.body, theme.FONT_BODY),
                     ],
                     scroll=ft.ScrollMode.AUTO,
                     tight=True,
@@ -1093,8 +1095,7 @@ class Viewer:
             return
         self._closed = True
         if self.user is not None:
-            with _suppress():
-                await self.audit("logout", reason="window closed")
+            self.worker.submit(self.backend.logout, "shutdown")
         self.worker.submit(self.backend.close)
         self.worker.shutdown(wait=False)
 

@@ -7,8 +7,8 @@ worker thread (app.ui.main), which also serialises use of the SQLCipher connecti
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,8 +36,7 @@ class LoginOutcome:
 
     user: UserView | None
     wards: tuple[str, ...] = ()
-    message_key: str = ""
-    fields: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,8 +61,9 @@ class ViewerBackend:
         self.hospital: InstalledSnapshot | None = None
         self._hospital_tried = False
         self._audit: Any = None
-        self._failures: dict[str, int] = {}
-        self._locked_until: dict[str, datetime] = {}
+        self._authenticator: Any = None
+        self.session: Any = None  # app.auth.Session of the person at the screen
+        self.roster_problem: str | None = None
 
     # -- snapshots --------------------------------------------------------------------------------
 
@@ -199,7 +199,7 @@ class ViewerBackend:
 
         return print_pdf(pdf, printer, lang=lang)
 
-    # -- login and audit (app.auth, app.audit) ----------------------------------------------------
+    # -- login and audit (app.auth, app.audit) -----------------------------------------------------
 
     def _audit_log(self) -> Any:
         if self._audit is None:
@@ -207,6 +207,30 @@ class ViewerBackend:
 
             self._audit = AuditLog(self.home)
         return self._audit
+
+    def _auth(self) -> Any:
+        """The app.auth Authenticator over the installed, re-verified roster (built once)."""
+        if self._authenticator is None:
+            from app.auth import Authenticator
+
+            roster = None
+            try:
+                roster = self._roster()
+            except Exception as exc:  # a damaged roster: break-glass may still be possible
+                log.warning("installed roster cannot be used: %s", exc)
+                self.roster_problem = str(exc)
+            self._authenticator = Authenticator(roster, self.settings, self._audit_log())
+        return self._authenticator
+
+    def _roster(self) -> Any:
+        """The installed roster, re-verified against the pinned server key; None if none."""
+        from sync import device
+        from sync.roster import load_installed_roster
+
+        pinned = device.pinned_server_key(self.home)
+        if pinned is None:
+            return None
+        return load_installed_roster(self.home / "roster", pinned)
 
     def audit(
         self,
@@ -221,6 +245,8 @@ class ViewerBackend:
         clean = {k: v for k, v in details.items() if v is not None}
         if user is not None and user.break_glass:
             clean["break_glass"] = True
+        if self.session is not None:
+            clean["session"] = self.session.session_id
         self._audit_log().append(
             event,
             user=user.user_id if user is not None else None,
@@ -229,28 +255,10 @@ class ViewerBackend:
             details=clean,
         )
 
-    # -- login ------------------------------------------------------------------------------------
-
-    def _roster(self) -> Any:
-        """The installed roster, re-verified against the pinned server key; None if none."""
-        from sync import device
-        from sync.roster import load_installed_roster
-
-        pinned = device.pinned_server_key(self.home)
-        if pinned is None:
-            return None
-        return load_installed_roster(self.home / "roster", pinned)
+    # -- login (app.auth) -----------------------------------------------------------------------
 
     def break_glass_allowed(self) -> bool:
-        from app.settings import break_glass_effective
-
-        try:
-            roster = self._roster()
-        except Exception as exc:
-            log.warning("roster unreadable: %s", exc)
-            return False
-        allowed = bool(roster is not None and roster.break_glass.allowed)
-        return break_glass_effective(self.settings, allowed)
+        return bool(self._auth().break_glass_available())
 
     def login(
         self,
@@ -258,66 +266,60 @@ class ViewerBackend:
         password: str,
         ward: str,
         *,
+        lang: str,
         break_glass: tuple[str, str] | None = None,
     ) -> LoginOutcome:
-        """Check a login against the installed roster (Argon2id); audits the attempt.
+        """Log in (or unlock a locked session of the same user); app.auth audits every attempt.
 
-        Break-glass (name, reason) needs no account but must be allowed by the roster and this
-        laptop. Repeated failures lock the user id for settings.lockout_minutes.
+        On a locked screen another person may log in: the locked session is logged out first.
+        A locked break-glass session cannot be unlocked (no password): it is logged out.
         """
-        from sync.keys import verify_password
+        from app.auth import LoginFailure
 
-        now = datetime.now(UTC)
-        if break_glass is not None:
-            name, reason = break_glass
-            if not self.break_glass_allowed():
-                self.audit("break_glass_refused", None, name=name)
-                return LoginOutcome(None, message_key="login.error", fields={"reason": "–"})
-            roster = self._roster()
-            role = str(roster.break_glass.roles[0]) if roster is not None else "nurse"
-            user = UserView(
-                user_id=f"break-glass:{name.strip()}",
-                display_name=name.strip(),
-                role=role,
-                break_glass=True,
-                break_glass_reason=reason.strip(),
-            )
-            self.audit("break_glass", user, reason=reason.strip(), role=role)
-            return LoginOutcome(user, wards=(ward,))
-        key = user_id.strip().casefold()
-        until = self._locked_until.get(key)
-        if until is not None and until > now:
-            minutes = max(1, int((until - now).total_seconds() // 60) + 1)
-            self.audit("login_failed", None, attempted_user=user_id.strip(), why="locked-out")
-            return LoginOutcome(None, message_key="login.locked", fields={"minutes": minutes})
-        try:
-            roster = self._roster()
-        except Exception as exc:
-            return LoginOutcome(None, message_key="login.error", fields={"reason": str(exc)})
-        if roster is None:
-            return LoginOutcome(None, message_key="login.no_roster")
-        staff = roster.find(user_id)
-        ok = staff is not None and not staff.disabled and verify_password(password, staff.verifier)
-        if not ok or staff is None:
-            count = self._failures.get(key, 0) + 1
-            self._failures[key] = count
-            self.audit("login_failed", None, attempted_user=user_id.strip())
-            if count >= self.settings.max_failed_logins:
-                self._failures[key] = 0
-                self._locked_until[key] = now + timedelta(minutes=self.settings.lockout_minutes)
-                self.audit("lockout", None, attempted_user=user_id.strip())
-                return LoginOutcome(
-                    None,
-                    message_key="login.locked",
-                    fields={"minutes": self.settings.lockout_minutes},
-                )
-            return LoginOutcome(None, message_key="login.failed")
-        self._failures.pop(key, None)
+        auth = self._auth()
+        old = self.session
+        result: Any
+        if (
+            old is not None
+            and old.locked
+            and break_glass is None
+            and not old.break_glass
+            and old.user_id.casefold() == user_id.strip().casefold()
+        ):
+            result = auth.unlock(old, password)
+        else:
+            if break_glass is not None:
+                name, reason = break_glass
+                result = auth.break_glass(name, reason, ward)
+            else:
+                result = auth.login(user_id, password, ward)
+            if old is not None and not isinstance(result, LoginFailure):
+                auth.logout(old, "idle" if old.locked else "user")
+        if isinstance(result, LoginFailure):
+            return LoginOutcome(None, message=result.message(lang))
+        self.session = result
         user = UserView(
-            user_id=staff.user_id, display_name=staff.display_name, role=str(staff.role)
+            user_id=result.user_id,
+            display_name=result.display_name,
+            role=str(result.role),
+            break_glass=result.break_glass,
+            break_glass_reason=result.break_glass_reason,
         )
-        if ward and not staff.may_open(ward):
-            self.audit("login_refused", user, why="ward not permitted")
-            return LoginOutcome(None, message_key="login.no_ward", fields={"ward": ward})
-        self.audit("login", user)
-        return LoginOutcome(user, wards=tuple(staff.wards))
+        wards: tuple[str, ...] = (ward,)
+        roster = auth.roster
+        staff = (
+            roster.find(result.user_id) if roster is not None and not result.break_glass else None
+        )
+        if staff is not None:
+            wards = tuple(staff.wards)
+        return LoginOutcome(user, wards=wards)
+
+    def lock(self) -> None:
+        """The idle lock: app.auth records it."""
+        if self.session is not None:
+            self._auth().lock(self.session, "idle")
+
+    def logout(self, why: str = "user") -> None:
+        if self.session is not None:
+            self._auth().logout(self.session, why)
+            self.session = None

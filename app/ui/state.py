@@ -460,7 +460,8 @@ class TextItem:
     detail: str
     when: str = ""
     body: str = ""  # full text (notes)
-    emphasis: bool = False  # urgent order, etc.
+    emphasis: bool = False  # main diagnosis, isolation: shown bold
+    danger: bool = False  # urgent/stat order: shown red
 
 
 _CRITICAL_FLAGS = {"HH", "LL", "AA"}
@@ -778,7 +779,7 @@ class ChartModel:
                 if x
             )
             when = fmt.datetime_text(o.occurrence or o.authored, self.tz, self.lang)
-            out.append(TextItem(o.text, detail, when, emphasis=urgent))
+            out.append(TextItem(o.text, detail, when, emphasis=urgent, danger=urgent))
         return out
 
     def procedures(self) -> list[TextItem]:

@@ -154,6 +154,38 @@ def banner(
 # Markers
 
 
+def code_box(code: CodeStatusView, lang: str) -> ft.Control:
+    """The chart's code status block: red for any limitation, always labelled, never hidden."""
+    restrictive = code.restrictive
+    fg = "#FFFFFF" if restrictive else (theme.WARN if code.unknown else theme.INK)
+    bg = theme.DANGER if restrictive else (theme.WARN_BG if code.unknown else theme.CANVAS)
+    lines: list[ft.Control] = [
+        text(tr("census.col.code", lang).upper(), theme.FONT_SMALL, bold=True, color=fg),
+        ft.Row(
+            [
+                *(
+                    [ft.Icon(ft.Icons.DO_NOT_DISTURB_ON, color=fg, size=24)]
+                    if restrictive
+                    else []
+                ),
+                text(code.label, theme.FONT_TITLE if restrictive else theme.FONT_BODY + 1,
+                     bold=True, color=fg, max_lines=2),
+            ],
+            spacing=6,
+            tight=True,
+        ),
+    ]  # fmt: skip
+    if code.detail:
+        lines.append(text(code.detail, theme.FONT_SMALL, color=fg, max_lines=2))
+    return ft.Container(
+        content=ft.Column(lines, spacing=0, tight=True),
+        bgcolor=bg,
+        padding=ft.Padding.symmetric(horizontal=12, vertical=6),
+        border_radius=8,
+        width=340,
+    )
+
+
 def code_marker(code: CodeStatusView, *, large: bool = False) -> ft.Control:
     """Code status: a red alarm block for any limitation, quiet text for full code."""
     size = theme.FONT_TITLE if large else theme.FONT_TABLE
@@ -352,7 +384,7 @@ def chart_header(h: ChartHeader, *, lang: str, on_back: Handler, on_print: Handl
         [
             ft.Row(
                 [
-                    text(h.name, theme.FONT_NAME, bold=True, selectable=True),
+                    text(h.name, theme.FONT_NAME, bold=True),
                     *(
                         [pill(tr("flag.deceased", lang), "#FFFFFF", theme.MUTED)]
                         if h.deceased
@@ -366,7 +398,6 @@ def chart_header(h: ChartHeader, *, lang: str, on_back: Handler, on_print: Handl
                 f"{tr('chart.mrn', lang)} {h.mrn}",
                 theme.FONT_BODY,
                 bold=True,
-                selectable=True,
             ),
             text(
                 f"{h.location} · {tr('chart.admitted', lang)} {h.admitted}",
@@ -402,7 +433,7 @@ def chart_header(h: ChartHeader, *, lang: str, on_back: Handler, on_print: Handl
         else (theme.ALLERGY_BG if h.allergies else theme.CANVAS),
         padding=ft.Padding.symmetric(horizontal=12, vertical=6),
         border_radius=8,
-        width=330,
+        width=340,
     )
     flags: list[ft.Control] = []
     if h.isolation:
@@ -417,7 +448,7 @@ def chart_header(h: ChartHeader, *, lang: str, on_back: Handler, on_print: Handl
                 icon_size=28,
             ),
             ident,
-            ft.Column([code_marker(h.code, large=True)], tight=True, width=300),
+            code_box(h.code, lang),
             allergy_box,
             ft.Button(tr("chart.print", lang), icon=ft.Icons.PRINT, on_click=on_print),
         ],
@@ -543,8 +574,7 @@ def text_items(items: Sequence[TextItem], lang: str, on_open: Handler | None = N
             item.title,
             theme.FONT_BODY,
             bold=True,
-            color=theme.DANGER if item.emphasis else theme.INK,
-            selectable=True,
+            color=theme.DANGER if item.danger else (theme.NAVY if item.emphasis else theme.INK),
         )
         sub = [x for x in (item.when, item.detail) if x]
         col = ft.Column(
@@ -576,7 +606,7 @@ def med_table(lines: Sequence[MedLine], lang: str, *, compact: bool = False) -> 
         due_color = theme.DANGER if m.due.overdue else (theme.WARN if m.due.due_now else theme.INK)
         drug = ft.Column(
             [
-                text(m.drug, theme.FONT_BODY, bold=True, selectable=True),
+                text(m.drug, theme.FONT_BODY, bold=True),
                 *(
                     [text(m.note, theme.FONT_SMALL, color=theme.MUTED)]
                     if m.note and not compact
@@ -667,7 +697,7 @@ def obs_table(
             )
         cells: list[ft.Control] = [
             name,
-            text(o.value, theme.FONT_TABLE, bold=o.abnormal, color=_flag_color(o), selectable=True),
+            text(o.value, theme.FONT_TABLE, bold=o.abnormal, color=_flag_color(o)),
             text(o.flag, theme.FONT_TABLE, bold=True, color=_flag_color(o)),
         ]
         if with_ref:
