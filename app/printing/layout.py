@@ -362,23 +362,25 @@ def _fit(text: str, font: str, size: float, width: float, canvas: Canvas) -> str
     return text + "…"
 
 
-def _draw_barcode(canvas: Canvas, value: str, right: float, top: float) -> float:
-    """Draw the identifier barcode with its text under it, right-aligned; return its width."""
+def _draw_barcode(canvas: Canvas, value: str, right: float, top: float) -> tuple[float, float]:
+    """Draw the identifier as Code 128 (short ASCII) or QR, right-aligned under `top`.
+
+    Returns (width, bottom) of the drawn code.
+    """
     canvas.setFillColor(colors.black)  # bars are drawn in the current fill colour
     canvas.setStrokeColor(colors.black)
-    if value.isascii() and value.isprintable() and len(value) <= 24:
-        code = Code128(value, barHeight=9 * mm, barWidth=0.75, humanReadable=False, quiet=False)
-        width = code.width
-        code.drawOn(canvas, right - width, top - 9 * mm)
-    else:
-        size = 17 * mm
-        widget = QrCodeWidget(value, barLevel="M")
-        x0, y0, x1, y1 = widget.getBounds()
-        drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
-        drawing.add(widget)
-        width = size
-        renderPDF.draw(drawing, canvas, right - size, top - size)
-    return width
+    if value.isascii() and value.isprintable() and len(value) <= 20:
+        height = 9 * mm
+        code = Code128(value, barHeight=height, barWidth=0.75, humanReadable=False, quiet=False)
+        code.drawOn(canvas, right - code.width, top - height)
+        return code.width, top - height
+    size = 11 * mm
+    widget = QrCodeWidget(value, barLevel="M", barBorder=0)
+    x0, y0, x1, y1 = widget.getBounds()
+    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
+    drawing.add(widget)
+    renderPDF.draw(drawing, canvas, right - size, top - size)
+    return size, top - size
 
 
 def _draw_page(canvas: Canvas, ctx: PageContext, page: int, total: int) -> None:
@@ -397,11 +399,17 @@ def _draw_page(canvas: Canvas, ctx: PageContext, page: int, total: int) -> None:
     canvas.drawRightString(right - 2 * mm, top - band_h + 2 * mm, ctx.title)
     y = top - band_h - 5.5 * mm
     # Barcode (right), identity (left), badges (right of identity).
-    code_w = _draw_barcode(canvas, ctx.barcode_value, right, y + 3 * mm) if ctx.barcode_value else 0
+    code_w = 0.0
     if ctx.barcode_value:
+        code_w, bottom = _draw_barcode(canvas, ctx.barcode_value, right, y + 3 * mm)
+        # The identifier in clear text under the code; right-aligned when wider than the code.
         canvas.setFillColor(DARK)
-        canvas.setFont(REGULAR, 7)
-        canvas.drawCentredString(right - code_w / 2, y - 9 * mm, ctx.barcode_value[:40])
+        canvas.setFont(REGULAR, 6.5)
+        label = _fit(ctx.barcode_value, REGULAR, 6.5, 70 * mm, canvas)
+        if canvas.stringWidth(label, REGULAR, 6.5) <= code_w:
+            canvas.drawCentredString(right - code_w / 2, bottom - 2.6 * mm, label)
+        else:
+            canvas.drawRightString(right, bottom - 2.6 * mm, label)
     # The name is never shortened for the badges: the badges shorten, then move down a row.
     name_room = right - left - code_w - 4 * mm
     name_size = 13.0
