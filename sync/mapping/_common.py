@@ -91,11 +91,11 @@ class Mapper:
         """parse_fhir_datetime in the hospital zone, cached: one patient repeats timestamps."""
         if not isinstance(value, str):
             return None
-        try:
-            return self._dt_cache[value]
-        except KeyError:
-            parsed = self._dt_cache[value] = parse_fhir_datetime(value, self.tz)
-            return parsed
+        cache = self._dt_cache
+        if value in cache:  # not try/except: most timestamps are unique, and raising is slow
+            return cache[value]
+        parsed = cache[value] = parse_fhir_datetime(value, self.tz)
+        return parsed
 
     def source(self, res: dict[str, Any]) -> SourceRef:
         """Provenance of a resource (meta.lastUpdated parsed through the cache)."""
