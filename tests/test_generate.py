@@ -580,3 +580,18 @@ def test_memory_does_not_grow_with_patient_count(tmp_path: Path) -> None:
         tracemalloc.stop()
     # The hospital (wards, beds, staff) grows with the count; patients' resources must not stay.
     assert peaks[1] < peaks[0] + 1_500_000, peaks
+
+
+def test_the_import_path_maps_every_generated_patient_without_problems(tmp_path: Path) -> None:
+    """The reason the generator writes Bulk NDJSON: the real build must take it as it is."""
+    from sync.build import build_snapshots
+    from sync.config import Config
+
+    summary = generate(tmp_path / "src", 30, seed=11, now=NOW)
+    result = build_snapshots(tmp_path / "src", Config(), tmp_path / "work", now=NOW, workers=1)
+    report = result.report
+    assert report.patients_mapped == 30
+    assert report.problems == {}
+    assert report.patients_placed >= summary.inpatients
+    ward_ids = {w.id for w in summary.wards}
+    assert ward_ids <= {snap.ward_id for snap in result.wards}
