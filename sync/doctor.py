@@ -26,7 +26,7 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from sync import keys, package, publish
-from sync.errors import EXIT_OK, EXIT_PROBLEMS
+from sync.errors import EXIT_OK, EXIT_PROBLEMS, CliError
 from sync.export import file_digest, outbox_wards, parse_latest, resolve_outbox, server_public_keys
 from sync.package import PackageError
 
@@ -159,16 +159,17 @@ def _check_config(config_path: Path | None) -> list[Check]:
 
 def _check_state_files(sync_home: Path) -> list[Check]:
     checks = []
-    for name, what in (("state.json", "sequence state"), ("enrolments.json", "enrolments")):
-        path = sync_home / name
-        try:
-            orjson.loads(path.read_bytes())
-        except FileNotFoundError:
-            continue
-        except (OSError, orjson.JSONDecodeError) as exc:
-            checks.append(
-                Check("FAIL", what, f"{path} is unreadable ({exc}); restore it from a backup")
-            )
+    state = sync_home / "state.json"
+    try:
+        orjson.loads(state.read_bytes())
+    except FileNotFoundError:
+        pass  # before the first build
+    except (OSError, orjson.JSONDecodeError) as exc:
+        message = f"{state} is unreadable ({exc}); restore it from a backup"
+        checks.append(Check("FAIL", "sequence state", message))
+    roster_source = sync_home / "roster.json"
+    if roster_source.exists():  # it holds the staff's password verifiers
+        checks.append(check_private_mode(roster_source, "roster source", 0o600, "roster source"))
     return checks
 
 
@@ -404,8 +405,9 @@ def check_server(
     trusted = server_public_keys(sync_home)
     try:
         enrolments = publish.list_enrolments(sync_home)
-    except publish.PublishError:
-        enrolments = []  # reported by _check_state_files
+    except publish.PublishError as exc:
+        enrolments = []
+        checks.append(Check("FAIL", "enrolments", f"{exc}"))
     by_ward: dict[str, set[str]] = {}
     for e in enrolments:
         by_ward.setdefault(e.ward, set()).add(e.device_id)
@@ -515,7 +517,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     outbox: Path | None
     try:
         outbox = resolve_outbox(args.out, args.config)
-    except Exception:  # an invalid config is reported by its own check below
+    except (CliError, OSError):  # an invalid or unreadable config has its own FAIL line
         outbox = args.out
     checks = check_server(
         sync_home(args.home),
