@@ -64,13 +64,39 @@ def _newest_first(items: list[T], key: Callable[[T], Any]) -> list[T]:
     return sorted(items, key=lambda item: sort_ts(key(item)), reverse=True)
 
 
+Resources = list[dict[str, Any]]
+ByType = dict[str, Resources]
+_NONE: Resources = []
+
+
+def _unique(items: list[T], key: Callable[[T], Any]) -> list[T]:
+    """Drop later duplicates (same key), keeping order."""
+    seen: set[Any] = set()
+    out: list[T] = []
+    for item in items:
+        k = key(item)
+        if k not in seen:
+            seen.add(k)
+            out.append(item)
+    return out
+
+
+def _guarded(m: Mapper, reason: str, fn: Callable[[], T], default: T) -> T:
+    """Run one mapping section; a failure costs that section (counted), not the patient."""
+    try:
+        return fn()
+    except Exception as exc:
+        m.problem(f"{reason} ({type(exc).__name__})")
+        return default
+
+
 def map_patient(
     patient: dict[str, Any], resources: Sequence[dict[str, Any]], ctx: MappingContext
 ) -> PatientRecord:
     """Map one Patient and its compartment resources to a PatientRecord.
 
     Side effect: adds counts to `ctx.problems`. Raises MappingError only when `patient` itself is
-    not a Patient resource with an id.
+    not a Patient resource with an id, or too malformed to read (no patient data in the message).
     """
     m = Mapper(ctx, resources)
     try:
@@ -79,10 +105,37 @@ def map_patient(
         raise
     except Exception as exc:  # a Patient too broken to read at all
         raise MappingError(
-            f"Patient {patient.get('id') if isinstance(patient, dict) else '?'!r} is malformed "
-            f"({type(exc).__name__}: {exc}); fix the source record"
+            f"a Patient resource is malformed ({type(exc).__name__}); fix it in the source"
         ) from exc
-    by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_type = _group(m, resources, fields)
+    stay_enc = _guarded(
+        m,
+        "Encounter: malformed",
+        lambda: stay.choose_stay_encounter(m, _get(by_type, "Encounter")),
+        None,
+    )
+    if stay_enc is not None:
+        fields["stay"] = _guarded(
+            m, "Encounter: malformed", lambda: stay.map_stay(m, stay_enc), None
+        )
+    _allergies(m, by_type, fields)
+    other_observations = _alerts(m, by_type, fields)
+    _problems(m, by_type, fields, stay_enc)
+    _medications(m, by_type, fields)
+    _observations(m, by_type, fields, other_observations)
+    _notes(m, by_type, fields)
+    _orders_and_history(m, by_type, fields)
+    _people(m, by_type, fields, patient)
+    return PatientRecord(**fields)
+
+
+def _get(by_type: ByType, rtype: str) -> Resources:
+    return by_type.get(rtype, _NONE)
+
+
+def _group(m: Mapper, resources: Sequence[Any], fields: dict[str, Any]) -> ByType:
+    """Resources by type (non-resources counted and dropped); sets fields["last_updated"]."""
+    by_type: ByType = defaultdict(list)
     newest = fields["source"].last_updated
     newest_key = sort_ts(newest)
     for res in resources:
@@ -96,23 +149,14 @@ def map_patient(
             if updated is not None and sort_ts(updated) > newest_key:
                 newest, newest_key = updated, sort_ts(updated)
     fields["last_updated"] = newest
-    get = by_type.get
-    empty: list[dict[str, Any]] = []
+    return by_type
 
-    # Stay
-    stay_enc = None
-    try:
-        stay_enc = stay.choose_stay_encounter(m, get("Encounter", empty))
-        if stay_enc is not None:
-            fields["stay"] = stay.map_stay(m, stay_enc)
-    except Exception as exc:
-        m.problem(f"Encounter: malformed ({type(exc).__name__})")
 
-    # Allergies
-    allergy_res = get("AllergyIntolerance", empty)
+def _allergies(m: Mapper, by_type: ByType, fields: dict[str, Any]) -> None:
+    """Shown allergies (severe first) and the NKA flag (only when no allergy is listed)."""
     nka = False
-    real: list[dict[str, Any]] = []
-    for res in allergy_res:
+    real: Resources = []
+    for res in _get(by_type, "AllergyIntolerance"):
         try:
             if alerts.allergy_skipped(res):
                 continue
@@ -130,10 +174,15 @@ def map_patient(
     fields["allergies"] = allergies
     fields["no_known_allergies"] = nka and not allergies
 
-    # Code status (Observation / Consent / Flag) and flags
+
+def _alerts(m: Mapper, by_type: ByType, fields: dict[str, Any]) -> Resources:
+    """Code status (Observation / Consent / Flag, newest wins) and Flags (isolation first).
+
+    Returns the Observations that are not code status, for the vitals and labs.
+    """
     code_status: list[CodeStatus] = []
-    obs_res: list[dict[str, Any]] = []
-    for res in get("Observation", empty):
+    other: Resources = []
+    for res in _get(by_type, "Observation"):
         try:
             if alerts.is_code_status_observation(res):
                 found = alerts.code_status_from_observation(m, res)
@@ -143,12 +192,12 @@ def map_patient(
         except Exception as exc:
             m.problem(f"Observation: malformed ({type(exc).__name__})")
             continue
-        obs_res.append(res)
+        other.append(res)
     code_status += _each(
-        m, "Consent", get("Consent", empty), lambda r: alerts.code_status_from_consent(m, r)
+        m, "Consent", _get(by_type, "Consent"), lambda r: alerts.code_status_from_consent(m, r)
     )
     flags: list[Flag] = []
-    for res in get("Flag", empty):
+    for res in _get(by_type, "Flag"):
         try:
             if alerts.flag_skipped(m, res):
                 continue
@@ -157,7 +206,7 @@ def map_patient(
                 continue
             found = alerts.code_status_from_flag(m, res, flag)
             if found is not None:
-                code_status.append(found)
+                code_status.append(found)  # a DNR flag is the code status, not another flag
             else:
                 flags.append(flag)
         except Exception as exc:
@@ -166,116 +215,115 @@ def map_patient(
     flags = _newest_first(flags, lambda f: f.start)
     flags.sort(key=lambda f: f.category != "isolation")
     fields["flags"] = flags
+    return other
 
-    # Problems
-    try:
-        main_ids = clinical.main_diagnosis_ids(stay_enc)
-    except Exception as exc:
-        m.problem(f"Encounter: malformed diagnosis ({type(exc).__name__})")
-        main_ids = set()
+
+def _problems(
+    m: Mapper, by_type: ByType, fields: dict[str, Any], stay_enc: dict[str, Any] | None
+) -> None:
+    """Active Conditions, the stay's main diagnosis first, then newest first."""
+    main_ids: set[str] = _guarded(
+        m, "Encounter: malformed diagnosis", lambda: clinical.main_diagnosis_ids(stay_enc), set()
+    )
     problems: list[Problem] = _each(
-        m, "Condition", get("Condition", empty), lambda r: clinical.map_condition(m, r, main_ids)
+        m, "Condition", _get(by_type, "Condition"), lambda r: clinical.map_condition(m, r, main_ids)
     )
     problems = _newest_first(problems, lambda p: p.recorded or p.onset)
     problems.sort(key=lambda p: not p.is_main_diagnosis)
     fields["problems"] = problems
 
-    # Medications
+
+def _medications(m: Mapper, by_type: ByType, fields: dict[str, Any]) -> None:
+    """Orders (active before on-hold, by drug), home medication, administrations in the window."""
+    requests = [
+        r for r in _get(by_type, "MedicationRequest") if status_of(r) in meds.ORDER_STATUSES
+    ]
     orders: list[MedicationOrder] = _each(
-        m,
-        "MedicationRequest",
-        [r for r in get("MedicationRequest", empty) if status_of(r) in meds.ORDER_STATUSES],
-        lambda r: meds.map_order(m, r),
+        m, "MedicationRequest", requests, lambda r: meds.map_order(m, r)
     )
     orders.sort(key=lambda o: (_MED_STATUS_RANK.get(o.status or "", 3), o.drug.casefold()))
     fields["medications"] = orders
-    statements = _each(
-        m,
-        "MedicationStatement",
-        [r for r in get("MedicationStatement", empty) if status_of(r) in meds.STATEMENT_STATUSES],
-        lambda r: meds.map_statement(m, r),
-    )
+    taken = [
+        r for r in _get(by_type, "MedicationStatement") if status_of(r) in meds.STATEMENT_STATUSES
+    ]
+    statements = _each(m, "MedicationStatement", taken, lambda r: meds.map_statement(m, r))
     statements.sort(key=lambda o: o.drug.casefold())
     fields["home_medications"] = statements
-    administrations = _each(
-        m, "MedicationAdministration", get("MedicationAdministration", empty),
+    given = _each(
+        m,
+        "MedicationAdministration",
+        _get(by_type, "MedicationAdministration"),
         lambda r: meds.map_administration(m, r),
-    )  # fmt: skip
-    fields["administrations"] = _newest_first(administrations, lambda a: a.when)
+    )
+    fields["administrations"] = _newest_first(given, lambda a: a.when)
 
-    # Observations
-    reports = get("DiagnosticReport", empty)
-    try:
-        groups = observations.report_groups(reports)
-    except Exception as exc:
-        m.problem(f"DiagnosticReport: malformed ({type(exc).__name__})")
-        groups = {}
+
+def _observations(m: Mapper, by_type: ByType, fields: dict[str, Any], resources: Resources) -> None:
+    """Vitals and labs (others go with the labs), newest first, grouped by DiagnosticReport."""
+    groups: dict[str, str] = _guarded(
+        m,
+        "DiagnosticReport: malformed",
+        lambda: observations.report_groups(_get(by_type, "DiagnosticReport")),
+        {},
+    )
     mapped: list[Observation] = []
     for batch in _each(
         m,
         "Observation",
-        obs_res,
-        lambda r: observations.map_observation(m, r, groups.get(r.get("id"))),  # type: ignore[arg-type]
+        resources,
+        lambda r: observations.map_observation(m, r, groups.get(status_of(r, "id") or "")),
     ):
         mapped.extend(batch)
     mapped = _newest_first(mapped, lambda o: o.effective)
     fields["vitals"] = [o for o in mapped if o.kind == "vital"]
     fields["labs"] = [o for o in mapped if o.kind != "vital"]
 
-    # Notes
-    note_list = _each(
-        m, "DocumentReference", get("DocumentReference", empty), lambda r: notes.map_document(m, r)
-    )
-    note_list += _each(m, "DiagnosticReport", reports, lambda r: notes.map_report_note(m, r))
-    fields["notes"] = _newest_first(note_list, lambda n: n.date)
 
-    # Orders, procedures, immunizations, devices, care team, contacts
-    pending = [r for r in get("ServiceRequest", empty) if status_of(r) in clinical.PENDING_ORDER]
-    order_list = _each(m, "ServiceRequest", pending, lambda r: clinical.map_service_request(m, r))
-    fields["orders"] = _newest_first(order_list, lambda o: o.occurrence or o.authored)
-    fields["procedures"] = _newest_first(
-        _each(m, "Procedure", get("Procedure", empty), lambda r: clinical.map_procedure(m, r)),
-        lambda p: p.performed,
+def _notes(m: Mapper, by_type: ByType, fields: dict[str, Any]) -> None:
+    documents = _get(by_type, "DocumentReference")
+    found = _each(m, "DocumentReference", documents, lambda r: notes.map_document(m, r))
+    reports = _get(by_type, "DiagnosticReport")
+    found += _each(m, "DiagnosticReport", reports, lambda r: notes.map_report_note(m, r))
+    fields["notes"] = _newest_first(found, lambda n: n.date)
+
+
+def _orders_and_history(m: Mapper, by_type: ByType, fields: dict[str, Any]) -> None:
+    """Pending ServiceRequests, procedures, immunizations, devices."""
+    pending = [r for r in _get(by_type, "ServiceRequest") if status_of(r) in clinical.PENDING_ORDER]
+    found = _each(m, "ServiceRequest", pending, lambda r: clinical.map_service_request(m, r))
+    fields["orders"] = _newest_first(found, lambda o: o.occurrence or o.authored)
+    procedures = _each(
+        m, "Procedure", _get(by_type, "Procedure"), lambda r: clinical.map_procedure(m, r)
     )
-    fields["immunizations"] = _newest_first(
-        _each(
-            m, "Immunization", get("Immunization", empty), lambda r: clinical.map_immunization(m, r)
-        ),
-        lambda i: i.date,
+    fields["procedures"] = _newest_first(procedures, lambda p: p.performed)
+    shots = _each(
+        m, "Immunization", _get(by_type, "Immunization"), lambda r: clinical.map_immunization(m, r)
     )
-    devices = _each(m, "Device", get("Device", empty), lambda r: clinical.map_device(m, r))
+    fields["immunizations"] = _newest_first(shots, lambda i: i.date)
+    devices = _each(m, "Device", _get(by_type, "Device"), lambda r: clinical.map_device(m, r))
     devices += _each(
         m,
         "DeviceUseStatement",
-        get("DeviceUseStatement", empty),
+        _get(by_type, "DeviceUseStatement"),
         lambda r: clinical.map_device_use(m, r),
     )
     fields["devices"] = devices
-    members = []
-    seen_members: set[tuple[str, str | None]] = set()
-    for team in _each(
-        m, "CareTeam", get("CareTeam", empty), lambda r: clinical.map_care_team(m, r, fields["id"])
-    ):
-        for member in team:
-            key = (member.name, member.role)
-            if key not in seen_members:
-                seen_members.add(key)
-                members.append(member)
-    fields["care_team"] = members
-    contacts: list[Contact] = []
-    try:
-        contacts = identity.patient_contacts(m, patient)
-    except Exception as exc:
-        m.problem(f"Patient.contact: malformed ({type(exc).__name__})")
-    contacts += _each(
-        m, "RelatedPerson", get("RelatedPerson", empty), lambda r: identity.related_person(m, r)
+
+
+def _people(m: Mapper, by_type: ByType, fields: dict[str, Any], patient: dict[str, Any]) -> None:
+    """Care team members and contacts (Patient.contact, RelatedPerson), without duplicates."""
+    teams = _each(
+        m,
+        "CareTeam",
+        _get(by_type, "CareTeam"),
+        lambda r: clinical.map_care_team(m, r, fields["id"]),
     )
-    seen_contacts: set[tuple[str, str | None]] = set()
-    unique: list[Contact] = []
-    for contact in contacts:
-        key = (contact.name, contact.relationship)
-        if key not in seen_contacts:
-            seen_contacts.add(key)
-            unique.append(contact)
-    fields["contacts"] = unique
-    return PatientRecord(**fields)
+    members = [member for team in teams for member in team]
+    fields["care_team"] = _unique(members, lambda c: (c.name, c.role))
+    contacts: list[Contact] = _guarded(
+        m, "Patient.contact: malformed", lambda: identity.patient_contacts(m, patient), []
+    )
+    contacts += _each(
+        m, "RelatedPerson", _get(by_type, "RelatedPerson"), lambda r: identity.related_person(m, r)
+    )
+    fields["contacts"] = _unique(contacts, lambda c: (c.name, c.relationship))

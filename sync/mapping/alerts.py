@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any
 
@@ -156,7 +157,9 @@ _FULL = re.compile(
 )
 
 
-def classify_code_status(text: str | None, codes: set[str] = frozenset()) -> CodeStatusKind | None:  # type: ignore[assignment]
+def classify_code_status(
+    text: str | None, codes: AbstractSet[str] = frozenset()
+) -> CodeStatusKind | None:
     """Map documented text / codes to a CodeStatusKind; None when nothing recognisable.
 
     The text wins over generic codes: "Reanimation ja, keine Intubation" is coded "Yes CPR" but
