@@ -267,9 +267,12 @@ def _export_ward(
 
 
 def _prune(ward_dest: Path, current: str, keep: int) -> list[Path]:
-    """Delete all but the newest `keep` packages (never `current`) and old partial files."""
-    names = sorted(n for n in os.listdir(ward_dest) if publish.PACKAGE_RE.fullmatch(n))
-    doomed = [n for n in names[: max(0, len(names) - max(keep, 1))] if n != current]
+    """Delete all but the newest `keep` packages (never `current`), and temp files left by an
+    interrupted export (one export per destination at a time, so none is in use)."""
+    names = os.listdir(ward_dest)
+    packages = sorted(n for n in names if publish.PACKAGE_RE.fullmatch(n))
+    doomed = [n for n in packages[: max(0, len(packages) - max(keep, 1))] if n != current]
+    doomed += [n for n in names if n.startswith(".") and n.endswith((".partial", ".tmp"))]
     removed = []
     for name in doomed:
         (ward_dest / name).unlink(missing_ok=True)

@@ -204,6 +204,18 @@ def test_a_different_file_of_the_same_name_is_not_replaced(demo: Demo, tmp_path:
     assert not (dest / ward / "LATEST").exists()
 
 
+def test_leftovers_of_an_interrupted_export_are_removed(demo: Demo, tmp_path: Path) -> None:
+    ward = demo.wards[0]
+    dest = tmp_path / "copy"
+    (dest / ward).mkdir(parents=True)
+    leftover = dest / ward / ".0000000001.wcpkg.0badf00d.partial"
+    leftover.write_bytes(b"half a package")
+    result = export.export_outbox(demo.outbox, dest, trusted=_trusted(demo))
+    assert not result.problems
+    assert not leftover.exists()
+    assert (dest / ward / "0000000001.wcpkg").exists()
+
+
 def test_destination_inside_the_outbox_is_refused(demo: Demo) -> None:
     with pytest.raises(ValueError, match="inside"):
         export.export_outbox(demo.outbox, demo.outbox / "copy")
@@ -272,9 +284,9 @@ def test_parse_latest_accepts_what_the_publisher_writes(seq: int, sha: str, size
         st.builds(
             lambda f, s, h, z: orjson.dumps({"file": f, "sequence": s, "sha256": h, "size": z}),
             st.one_of(st.text(max_size=20), st.just("../../etc.wcpkg"), st.none()),
-            st.one_of(st.integers(), st.booleans(), st.text(max_size=3)),
+            st.one_of(st.integers(-(2**63), 2**63 - 1), st.booleans(), st.text(max_size=3)),
             st.one_of(st.text(max_size=70), st.none()),
-            st.one_of(st.integers(max_value=-1), st.floats(), st.none()),
+            st.one_of(st.integers(-(2**63), -1), st.floats(), st.none()),
         ),
     )
 )
