@@ -94,19 +94,25 @@ def fold_forms(text: str) -> tuple[str, str]:
     return fold(lowered), fold(lowered.translate(_GERMAN_TRANSLIT))
 
 
-def matches(query: str, *fields: str | None) -> bool:
-    """True when every word of `query` occurs (folded) in one of `fields`.
+_WORD_SPLIT = re.compile(r"[^\w]+")
 
-    "Muller" and "Mueller" both find "Müller"; "mul 12" finds Müller in room 12.
+
+def matches(query: str, *fields: str | None) -> bool:
+    """True when every word of `query` starts a word of one of `fields` (folded).
+
+    "Muller" and "Mueller" both find "Müller"; "mul 101" finds Müller in room 101; "101" does
+    not find MRN 40001010 (prefixes, like the snapshot's own search, not any substring).
     """
-    words = [fold(w) for w in query.split()]
+    words = [fold(w) for w in _WORD_SPLIT.split(query) if w]
     if not words:
         return True
-    haystacks: list[str] = []
+    tokens: list[str] = []
     for field in fields:
         if field:
-            haystacks.extend(fold_forms(field))
-    return all(any(word in hay for hay in haystacks) for word in words)
+            for form in fold_forms(field):
+                tokens.append(form)
+                tokens.extend(t for t in _WORD_SPLIT.split(form) if t)
+    return all(any(token.startswith(word) for token in tokens) for word in words)
 
 
 _NATURAL_PART = re.compile(r"(\d+)")

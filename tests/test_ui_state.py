@@ -1,0 +1,335 @@
+"""Viewer view-models (app.ui.state, app.ui.fmt): what the screens show, without a Flet client."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from hypothesis import given
+from hypothesis import strategies as st
+from test_ui_support import make_record
+
+from app.ui import fmt
+from app.ui.launch import desktop_unavailable_reason
+from app.ui.main import idle_timeout
+from app.ui.state import (
+    CensusModel,
+    ChartModel,
+    IdleLock,
+    LoginForm,
+    Section,
+    SortKey,
+    UserView,
+    banner_view,
+    census_line,
+    code_status_view,
+)
+from sync.model import (
+    Administration,
+    CensusRow,
+    CodeStatusKind,
+    Observation,
+    PatientRecord,
+)
+
+NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def rows(n: int = 14) -> list[CensusRow]:
+    return [CensusRow.from_record(make_record(i, NOW)) for i in range(n)]
+
+
+def names(model: CensusModel) -> list[str]:
+    return [r.name for r in model.visible()]
+
+
+# -- census filter, search merge, sorting, keyboard --------------------------------------------
+
+
+def test_filter_finds_umlaut_names_typed_without_umlaut() -> None:
+    model = CensusModel(rows())
+    for typed in ("Muller", "mueller", "MÜL", "müller erika"):
+        model.set_query(typed)
+        assert names(model) == ["Müller, Erika"], typed
+
+
+def test_filter_by_room_and_by_mrn() -> None:
+    model = CensusModel(rows())
+    model.set_query("101")
+    assert names(model) == ["Müller, Erika", "Schmidt, Hans"]
+    model.set_query("40001003")
+    assert names(model) == ["Weber, Karl"]
+
+
+def test_search_hits_are_merged_only_for_the_current_query() -> None:
+    all_rows = rows()
+    model = CensusModel(all_rows)
+    model.set_query("zz-nothing")
+    assert names(model) == []
+    assert model.search_pending
+    # Results of an older query arrive late: ignored.
+    assert not model.apply_search("zz", [all_rows[5]])
+    assert names(model) == []
+    assert model.apply_search("zz-nothing", [all_rows[5]])
+    assert names(model) == [all_rows[5].name]
+    assert not model.search_pending
+
+
+def test_hospital_scope_lists_only_search_hits_and_marks_other_wards() -> None:
+    other = CensusRow.from_record(make_record(40, NOW, "station-5b", "Station 5B"))
+    model = CensusModel(rows(), ward_id="station-3a")
+    model.set_hospital_scope(True)
+    assert model.visible() == []
+    model.set_query("Schmidt")
+    model.apply_search("Schmidt", [other])
+    lines = model.lines(NOW, BERLIN, "de")
+    assert [line.name for line in lines] == [other.name]
+    assert lines[0].other_ward
+
+
+def test_rooms_sort_naturally_and_header_click_reverses() -> None:
+    base = rows(3)
+    base[0].room, base[1].room, base[2].room = "10", "2", "9"
+    model = CensusModel(base)
+    assert [r.room for r in model.visible()] == ["2", "9", "10"]
+    model.toggle_sort(SortKey.BED)
+    assert [r.room for r in model.visible()] == ["10", "9", "2"]
+    model.toggle_sort(SortKey.NAME)
+    assert names(model) == sorted(names(model), key=fmt.fold)
+
+
+def test_sort_by_code_status_puts_limitations_first() -> None:
+    model = CensusModel(rows())
+    model.toggle_sort(SortKey.CODE)
+    kinds = [r.code_status for r in model.visible()]
+    assert kinds[0] == CodeStatusKind.DNR
+    assert kinds[-1] == CodeStatusKind.UNKNOWN
+
+
+def test_arrow_keys_stay_inside_the_list() -> None:
+    model = CensusModel(rows(3))
+    model.move(-1)
+    assert model.selected == 0
+    model.move(5)
+    assert model.selected == 2
+    assert model.selected_id() == model.visible()[2].patient_id
+    model.set_query("Muller")
+    assert model.selected == 0
+    assert model.selected_id() == "pat-station-3a-0"
+
+
+def test_census_line_shows_what_a_nurse_scans_for() -> None:
+    line = census_line(rows()[0], NOW, BERLIN, "de")
+    assert line.room_bed == "101/A"
+    assert line.allergy == "Penicillin" and line.allergy_severe
+    assert line.code.restrictive and line.code.label == "DNR"
+    assert line.age_sex.endswith("w")
+    weber = census_line(rows()[3], NOW, BERLIN, "en")
+    assert weber.isolation
+    assert ("MRSA – Kontaktisolation", True) in weber.flags
+    plain = census_line(rows()[2], NOW, BERLIN, "en")
+    assert plain.allergy == "" and not plain.code.restrictive
+
+
+# -- code status and banner ----------------------------------------------------------------------
+
+
+def test_every_resuscitation_limit_is_an_alarm_and_full_code_is_not() -> None:
+    for kind in (CodeStatusKind.DNR, CodeStatusKind.DNI, CodeStatusKind.DNR_DNI):
+        assert code_status_view(kind, None, "de").restrictive
+    assert not code_status_view(CodeStatusKind.FULL, "Volle Therapie", "de").restrictive
+    unknown = code_status_view(CodeStatusKind.UNKNOWN, None, "en")
+    assert unknown.unknown and "not documented" in unknown.label
+
+
+def test_banner_warns_when_stale_and_always_says_read_only() -> None:
+    fresh = banner_view(
+        ward="3A", data_as_of=NOW - timedelta(minutes=10), now=NOW, user=None, tz=BERLIN, lang="de"
+    )
+    assert fresh.colour == "green" and not fresh.warning
+    assert "Nur-Lese-Kopie" in fresh.read_only
+    assert "30.11.2026 03:50" in fresh.as_of_text  # Berlin time of 02:50 UTC
+    stale = banner_view(
+        ward="3A", data_as_of=NOW - timedelta(hours=6), now=NOW, user=None, tz=BERLIN, lang="en"
+    )
+    assert stale.colour == "red" and stale.warning
+    assert "STALE" in stale.as_of_text
+    assert "read-only" in stale.read_only.lower()
+
+
+def test_banner_marks_break_glass_users() -> None:
+    user = UserView("break-glass:Eva Notfall", "Eva Notfall", "nurse", break_glass=True)
+    view = banner_view(ward="3A", data_as_of=NOW, now=NOW, user=user, tz=BERLIN, lang="de")
+    assert view.break_glass
+    assert view.user_text == "NOTFALLZUGRIFF: Eva Notfall"
+
+
+# -- chart -------------------------------------------------------------------------------------
+
+
+def chart(record: PatientRecord, lang: str = "de") -> ChartModel:
+    return ChartModel(record, now=NOW, tz=BERLIN, lang=lang)
+
+
+def test_chart_header_has_two_identifiers_allergies_and_code_status() -> None:
+    header = chart(make_record(0, NOW)).header()
+    assert header.name == "Müller, Erika"
+    assert header.birth == "01.01.1938" and header.age == "88 J."
+    assert header.mrn == "40001000"
+    assert "Zi. 101 / Bett A" in header.location
+    assert header.allergy_severe and "Penicillin (schwer)" in header.allergy_summary
+    assert header.code.restrictive
+
+
+def test_allergies_not_documented_differs_from_no_known_allergies() -> None:
+    none_said = make_record(1, NOW).model_copy(
+        update={"allergies": [], "no_known_allergies": False}
+    )
+    nka = none_said.model_copy(update={"no_known_allergies": True})
+    assert chart(none_said, "en").header().allergy_summary == "Allergies not documented"
+    assert chart(nka, "en").header().allergy_summary == "No known allergies"
+
+
+def test_overdue_dose_is_marked_and_listed_first() -> None:
+    record = make_record(0, NOW)
+    # Metoprolol 08:00/20:00 Berlin; the 20:00 dose yesterday was not given (last at 13:00).
+    record.administrations = [
+        Administration(
+            order_id="mr0-1", drug="Metoprolol", status="completed", when=NOW - timedelta(hours=14)
+        )
+    ]
+    model = ChartModel(record, now=datetime(2026, 11, 29, 21, 30, tzinfo=UTC), tz=BERLIN, lang="de")
+    meds = model.medications()
+    assert meds[0].drug.startswith("Metoprolol")
+    assert meds[0].due.overdue and "ÜBERFÄLLIG seit 20:00" in meds[0].due.text
+    prn = [m for m in meds if m.prn]
+    assert prn and prn[0].due.text == "bei Bedarf" and not prn[0].due.overdue
+
+
+def test_administrations_older_than_72_hours_are_not_shown() -> None:
+    record = make_record(0, NOW)
+    record.administrations.append(
+        Administration(drug="Alt", status="completed", when=NOW - timedelta(hours=80))
+    )
+    shown = [a.drug for a in chart(record).administrations()]
+    assert "Alt" not in shown and len(shown) == 3
+
+
+def test_vital_trend_is_oldest_first_and_latest_value_is_newest() -> None:
+    vitals = chart(make_record(0, NOW)).vitals()
+    heart = next(v for v in vitals if v.name == "Herzfrequenz")
+    times = [t for t, _ in heart.series]
+    assert times == sorted(times) and len(times) == 6
+    assert heart.latest.value == "78 /min"
+
+
+def test_labs_grouped_with_flags_ranges_and_history() -> None:
+    groups = {g.name: g for g in chart(make_record(0, NOW)).lab_groups()}
+    assert set(groups) == {"Klinische Chemie", "Blutbild"}
+    potassium = next(t for t in groups["Klinische Chemie"].tests if t.name == "Kalium")
+    assert potassium.latest.flag == "H" and potassium.latest.abnormal
+    assert potassium.latest.ref == "3.5–5.1"
+    assert len(potassium.history) == 3
+
+
+def test_summary_lists_only_recent_abnormal_labs() -> None:
+    record = make_record(0, NOW)
+    record.labs.append(
+        Observation(
+            code="2951-2",
+            name="Natrium",
+            value=120,
+            unit="mmol/l",
+            interpretation="LL",
+            effective=NOW - timedelta(days=9),
+        )
+    )
+    abnormal = {line.name for line in chart(record).abnormal_recent_labs()}
+    assert "Natrium" not in abnormal
+    assert {"Kalium", "CRP", "Hämoglobin"} <= abnormal
+
+
+def test_empty_sections_count_zero() -> None:
+    bare = PatientRecord(id="x", name="Leer, Test")
+    model = chart(bare)
+    for section in Section:
+        if section is not Section.SUMMARY:
+            assert model.section_count(section) == 0, section
+    assert model.notes() == [] and model.contacts() == []
+    assert model.header().code.unknown
+
+
+# -- idle lock, login form ---------------------------------------------------------------------
+
+
+def test_idle_lock_fires_once_after_timeout_and_input_postpones_it() -> None:
+    lock = IdleLock(timedelta(minutes=5), NOW)
+    assert not lock.should_lock(NOW + timedelta(minutes=4))
+    lock.touch(NOW + timedelta(minutes=4))
+    assert not lock.should_lock(NOW + timedelta(minutes=8))
+    assert lock.should_lock(NOW + timedelta(minutes=9))
+    assert lock.locked
+    assert not lock.should_lock(NOW + timedelta(minutes=20))
+    lock.touch(NOW + timedelta(minutes=21))  # input on the lock screen does not unlock
+    assert lock.locked
+    lock.unlock(NOW + timedelta(minutes=22))
+    assert not lock.locked
+
+
+def test_no_idle_lock_while_paused() -> None:
+    lock = IdleLock(timedelta(minutes=1), NOW)
+    lock.pause(True)
+    assert not lock.should_lock(NOW + timedelta(hours=1))
+
+
+def test_idle_time_can_only_be_shortened_by_the_environment() -> None:
+    assert idle_timeout(5, {}) == timedelta(minutes=5)
+    assert idle_timeout(5, {"WARDCOPY_IDLE_LOCK_SECONDS": "10"}) == timedelta(seconds=10)
+    assert idle_timeout(5, {"WARDCOPY_IDLE_LOCK_SECONDS": "3600"}) == timedelta(minutes=5)
+    assert idle_timeout(5, {"WARDCOPY_IDLE_LOCK_SECONDS": "soon"}) == timedelta(minutes=5)
+
+
+def test_login_form_names_what_is_missing() -> None:
+    form = LoginForm()
+    assert form.validate("", "pw", "", "", "en") == "Enter your user id."
+    assert form.validate("anna", "", "", "", "de") == "Bitte das Passwort eingeben."
+    assert form.validate("anna", "pw", "", "", "en") is None
+    form.break_glass = True
+    assert form.validate("", "", "Eva Notfall", "kurz", "en") is not None
+    assert form.validate("", "", "Eva Notfall", "Reanimation Zimmer 12", "en") is None
+
+
+# -- launch --------------------------------------------------------------------------------------
+
+
+def test_no_display_means_no_desktop_window_on_linux() -> None:
+    reason = desktop_unavailable_reason({}, "Linux")
+    assert reason is not None and "display" in reason
+
+
+def test_desktop_client_found_via_flet_view_path(tmp_path: Path) -> None:
+    (tmp_path / "flet").write_text("")
+    env = {"DISPLAY": ":0", "FLET_VIEW_PATH": str(tmp_path), "HOME": str(tmp_path)}
+    assert desktop_unavailable_reason(env, "Linux") is None
+
+
+# -- formatting properties -------------------------------------------------------------------------
+
+
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyzäöüß", min_size=1, max_size=12))
+def test_a_name_always_matches_itself_with_umlauts_folded(name: str) -> None:
+    assert fmt.matches(name, name.title())
+    assert fmt.matches(fmt.fold(name), name)
+
+
+@given(st.lists(st.integers(min_value=0, max_value=999), min_size=2, max_size=20))
+def test_room_numbers_sort_numerically(numbers: list[int]) -> None:
+    ordered = sorted((str(n) for n in numbers), key=fmt.natural_key)
+    assert [int(x) for x in ordered] == sorted(numbers)
+
+
+def test_age_is_whole_years_and_missing_birth_date_is_a_question_mark() -> None:
+    assert fmt.age_text(date(1938, 12, 1), date(2026, 11, 30), "de") == "87 J."
+    assert fmt.age_text(None, date(2026, 11, 30), "en") == "?"
