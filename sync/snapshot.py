@@ -169,7 +169,12 @@ _REQUIRED_TABLES = frozenset(
 
 class SnapshotError(Exception):
     """A snapshot cannot be opened, read or written. The message names the file and what to do;
-    it never contains the key or patient data."""
+    it never contains the key or patient data. `reason` is the bare cause (e.g. SQLite's
+    "database disk image is malformed"), for short problem lists."""
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 class SnapshotMeta(BaseModel):
@@ -245,6 +250,10 @@ def connect(path: Path, key: bytes, *, readonly: bool) -> Connection:
     try:
         # The key is bound into the statement text (PRAGMA takes no parameters); it is hex of
         # bytes we checked, so nothing can be injected, and the text is never logged.
+        # SQLCipher would print "hmac check failed for pgno=..." lines to stderr on a damaged
+        # file; we turn every failure into one SnapshotError / integrity problem instead, and
+        # the CLIs promise one line per failure.
+        conn.execute("PRAGMA cipher_log_level = NONE").fetchall()
         conn.execute(f"PRAGMA key = \"x'{bytes(key).hex()}'\"")
         for pragma in CIPHER_PRAGMAS:
             conn.execute(pragma)
@@ -733,7 +742,8 @@ class SnapshotReader:
             except sqlcipher.Error as exc:
                 raise SnapshotError(
                     f"cannot read snapshot {self.path}: {exc}; the file may be damaged, run "
-                    "`wardcopy verify --installed`"
+                    "`wardcopy verify --installed`",
+                    reason=str(exc),
                 ) from None
 
     def _read_meta(self) -> SnapshotMeta:
@@ -897,7 +907,7 @@ class SnapshotReader:
                     if message != fine:
                         problems.append(f"{sql.split()[1]}: {message}")
             except SnapshotError as exc:
-                problems.append(f"{sql.split()[1]} failed: {exc}")
+                problems.append(f"{sql.split()[1]} failed: {exc.reason}")
         try:
             ((pages,),) = self._query("PRAGMA page_count")
             if pages * PAGE_SIZE > size:
@@ -916,7 +926,7 @@ class SnapshotReader:
             if orphans[0][0]:
                 problems.append(f"{orphans[0][0]} census rows have no record")
         except SnapshotError as exc:
-            problems.append(f"consistency check failed: {exc}")
+            problems.append(f"consistency check failed: {exc.reason}")
         problems.extend(self._record_problems())
         return problems
 
@@ -934,7 +944,7 @@ class SnapshotReader:
                     [last],
                 )
             except SnapshotError as exc:
-                problems.append(f"records unreadable: {exc}")
+                problems.append(f"records unreadable: {exc.reason}")
                 break
             if not rows:
                 break
