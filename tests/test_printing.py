@@ -132,7 +132,9 @@ def test_mar_lists_scheduled_times_for_the_next_24_hours(record: PatientRecord) 
     flat = re.sub(r"\s+", " ", "\n".join(texts))
     # Metoprolol 08:00/20:00 from 09:30: today 20:00, tomorrow 08:00 (each a box to initial)
     assert "Metoprololsuccinat 47,5 mg Retardtablette" in flat
-    assert re.search(r"ÜBERFÄLLIG 08:00.*?30\.11\. 20:00 01\.12\. 08:00 Furosemid", flat)
+    assert re.search(
+        r"ÜBERFÄLLIG 08:00.*?30\.11\. 08:00 ! 30\.11\. 20:00 01\.12\. 08:00 Furos", flat
+    )
     assert re.search(r"30\.11\. 11:30 30\.11\. 19:30 01\.12\. 03:30 Insulin", flat)
     assert "Zeiten nicht berechenbar" in flat  # free-text insulin schema: boxes to fill in
     assert "Bedarfsmedikation" in flat and "Metamizol 500 mg" in flat
@@ -146,7 +148,9 @@ def test_mar_72_hours_has_three_days_of_boxes(record: PatientRecord) -> None:
     flat = re.sub(r"\s+", " ", "\n".join(texts))
     metoprolol = flat.split("Metoprololsuccinat")[1].split("Furosemid")[0]
     # 30 Nov 20:00, then 08:00 and 20:00 on 1 and 2 Dec, then 3 Dec 08:00 (before 09:30)
+    assert "30 Nov 08:00 !" in metoprolol
     assert re.findall(r"(\d+ \w{3}) (\d\d:\d\d)", metoprolol.split("Иванова")[-1]) == [
+        ("30 Nov", "08:00"),  # overdue, not documented: a box to sign a late dose
         ("30 Nov", "20:00"),
         ("1 Dec", "08:00"),
         ("1 Dec", "20:00"),

@@ -43,7 +43,7 @@ from app.printing.layout import (
     styles,
     when_text,
 )
-from app.schedule import has_schedule, is_active, scheduled_times
+from app.schedule import has_schedule, is_active, next_due, scheduled_times
 from sync.model import Administration, MedicationOrder, PatientRecord
 
 ALLOWED_HOURS = (24, 72)
@@ -167,8 +167,18 @@ def _scheduled(
     for order in orders:
         chunks: list[Any] = []
         if has_schedule(order):
-            times = scheduled_times(order, now, end, tz)
-            labels = [(_day_label(x, lang), fmt_time(x, lang, tz)) for x in times]
+            # Doses still open from before `now` (due now, or overdue within the last hours)
+            # get a box too, so that a late dose can be signed; "!" marks overdue ones.
+            info = next_due(order, now, record.administrations, tz)
+            late = set(info.overdue_times) if info else set()
+            open_before = sorted(
+                [*(info.overdue_times if info else ()), *(info.due_now if info else ())]
+            )
+            times = [x for x in open_before if x < now] + scheduled_times(order, now, end, tz)
+            labels = [
+                (_day_label(x, lang), fmt_time(x, lang, tz) + (" !" if x in late else ""))
+                for x in times
+            ]
             # A row must fit on a page: very frequent orders continue on further rows.
             step = per_line * MAX_BOX_LINES
             for start in range(0, len(labels), step):

@@ -134,8 +134,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "print.mar.scheduled": {"de": "Regelmedikation", "en": "Scheduled medications"},
     "print.mar.prn": {"de": "Bedarfsmedikation", "en": "As-needed (PRN) medications"},
     "print.mar.hint": {
-        "de": "Je Gabe: Kästchen mit Handzeichen abzeichnen; nicht gegeben: Kürzel + Grund.",
-        "en": "Initial each box when given; not given: code + reason.",
+        "de": "Je Gabe: Kästchen mit Handzeichen abzeichnen; nicht gegeben: Kürzel + Grund. "
+        "„!“ = überfällig, im System nicht dokumentiert.",
+        "en": "Initial each box when given; not given: code + reason. "
+        '"!" = overdue, not documented in the system.',
     },
     "print.mar.window": {"de": "Zeitraum {start} bis {end}", "en": "Period {start} to {end}"},
     "print.mar.times": {"de": "Geplante Zeiten (Handzeichen)", "en": "Scheduled times (initials)"},
