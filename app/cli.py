@@ -238,6 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--to", type=Path, required=True, help="file (.json or .csv)")
     exp.set_defaults(func=cmd_audit_export)
 
+    from app import doctor
+
+    doctor.register(sub)
+
     try:
         from app.printing.cli import add_print_parser
     except ImportError:  # printing not installed in this build

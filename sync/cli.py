@@ -390,6 +390,11 @@ def build_parser() -> argparse.ArgumentParser:
     check = config_sub.add_parser("check", help="report every problem in a config file")
     check.add_argument("file", type=Path)
     check.set_defaults(func=cmd_config_check)
+
+    from sync import doctor, export
+
+    doctor.register(sub)
+    export.register(sub)
     return parser
 
 
