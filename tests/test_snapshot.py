@@ -741,6 +741,39 @@ def test_closed_reader_raises(ward: SnapshotReader) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# Real data (../shared/data): records mapped from real FHIR survive the snapshot unchanged
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.mark.shared_data
+@pytest.mark.skipif(not (SHARED / "fhir").is_dir(), reason="../shared/data is absent")
+def test_real_records_round_trip_and_are_found_by_name(tmp_path: Path, key: bytes) -> None:
+    import orjson
+
+    from sync.mapping import map_patient
+    from sync.mapping._common import MappingContext
+
+    records = []
+    for file in sorted((SHARED / "fhir" / "synthea-r4-100").glob("*.json"))[:25]:
+        bundle = orjson.loads(file.read_bytes())
+        resources = [e["resource"] for e in bundle.get("entry", []) if "resource" in e]
+        patients = [r for r in resources if r.get("resourceType") == "Patient"]
+        if len(patients) == 1:
+            records.append(map_patient(patients[0], resources, MappingContext(now=NOW)))
+    assert len(records) >= 20
+    path = write_snapshot(tmp_path / "real.db", key, meta(), records)
+    with SnapshotReader(path, key) as reader:
+        assert reader.integrity_problems() == []
+        for record in records:
+            assert reader.record(record.id) == record
+            assert record.id in _ids(reader.search(record.name, limit=100))
+            if record.birth_date:
+                typed = f"{record.name.split(',')[0]} {record.birth_date:%d.%m.%Y}"
+                assert record.id in _ids(reader.search(typed))
+
+
+# --------------------------------------------------------------------------------------------
 # Measurements
 
 
