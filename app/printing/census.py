@@ -73,7 +73,10 @@ def _code_cell(row: CensusRow, st: Styles, lang: str) -> Any:
 def _ward_title(name: str, lang: str) -> str:
     """ "Station 7 Innere" stays as is; a bare "7 Innere" gets the word "Station"/"Ward"."""
     word = t("print.ward", lang)
-    return name if name.casefold().startswith(word.casefold()) else f"{word} {name}"
+    lowered = name.casefold()
+    if lowered.startswith(("station", "ward", word.casefold())):
+        return name
+    return f"{word} {name}"
 
 
 def census_flowables(
@@ -119,7 +122,7 @@ def census_flowables(
         t("print.col.flags", lang),
         t("print.col.admitted", lang),
     ]
-    fractions = (0.07, 0.19, 0.12, 0.2, 0.14, 0.11, 0.1, 0.07)
+    fractions = (0.06, 0.19, 0.14, 0.18, 0.14, 0.10, 0.10, 0.09)
     table = data_table(header, data, [f * width for f in fractions], st)
     table.setStyle(TableStyle([("BACKGROUND", (5, i + 1), (5, i + 1), RED) for i in limiting]))
     out.append(table)

@@ -147,7 +147,7 @@ def _obs_table(
         t("print.col.flag", lang),
         t("print.col.range", lang),
     ]
-    widths = [width * 0.17, width * 0.35, width * 0.2, width * 0.07, width * 0.21]
+    widths = [width * 0.2, width * 0.33, width * 0.19, width * 0.07, width * 0.21]
     return data_table(header, rows, widths, st, row_backgrounds=backgrounds, bold_rows=bold)
 
 

@@ -156,7 +156,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "print.col.status": {"de": "Status", "en": "Status"},
     # census
     "print.census.count": {"de": "{count} Patienten", "en": "{count} patients"},
-    "print.col.bed": {"de": "Zi./Bett", "en": "Room/bed"},
+    "print.col.bed": {"de": "Zi./Bett", "en": "Rm/bed"},
     "print.col.name": {"de": "Name", "en": "Name"},
     "print.col.born": {"de": "Geb.", "en": "Born"},
     "print.col.diagnosis": {"de": "Diagnose", "en": "Diagnosis"},
