@@ -11,6 +11,7 @@ registry (idempotent). Raises `FontMissingError` naming the folder when the file
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 
@@ -32,11 +33,13 @@ class FontMissingError(RuntimeError):
 
 def font_dirs() -> list[Path]:
     """Where the fonts are looked for, in order: the source tree's `assets/fonts`, then the
-    copy installed next to the package (`app/printing/fonts/`), then the system DejaVu folder."""
+    copy installed next to the package (`app/printing/fonts/`), then the copy a wheel installs
+    as data files (`<prefix>/share/wardcopy/fonts`), then the system DejaVu folder."""
     here = Path(__file__).resolve()
     return [
         here.parents[2] / "assets" / "fonts",
         here.parent / "fonts",
+        Path(sys.prefix) / "share" / "wardcopy" / "fonts",
         Path("/usr/share/fonts/truetype/dejavu"),
     ]
 
