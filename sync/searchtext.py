@@ -62,8 +62,35 @@ _SPECIAL: dict[str, str] = {
     "ƶ": "z",
     "ȥ": "z",
     "ǥ": "g",
+    "ɓ": "b",
+    "ƃ": "b",
+    "ɖ": "d",
+    "ƌ": "d",
+    "ȡ": "d",
+    "ɛ": "e",  # West African orthographies (Akan, Ewe)
+    "ɇ": "e",
+    "ɩ": "i",
+    "ɉ": "j",
+    "ȷ": "j",
+    "ȴ": "l",
+    "ȵ": "n",
+    "ƥ": "p",
+    "ɋ": "q",
+    "ɍ": "r",
+    "ȿ": "s",
+    "ƭ": "t",
+    "ʈ": "t",
+    "ȶ": "t",
+    "ⱦ": "t",
+    "ʋ": "v",
+    "ɏ": "y",
+    "ɀ": "z",
+    "ⱥ": "a",
+    "ȼ": "c",
     "ʼ": "'",  # NFKD of "ŉ" is "ʼn"; the apostrophe is punctuation afterwards
 }
+
+_SPECIAL_TABLE = str.maketrans(_SPECIAL)
 
 # German transliteration of umlauts, applied to the *unfolded* (but lowercased, composed) text.
 _GERMAN: dict[str, str] = {"ä": "ae", "ö": "oe", "ü": "ue"}
@@ -88,7 +115,8 @@ def _fold_once(text: str) -> str:
     special letters, recompose."""
     if text.isascii():
         return text.lower()  # the common case; the same result as the general path, faster
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    # Map special letters before decomposing too: NFKD would turn "ŀ" into "l" + middle dot.
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_SPECIAL_TABLE))
     out: list[str] = []
     base_limit_ok = False  # whether the last base character takes droppable diacritics
     for ch in decomposed:

@@ -67,7 +67,9 @@ _ZDICT_MAX = 32 * 1024  # zlib's window: dictionary bytes beyond it are never re
 # hit outranks a diagnosis word.
 _BM25_WEIGHTS = "10.0, 6.0, 4.0, 6.0, 1.0"
 
-_BATCH = 500
+_BATCH = 500  # records per executemany batch in the writer, or fewer when they are big:
+_BATCH_BYTES = 8 * 1024 * 1024  # real records are 10-100 KB of JSON, and a build keeps one
+# writer per ward open at the same time
 
 # A search group with more hits than this is shown in census order instead of ranked by bm25
 # (see SnapshotReader.search).
@@ -486,6 +488,7 @@ class SnapshotWriter:
         self._census: list[dict[str, Any]] = []
         self._records: list[tuple[int, str, bytes]] = []  # (row_id, patient_id, JSON)
         self._zdict: bytes | None = None
+        self._pending_bytes = 0
         self._search: list[tuple[int, str, str, str, str, str]] = []
         self._exact: list[tuple[str, int]] = []
         self._finished = False
@@ -547,11 +550,13 @@ class SnapshotWriter:
         values["row_id"] = row_id
         values["sort_key"] = searchtext.natural_sort_key(row.room, row.bed, row.name)
         self._census.append(values)
-        self._records.append((row_id, record.id, record.to_json()))
+        data = record.to_json()
+        self._records.append((row_id, record.id, data))
+        self._pending_bytes += len(data)
         self._search.append((row_id, *search_columns(record)))
         self._exact.extend((key, row_id) for key in exact_search_keys(record))
         self._counts.update(record_counts(record))
-        if len(self._records) >= _BATCH:
+        if len(self._records) >= _BATCH or self._pending_bytes >= _BATCH_BYTES:
             self._flush()
 
     def add_all(self, records: Iterable[PatientRecord]) -> None:
@@ -596,6 +601,7 @@ class SnapshotWriter:
             raise SnapshotError(f"cannot write snapshot {self.partial}: {exc}") from None
         self._census.clear()
         self._records.clear()
+        self._pending_bytes = 0
         self._search.clear()
         self._exact.clear()
 
