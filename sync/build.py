@@ -6,9 +6,12 @@ store (sync.staging), maps each patient (sync.mapping.map_patient), decides its 
 with its own fresh random key. Sealing and publishing the snapshots is the caller's next step
 (sync.package, sync.publish).
 
-Speed: pass 1 (parse + stage) runs in this process; pass 2 maps patients in a small process
+Speed: in pass 1 a reader process parses and classifies the source while this process writes
+the staging store (sources over 16 MB, or workers > 1); pass 2 maps patients in a small process
 pool (`workers`, default: all cores, at most 4) fed with batches of patients, while this process
-reads the staging store and writes the snapshots. Memory stays flat: only one window of batches
+reads the staging store and writes the snapshots. `workers=1` does everything in this process.
+Processes are forked (POSIX); where fork is unavailable the build runs pass 1 inline and spawns
+the pool. Memory stays flat: only one window of batches
 is in flight; shared resources (Location, Practitioner, ...) are the only thing held whole.
 
 Nothing with patient data is written in plaintext: staging and snapshots are SQLCipher files; the
@@ -27,6 +30,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 from sync.config import Config
@@ -35,7 +39,7 @@ from sync.model import PatientRecord
 from sync.refs import RefIndex
 from sync.snapshot import SnapshotMeta, SnapshotWriter, new_key
 from sync.sources import iter_source
-from sync.staging import RawPatient, StagedPatient, Staging, decode_patient
+from sync.staging import Classifier, RawPatient, StagedPatient, Staging, decode_patient
 from sync.wards import effective_wards, place_record, summarize_encounter
 
 __all__ = ["BuildError", "BuildReport", "BuildResult", "WardSnapshot", "build_snapshots"]
@@ -230,6 +234,78 @@ def _gc_for_bulk_work() -> Iterator[None]:
         gc.set_threshold(*old)
 
 
+_PARALLEL_BYTES = 16_000_000  # smaller sources read faster than a reader process starts
+_READ_BATCH = 1000  # classified items per message from the reader process
+_READ_QUEUE = 16  # messages in flight: bounds the reader's lead (memory stays flat)
+
+
+def _source_bytes(source: Path) -> int:
+    """Total size of the files under `source` (0 when unreadable): decides parallel reading."""
+    if source.is_file():
+        return source.stat().st_size
+    total = 0
+    for path in source.rglob("*"):
+        with contextlib.suppress(OSError):
+            if path.is_file():
+                total += path.stat().st_size
+    return total
+
+
+def _reader_main(source: Path, queue: Any) -> None:
+    """Reader process: parse and classify the source, send batches; None at the end, or an
+    error text (exception type and message: paths, never patient data)."""
+    try:
+        classify = Classifier()
+        batch: list[Any] = []
+        for item in iter_source(source):
+            batch.append(classify(item))
+            if len(batch) >= _READ_BATCH:
+                queue.put(batch)
+                batch = []
+        if batch:
+            queue.put(batch)
+        queue.put(None)
+    except BaseException as exc:
+        queue.put(f"{type(exc).__name__}: {exc}")
+
+
+def _read_source(source: Path, st: Staging, *, parallel: bool) -> None:
+    """Pass 1: stream the source into staging. With `parallel`, parsing and classifying run in
+    a reader process (fork only) while this process writes the staging store.
+    Raises BuildError when the source cannot be read."""
+    methods = multiprocessing.get_all_start_methods()
+    if not parallel or "fork" not in methods:
+        for item in iter_source(source):
+            st.add(item)
+        return
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue(maxsize=_READ_QUEUE)
+    reader = context.Process(target=_reader_main, args=(source, queue), daemon=True)
+    reader.start()
+    try:
+        while True:
+            try:
+                message = queue.get(timeout=5)
+            except Empty:
+                if not reader.is_alive():
+                    raise BuildError(
+                        f"the reader of {source} stopped unexpectedly (exit code "
+                        f"{reader.exitcode}); run the build again, or with --workers 1"
+                    ) from None
+                continue
+            if message is None:
+                break
+            if isinstance(message, str):
+                raise BuildError(f"cannot read FHIR source {source}: {message}")
+            for staged in message:
+                st.apply(staged)
+        reader.join()
+    finally:
+        if reader.is_alive():
+            reader.terminate()
+            reader.join()
+
+
 def _default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
@@ -264,8 +340,8 @@ def build_snapshots(
         _gc_for_bulk_work(),
         Staging(workdir, tz=tz, merge_inactive_duplicates=config.merge_inactive_duplicates) as st,
     ):
-        for item in iter_source(source):
-            st.add(item)
+        parallel = workers != 1 if workers is not None else _source_bytes(source) > _PARALLEL_BYTES
+        _read_source(source, st, parallel=parallel)
         st.finish_loading()
         read_seconds = time.perf_counter() - started
         locations = [r for k, r in st.index.resources.items() if k.startswith("Location/")]

@@ -41,7 +41,15 @@ from sync.sources import (
     SourceProblem,
 )
 
-__all__ = ["RawPatient", "StagedPatient", "Staging", "StagingStats", "decode_patient"]
+__all__ = [
+    "Classified",
+    "Classifier",
+    "RawPatient",
+    "StagedPatient",
+    "Staging",
+    "StagingStats",
+    "decode_patient",
+]
 
 _INSERT_BATCH = 5000
 _STALE_SECONDS = 24 * 3600
@@ -142,6 +150,78 @@ def _trivial_full_url(full_url: str, key: str) -> bool:
     return full_url == f"urn:uuid:{rid}" or full_url.endswith("/" + key)
 
 
+# What a Classifier makes of one source item: a small tuple of str/bytes (and, for the few
+# patients and shared resources, the resource dict), cheap to send between processes.
+#   (PROBLEM, reason)
+#   (ROW, type, lastUpdated, patient reference, fullUrl to keep or None, JSON bytes)
+#   (PATIENT | SHARED, type, lastUpdated, fullUrl, resource)
+#   (SKIPPED | NO_PATIENT_KIND, type, lastUpdated)
+Classified = tuple[Any, ...]
+PROBLEM, ROW, PATIENT, SHARED, SKIPPED, NO_PATIENT_KIND = range(6)
+
+
+class Classifier:
+    """Decides where each source item goes (pure apart from a counter for invented ids): the
+    CPU-heavy half of pass 1, which may run in a reader process beside the staging store."""
+
+    def __init__(self) -> None:
+        self._anon = 0
+
+    def __call__(self, item: SourceItem | SourceProblem) -> Classified:
+        if isinstance(item, SourceProblem):
+            return (PROBLEM, item.reason)
+        resource = item.resource
+        rtype: str = resource["resourceType"]
+        updated = _last_updated(resource)
+        raw = item.raw
+        if not isinstance(resource.get("id"), str) or not resource["id"]:
+            resource["id"] = self._invent_id(item.full_url)
+            raw = None  # changed: serialise again
+        if rtype == "Patient":
+            return (PATIENT, rtype, updated, item.full_url, resource)
+        if rtype in IGNORED_PATIENT_TYPES:
+            return (SKIPPED, rtype, updated)
+        if rtype in PATIENT_REFERENCE_FIELDS:
+            for name in PATIENT_REFERENCE_FIELDS[rtype]:
+                pref = _reference_string(resource.get(name))
+                if pref is not None:
+                    key = f"{rtype}/{resource['id']}"
+                    url = item.full_url
+                    kept_url = url if url and not _trivial_full_url(url, key) else None
+                    return (ROW, rtype, updated, pref, kept_url, raw or orjson.dumps(resource))
+        if rtype in SHARED_TYPES:
+            return (SHARED, rtype, updated, item.full_url, resource)
+        if rtype in PATIENT_REFERENCE_FIELDS:
+            return (NO_PATIENT_KIND, rtype, updated)
+        return (SKIPPED, rtype, updated)
+
+    def _invent_id(self, full_url: str | None) -> str:
+        # Transaction Bundles may POST resources without id; their urn:uuid is their identity.
+        if full_url and full_url.startswith("urn:uuid:"):
+            return full_url[9:]
+        self._anon += 1
+        return f"wardcopy-anon-{self._anon}"
+
+
+def _reference_string(ref: Any) -> str | None:
+    """A Reference as one string: its `reference`, or a conditional form of its identifier
+    (a logical reference)."""
+    if not isinstance(ref, dict):
+        return None
+    value = ref.get("reference")
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    ident = ref.get("identifier")
+    if isinstance(ident, dict) and isinstance(ident.get("value"), str) and ident["value"]:
+        system = ident.get("system")
+        rtype = ref.get("type")
+        rtype = rtype if isinstance(rtype, str) else "Patient"
+        return conditional_reference(
+            rtype, system if isinstance(system, str) else None, ident["value"]
+        )
+    return None
+
+
 class Staging:
     """The encrypted staging store. Use as a context manager; see the module docstring.
 
@@ -173,7 +253,7 @@ class Staging:
         self._pref_ids: dict[str, int] = {}
         self._pref_counts: list[int] = []
         self._merged_from: dict[str, list[str]] = {}
-        self._anon = 0
+        self._classify = Classifier()
         self._loaded = False
         self._conn: snapshot.Connection | None = snapshot.connect(
             self.path, snapshot.new_key(), readonly=False
@@ -231,44 +311,41 @@ class Staging:
 
     def add(self, item: SourceItem | SourceProblem) -> None:
         """Take one source item (pass 1). Problems are counted; never raises for bad content."""
+        self.apply(self._classify(item))
+
+    def apply(self, staged: Classified) -> None:
+        """Take one item already classified by a `Classifier` (possibly in another process)."""
         if self._loaded:
             raise RuntimeError("staging: add() after finish_loading()")
-        if isinstance(item, SourceProblem):
-            self.stats.problems[item.reason] += 1
+        kind = staged[0]
+        if kind == PROBLEM:
+            self.stats.problems[staged[1]] += 1
             return
-        resource = item.resource
-        rtype: str = resource["resourceType"]
+        rtype: str = staged[1]
+        updated: str = staged[2]
         self.stats.resources[rtype] += 1
-        updated = _last_updated(resource)
         if updated:
             self._note_update(updated)
-        raw = item.raw
-        if not isinstance(resource.get("id"), str) or not resource["id"]:
-            resource["id"] = self._invent_id(item.full_url)
-            raw = None  # changed: serialise again
-        if rtype == "Patient":
-            self._add_patient(resource, item.full_url, updated)
-        elif rtype in IGNORED_PATIENT_TYPES:
-            self.stats.skipped[rtype] += 1
-        elif rtype in PATIENT_REFERENCE_FIELDS and self._add_compartment(
-            resource, item.full_url, raw
-        ):
-            pass
-        elif rtype in SHARED_TYPES:
-            self.index.add(resource, item.full_url, keep=True)
-        elif rtype in PATIENT_REFERENCE_FIELDS:
+        if kind == ROW:
+            pref_text, kept_url, raw = staged[3], staged[4], staged[5]
+            pref = self._pref_ids.get(pref_text)
+            if pref is None:
+                pref = self._pref_ids[pref_text] = len(self._pref_counts)
+                self._pref_counts.append(0)
+            self._pref_counts[pref] += 1
+            self._rows.append((pref, kept_url, raw))
+            if len(self._rows) >= _INSERT_BATCH:
+                self._flush()
+        elif kind == PATIENT:
+            self._add_patient(staged[4], staged[3], updated)
+            if len(self._patient_rows) >= _INSERT_BATCH:
+                self._flush()
+        elif kind == SHARED:
+            self.index.add(staged[4], staged[3], keep=True)
+        elif kind == NO_PATIENT_KIND:
             self.stats.problems[NO_PATIENT] += 1
         else:
             self.stats.skipped[rtype] += 1
-        if len(self._rows) + len(self._patient_rows) >= _INSERT_BATCH:
-            self._flush()
-
-    def _invent_id(self, full_url: str | None) -> str:
-        # Transaction Bundles may POST resources without id; their urn:uuid is their identity.
-        if full_url and full_url.startswith("urn:uuid:"):
-            return full_url[9:]
-        self._anon += 1
-        return f"wardcopy-anon-{self._anon}"
 
     def _note_update(self, value: str) -> None:
         parsed = _parse_instant(value, self.tz)
@@ -300,44 +377,6 @@ class Staging:
             updated, resource.get("active") is not False, links, identifiers
         )
         self._patient_rows.append((key, updated, orjson.dumps(resource)))
-
-    def _add_compartment(
-        self, resource: dict[str, Any], full_url: str | None, raw: bytes | None
-    ) -> bool:
-        """Stage a resource under its patient reference; False when it names no patient."""
-        for name in PATIENT_REFERENCE_FIELDS[resource["resourceType"]]:
-            ref = resource.get(name)
-            pref_text = self._reference_string(ref)
-            if pref_text is not None:
-                pref = self._pref_ids.get(pref_text)
-                if pref is None:
-                    pref = self._pref_ids[pref_text] = len(self._pref_counts)
-                    self._pref_counts.append(0)
-                self._pref_counts[pref] += 1
-                key = f"{resource['resourceType']}/{resource['id']}"
-                kept_url = full_url if full_url and not _trivial_full_url(full_url, key) else None
-                self._rows.append((pref, kept_url, raw or orjson.dumps(resource)))
-                return True
-        return False
-
-    @staticmethod
-    def _reference_string(ref: Any) -> str | None:
-        """A Reference as one string: its `reference`, or a conditional form of its
-        identifier (a logical reference)."""
-        if not isinstance(ref, dict):
-            return None
-        value = ref.get("reference")
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-        ident = ref.get("identifier")
-        if isinstance(ident, dict) and isinstance(ident.get("value"), str) and ident["value"]:
-            system = ident.get("system")
-            rtype = ref.get("type")
-            rtype = rtype if isinstance(rtype, str) else "Patient"
-            return conditional_reference(
-                rtype, system if isinstance(system, str) else None, ident["value"]
-            )
-        return None
 
     def _flush(self) -> None:
         if not self._rows and not self._patient_rows:
