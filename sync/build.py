@@ -90,6 +90,11 @@ class BuildReport:
         return self.total_resources / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
 
     @property
+    def patients_unplaced(self) -> int:
+        """Mapped patients on no ward (no current stay, no matching rule): in no snapshot."""
+        return self.patients_mapped - self.patients_placed
+
+    @property
     def problem_count(self) -> int:
         return sum(self.problems.values())
 
