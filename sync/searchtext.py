@@ -245,13 +245,14 @@ def query_alternatives(query: str) -> list[list[str]]:
 def date_tokens(day: date | None) -> list[str]:
     """Search tokens for a date, so that any usual way of typing it matches as a prefix:
     ISO "1950-03-07" -> "19500307", German "07.03.1950" -> "07031950", "7.3.1950" -> "731950",
-    and the year "1950"."""
+    "07.03.50" -> "070350", and the year "1950"."""
     if day is None:
         return []
     tokens = [
         f"{day.year:04d}{day.month:02d}{day.day:02d}",
         f"{day.day:02d}{day.month:02d}{day.year:04d}",
         f"{day.day}{day.month}{day.year:04d}",
+        f"{day.day:02d}{day.month:02d}{day.year % 100:02d}",
         f"{day.year:04d}",
     ]
     return list(dict.fromkeys(tokens))

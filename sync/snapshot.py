@@ -77,7 +77,7 @@ RANKED_MAX = 1000  # records per executemany batch in the writer
 
 # CensusRow fields stored as their own columns (in this order); any CensusRow field not listed
 # (added to the model later) goes into the census.extra JSON column.
-_CENSUS_COLUMNS: tuple[str, ...] = (
+CENSUS_COLUMNS: tuple[str, ...] = (
     "patient_id",
     "mrn",
     "name",
@@ -282,7 +282,7 @@ def census_values(row: CensusRow) -> dict[str, Any]:
     """The census table columns for `row` (without row_id and sort_key)."""
     data = row.model_dump(mode="json")
     values: dict[str, Any] = {}
-    for column in _CENSUS_COLUMNS:
+    for column in CENSUS_COLUMNS:
         value = data.pop(column, None)
         if column in _CENSUS_BOOL:
             value = int(bool(value))
@@ -299,7 +299,7 @@ def census_from_values(values: dict[str, Any]) -> CensusRow:
     extra = values.get("extra")
     if extra:
         data.update(orjson.loads(extra))
-    for column in _CENSUS_COLUMNS:
+    for column in CENSUS_COLUMNS:
         if column not in values:
             continue
         value = values[column]
@@ -578,7 +578,7 @@ class SnapshotWriter:
             (row_id, patient_id, *encode_record(data, self._zdict))
             for row_id, patient_id, data in self._records
         ]
-        columns = ("row_id", "sort_key", *_CENSUS_COLUMNS, "extra")
+        columns = ("row_id", "sort_key", *CENSUS_COLUMNS, "extra")
         census_sql = (
             f"INSERT INTO census ({', '.join(columns)}) "
             f"VALUES ({', '.join(':' + c for c in columns)})"
@@ -791,7 +791,7 @@ class SnapshotReader:
     def census(self) -> list[CensusRow]:
         """Every patient's census row, ordered by room, bed, name (natural order: room 2 before
         room 10; patients without a room last)."""
-        columns = (*_CENSUS_COLUMNS, "extra")
+        columns = (*CENSUS_COLUMNS, "extra")
         rows = self._query(f"SELECT {', '.join(columns)} FROM census ORDER BY sort_key, patient_id")
         return self._census_rows(rows, columns)
 
@@ -828,7 +828,7 @@ class SnapshotReader:
 
     def _search_tier(self, match: str, exact_keys: list[str] | None, limit: int) -> list[CensusRow]:
         """Rows for one search tier: MATCH `match` (and, if given, having one of `exact_keys`)."""
-        columns = (*_CENSUS_COLUMNS, "extra")
+        columns = (*CENSUS_COLUMNS, "extra")
         select = ", ".join("c." + c for c in columns)
         where = "search_index MATCH ?"
         params: list[Any] = [match]

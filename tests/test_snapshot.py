@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -45,6 +46,7 @@ from sync.model import (
 )
 from sync.searchtext import query_terms
 from sync.snapshot import (
+    CENSUS_COLUMNS,
     PAGE_SIZE,
     RANKED_MAX,
     SCHEMA_VERSION,
@@ -53,6 +55,8 @@ from sync.snapshot import (
     SnapshotMeta,
     SnapshotReader,
     SnapshotWriter,
+    census_from_values,
+    census_values,
     connect,
     new_key,
     write_snapshot,
@@ -276,6 +280,20 @@ def test_round_trip_of_generated_records(tmp_path: Path, key: bytes) -> None:
 def test_snapshot_file_is_owner_only(tmp_path: Path, key: bytes) -> None:
     path = write_snapshot(tmp_path / "ward.db", key, meta(), [make_record(1)])
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_census_keeps_fields_newer_than_the_schema() -> None:
+    # A CensusRow field added to the model later is stored in census.extra and read back.
+    class NewerCensusRow(CensusRow):
+        isolation_room: bool = False
+
+    row = NewerCensusRow(patient_id="p1", name="Zyx, Abc", isolation_room=True, flags=["MRSA"])
+    values = census_values(row)
+    assert set(values) == {*CENSUS_COLUMNS, "extra"}
+    assert orjson.loads(values["extra"]) == {"isolation_room": True}
+    back = census_from_values(values)
+    assert back == CensusRow(patient_id="p1", name="Zyx, Abc", flags=["MRSA"])
+    assert census_values(CensusRow(patient_id="p1", name="x"))["extra"] is None
 
 
 def test_meta_counts_keep_callers_counts(tmp_path: Path, key: bytes) -> None:
@@ -667,6 +685,26 @@ def test_search_is_injection_safe(ward: SnapshotReader, query: str) -> None:
     assert len(ward.census()) == 8
 
 
+@pytest.fixture(scope="module")
+def shared_ward(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnapshotReader]:
+    key = new_key()
+    path = tmp_path_factory.mktemp("ward") / "ward.db"
+    write_snapshot(path, key, meta(), [make_record(i) for i in range(40)])
+    reader = SnapshotReader(path, key)
+    yield reader
+    reader.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(query=st.text(max_size=60))
+def test_any_query_is_safe(shared_ward: SnapshotReader, query: str) -> None:
+    # Whatever is typed or pasted: no FTS5 syntax error, no SQL error, at most `limit` rows,
+    # no duplicates.
+    found = shared_ward.search(query, limit=20)
+    assert len(found) <= 20
+    assert len({row.patient_id for row in found}) == len(found)
+
+
 def test_fts_syntax_is_searched_as_words(ward: SnapshotReader) -> None:
     # "OR" must not turn the query into a disjunction: "muster OR nowak" is three AND-ed words.
     assert ward.search("muster OR nowak") == []
@@ -749,8 +787,6 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 @pytest.mark.shared_data
 @pytest.mark.skipif(not (SHARED / "fhir").is_dir(), reason="../shared/data is absent")
 def test_real_records_round_trip_and_are_found_by_name(tmp_path: Path, key: bytes) -> None:
-    import orjson
-
     from sync.mapping import map_patient
     from sync.mapping._common import MappingContext
 
