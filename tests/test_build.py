@@ -444,3 +444,30 @@ def test_staging_memory_stays_flat_as_the_source_grows(tmp_path: Path) -> None:
     small, large = peak_for(5_000), peak_for(20_000)
     # 4x the data (about 2 MB vs 8 MB of JSON) must not need 4x the memory
     assert large < small * 1.5, (small, large)
+
+
+def test_generated_hospital_lands_on_its_location_wards(tmp_path: Path) -> None:
+    from sync.generate import generate
+
+    now = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+    summary = generate(tmp_path / "gen", 40, seed=3, now=now)
+    result = build_snapshots(tmp_path / "gen", Config(), tmp_path / "work", now=now, workers=2)
+    report = result.report
+    assert report.problems == {}
+    assert report.total_resources == summary.total_resources
+    built = {w.ward_id: w for w in result.wards}
+    # one ward per Location of physicalType "wa", named and identified like it
+    assert set(built) == {w.id for w in summary.wards} | {"hospital"}
+    for ward in summary.wards:
+        snap = built[ward.id]
+        # every occupied bed is on the census (plus the recently discharged)
+        assert snap.patients >= ward.occupied
+        assert snap.ward_name == ward.name
+    for example in summary.examples:
+        if example.ward is None:
+            continue
+        snap = next(w for w in result.wards if w.ward_name == example.ward)
+        with SnapshotReader(snap.path, snap.key) as reader:
+            row = next(r for r in reader.census() if r.patient_id == example.id)
+        assert (row.ward, row.room, row.bed) == (example.ward, example.room, example.bed)
+    assert built["hospital"].patients == report.patients_placed
