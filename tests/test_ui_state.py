@@ -333,3 +333,11 @@ def test_room_numbers_sort_numerically(numbers: list[int]) -> None:
 def test_age_is_whole_years_and_missing_birth_date_is_a_question_mark() -> None:
     assert fmt.age_text(date(1938, 12, 1), date(2026, 11, 30), "de") == "87 J."
     assert fmt.age_text(None, date(2026, 11, 30), "en") == "?"
+
+
+def test_room_and_bed_lose_their_label_words_but_not_other_words() -> None:
+    assert fmt.room_bed("Zimmer 301", "Bett 1") == "301/1"
+    assert fmt.room_bed("101", "A") == "101/A"
+    assert fmt.room_bed(None, None) == "–"
+    assert fmt.short_place("Zi. 12") == "12"
+    assert fmt.short_place("Bettenhaus 3") == "Bettenhaus 3"

@@ -115,6 +115,25 @@ def matches(query: str, *fields: str | None) -> bool:
     return all(any(token.startswith(word) for token in tokens) for word in words)
 
 
+_PLACE_WORD = re.compile(
+    r"^\s*(zimmer|raum|room|bett|bed|platz|stellplatz|zi|rm)\b\.?\s*[:#-]?\s*(?=\S)",
+    re.IGNORECASE,
+)
+
+
+def short_place(text: str | None) -> str:
+    """A room or bed without its label word: "Zimmer 301" -> "301", "Bett 1" -> "1"."""
+    if not text:
+        return ""
+    return _PLACE_WORD.sub("", text).strip()
+
+
+def room_bed(room: str | None, bed: str | None) -> str:
+    """Compact "room/bed" for the census column: "301/1"; "–" when neither is known."""
+    parts = [short_place(room), short_place(bed)]
+    return "/".join(p for p in parts if p) or "–"
+
+
 _NATURAL_PART = re.compile(r"(\d+)")
 
 

@@ -23,7 +23,7 @@ import flet as ft
 
 from app import i18n
 from app.ui import theme, views
-from app.ui.session import LoginOutcome, SnapshotProblem, ViewerBackend
+from app.ui.session import LoginOutcome, SnapshotProblem, ViewerBackend, WardChoice
 from app.ui.state import (
     CensusModel,
     ChartModel,
@@ -87,6 +87,7 @@ class Viewer:
         self.problem: SnapshotProblem | None = None
         self.expired_ack = False
         self.break_glass_ok = False
+        self.ward_choices: list[WardChoice] = []
         self.reopen_patient: tuple[str, str] | None = None  # (user id, patient id) after a lock
         self._search_gen = 0
         self._closed = False
@@ -207,6 +208,7 @@ class Viewer:
             return
         self.problem = None
         self.break_glass_ok = await self.bg(self.backend.break_glass_allowed)
+        self.ward_choices = await self.bg(self.backend.ward_choices)
         rows = await self.bg(self.backend.census)
         self.census = CensusModel(rows, ward_id=result.ward)
         level = self._freshness_level()
@@ -240,27 +242,29 @@ class Viewer:
             thresholds=self.backend.settings.freshness,
         )
 
+    def ward_picker(self) -> ft.Control | None:
+        """A ward switcher when several wards are installed and the user may see them."""
+        choices = [c for c in self.ward_choices if self._may_see(c.ward_id)]
+        if self.user is None or len(choices) < 2 or self.user.break_glass:
+            return None
+        return ft.Dropdown(
+            label=self.t("banner.ward"),
+            value=self.backend.current.ward if self.backend.current else None,
+            options=[ft.DropdownOption(key=c.ward_id, text=c.name) for c in choices],
+            on_select=self.h(self._on_ward),
+            width=260,
+            text_style=ft.TextStyle(size=theme.FONT_BODY, color=theme.INK),
+            bgcolor=theme.PAPER,
+            filled=True,
+            fill_color=theme.PAPER,
+        )
+
     def render_banner(self) -> None:
-        picker = None
-        choices = [c for c in self.backend.ward_choices() if self._may_see(c.ward_id)]
-        if self.user is not None and len(choices) > 1 and self.screen == "census":
-            picker = ft.Dropdown(
-                value=self.backend.current.ward if self.backend.current else None,
-                options=[ft.DropdownOption(key=c.ward_id, text=c.name) for c in choices],
-                on_select=self.h(self._on_ward),
-                width=220,
-                text_style=ft.TextStyle(size=theme.FONT_BODY, color=theme.INK),
-                bgcolor=theme.PAPER,
-                filled=True,
-                fill_color=theme.PAPER,
-                dense=True,
-            )
         self.banner_slot.content = views.banner(
             self._banner() if self.backend.current is not None else _empty_banner(self.lang),
             on_logout=self.h(self._on_logout) if self.user is not None else None,
             on_language=self.h(self._on_language),
             lang=self.lang,
-            ward_picker=picker,
         )
         notices: list[str] = []
         snap = self.backend.current
@@ -358,15 +362,17 @@ class Viewer:
         self.census_list = None
         self.render_banner()
         form = self.login_form
+        prefilled = bool(locked and self.reopen_patient)
         user_field = ft.TextField(
             label=self.t("login.user"),
-            autofocus=not form.break_glass,
+            autofocus=not form.break_glass and not prefilled,
             text_size=theme.FONT_TITLE - 2,
             on_submit=self.h(self._submit_login),
             value=self.reopen_patient[0] if (locked and self.reopen_patient) else "",
         )
         password_field = ft.TextField(
             label=self.t("login.password"),
+            autofocus=prefilled and not form.break_glass,
             password=True,
             can_reveal_password=True,
             text_size=theme.FONT_TITLE - 2,
@@ -455,7 +461,8 @@ class Viewer:
         self.body.content = ft.Container(
             ft.Container(
                 views.card(
-                    [*intro, *fields, message, ft.Row([submit, switch], spacing=16, wrap=True)]
+                    [*intro, *fields, message, ft.Row([submit, switch], spacing=16, wrap=True)],
+                    stretch=True,
                 ),
                 width=520,
             ),
@@ -576,7 +583,8 @@ class Viewer:
             label=self.t("census.search_label"),
         )
         self.search_field = field
-        tools: list[ft.Control] = [field]
+        picker = self.ward_picker()
+        tools: list[ft.Control] = [picker, field] if picker is not None else [field]
         if self.backend.hospital_search_available():
             tools.append(
                 ft.SegmentedButton(

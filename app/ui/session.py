@@ -62,6 +62,7 @@ class ViewerBackend:
         self._hospital_tried = False
         self._audit: Any = None
         self._authenticator: Any = None
+        self._ward_names: dict[str, str] = {}
         self.session: Any = None  # app.auth.Session of the person at the screen
         self.roster_problem: str | None = None
 
@@ -101,14 +102,23 @@ class ViewerBackend:
         return snap
 
     def ward_choices(self) -> list[WardChoice]:
-        """Installed wards with display names (the current one's from its snapshot)."""
-        out = []
-        for w in self.ward_ids():
-            name = w
-            if self.current is not None and self.current.ward == w:
-                name = self.current.reader.meta.ward_name or w
-            out.append(WardChoice(w, name))
-        return out
+        """Installed wards with display names (from the snapshots opened so far, and from the
+        hospital-wide snapshot's census when one is installed)."""
+        if self.current is not None:
+            self._ward_names[self.current.ward] = self.current.reader.meta.ward_name
+        wards = self.ward_ids()
+        if len(wards) > 1 and any(w not in self._ward_names for w in wards):
+            hospital = (
+                self._hospital_snapshot() if HOSPITAL_WARD in installed_wards(self.home) else None
+            )
+            if hospital is not None:
+                try:
+                    for row in hospital.reader.census():
+                        if row.ward_id and row.ward:
+                            self._ward_names.setdefault(row.ward_id, row.ward)
+                except Exception as exc:  # names are a nicety; ids still work
+                    log.debug("ward names from the hospital snapshot: %s", exc)
+        return [WardChoice(w, self._ward_names.get(w) or w) for w in wards]
 
     def hospital_search_available(self) -> bool:
         return HOSPITAL_WARD in installed_wards(self.home) and (

@@ -326,7 +326,7 @@ def census_line(
     days = fmt.days_since(row.admitted, now.astimezone(tz))
     admitted = fmt.date_text(row.admitted.astimezone(tz).date(), lang) if row.admitted else "–"
     admitted_day = tr("census.day", lang, days=days) if days is not None else ""
-    room_bed = "/".join(p for p in (row.room, row.bed) if p) or "–"
+    room_bed = fmt.room_bed(row.room, row.bed)
     age = fmt.age_text(row.birth_date, local_today, lang)
     if row.allergy_count:
         allergy = row.allergies_short or tr("census.allergies_n", lang, n=row.allergy_count)
@@ -579,7 +579,11 @@ class ChartModel:
                 loc_parts.append(stay.ward or stay.ward_id or "")
             if stay.room or stay.bed:
                 loc_parts.append(
-                    self.t("chart.room_bed", room=stay.room or "–", bed=stay.bed or "–")
+                    self.t(
+                        "chart.room_bed",
+                        room=fmt.short_place(stay.room) or "–",
+                        bed=fmt.short_place(stay.bed) or "–",
+                    )
                 )
         admitted = "–"
         if stay is not None and stay.admitted is not None:

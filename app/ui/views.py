@@ -218,10 +218,11 @@ def allergy_marker(label: str, severe: bool, *, size: int = theme.FONT_TABLE) ->
             content=ft.Row(
                 [
                     ft.Icon(ft.Icons.WARNING_ROUNDED, color="#FFFFFF", size=size + 2),
-                    text(label, size, bold=True, color="#FFFFFF", max_lines=2),
+                    ft.Container(
+                        text(label, size, bold=True, color="#FFFFFF", max_lines=2), expand=True
+                    ),
                 ],
                 spacing=4,
-                tight=True,
             ),
             bgcolor=theme.DANGER,
             padding=ft.Padding.symmetric(horizontal=6, vertical=2),
@@ -450,7 +451,12 @@ def chart_header(h: ChartHeader, *, lang: str, on_back: Handler, on_print: Handl
             ident,
             code_box(h.code, lang),
             allergy_box,
-            ft.Button(tr("chart.print", lang), icon=ft.Icons.PRINT, on_click=on_print),
+            ft.OutlinedButton(
+                tr("chart.print", lang),
+                icon=ft.Icons.PRINT,
+                on_click=on_print,
+                style=ft.ButtonStyle(color=theme.NAVY, side=ft.BorderSide(1, theme.NAVY)),
+            ),
         ],
         spacing=14,
         vertical_alignment=ft.CrossAxisAlignment.START,
@@ -523,9 +529,18 @@ def none_recorded(lang: str) -> ft.Control:
     return text(tr("chart.none", lang), theme.FONT_BODY, color=theme.MUTED, italic=True)
 
 
-def card(controls: list[ft.Control], *, expand: bool | int | None = None) -> ft.Control:
+def card(
+    controls: list[ft.Control], *, expand: bool | int | None = None, stretch: bool = False
+) -> ft.Control:
     return ft.Container(
-        content=ft.Column(controls, spacing=4, tight=True),
+        content=ft.Column(
+            controls,
+            spacing=10 if stretch else 4,
+            tight=True,
+            horizontal_alignment=ft.CrossAxisAlignment.STRETCH
+            if stretch
+            else ft.CrossAxisAlignment.START,
+        ),
         bgcolor=theme.PAPER,
         padding=12,
         border_radius=8,

@@ -1,9 +1,14 @@
 """End-to-end fixtures: a real installed laptop home, the real viewer served on 127.0.0.1 in a
 subprocess, and Chromium (/usr/bin/chromium, never downloaded) driven by Playwright.
 
-The home is built with the real chain (tests/test_ui_support.build_home). The idle lock comes
-from settings.json (1 min, the settings minimum) shortened for the suite with
-WARDCOPY_IDLE_LOCK_SECONDS, which can only shorten it.
+The home comes from `wardcopy demo --no-view` (generated FHIR data through the whole chain:
+build, seal, publish, receive). What the tests look for (a name with an umlaut, a patient with a
+resuscitation limit and an allergy) is read from the installed snapshot, so the suite does not
+depend on the generator's exact names. If the demo command is unavailable, the suite falls back
+to tests/test_ui_support.build_home (the same chain on hand-made records).
+
+The idle lock comes from settings.json (1 min, the settings minimum), shortened for the suite
+with WARDCOPY_IDLE_LOCK_SECONDS, which can only shorten it.
 """
 
 from __future__ import annotations
@@ -23,7 +28,11 @@ TESTS = Path(__file__).resolve().parents[1]
 REPO = TESTS.parent
 sys.path.insert(0, str(TESTS))
 
-from test_ui_support import UiHome, build_home  # noqa: E402
+from test_ui_support import NURSE, build_home  # noqa: E402
+
+from app.ui import fmt  # noqa: E402
+from app.ui.state import RESTRICTIVE_CODES, code_status_view  # noqa: E402
+from sync.receive import installed_wards, open_installed  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -53,11 +62,94 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @dataclass
+class Targets:
+    """What the tests type and expect, read from the installed snapshot."""
+
+    ward: str
+    user: str
+    password: str
+    display_name: str
+    total: int
+    umlaut_name: str  # a patient whose name has an umlaut
+    umlaut_query: str  # the same name typed without it
+    umlaut_other: str  # a patient that query does not match
+    prefix: str  # the first letters of one surname
+    prefix_hit: str
+    other_name: str  # a patient the prefix does not match
+    chart_id: str  # a patient with a resuscitation limit (and an allergy when possible)
+    chart_name: str
+    chart_mrn: str
+    chart_code: str  # the code status label the chart shows (English)
+    chart_allergy: str
+
+
+@dataclass
 class Viewer:
     url: str
-    home: UiHome
+    home: Path
     process: subprocess.Popen[bytes]
     log: Path
+    targets: Targets
+
+
+def _make_home(root: Path) -> tuple[Path, str, str, str]:
+    """(laptop home, user, password, display name): the demo if it runs, else the test home."""
+    demo = root / "demo"
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "demo", "--dir", str(demo), "--patients", "60",
+         "--seed", "3", "--no-view"],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        timeout=180,
+    )  # fmt: skip
+    if result.returncode == 0 and (demo / "laptop").is_dir():
+        from app.demo import DEMO_USERS
+
+        user, name, _role, password = DEMO_USERS[0]
+        return demo / "laptop", user, password, name
+    print(f"wardcopy demo failed ({result.returncode}); using the test home instead")
+    built = build_home(root / "built")
+    user, name, _role, password = NURSE
+    return built.home, user, password, name
+
+
+def _targets(home: Path, user: str, password: str, name: str) -> Targets:
+    """Pick the ward and patients the tests need from what is installed."""
+    best: Targets | None = None
+    for ward in installed_wards(home):
+        if ward == "hospital":
+            continue
+        snap = open_installed(home, ward)
+        try:
+            rows = snap.reader.census()
+            records = {r.patient_id: snap.reader.record(r.patient_id) for r in rows}
+        finally:
+            snap.close()
+        umlaut = next((r for r in rows if any(c in r.name for c in "äöüÄÖÜ")), None)
+        limited = [r for r in rows if r.code_status in RESTRICTIVE_CODES and r.mrn]
+        limited.sort(key=lambda r: (not r.allergy_count, not r.severe_allergy))
+        if umlaut is None or not limited or len(rows) < 3:
+            continue
+        family = umlaut.name.split(",")[0].split("-")[0]
+        query = fmt.fold(family).capitalize()
+        prefix_row = next(r for r in rows if len(r.name) > 3 and r.name[0].isalpha())
+        prefix = prefix_row.name[:3]
+        other = next(r for r in rows if not fmt.matches(prefix, r.name, r.mrn, r.room, r.bed))
+        umlaut_other = next(r for r in rows if not fmt.matches(query, r.name, r.mrn, r.room))
+        chosen = limited[0]
+        record = records[chosen.patient_id]
+        assert record is not None
+        allergy = record.allergies[0].substance if record.allergies else ""
+        code = code_status_view(chosen.code_status, chosen.code_status_text, "en").label
+        best = Targets(
+            ward, user, password, name, len(rows), umlaut.name, query, umlaut_other.name, prefix,
+            prefix_row.name, other.name, chosen.patient_id, chosen.name, chosen.mrn or "",
+            code, allergy,
+        )  # fmt: skip
+        break
+    assert best is not None, f"no installed ward in {home} has the patients the e2e tests need"
+    return best
 
 
 def _free_port() -> int:
@@ -85,7 +177,9 @@ def viewer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Viewer]:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
     root = tmp_path_factory.mktemp("e2e")
-    home = build_home(root, idle_lock_minutes=1)
+    home, user, password, name = _make_home(root)
+    (home / "settings.json").write_text('{"idle_lock_minutes": 1}')
+    targets = _targets(home, user, password, name)
     port = _free_port()
     log = root / "viewer.log"
     env = {
@@ -98,8 +192,8 @@ def viewer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Viewer]:
     env.pop("WAYLAND_DISPLAY", None)
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "app.ui.launch", "--home", str(home.home), "--port", str(port),
-             "--no-open"],
+            [sys.executable, "-m", "app.ui.launch", "--home", str(home), "--port", str(port),
+             "--ward", targets.ward, "--no-open"],
             cwd=REPO,
             env=env,
             stdout=out,
@@ -107,7 +201,7 @@ def viewer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Viewer]:
         )  # fmt: skip
     try:
         _wait_for_port(port, process)
-        yield Viewer(f"http://127.0.0.1:{port}/", home, process, log)
+        yield Viewer(f"http://127.0.0.1:{port}/", home, process, log, targets)
     finally:
         process.terminate()
         try:
