@@ -538,30 +538,32 @@ sys.path.insert(0, {tests!r})
 from test_snapshot import make_record, person, meta
 from sync.snapshot import SnapshotWriter
 with SnapshotWriter(Path({path!r}), bytes.fromhex({key!r}), meta()) as writer:
+    {setup}
     writer.add(person("p-secret", "Qwertzmüller, Xaverine", mrn="MRN-778899"))
     for i in range({n}):
         writer.add(make_record(i))
-    {before_kill}
+    writer._flush()
     os.kill(os.getpid(), signal.SIGKILL)
 """
 
 
-@pytest.mark.parametrize("phase", ["adding", "after-flush"])
+@pytest.mark.parametrize("phase", ["cached", "spilled"])
 def test_killed_writer_leaves_no_snapshot_and_no_plaintext(
     tmp_path: Path, key: bytes, phase: str
 ) -> None:
     path = tmp_path / "out" / "ward.db"
     path.parent.mkdir()
-    # "adding": killed with records still queued in memory; "after-flush": killed after batches
-    # went to disk (the cache spills encrypted pages) but before finish().
-    before_kill = "writer._flush()" if phase == "after-flush" else "pass"
+    # "cached": killed before finish() with the transaction in the page cache; "spilled": the
+    # page cache, shrunk on purpose, had to write pages of the open transaction to the file
+    # (there is no journal to hold them).
+    setup = "writer._conn.execute('PRAGMA cache_size = 16')" if phase == "spilled" else "pass"
     script = _KILLED_WRITER.format(
         repo=str(REPO),
         tests=str(REPO / "tests"),
         path=str(path),
         key=key.hex(),
         n=700,
-        before_kill=before_kill,
+        setup=setup,
     )
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(script)], capture_output=True, timeout=120
@@ -570,9 +572,12 @@ def test_killed_writer_leaves_no_snapshot_and_no_plaintext(
     assert not path.exists()
     leftovers = list(path.parent.iterdir())
     assert {p.name for p in leftovers} <= {"ward.db.partial"}
+    if phase == "spilled":
+        assert (path.parent / "ward.db.partial").stat().st_size > 50 * PAGE_SIZE
+    needles = ("Qwertzmüller".encode(), b"qwertzmuller", b"Xaverine", b"MRN-778899", b"mrn778899")
     for file in leftovers:
         data = file.read_bytes()
-        for needle in ("Qwertzmüller".encode(), b"qwertzmuller", b"Xaverine", b"MRN-778899"):
+        for needle in needles:
             assert needle not in data, f"plaintext {needle!r} in {file.name}"
     # The next writer for the same path replaces the stale partial file.
     write_snapshot(path, key, meta(), [make_record(1)])
@@ -873,14 +878,15 @@ def measure(n: int, folder: Path) -> dict[str, float]:
 def test_search_is_fast_on_a_big_ward(tmp_path: Path) -> None:
     figures = measure(10_000, tmp_path)
     print(figures)
-    # The target is 5 ms; allow for a loaded CI machine.
-    assert figures["search_p95_ms"] < 25
+    # The target is 5 ms p95; CPU time, with a margin, so that a busy CI machine does not fail
+    # it while a real slowdown (e.g. bm25 over every hit: about 10 ms) still does.
+    assert figures["search_cpu_p95_ms"] < 8
     assert figures["ratio"] <= 1.1
 
 
 def test_search_is_fast_on_a_normal_ward(tmp_path: Path) -> None:
     figures = measure(300, tmp_path)
-    assert figures["search_p95_ms"] < 25
+    assert figures["search_cpu_p95_ms"] < 5
     assert figures["ratio"] <= 1.1
 
 
