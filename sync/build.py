@@ -138,6 +138,16 @@ class _MapState:
 _STATE: _MapState | None = None
 
 
+def _crash_reason(exc: BaseException) -> str:
+    """A problem reason naming where mapping crashed: the exception type and the innermost
+    source line, never its message (messages can quote patient data)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = f" at {Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}" if tb else ""
+    return f"Patient: mapping crashed ({type(exc).__name__}{where})"
+
+
 def _init_worker(state: _MapState | None) -> None:
     global _STATE
     if state is not None:  # spawn: the state comes pickled; fork: already inherited
@@ -153,8 +163,8 @@ def _map_one(
     except MappingError:
         state.problems[MAPPING_FAILED] += 1
         return None, []
-    except Exception:  # a mapping bug must cost one patient, not the whole hospital
-        state.problems[MAPPING_FAILED] += 1
+    except Exception as exc:  # a mapping bug must cost one patient, not the whole hospital
+        state.problems[_crash_reason(exc)] += 1
         return None, []
     finally:
         state.full_urls = {}
