@@ -99,6 +99,7 @@ CENSUS_COLUMNS: tuple[str, ...] = (
     "flags",
     "deceased",
 )
+_CENSUS_SELECT = (*CENSUS_COLUMNS, "extra")  # patient_id first
 _CENSUS_BOOL = frozenset({"severe_allergy", "deceased"})
 _CENSUS_JSON = frozenset({"flags"})
 
@@ -810,7 +811,7 @@ class SnapshotReader:
         if built is None or limit <= 0:
             return []
         match, keys = built
-        found: list[CensusRow] = []
+        found: list[Any] = []  # census table rows; patient_id first
         seen: set[str] = set()
         tiers = (
             (match, keys),  # exact hits
@@ -819,17 +820,18 @@ class SnapshotReader:
         )
         for tier_match, exact_keys in tiers:
             for row in self._search_tier(tier_match, exact_keys, limit + len(seen)):
-                if row.patient_id not in seen:
-                    seen.add(row.patient_id)
+                if row[0] not in seen:
+                    seen.add(row[0])
                     found.append(row)
             if len(found) >= limit:
                 break
-        return found[:limit]
+        # Rows become CensusRow models only now: validation is the costliest step per row.
+        return self._census_rows(found[:limit], _CENSUS_SELECT)
 
-    def _search_tier(self, match: str, exact_keys: list[str] | None, limit: int) -> list[CensusRow]:
-        """Rows for one search tier: MATCH `match` (and, if given, having one of `exact_keys`)."""
-        columns = (*CENSUS_COLUMNS, "extra")
-        select = ", ".join("c." + c for c in columns)
+    def _search_tier(self, match: str, exact_keys: list[str] | None, limit: int) -> list[Any]:
+        """Census rows (columns _CENSUS_SELECT) for one search tier: MATCH `match` and, if given,
+        having one of `exact_keys`."""
+        select = ", ".join("c." + c for c in _CENSUS_SELECT)
         where = "search_index MATCH ?"
         params: list[Any] = [match]
         if exact_keys is not None:
@@ -850,7 +852,7 @@ class SnapshotReader:
             f"WHERE {where} ORDER BY {order}, c.sort_key LIMIT ?",
             [*params, limit],
         )
-        return self._census_rows(rows, columns)
+        return rows
 
     def record(self, patient_id: str) -> PatientRecord | None:
         """The full record of one patient, or None if the snapshot has no such patient."""
