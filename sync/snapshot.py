@@ -268,9 +268,17 @@ def connect(path: Path, key: bytes, *, readonly: bool) -> Connection:
             conn.execute("PRAGMA query_only = ON")
     except sqlcipher.Error as exc:
         conn.close()
+        if "malformed" in str(exc):
+            # Page 1 decrypted (the key is right) but the database is inconsistent, typically
+            # shorter than its header says.
+            raise SnapshotError(
+                f"cannot open snapshot {path}: damaged or truncated ({exc}); fetch or rebuild it",
+                reason=str(exc),
+            ) from None
         raise SnapshotError(
             f"cannot open snapshot {path}: wrong key, not a Wardcopy snapshot, or damaged "
-            f"({exc}); fetch the snapshot again or check the key"
+            f"({exc}); fetch the snapshot again or check the key",
+            reason=str(exc),
         ) from None
     return conn
 
