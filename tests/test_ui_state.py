@@ -223,6 +223,8 @@ def test_vital_trend_is_oldest_first_and_latest_value_is_newest() -> None:
     times = [t for t, _ in heart.series]
     assert times == sorted(times) and len(times) == 6
     assert heart.latest.value == "78 /min"
+    temperature = next(v for v in vitals if v.name == "Körpertemperatur")
+    assert temperature.latest.value == "37,2 °C"  # German decimal comma
 
 
 def test_labs_grouped_with_flags_ranges_and_history() -> None:
@@ -230,7 +232,8 @@ def test_labs_grouped_with_flags_ranges_and_history() -> None:
     assert set(groups) == {"Klinische Chemie", "Blutbild"}
     potassium = next(t for t in groups["Klinische Chemie"].tests if t.name == "Kalium")
     assert potassium.latest.flag == "H" and potassium.latest.abnormal
-    assert potassium.latest.ref == "3.5–5.1"
+    assert potassium.latest.ref == "3,5–5,1"
+    assert potassium.latest.value == "5,9 mmol/l"
     assert len(potassium.history) == 3
 
 

@@ -660,7 +660,10 @@ class Viewer:
                 else self.t("census.none")
             )
             rows = [
-                ft.Container(views.text(hint, theme.FONT_TITLE - 2, color=theme.MUTED), padding=20)
+                ft.Container(
+                    views.text(hint, theme.FONT_BODY + 2, color=theme.MUTED),
+                    padding=ft.Padding.symmetric(horizontal=20, vertical=12),
+                )
             ]
         self.census_list.controls = rows
         total = len(model.rows)
@@ -1066,8 +1069,13 @@ class Viewer:
                 if pid:
                     await self.open_patient(pid)
             elif key == "Escape":
+                # Clear the search in place (no rebuild): the box keeps the focus.
+                self._search_gen += 1
                 self.census.set_query("")
-                self.show_census()
+                if self.search_field is not None:
+                    self.search_field.value = ""
+                    await self.search_field.focus()
+                self.refresh_census()
         elif self.screen == "chart":
             if key == "Escape" or (e.ctrl and key.upper() == "F"):
                 self.close_dialogs()

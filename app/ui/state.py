@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 
+from app import i18n
 from app.freshness import FreshnessThresholds, classify, describe
 from app.schedule import describe_dosage_timing, next_due
 from app.ui import fmt
@@ -20,6 +21,7 @@ from sync.model import (
     CensusRow,
     CodeStatusKind,
     Criticality,
+    Interpretation,
     MedicationOrder,
     Observation,
     PatientRecord,
@@ -99,12 +101,22 @@ class UserView:
 class BannerView:
     ward: str
     as_of_text: str  # "Datenstand 29.11.2026 14:05 (vor 12 min)", with the warning when old
+    as_of_short: str  # "Datenstand 14:05 (vor 12 min)": fits the banner beside everything else
     level: str  # app.freshness level: fresh | aging | stale | expired | future | unknown
     colour: str  # "green" | "amber" | "red"
     warning: bool  # stale or worse: the banner turns into a warning bar
     read_only: str  # always visible
     user_text: str | None  # "Pflege Anna Berg" / "NOTFALLZUGRIFF: Anna Berg"
     break_glass: bool
+
+
+def _as_of_short(data_as_of: datetime | None, now: datetime, tz: tzinfo | None, lang: str) -> str:
+    if data_as_of is None:
+        return tr("banner.as_of_unknown", lang)
+    today = now.astimezone(tz).date()
+    when = fmt.time_text(data_as_of, tz, lang, today)
+    age = i18n.fmt_duration(max(now - data_as_of, timedelta(0)), lang)
+    return tr("banner.as_of", lang, when=when, age=age)
 
 
 def banner_view(
@@ -130,6 +142,7 @@ def banner_view(
     return BannerView(
         ward=ward,
         as_of_text=describe(fresh, data_as_of, lang, tz),
+        as_of_short=_as_of_short(data_as_of, now, tz, lang),
         level=fresh.level.value,
         colour=fresh.colour,
         warning=fresh.is_warning,
@@ -468,18 +481,19 @@ _CRITICAL_FLAGS = {"HH", "LL", "AA"}
 
 
 def _obs_line(obs: Observation, tz: tzinfo | None, lang: str, today: date) -> ObsLine:
-    value = obs.value_text or fmt.number_text(obs.value)
+    value = obs.value_text or (i18n.fmt_number(obs.value, lang) if obs.value is not None else "–")
     if obs.unit and obs.value is not None and not obs.value_text:
         value = f"{value} {obs.unit}"
     if obs.ref_text:
         ref = obs.ref_text
     elif obs.ref_low is not None or obs.ref_high is not None:
-        low = fmt.number_text(obs.ref_low) if obs.ref_low is not None else ""
-        high = fmt.number_text(obs.ref_high) if obs.ref_high is not None else ""
+        low = i18n.fmt_number(obs.ref_low, lang) if obs.ref_low is not None else ""
+        high = i18n.fmt_number(obs.ref_high, lang) if obs.ref_high is not None else ""
         ref = f"{low}–{high}" if low and high else (f"> {low}" if low else f"< {high}")
     else:
         ref = ""
-    flag = obs.interpretation.value
+    # "N" (normal) is noise in a column that should draw the eye only to abnormal values.
+    flag = "" if obs.interpretation is Interpretation.NORMAL else obs.interpretation.value
     return ObsLine(
         name=obs.name,
         value=value,

@@ -20,6 +20,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "de": "NOTFALLZUGRIFF: {name}",
         "en": "BREAK-GLASS: {name}",
     },
+    "ui.banner.as_of": {"de": "Datenstand {when} ({age})", "en": "Data as of {when} ({age})"},
+    "ui.banner.as_of_unknown": {"de": "Datenstand unbekannt", "en": "Data as of: unknown"},
     "ui.banner.logout": {"de": "Abmelden", "en": "Log out"},
     "ui.banner.ward": {"de": "Station", "en": "Ward"},
     "ui.banner.language": {"de": "English", "en": "Deutsch"},

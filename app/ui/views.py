@@ -87,7 +87,7 @@ def banner(
                     color=fg,
                     size=20,
                 ),
-                text(view.as_of_text, theme.FONT_BODY, bold=True, color=fg, max_lines=2),
+                text(view.as_of_short, theme.FONT_BODY, bold=True, color=fg, max_lines=1),
             ],
             spacing=6,
             tight=True,
@@ -96,7 +96,6 @@ def banner(
         padding=ft.Padding.symmetric(horizontal=10, vertical=6),
         border_radius=6,
         border=ft.Border.all(2 if view.warning else 0, fg),
-        expand=view.warning,
     )
     right: list[ft.Control] = [
         pill(view.read_only, theme.NAVY, "#FFFFFF", size=theme.FONT_SMALL),
@@ -133,21 +132,39 @@ def banner(
             )
         )
     left: list[ft.Control] = [
-        text("Wardcopy", theme.FONT_TITLE, bold=True, color=theme.NAVY_TEXT),
-        ward_picker
-        if ward_picker is not None
-        else text(view.ward, theme.FONT_TITLE, color=theme.NAVY_TEXT),
+        ft.Container(
+            text(view.ward, theme.FONT_TITLE, bold=True, color=theme.NAVY_TEXT, max_lines=1),
+            tooltip="Wardcopy",
+        ),
         age,
     ]
-    return ft.Container(
+    bar = ft.Container(
         content=ft.Row(
-            [ft.Row(left, spacing=16, expand=True), ft.Row(right, spacing=12, tight=True)],
+            [ft.Row(left, spacing=14, expand=True), ft.Row(right, spacing=10, tight=True)],
             alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
             vertical_alignment=ft.CrossAxisAlignment.CENTER,
         ),
         bgcolor=theme.NAVY,
         padding=ft.Padding.symmetric(horizontal=16, vertical=8),
     )
+    if not view.warning:
+        return bar
+    # Stale, expired, clock wrong, unknown: the whole sentence, full width, impossible to miss.
+    warning = ft.Container(
+        ft.Row(
+            [
+                ft.Icon(ft.Icons.WARNING_ROUNDED, color="#FFFFFF", size=24),
+                ft.Container(
+                    text(view.as_of_text, theme.FONT_BODY + 1, bold=True, color="#FFFFFF"),
+                    expand=True,
+                ),
+            ],
+            spacing=8,
+        ),
+        bgcolor=theme.DANGER,
+        padding=ft.Padding.symmetric(horizontal=16, vertical=6),
+    )
+    return ft.Column([bar, warning], spacing=0)
 
 
 # ---------------------------------------------------------------------------------------------

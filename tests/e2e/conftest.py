@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -126,8 +127,10 @@ def _targets(home: Path, user: str, password: str, name: str) -> Targets:
             records = {r.patient_id: snap.reader.record(r.patient_id) for r in rows}
         finally:
             snap.close()
+        # Rows the first screen shows without scrolling (the list builds rows lazily).
+        visible = rows[:8]
         umlaut = next((r for r in rows if any(c in r.name for c in "äöüÄÖÜ")), None)
-        limited = [r for r in rows if r.code_status in RESTRICTIVE_CODES and r.mrn]
+        limited = [r for r in visible if r.code_status in RESTRICTIVE_CODES and r.mrn]
         limited.sort(key=lambda r: (not r.allergy_count, not r.severe_allergy))
         if umlaut is None or not limited or len(rows) < 3:
             continue
@@ -135,8 +138,8 @@ def _targets(home: Path, user: str, password: str, name: str) -> Targets:
         query = fmt.fold(family).capitalize()
         prefix_row = next(r for r in rows if len(r.name) > 3 and r.name[0].isalpha())
         prefix = prefix_row.name[:3]
-        other = next(r for r in rows if not fmt.matches(prefix, r.name, r.mrn, r.room, r.bed))
-        umlaut_other = next(r for r in rows if not fmt.matches(query, r.name, r.mrn, r.room))
+        other = next(r for r in visible if not fmt.matches(prefix, r.name, r.mrn, r.room, r.bed))
+        umlaut_other = next(r for r in visible if not fmt.matches(query, r.name, r.mrn, r.room))
         chosen = limited[0]
         record = records[chosen.patient_id]
         assert record is not None
@@ -236,3 +239,18 @@ def page(browser: object, viewer: Viewer) -> Iterator[object]:
     pg.locator("flt-semantics-placeholder").dispatch_event("click")
     yield pg
     context.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """On a failed e2e test, keep a screenshot of the page (.pytest_cache/d/e2e-failures/)."""
+    report: Any = yield
+    page_obj = getattr(item, "funcargs", {}).get("page")
+    if call.when == "call" and report.failed and page_obj is not None and item.config.cache:
+        target = item.config.cache.mkdir("e2e-failures") / f"{item.name}.png"
+        try:
+            page_obj.screenshot(path=str(target))
+            print(f"failure screenshot: {target}")
+        except Exception as exc:  # the browser may be gone
+            print(f"no failure screenshot: {exc}")
+    return report

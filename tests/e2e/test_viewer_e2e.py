@@ -144,7 +144,15 @@ def test_opening_a_patient_shows_allergy_code_status_and_is_audited(
 def test_idle_lock_hides_all_patient_data_and_needs_a_new_login(page: Any, viewer: Viewer) -> None:
     t = viewer.targets
     log_in(page, viewer)
-    row(page, t.chart_name).click()
+    row(page, t.other_name).wait_for()
+    # Keyboard only: Ctrl+F to the search box, the MRN, Enter opens the highlighted patient.
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+f")
+    page.wait_for_timeout(600)
+    page.keyboard.type(t.chart_mrn, delay=20)
+    page.get_by_text(f"1 of {t.total} patients").wait_for()
+    page.wait_for_timeout(300)
+    page.keyboard.press("Enter")
     page.get_by_text("Active medications").wait_for()
     page.get_by_text("Screen locked").wait_for(timeout=(IDLE_SECONDS + 6) * 1000)
     shot(page, "lock")
