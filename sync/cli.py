@@ -50,6 +50,19 @@ def _load_signing_key(home: Path) -> Ed25519PrivateKey:
     return keys.load_signing_key(path)
 
 
+def parse_now(text: str | None) -> datetime | None:
+    """The `--now` option: an ISO 8601 time with offset. Raises CliError otherwise."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise CliError(f"--now {text!r} is not an ISO 8601 time", EXIT_USAGE) from None
+    if moment.tzinfo is None:
+        raise CliError(f"--now {text!r} needs an offset, e.g. {text}+01:00", EXIT_USAGE)
+    return moment
+
+
 # --- keys -----------------------------------------------------------------------------------------
 
 
@@ -239,7 +252,7 @@ def cmd_users_break_glass(args: argparse.Namespace) -> int:
 def cmd_generate(args: argparse.Namespace) -> int:
     from sync.generate import generate
 
-    now = datetime.fromisoformat(args.now) if args.now else None
+    now = parse_now(args.now)
     summary = generate(args.out, args.patients, args.seed, now=now)
     print(
         f"wrote {summary.total_resources} FHIR resources for {args.patients} patients "
@@ -263,7 +276,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     outbox = args.out or config.outbox
     if not source or not outbox:
         raise CliError("give --source and --out (or source/outbox in --config)", EXIT_USAGE)
-    now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
+    now = parse_now(args.now) or datetime.now(UTC)
     try:
         result = run_cycle(
             sync_home=home,

@@ -144,3 +144,15 @@ def test_demo_without_viewer_installs_every_ward(env: dict[str, str], tmp_path: 
     assert "hospital" in wards and len(wards) >= 4
     listed = _run("wardcopy", "--home", str(folder / "laptop"), "verify", "--installed", env=env)
     assert listed.returncode == 0, listed.stdout
+
+
+def test_a_time_without_offset_is_refused_with_an_example(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    result = _run(
+        "wardcopy-sync", "generate", "--out", str(tmp_path / "g"), "--now", "2026-01-01T00:00",
+        env=env,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "+01:00" in result.stderr
+    assert not (tmp_path / "g").exists()

@@ -1,0 +1,295 @@
+"""Benchmarks: `./dev bench [build|receive|viewer|print|all] [--scales 1000,10000] [--synthea]`.
+
+Every figure is measured in one run next to a baseline from the same run, on generated data at
+several scales (and on ../shared/data's Synthea set when present). Results are printed as
+Markdown and written to bench/out/results.json; docs/performance.md records them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.baselines import fhir_resources_validate, orjson_ceiling
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_SYNTHEA = ROOT.parent / "shared" / "data" / "fhir" / "synthea-r4-100"
+NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[18] if len(values) >= 20 else max(values)
+
+
+def _build_in_subprocess(source: Path, workdir: Path, workers: int | None) -> dict[str, Any]:
+    """Run one build in a fresh process; returns its report and the peak RSS of its processes."""
+    code = (
+        "import json,sys,time\n"
+        "from pathlib import Path\n"
+        "from datetime import datetime\n"
+        "from sync.build import build_snapshots\n"
+        "from sync.config import Config\n"
+        "w=None if sys.argv[3]=='auto' else int(sys.argv[3])\n"
+        "r=build_snapshots(Path(sys.argv[1]),Config(),Path(sys.argv[2]),"
+        "now=datetime.fromisoformat(sys.argv[4]),workers=w)\n"
+        "import resource as R\n"
+        "peak=max(R.getrusage(R.RUSAGE_SELF).ru_maxrss,R.getrusage(R.RUSAGE_CHILDREN).ru_maxrss)\n"
+        "print(json.dumps({'resources':r.report.total_resources,'seconds':r.report.elapsed_seconds,"
+        "'patients':r.report.patients_mapped,'wards':len(r.wards),"
+        "'problems':r.report.problem_count,'peak_kb':peak}))\n"
+    )
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            str(source),
+            str(workdir),
+            "auto" if workers is None else str(workers),
+            NOW.isoformat(),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    result = dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    # Largest single process (the main one or a mapping worker), not the sum.
+    result["peak_rss_mb"] = result["peak_kb"] / 1024
+    return result
+
+
+def bench_build(scales: list[int], synthea: bool, tmp: Path) -> list[dict[str, Any]]:
+    from sync.generate import generate
+
+    rows: list[dict[str, Any]] = []
+    sources: list[tuple[str, Path]] = []
+    for n in scales:
+        src = tmp / f"gen-{n}"
+        generate(src, n, seed=1, now=NOW)
+        sources.append((f"generated {n:,} patients", src))
+    if synthea and SHARED_SYNTHEA.is_dir():
+        sources.append(("Synthea 100 (shared/data)", SHARED_SYNTHEA))
+    for label, src in sources:
+        ceiling = orjson_ceiling(src)
+        # fhir.resources is slow: an even sample of about 20,000 resources gives its rate.
+        validated = fhir_resources_validate(src, stride=max(1, ceiling.resources // 20_000))
+        one = _build_in_subprocess(src, tmp / "work1", workers=1)
+        shutil.rmtree(tmp / "work1", ignore_errors=True)
+        multi = _build_in_subprocess(src, tmp / "workN", workers=None)
+        shutil.rmtree(tmp / "workN", ignore_errors=True)
+        build_rate = multi["resources"] / multi["seconds"]
+        rows.append(
+            {
+                "source": label,
+                "resources": multi["resources"],
+                "patients": multi["patients"],
+                "wards": multi["wards"],
+                "build_per_s": round(build_rate),
+                "build_1worker_per_s": round(one["resources"] / one["seconds"]),
+                "build_seconds": round(multi["seconds"], 2),
+                "fhir_resources_per_s": round(validated.per_second),
+                "orjson_ceiling_per_s": round(ceiling.per_second),
+                "x_vs_fhir_resources": round(build_rate / validated.per_second, 1),
+                "fraction_of_ceiling": round(build_rate / ceiling.per_second, 2),
+                "peak_rss_mb": round(multi["peak_rss_mb"]),
+                "peak_rss_1worker_mb": round(one["peak_rss_mb"]),
+            }
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def _demo_chain(tmp: Path, patients: int) -> Any:
+    from app.demo import make_demo
+
+    return make_demo(tmp / f"chain-{patients}", patients, seed=1, now=NOW)
+
+
+def bench_receive(patients: int, tmp: Path) -> dict[str, Any]:
+    """Receive + verify + install of the hospital-wide package (all patients in one package) on
+    a second, fresh laptop, against the baseline of copying the same file and hashing it."""
+    import hashlib
+
+    from sync import device, keys, publish, receive
+    from sync.config import Config
+    from sync.cycle import run_cycle
+
+    demo = _demo_chain(tmp, patients)
+    laptop2 = tmp / f"laptop2-{patients}"
+    pub = str(demo.outbox / "signing.pub")
+    made = device.init_device(laptop2, use_keyring=False, server_key=pub)
+    publish.enrol(demo.sync_home, "hospital", made.identity.enrolment_code)
+    run_cycle(
+        sync_home=demo.sync_home,
+        source=demo.source,
+        outbox=demo.outbox,
+        config=Config(),
+        signing_key=keys.load_signing_key(demo.sync_home / "keys" / "signing.key"),
+        wards=["hospital"],
+        now=NOW,
+    )
+    latest = publish.read_latest(demo.outbox, "hospital") or {}
+    package_path = demo.outbox / "hospital" / str(latest["file"])
+    start = time.perf_counter()
+    copy = tmp / "copy.bin"
+    shutil.copyfile(package_path, copy)
+    hashlib.sha256(copy.read_bytes()).hexdigest()
+    baseline = time.perf_counter() - start
+    start = time.perf_counter()
+    receive.receive(laptop2, str(demo.outbox), "hospital")
+    seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    installed = receive.open_installed(laptop2, "hospital")
+    open_s = time.perf_counter() - start
+    db = installed.path / "snapshot.db"
+    installed.close()
+    plain = _plain_size(laptop2, db)
+    size = package_path.stat().st_size
+    return {
+        "patients": patients,
+        "package_mb": round(size / 1e6, 2),
+        "plain_sqlite_mb": round(plain / 1e6, 2),
+        "package_vs_plain": round(size / plain, 3),
+        "receive_verify_install_s": round(seconds, 3),
+        "open_installed_s": round(open_s, 3),
+        "copy_and_hash_baseline_s": round(baseline, 3),
+        "x_vs_copy_and_hash": round(seconds / baseline, 1),
+    }
+
+
+def _plain_size(home: Path, db: Path) -> int:
+    """Size of the same database as plain SQLite, exported into memory (no plaintext on disk)."""
+    from sync import package, receive, snapshot
+
+    header = receive.read_installed_header(home, db.parent)
+    from sync import device
+
+    key = package.unwrap_db_key(header.manifest, device.load_device_key(home))
+    conn = snapshot.connect(db, key, readonly=True)
+    conn.execute("ATTACH DATABASE ':memory:' AS plain KEY ''")
+    conn.execute("SELECT sqlcipher_export('plain')")
+    pages = conn.execute("PRAGMA plain.page_count").fetchone()[0]
+    page_size = conn.execute("PRAGMA plain.page_size").fetchone()[0]
+    conn.close()
+    return int(pages) * int(page_size)
+
+
+def bench_viewer(patients: int, tmp: Path) -> dict[str, Any]:
+    """Data-layer latencies on the hospital-wide snapshot: census load, search per keystroke,
+    record open. Baseline: a primary-key lookup of one row in the same database."""
+    from sync import receive
+
+    demo = _demo_chain(tmp, patients)
+    start = time.perf_counter()
+    installed = receive.open_installed(demo.laptop_home, "hospital")
+    opened = time.perf_counter() - start
+    reader = installed.reader
+    start = time.perf_counter()
+    census = reader.census()
+    census_s = time.perf_counter() - start
+    names = [row.name for row in census[:200]]
+    search_times: list[float] = []
+    for name in names:
+        typed = ""
+        for ch in name[:6]:
+            typed += ch
+            t0 = time.perf_counter()
+            reader.search(typed, limit=50)
+            search_times.append(time.perf_counter() - t0)
+    record_times: list[float] = []
+    ids = [row.patient_id for row in census[:300]]
+    for pid in ids:
+        t0 = time.perf_counter()
+        reader.record(pid)
+        record_times.append(time.perf_counter() - t0)
+    ids_times: list[float] = []
+    for _ in range(300):
+        t0 = time.perf_counter()
+        reader.patient_ids()[:1]
+        ids_times.append(time.perf_counter() - t0)
+    installed.close()
+    return {
+        "patients": patients,
+        "open_snapshot_s": round(opened, 3),
+        "census_load_s": round(census_s, 3),
+        "search_p95_ms": round(_p95(search_times) * 1000, 2),
+        "search_median_ms": round(statistics.median(search_times) * 1000, 2),
+        "record_open_p95_ms": round(_p95(record_times) * 1000, 2),
+        "record_open_median_ms": round(statistics.median(record_times) * 1000, 2),
+    }
+
+
+def bench_print(tmp: Path) -> dict[str, Any]:
+    from app.printing import render_census, render_mar, render_summary
+    from sync import receive
+
+    demo = _demo_chain(tmp, 200)
+    ward = next(w.ward_id for w in demo.cycle.wards if w.ward_id != "hospital")
+    installed = receive.open_installed(demo.laptop_home, ward)
+    reader = installed.reader
+    rows = reader.census()
+    record = max(
+        (reader.record(r.patient_id) for r in rows),
+        key=lambda r: len(r.medications) + len(r.labs) if r else 0,
+    )
+    assert record is not None
+    tz = NOW.tzinfo
+    t0 = time.perf_counter()
+    render_summary(record, reader.meta, "bench", "de", NOW, tz)
+    summary_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    render_mar(record, reader.meta, "bench", "de", NOW, tz, hours=24)
+    mar_s = time.perf_counter() - t0
+    all_rows = receive.open_installed(demo.laptop_home, "hospital").reader.census()[:60]
+    t0 = time.perf_counter()
+    render_census(all_rows, reader.meta, "bench", "de", NOW, tz)
+    census_s = time.perf_counter() - t0
+    installed.close()
+    return {
+        "summary_s": round(summary_s, 3),
+        "mar_24h_s": round(mar_s, 3),
+        "census_60_s": round(census_s, 3),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench")
+    parser.add_argument("what", nargs="?", default="all")
+    parser.add_argument("--scales", default="1000,10000")
+    parser.add_argument("--no-synthea", dest="synthea", action="store_false")
+    parser.add_argument("--viewer-patients", type=int, default=10000)
+    args = parser.parse_args(argv)
+    scales = [int(s) for s in args.scales.split(",") if s]
+    out = ROOT / "bench" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"when": datetime.now(UTC).isoformat(), "cpus": os.cpu_count()}
+    with tempfile.TemporaryDirectory(prefix="wardcopy-bench-") as tmpname:
+        tmp = Path(tmpname)
+        if args.what in ("build", "all"):
+            results["build"] = bench_build(scales, args.synthea, tmp)
+        if args.what in ("receive", "all"):
+            results["receive"] = bench_receive(args.viewer_patients, tmp)
+            print(results["receive"], flush=True)
+        if args.what in ("viewer", "all"):
+            results["viewer"] = bench_viewer(args.viewer_patients, tmp)
+            print(results["viewer"], flush=True)
+        if args.what in ("print", "all"):
+            results["print"] = bench_print(tmp)
+            print(results["print"], flush=True)
+    (out / f"results-{args.what}.json").write_text(json.dumps(results, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
