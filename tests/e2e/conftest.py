@@ -231,7 +231,7 @@ def page(browser: object, viewer: Viewer) -> Iterator[object]:
     from playwright.sync_api import Browser
 
     assert isinstance(browser, Browser)
-    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)  # type: ignore[arg-type]
     pg = context.new_page()
     pg.set_default_timeout(10_000)
     pg.goto(viewer.url)

@@ -134,11 +134,23 @@ def test_opening_a_patient_shows_allergy_code_status_and_is_audited(
     section(page, "Vital signs").click()
     page.get_by_text("Trend").wait_for()
     shot(page, "chart-vitals")
+    # Print: no printer on this machine, so the dialog says so and offers the PDF.
+    page.get_by_role("button", name="Print", exact=True).click()
+    page.get_by_text(re.compile("No printer found")).wait_for()
+    page.get_by_role("radio", name="MAR 24 h").click()
+    with page.expect_download(timeout=15_000) as download:
+        page.get_by_role("button", name=re.compile("Save as PDF")).click()
+    assert download.value.suggested_filename.endswith(".pdf")
+    page.get_by_text(re.compile("^Saved: ")).wait_for()
+    page.get_by_role("button", name="Cancel").click()
     page.keyboard.press("Escape")
     row(page, t.other_name).wait_for(timeout=5_000)
     opened = [e for e in audit_events(viewer) if e["event"] == "patient_open"]
     assert opened and opened[-1]["patient_id"] == t.chart_id
     assert opened[-1]["user"] == t.user
+    printed = [e for e in audit_events(viewer) if e["event"] == "print"]
+    assert printed and printed[-1]["patient_id"] == t.chart_id
+    assert printed[-1]["details"]["document"] == "mar24"
 
 
 def test_idle_lock_hides_all_patient_data_and_needs_a_new_login(page: Any, viewer: Viewer) -> None:
