@@ -92,6 +92,7 @@ class Viewer:
         self._search_gen = 0
         self._closed = False
         self.last_metrics: dict[str, float] = {}
+        self._rendered: object = None  # what the census list shows now (skip equal re-renders)
         # Controls that handlers update in place.
         self.banner_slot = ft.Container()
         self.notice_slot = ft.Container()
@@ -172,6 +173,7 @@ class Viewer:
         page.theme = ft.Theme(color_scheme_seed=theme.NAVY)
         page.on_keyboard_event = self._on_key
         page.on_close = self._on_close
+        page.on_disconnect = self._on_disconnect
         with _suppress():
             page.window.min_width = 1024
             page.window.min_height = 700
@@ -608,6 +610,7 @@ class Viewer:
             ft.Row(tools, spacing=12, vertical_alignment=ft.CrossAxisAlignment.CENTER),
             padding=ft.Padding.symmetric(horizontal=12, vertical=8),
         )
+        self._rendered = None
         self.census_list = ft.ListView(
             expand=True,
             spacing=0,
@@ -637,11 +640,17 @@ class Viewer:
         if self.screen != "census" or self.census_list is None:
             return
         model = self.census
+        lines = model.lines(self.now(), self.tz, self.lang)[:LIST_LIMIT]
+        selected = model.selected_id()
+        # Typing often leaves the list as it was (the search confirms the local filter): then
+        # nothing is rebuilt or sent to the client.
+        state = (lines, selected, model.sort, model.descending, model.search_pending, self.lang)
+        if state == self._rendered and self.census_list.controls:
+            return
+        self._rendered = state
         self.census_header_slot.content = views.census_header(
             model.sort, model.descending, self._on_sort, self.lang
         )
-        lines = model.lines(self.now(), self.tz, self.lang)[:LIST_LIMIT]
-        selected = model.selected_id()
         rows: list[ft.Control] = [
             views.census_row(
                 line,
@@ -1102,6 +1111,15 @@ class Viewer:
         else:
             self.render_banner()
             self.update()
+
+    async def _on_disconnect(self, _e: Any) -> None:
+        """The window or tab was closed: end the session (audited) and drop the patient data."""
+        if self.user is not None:
+            self.user = None
+            self.chart = None
+            self.reopen_patient = None
+            await self.bg(self.backend.logout, "shutdown")
+            self.show_login()
 
     async def _on_close(self, _e: Any) -> None:
         await self.shutdown()
