@@ -17,6 +17,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,7 +47,13 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 IDLE_SECONDS = 9
-SCREENSHOTS = REPO / "docs" / "screenshots"
+# The documentation's screenshots are refreshed on request only, so that a test run does not
+# modify tracked files: WARDCOPY_UPDATE_SCREENSHOTS=1 .venv/bin/pytest tests/e2e
+SCREENSHOTS = (
+    REPO / "docs" / "screenshots"
+    if os.environ.get("WARDCOPY_UPDATE_SCREENSHOTS")
+    else Path(tempfile.gettempdir()) / "wardcopy-e2e-screenshots"
+)
 VIEWPORT = {"width": 1366, "height": 768}
 
 pytestmark = pytest.mark.e2e

@@ -1,7 +1,8 @@
-"""The viewer in a real browser: log in, census, search, chart, idle lock, audit trail.
+"""The viewer in a real browser: log in, census, search, chart, print, idle lock, audit trail.
 
-Drives the real Flet web UI through Chromium's accessibility tree (no mocks). Screenshots for
-docs/screenshots/ are taken here (1366x768). Latencies are measured and printed, not asserted.
+Drives the real Flet web UI through Chromium's accessibility tree (no mocks). Screenshots
+(1366x768) go to docs/screenshots/ with WARDCOPY_UPDATE_SCREENSHOTS=1, else to a temporary
+folder. Latencies are measured and printed, not asserted.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from conftest import IDLE_SECONDS, SCREENSHOTS, Viewer
 
 METRICS: dict[str, float] = {}
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module", autouse=True)
