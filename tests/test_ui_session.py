@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_ui_support import DOCTOR, NURSE, OUTSIDER, WARD, UiHome, build_home
+from test_ui_support import ADMIN, DOCTOR, NURSE, OUTSIDER, WARD, UiHome, build_home
 
+from app.settings import Settings, load_settings
 from app.ui.session import SnapshotProblem, ViewerBackend
 from app.ui.state import UserView
 
@@ -145,3 +146,21 @@ def test_patient_open_and_print_are_audited_with_patient_id(home: UiHome) -> Non
         tz=UTC,
     )
     assert census_pdf.startswith(b"%PDF")
+
+
+def test_only_an_admin_saves_settings_and_it_is_audited(home: UiHome) -> None:
+    backend = opened(home)
+    assert backend.login(NURSE[0], NURSE[3], WARD, lang="en").user is not None
+    assert not backend.may_change_settings()
+    with pytest.raises(PermissionError):
+        backend.save_settings(Settings(idle_lock_minutes=2), ["idle_lock_minutes"])
+    assert not (home.home / "settings.json").exists()
+    backend.logout()
+    assert backend.login(ADMIN[0], ADMIN[3], WARD, lang="en").user is not None
+    assert backend.may_change_settings()
+    backend.save_settings(Settings(idle_lock_minutes=2), ["idle_lock_minutes"])
+    assert load_settings(home.home).idle_lock_minutes == 2
+    assert backend.settings.idle_lock_minutes == 2
+    entry = events(home.home)[-1]
+    assert entry["event"] == "settings_change" and entry["user"] == "admin"
+    assert entry["details"]["changed"] == ["idle_lock_minutes"]

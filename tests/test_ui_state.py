@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_ui_support import make_record
 
+from app.settings import Settings
 from app.ui import fmt
 from app.ui.launch import desktop_unavailable_reason
 from app.ui.main import idle_timeout
@@ -23,7 +24,9 @@ from app.ui.state import (
     UserView,
     banner_view,
     census_line,
+    changed_keys,
     code_status_view,
+    settings_changes,
 )
 from sync.model import (
     Administration,
@@ -344,3 +347,26 @@ def test_room_and_bed_lose_their_label_words_but_not_other_words() -> None:
     assert fmt.room_bed(None, None) == "–"
     assert fmt.short_place("Zi. 12") == "12"
     assert fmt.short_place("Bettenhaus 3") == "Bettenhaus 3"
+
+
+def test_settings_form_validates_and_names_the_bad_field() -> None:
+    form = {
+        "language": "de",
+        "time_zone": "Europe/Berlin",
+        "idle_lock_minutes": "3",
+        "default_printer": "",
+        "break_glass": "off",
+    }
+    new, problem = settings_changes(Settings(), form)
+    assert new is not None and problem == ""
+    assert (new.language, new.idle_lock_minutes, new.break_glass_allowed) == ("de", 3, False)
+    assert changed_keys(Settings(), new) == [
+        "break_glass_allowed",
+        "idle_lock_minutes",
+        "language",
+        "time_zone",
+    ]
+    bad, problem = settings_changes(Settings(), {**form, "idle_lock_minutes": "0"})
+    assert bad is None and problem.startswith("idle_lock_minutes")
+    bad, problem = settings_changes(Settings(), {**form, "time_zone": "Mars/Olympus"})
+    assert bad is None and "time zone" in problem

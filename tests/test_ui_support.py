@@ -48,6 +48,7 @@ HOSPITAL = "hospital"
 NURSE = ("pflege", "Anna Berg", "nurse", "pflege-test-1")
 DOCTOR = ("arzt", "Dr. Jonas Weiss", "physician", "arzt-test-12")
 OUTSIDER = ("fremd", "Paul Fremd", "nurse", "fremd-test-12")  # may only see another ward
+ADMIN = ("admin", "IT Admin", "admin", "admin-test-12")
 
 _FAMILIES = [
     "Müller", "Schmidt", "Özdemir", "Weber", "Fischer", "Wagner", "Becker", "Hoffmann",
@@ -293,7 +294,7 @@ def build_home(
         publish.enrol(sync_home, ward, made.identity.enrolment_code, label="ui test laptop")
 
     roster = rosterlib.new_roster("Testklinikum", now=now)
-    for user_id, name, role, password in (NURSE, DOCTOR):
+    for user_id, name, role, password in (NURSE, DOCTOR, ADMIN):
         roster = rosterlib.add_user(
             roster, user_id, name, role, [WARD], password, now=now, cost=keys.ARGON2_TEST
         )

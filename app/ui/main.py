@@ -35,6 +35,8 @@ from app.ui.state import (
     TextItem,
     UserView,
     banner_view,
+    changed_keys,
+    settings_changes,
 )
 from app.ui.strings import tr
 
@@ -87,6 +89,7 @@ class Viewer:
         self.problem: SnapshotProblem | None = None
         self.expired_ack = False
         self.break_glass_ok = False
+        self.may_change_settings = False
         self.ward_choices: list[WardChoice] = []
         self.reopen_patient: tuple[str, str] | None = None  # (user id, patient id) after a lock
         self._search_gen = 0
@@ -267,6 +270,7 @@ class Viewer:
             on_logout=self.h(self._on_logout) if self.user is not None else None,
             on_language=self.h(self._on_language),
             lang=self.lang,
+            on_settings=self.h(self._settings_dialog) if self.may_change_settings else None,
         )
         notices: list[str] = []
         snap = self.backend.current
@@ -510,6 +514,7 @@ class Viewer:
         was_locked = self.screen == "lock"
         self.user = outcome.user
         self.allowed_wards = outcome.wards
+        self.may_change_settings = await self.bg(self.backend.may_change_settings)
         self.login_form = LoginForm()
         self.idle.unlock(self.now())
         self.idle.pause(False)
@@ -525,6 +530,7 @@ class Viewer:
     async def _on_logout(self, _e: Any) -> None:
         await self.bg(self.backend.logout, "user")
         self.user = None
+        self.may_change_settings = False
         self.allowed_wards = ()
         self.chart = None
         self.reopen_patient = None
@@ -539,6 +545,7 @@ class Viewer:
             return
         # Take the data off the screen first, then record the lock.
         self.user = None
+        self.may_change_settings = False
         self.reopen_patient = (user.user_id, self.chart.record.id if self.chart else "")
         self.chart = None
         self.census.set_query("")
@@ -1054,6 +1061,104 @@ class Viewer:
             )
             return self.t("print.sent", printer=result.printer or printer or "")
         raise RuntimeError(result.message)
+
+    # -- settings (admin) ------------------------------------------------------------------------
+
+    async def _settings_dialog(self, _e: Any) -> None:
+        current = self.backend.settings
+        printers = await self.bg(self.backend.printers)
+        language = ft.Dropdown(
+            label=self.t("settings.language"),
+            value=current.language,
+            options=[
+                ft.DropdownOption(key="auto", text=self.t("settings.language_auto")),
+                ft.DropdownOption(key="de", text="Deutsch"),
+                ft.DropdownOption(key="en", text="English"),
+            ],
+            width=420,
+        )
+        zone = ft.TextField(label=self.t("settings.time_zone"), value=current.time_zone or "")
+        idle = ft.TextField(
+            label=self.t("settings.idle"),
+            value=str(current.idle_lock_minutes),
+            keyboard_type=ft.KeyboardType.NUMBER,
+        )
+        printer = ft.Dropdown(
+            label=self.t("settings.printer"),
+            value=current.default_printer or "",
+            options=[
+                ft.DropdownOption(key="", text=self.t("settings.printer_os")),
+                *[ft.DropdownOption(key=p, text=p) for p in printers],
+            ],
+            width=420,
+        )
+        bg_value = {None: "roster", False: "off", True: "on"}[current.break_glass_allowed]
+        break_glass = ft.Dropdown(
+            label=self.t("settings.break_glass"),
+            value=bg_value,
+            options=[
+                ft.DropdownOption(key="roster", text=self.t("settings.bg_roster")),
+                ft.DropdownOption(key="off", text=self.t("settings.bg_off")),
+                ft.DropdownOption(key="on", text=self.t("settings.bg_on")),
+            ],
+            width=420,
+        )
+        status = views.text("", theme.FONT_BODY)
+
+        async def save(_e: Any) -> None:
+            self.touch()
+            form = {
+                "language": language.value or "auto",
+                "time_zone": zone.value or "",
+                "idle_lock_minutes": idle.value or "",
+                "default_printer": printer.value or "",
+                "break_glass": break_glass.value or "roster",
+            }
+            new, problem = settings_changes(self.backend.settings, form)
+            if new is None:
+                status.value, status.color = (
+                    self.t("settings.invalid", reason=problem),
+                    theme.DANGER,
+                )
+                self.update()
+                return
+            try:
+                await self.bg(self.backend.save_settings, new, changed_keys(current, new))
+            except (OSError, PermissionError) as exc:
+                status.value, status.color = (
+                    self.t("settings.invalid", reason=str(exc)),
+                    theme.DANGER,
+                )
+                self.update()
+                return
+            self.apply_settings()
+            status.value, status.color = self.t("settings.saved"), theme.OK
+            self.update()
+
+        self.page.show_dialog(
+            ft.AlertDialog(
+                title=views.text(self.t("settings.title"), theme.FONT_TITLE, bold=True),
+                content=ft.Container(
+                    ft.Column([language, zone, idle, printer, break_glass, status], tight=True),
+                    width=460,
+                ),
+                actions=[
+                    ft.TextButton(
+                        self.t("close"), on_click=self.h(lambda _e: self.page.pop_dialog())
+                    ),
+                    ft.Button(self.t("settings.save"), icon=ft.Icons.SAVE, on_click=self.h(save)),
+                ],
+            )
+        )
+
+    def apply_settings(self) -> None:
+        """Use changed settings at once: language, time zone, idle time, break-glass offer."""
+        settings = self.backend.settings
+        if settings.language != "auto":
+            self.lang = settings.language
+        self.tz = settings.zone() or _local_tz()
+        self.idle.timeout = idle_timeout(settings.idle_lock_minutes)
+        self.rerender()
 
     # -- keys, language, close --------------------------------------------------------------------
 

@@ -324,6 +324,31 @@ class ViewerBackend:
             wards = tuple(staff.wards)
         return LoginOutcome(user, wards=wards)
 
+    def may_change_settings(self) -> bool:
+        return bool(self.session is not None and self.session.may_change_settings())
+
+    def save_settings(self, new: Settings, changed: list[str]) -> None:
+        """Write settings.json (admin only) and use it from now on. Audited with the keys.
+
+        Raises PermissionError if the person at the screen is not an admin, OSError if the
+        file cannot be written.
+        """
+        from app.settings import save_settings
+
+        if not self.may_change_settings():
+            raise PermissionError("only an admin (not break-glass) may change the settings")
+        save_settings(self.home, new)
+        self.settings, self.settings_problem = new, None
+        if self._authenticator is not None:
+            self._authenticator.settings = new
+        user = self.session
+        self._audit_log().append(
+            "settings_change",
+            user=user.user_id if user is not None else None,
+            ward=self.current.ward if self.current is not None else None,
+            details={"changed": changed},
+        )
+
     def lock(self) -> None:
         """The idle lock: app.auth records it."""
         if self.session is not None:

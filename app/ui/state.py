@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 
+from pydantic import ValidationError
+
 from app import i18n
 from app.freshness import FreshnessThresholds, classify, describe
 from app.schedule import describe_dosage_timing, next_due
+from app.settings import Settings
 from app.ui import fmt
 from app.ui.strings import tr
 from sync.model import (
@@ -924,3 +927,39 @@ class LoginForm:
         if not password:
             return tr("login.need_password", lang)
         return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings form (admin only)
+
+
+def settings_changes(current: Settings, form: dict[str, str]) -> tuple[Settings | None, str]:
+    """Apply the settings form's text values to `current`.
+
+    Returns (new settings, "") or (None, a message naming the field that is wrong). Pure: the
+    caller saves the result. Keys: language, time_zone, idle_lock_minutes, default_printer,
+    break_glass ("roster" | "off" | "on").
+    """
+    data = current.model_dump()
+    data["language"] = form.get("language") or current.language
+    data["time_zone"] = (form.get("time_zone") or "").strip() or None
+    data["default_printer"] = (form.get("default_printer") or "").strip() or None
+    choices: dict[str, bool | None] = {"roster": None, "off": False, "on": True}
+    data["break_glass_allowed"] = choices.get(form.get("break_glass", "roster"))
+    minutes = (form.get("idle_lock_minutes") or "").strip()
+    try:
+        data["idle_lock_minutes"] = int(minutes)
+    except ValueError:
+        return None, f"idle_lock_minutes: {minutes!r} is not a whole number"
+    try:
+        return Settings.model_validate(data), ""
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        return None, f"{where}: {first['msg']}"
+
+
+def changed_keys(old: Settings, new: Settings) -> list[str]:
+    """The settings that differ (for the audit entry; values are not secret but kept short)."""
+    a, b = old.model_dump(), new.model_dump()
+    return sorted(k for k in b if a.get(k) != b[k])

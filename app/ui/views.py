@@ -76,6 +76,7 @@ def banner(
     on_language: Handler,
     lang: str,
     ward_picker: ft.Control | None = None,
+    on_settings: Handler | None = None,
 ) -> ft.Control:
     """Top bar on every screen: ward, data age (coloured), read-only notice, user, logout."""
     fg, bg = theme.FRESHNESS.get(view.colour, theme.FRESHNESS["red"])
@@ -122,6 +123,15 @@ def banner(
             tooltip="Deutsch / English",
         )
     )
+    if on_settings is not None:
+        right.append(
+            ft.IconButton(
+                ft.Icons.SETTINGS,
+                icon_color=theme.NAVY_TEXT,
+                on_click=on_settings,
+                tooltip=tr("settings.open", lang),
+            )
+        )
     if on_logout is not None:
         right.append(
             ft.OutlinedButton(
