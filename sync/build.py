@@ -37,7 +37,7 @@ from sync.config import Config
 from sync.mapping import MappingContext, MappingError, map_patient
 from sync.model import PatientRecord
 from sync.refs import RefIndex
-from sync.snapshot import SnapshotMeta, SnapshotWriter, new_key
+from sync.snapshot import PreparedRecord, SnapshotMeta, SnapshotWriter, new_key, prepare_record
 from sync.sources import iter_source
 from sync.staging import Classifier, RawPatient, StagedPatient, Staging, decode_patient
 from sync.wards import effective_wards, place_record, summarize_encounter
@@ -180,28 +180,26 @@ def _map_one(
 
 
 def _map_batch(
-    batch: list[RawPatient], encode: bool
-) -> tuple[list[tuple[PatientRecord | bytes | None, list[str]]], Counter[str], int]:
-    """Decode, map and place a batch of staged patients (in a worker, or inline).
+    batch: list[RawPatient],
+) -> tuple[list[tuple[PreparedRecord | None, list[str]]], Counter[str], int]:
+    """Decode, map, place and prepare a batch of staged patients (in a worker, or inline).
 
-    Returns per patient (record, ward ids) -- the record as JSON bytes when `encode` (a worker:
-    bytes cross the process boundary far cheaper than pickled models) -- plus the problems
-    counted and the number of duplicate resources dropped.
+    Returns per patient (prepared record or None when it cannot be mapped, ward ids) -- plain
+    data that crosses the process boundary cheaply and that the snapshot writers store without
+    validating or encoding again -- plus the problems counted and the duplicate resources
+    dropped.
     """
     state = _STATE
     assert state is not None, "mapping worker not initialised"
     state.problems = Counter()
     ctx = MappingContext(resolve=state.resolve, tz=state.tz, now=state.now, problems=state.problems)  # type: ignore[arg-type]
     duplicates = 0
-    results: list[tuple[PatientRecord | bytes | None, list[str]]] = []
+    results: list[tuple[PreparedRecord | None, list[str]]] = []
     for raw in batch:
         staged, dropped = decode_patient(raw)
         duplicates += dropped
         record, ward_ids = _map_one(state, staged, ctx)
-        if encode and record is not None:
-            results.append((record.to_json(), ward_ids))
-        else:
-            results.append((record, ward_ids))
+        results.append((prepare_record(record) if record is not None else None, ward_ids))
     return results, state.problems, duplicates
 
 
@@ -420,7 +418,7 @@ def _write_wards(
             for ward_id in ward_ids:
                 writer = writers.get(ward_id)
                 if writer is not None:
-                    writer.add(record)
+                    writer.add_prepared(record)
                     counts[ward_id] += 1
         for writer in writers.values():
             writer.finish()
@@ -447,8 +445,8 @@ def _mapped(
     problems: Counter[str],
     workers: int | None,
     patient_count: int,
-) -> Iterator[tuple[PatientRecord | None, list[str]]]:
-    """Map every staged patient, in order: inline, or in a process pool."""
+) -> Iterator[tuple[PreparedRecord | None, list[str]]]:
+    """Map and prepare every staged patient, in order: inline, or in a process pool."""
     global _STATE
     # An explicit worker count is obeyed; the default skips the pool for small sources.
     inline = workers == 1 if workers is not None else patient_count < _POOL_MIN_PATIENTS
@@ -458,12 +456,10 @@ def _mapped(
         _STATE = state
         try:
             for batch in batches:
-                results, batch_problems, duplicates = _map_batch(batch, False)
+                results, batch_problems, duplicates = _map_batch(batch)
                 problems.update(batch_problems)
                 st.stats.duplicates += duplicates
-                for record, ward_ids in results:
-                    assert not isinstance(record, bytes)
-                    yield record, ward_ids
+                yield from results
         finally:
             _STATE = None
         return
@@ -477,11 +473,7 @@ def _mapped(
             for results, batch_problems, duplicates in _bounded_imap(pool, batches, workers * 4):
                 problems.update(batch_problems)
                 st.stats.duplicates += duplicates
-                for data, ward_ids in results:
-                    if isinstance(data, bytes):
-                        yield PatientRecord.model_validate_json(data), ward_ids
-                    else:
-                        yield data, ward_ids
+                yield from results
     finally:
         _STATE = None
 
@@ -491,7 +483,7 @@ def _bounded_imap(pool: Any, batches: Iterator[list[RawPatient]], window: int) -
     memory flat (Pool.imap would read the whole staging store into its task queue)."""
     pending: list[Any] = []
     for batch in batches:
-        pending.append(pool.apply_async(_map_batch, (batch, True)))
+        pending.append(pool.apply_async(_map_batch, (batch,)))
         if len(pending) >= window:
             yield pending.pop(0).get()
     while pending:

@@ -24,6 +24,7 @@ import threading
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -68,8 +69,9 @@ _ZDICT_MAX = 32 * 1024  # zlib's window: dictionary bytes beyond it are never re
 _BM25_WEIGHTS = "10.0, 6.0, 4.0, 6.0, 1.0"
 
 _BATCH = 500  # records per executemany batch in the writer, or fewer when they are big:
-_BATCH_BYTES = 8 * 1024 * 1024  # real records are 10-100 KB of JSON, and a build keeps one
-# writer per ward open at the same time
+_BATCH_BYTES = 8 * 1024 * 1024  # real records are 10-100 KB of JSON (counted before
+# compression; queued records are held compressed), and a build keeps one writer per ward open
+_ZDICT_SAMPLES = 16  # records whose JSON makes a snapshot's zlib preset dictionary
 
 # A search group with more hits than this is shown in census order instead of ranked by bm25
 # (see SnapshotReader.search).
@@ -470,6 +472,36 @@ def _meta_rows(meta: SnapshotMeta) -> list[tuple[str, str]]:
     return [(key, orjson.dumps(value).decode()) for key, value in data.items()]
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedRecord:
+    """Everything a SnapshotWriter stores for one record, computed once by `prepare_record`:
+    the record JSON, its census columns (without row_id), search columns, exact search keys
+    and meta counts. Plain data: cheap to pickle between processes and to add to several
+    snapshots (a patient's ward and the hospital-wide ward) without encoding twice."""
+
+    patient_id: str
+    data: bytes  # PatientRecord.to_json()
+    census: dict[str, Any]  # census_values() plus sort_key
+    search: tuple[str, str, str, str, str]
+    exact: tuple[str, ...]
+    counts: dict[str, int]
+
+
+def prepare_record(record: PatientRecord) -> PreparedRecord:
+    """The rows `record` becomes in a snapshot (pure)."""
+    row = CensusRow.from_record(record)
+    values = census_values(row)
+    values["sort_key"] = searchtext.natural_sort_key(row.room, row.bed, row.name)
+    return PreparedRecord(
+        patient_id=record.id,
+        data=record.to_json(),
+        census=values,
+        search=search_columns(record),
+        exact=tuple(exact_search_keys(record)),
+        counts=dict(record_counts(record)),
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Writer
 
@@ -495,7 +527,9 @@ class SnapshotWriter:
         self._ids: set[str] = set()
         self._counts: Counter[str] = Counter()
         self._census: list[dict[str, Any]] = []
-        self._records: list[tuple[int, str, bytes]] = []  # (row_id, patient_id, JSON)
+        # Queued rows: JSON until the dictionary exists, then (row_id, patient_id, codec, blob)
+        self._samples: list[tuple[int, str, bytes]] = []
+        self._encoded: list[tuple[int, str, int, bytes]] = []
         self._zdict: bytes | None = None
         self._pending_bytes = 0
         self._search: list[tuple[int, str, str, str, str, str]] = []
@@ -548,25 +582,52 @@ class SnapshotWriter:
     def add(self, record: PatientRecord) -> None:
         """Queue one patient's record; written in batches. Raises SnapshotError if the patient
         was added before, or after finish()/abort()."""
+        self.add_prepared(prepare_record(record))
+
+    def add_prepared(self, prepared: PreparedRecord) -> None:
+        """Queue a record made ready by `prepare_record` (possibly in another process, or shared
+        by several writers: it is not modified). Same effect and errors as `add`."""
         if self._conn is None:
             raise SnapshotError(f"snapshot writer for {self.path} is already closed")
-        if record.id in self._ids:
-            raise SnapshotError(f"patient id {record.id!r} added twice to snapshot {self.path}")
-        self._ids.add(record.id)
+        if prepared.patient_id in self._ids:
+            raise SnapshotError(
+                f"patient id {prepared.patient_id!r} added twice to snapshot {self.path}"
+            )
+        self._ids.add(prepared.patient_id)
         row_id = len(self._ids)
-        row = CensusRow.from_record(record)
-        values = census_values(row)
+        values = dict(prepared.census)
         values["row_id"] = row_id
-        values["sort_key"] = searchtext.natural_sort_key(row.room, row.bed, row.name)
         self._census.append(values)
-        data = record.to_json()
-        self._records.append((row_id, record.id, data))
+        data = prepared.data
+        if self._zdict is None:
+            self._samples.append((row_id, prepared.patient_id, data))
+        else:
+            # Compressed at once: a build keeps one writer per ward open, and holding queued
+            # records compressed keeps that memory a fraction of the JSON's size.
+            self._encoded.append((row_id, prepared.patient_id, *encode_record(data, self._zdict)))
         self._pending_bytes += len(data)
-        self._search.append((row_id, *search_columns(record)))
-        self._exact.extend((key, row_id) for key in exact_search_keys(record))
-        self._counts.update(record_counts(record))
-        if len(self._records) >= _BATCH or self._pending_bytes >= _BATCH_BYTES:
+        self._search.append((row_id, *prepared.search))
+        self._exact.extend((key, row_id) for key in prepared.exact)
+        self._counts.update(prepared.counts)
+        if self._zdict is None and len(self._samples) >= _ZDICT_SAMPLES:
+            self._make_dictionary()
+        if len(self._census) >= _BATCH or self._pending_bytes >= _BATCH_BYTES:
             self._flush()
+
+    def _make_dictionary(self) -> None:
+        """Build the preset dictionary from the queued sample records (the first
+        `_ZDICT_SAMPLES` of the snapshot), store it, and compress the samples with it."""
+        assert self._conn is not None
+        self._zdict = build_dictionary([data for _, _, data in self._samples[:_ZDICT_SAMPLES]])
+        # Stored before any record that needs it.
+        self._conn.execute(
+            "INSERT INTO dictionaries (id, data) VALUES (?, ?)", (_ZDICT_ID, self._zdict)
+        )
+        self._encoded.extend(
+            (row_id, patient_id, *encode_record(data, self._zdict))
+            for row_id, patient_id, data in self._samples
+        )
+        self._samples.clear()
 
     def add_all(self, records: Iterable[PatientRecord]) -> None:
         """add() each record."""
@@ -574,19 +635,11 @@ class SnapshotWriter:
             self.add(record)
 
     def _flush(self) -> None:
-        if self._conn is None or not self._records:
+        if self._conn is None or not self._census:
             return
         if self._zdict is None:
-            # The first batch (up to _BATCH records) is the sample: later records of the same
-            # ward look alike. Stored before any record that needs it.
-            self._zdict = build_dictionary([data for _, _, data in self._records[:16]])
-            self._conn.execute(
-                "INSERT INTO dictionaries (id, data) VALUES (?, ?)", (_ZDICT_ID, self._zdict)
-            )
-        encoded = [
-            (row_id, patient_id, *encode_record(data, self._zdict))
-            for row_id, patient_id, data in self._records
-        ]
+            self._make_dictionary()  # fewer records than samples: all of them are the sample
+        encoded = self._encoded
         columns = ("row_id", "sort_key", *CENSUS_COLUMNS, "extra")
         census_sql = (
             f"INSERT INTO census ({', '.join(columns)}) "
@@ -609,7 +662,7 @@ class SnapshotWriter:
         except sqlcipher.Error as exc:
             raise SnapshotError(f"cannot write snapshot {self.partial}: {exc}") from None
         self._census.clear()
-        self._records.clear()
+        self._encoded.clear()
         self._pending_bytes = 0
         self._search.clear()
         self._exact.clear()
