@@ -1077,11 +1077,17 @@ class Viewer:
             ],
             width=420,
         )
-        zone = ft.TextField(label=self.t("settings.time_zone"), value=current.time_zone or "")
+        zone = ft.TextField(
+            label=self.t("settings.time_zone"),
+            hint_text=self.t("settings.time_zone_hint"),
+            value=current.time_zone or "",
+            width=420,
+        )
         idle = ft.TextField(
             label=self.t("settings.idle"),
             value=str(current.idle_lock_minutes),
             keyboard_type=ft.KeyboardType.NUMBER,
+            width=420,
         )
         printer = ft.Dropdown(
             label=self.t("settings.printer"),

@@ -249,9 +249,10 @@ CATALOG: dict[str, dict[str, str]] = {
     "ui.settings.open": {"de": "Einstellungen", "en": "Settings"},
     "ui.settings.language": {"de": "Sprache", "en": "Language"},
     "ui.settings.language_auto": {"de": "wie das System", "en": "as the system"},
-    "ui.settings.time_zone": {
-        "de": "Zeitzone (z. B. Europe/Berlin; leer = Laptop)",
-        "en": "Time zone (e.g. Europe/Berlin; empty = laptop)",
+    "ui.settings.time_zone": {"de": "Zeitzone", "en": "Time zone"},
+    "ui.settings.time_zone_hint": {
+        "de": "z. B. Europe/Berlin; leer = wie der Laptop",
+        "en": "e.g. Europe/Berlin; empty = as the laptop",
     },
     "ui.settings.idle": {"de": "Sperre nach Minuten ohne Eingabe", "en": "Lock after idle minutes"},
     "ui.settings.printer": {"de": "Standarddrucker", "en": "Default printer"},
