@@ -13,7 +13,7 @@ from test_ui_support import make_record
 from app.settings import Settings
 from app.ui import fmt
 from app.ui.launch import desktop_unavailable_reason
-from app.ui.main import idle_timeout
+from app.ui.main import SessionCounter, idle_timeout
 from app.ui.state import (
     CensusModel,
     ChartModel,
@@ -370,3 +370,17 @@ def test_settings_form_validates_and_names_the_bad_field() -> None:
     assert bad is None and problem.startswith("idle_lock_minutes")
     bad, problem = settings_changes(Settings(), {**form, "time_zone": "Mars/Olympus"})
     assert bad is None and "time zone" in problem
+
+
+def test_server_stops_only_after_the_last_window_closed() -> None:
+    sessions = SessionCounter()
+    assert sessions.idle_for() is None  # no window yet: keep waiting for the first
+    sessions.opened()
+    sessions.opened()
+    sessions.closed()
+    assert sessions.idle_for() is None  # one window still open
+    sessions.closed()
+    idle = sessions.idle_for()
+    assert idle is not None and idle >= 0
+    sessions.opened()  # a reload reconnects
+    assert sessions.idle_for() is None

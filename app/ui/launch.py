@@ -14,6 +14,7 @@ import logging
 import os
 import platform
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import flet as ft
 
-from app.ui.main import make_main
+from app.ui.main import SessionCounter, make_main
 
 log = logging.getLogger(__name__)
 
@@ -144,13 +145,36 @@ def _wait_and_open(url: str, port: int, timeout: float = 20.0) -> None:
     open_app_window(url)
 
 
+CLOSE_GRACE_SECONDS = 20.0  # a reload reconnects within this; a closed window does not
+
+
+def _stop_when_windows_closed(sessions: SessionCounter, grace: float) -> None:
+    """Background thread: once every window has been closed for `grace` seconds, stop the
+    server the way Ctrl+C does (flet's SIGINT handler ends ft.run cleanly)."""
+    while True:
+        time.sleep(1.0)
+        idle = sessions.idle_for()
+        if idle is not None and idle >= grace:
+            print("Viewer window closed; stopping.", flush=True)
+            signal.raise_signal(signal.SIGINT)
+            return
+
+
 def serve_web(home: Path, *, port: int | None, ward: str | None, open_browser: bool) -> int:
-    """Serve the viewer on 127.0.0.1:`port` (a free one if None) until interrupted."""
+    """Serve the viewer on 127.0.0.1:`port` (a free one if None).
+
+    With `open_browser`, opens the window and stops once it has been closed; without, serves
+    until interrupted (Ctrl+C).
+    """
     port = port or free_port()
     url = f"http://{LOCALHOST}:{port}/"
     print(f"Wardcopy viewer: {url}", flush=True)
+    sessions = SessionCounter()
     if open_browser:
         threading.Thread(target=_wait_and_open, args=(url, port), daemon=True).start()
+        threading.Thread(
+            target=_stop_when_windows_closed, args=(sessions, CLOSE_GRACE_SECONDS), daemon=True
+        ).start()
     # FLET_FORCE_WEB_SERVER: flet serves without opening its own (address-bar) browser tab; we
     # open an --app window ourselves. FLET_SERVER_IP/PORT would override host/port inside
     # flet, so they are pinned too: the viewer must never listen on a network interface.
@@ -158,7 +182,7 @@ def serve_web(home: Path, *, port: int | None, ward: str | None, open_browser: b
     os.environ["FLET_SERVER_IP"] = LOCALHOST
     os.environ["FLET_SERVER_PORT"] = str(port)
     ft.run(
-        make_main(home, ward),
+        make_main(home, ward, sessions),
         view=ft.AppView.WEB_BROWSER,
         host=LOCALHOST,
         port=port,

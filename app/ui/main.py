@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -70,8 +71,15 @@ def _local_tz() -> tzinfo:
 class Viewer:
     """One viewer session (one window or browser tab)."""
 
-    def __init__(self, page: ft.Page, home: Path, ward: str | None) -> None:
+    def __init__(
+        self,
+        page: ft.Page,
+        home: Path,
+        ward: str | None,
+        sessions: SessionCounter | None = None,
+    ) -> None:
         self.page = page
+        self.sessions = sessions
         self.backend = ViewerBackend(home, ward)
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wardcopy-data")
         settings = self.backend.settings
@@ -177,6 +185,9 @@ class Viewer:
         page.on_keyboard_event = self._on_key
         page.on_close = self._on_close
         page.on_disconnect = self._on_disconnect
+        page.on_connect = self._on_connect
+        if self.sessions is not None:
+            self.sessions.opened()
         with _suppress():
             page.window.min_width = 1024
             page.window.min_height = 700
@@ -1223,8 +1234,14 @@ class Viewer:
             self.render_banner()
             self.update()
 
+    async def _on_connect(self, _e: Any) -> None:
+        if self.sessions is not None:
+            self.sessions.opened()
+
     async def _on_disconnect(self, _e: Any) -> None:
         """The window or tab was closed: end the session (audited) and drop the patient data."""
+        if self.sessions is not None:
+            self.sessions.closed()
         if self.user is not None:
             self.user = None
             self.chart = None
@@ -1261,11 +1278,42 @@ def _empty_banner(lang: str) -> Any:
     )
 
 
-def make_main(home: Path, ward: str | None = None) -> Callable[[ft.Page], Awaitable[None]]:
+class SessionCounter:
+    """Counts open windows (connected sessions); thread-safe. Lets the web server stop once the
+    last window has been closed for a while (see app.ui.launch)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.open = 0
+        self.ever = False
+        self.last_change = time.monotonic()
+
+    def opened(self) -> None:
+        with self._lock:
+            self.open += 1
+            self.ever = True
+            self.last_change = time.monotonic()
+
+    def closed(self) -> None:
+        with self._lock:
+            self.open = max(0, self.open - 1)
+            self.last_change = time.monotonic()
+
+    def idle_for(self) -> float | None:
+        """Seconds since the last window closed, or None while one is open (or none ever was)."""
+        with self._lock:
+            if self.open or not self.ever:
+                return None
+            return time.monotonic() - self.last_change
+
+
+def make_main(
+    home: Path, ward: str | None = None, sessions: SessionCounter | None = None
+) -> Callable[[ft.Page], Awaitable[None]]:
     """The Flet entry point for `home` (a laptop home with installed snapshots)."""
 
     async def main(page: ft.Page) -> None:
-        viewer = Viewer(page, home, ward)
+        viewer = Viewer(page, home, ward, sessions)
         page.data = viewer
         await viewer.start()
 
