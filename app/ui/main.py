@@ -570,16 +570,14 @@ class Viewer:
             self.show_login(locked=True)
 
     async def _idle_loop(self) -> None:
+        last_banner = time.monotonic()
         while not self._closed:
             await asyncio.sleep(1)
             if self.user is not None and self.idle.should_lock(self.now()):
                 await self.lock()
-            elif (
-                self.user is not None
-                and self.screen in ("census", "chart")
-                and int(time.monotonic()) % 30 == 0
-            ):
-                # Keep the "data as of (age)" current without user input.
+            elif time.monotonic() - last_banner >= 30 and self.screen != "problem":
+                # Keep "data as of (age)" and its colour current without user input.
+                last_banner = time.monotonic()
                 self.render_banner()
                 self.update()
 
@@ -694,7 +692,10 @@ class Viewer:
             ]
         self.census_list.controls = rows
         total = len(model.rows)
-        self.census_count.value = self.t("census.count", shown=len(lines), total=total)
+        if model.hospital_scope:
+            self.census_count.value = self.t("census.hits", shown=len(lines))
+        else:
+            self.census_count.value = self.t("census.count", shown=len(lines), total=total)
         self.update()
 
     def _on_sort(self, key: SortKey) -> None:

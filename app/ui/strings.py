@@ -144,6 +144,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "Hospital-wide search: type a name or number.",
     },
     "ui.census.count": {"de": "{shown} von {total} Patienten", "en": "{shown} of {total} patients"},
+    "ui.census.hits": {"de": "{shown} Treffer im Haus", "en": "{shown} found in the hospital"},
     "ui.census.none": {"de": "Keine Patienten gefunden.", "en": "No patients found."},
     "ui.census.searching": {"de": "Suche …", "en": "Searching …"},
     "ui.census.days": {"de": "(Tag {days})", "en": "(day {days})"},
