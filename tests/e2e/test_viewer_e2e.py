@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import IDLE_SECONDS, SCREENSHOTS, Viewer
+from e2e_support import IDLE_SECONDS, SCREENSHOTS, Viewer
 
 METRICS: dict[str, float] = {}
 
@@ -41,12 +41,21 @@ def shot(page: Any, name: str) -> None:
 
 
 def type_into(page: Any, label: str, text: str) -> None:
-    """Click a text field and type like a person (Flutter needs the focus before keys arrive)."""
+    """Click a text field and type like a person.
+
+    Flutter takes the focus a moment after the click; keys typed before that are lost (a person
+    is never that fast, a test driver is). So the field's value is checked and typed again.
+    """
     field = page.get_by_role("textbox", name=label)
-    field.click()
-    field.fill("")
-    page.wait_for_timeout(250)
-    field.press_sequentially(text, delay=15)
+    for _attempt in range(3):
+        field.click()
+        page.wait_for_timeout(300)
+        field.press("Control+a")
+        field.press("Backspace")
+        field.press_sequentially(text, delay=15)
+        if field.input_value() == text:
+            return
+    raise AssertionError(f"could not type into {label!r}")
 
 
 def log_in(page: Any, viewer: Viewer, password: str | None = None) -> None:
@@ -97,10 +106,11 @@ def test_search_finds_by_prefix_and_without_umlauts(page: Any, viewer: Viewer) -
     row(page, t.other_name).wait_for()
     box = page.get_by_role("textbox", name="Search (Ctrl+F)")
     box.click()
-    page.wait_for_timeout(250)
+    page.wait_for_timeout(400)  # Flutter takes the focus a moment after the click
     started = time.perf_counter()
     box.press_sequentially(t.prefix, delay=20)
     row(page, t.other_name).wait_for(state="detached", timeout=5_000)
+    assert box.input_value() == t.prefix
     METRICS["typing_prefix_to_filtered_list_s"] = time.perf_counter() - started
     row(page, t.prefix_hit).wait_for()
     # One input event (like a paste) to the updated list: the name without its umlaut.
