@@ -261,7 +261,7 @@ class Viewer:
     def ward_picker(self) -> ft.Control | None:
         """A ward switcher when several wards are installed and the user may see them."""
         choices = [c for c in self.ward_choices if self._may_see(c.ward_id)]
-        if self.user is None or len(choices) < 2 or self.user.break_glass:
+        if len(choices) < 2:
             return None
         return ft.Dropdown(
             label=self.t("banner.ward"),
@@ -303,7 +303,13 @@ class Viewer:
         )
 
     def _may_see(self, ward: str) -> bool:
-        return "*" in self.allowed_wards or ward in self.allowed_wards
+        """Before login any installed ward may be chosen (the login then checks it)."""
+        if self.user is None:
+            return True
+        if self.user.break_glass:
+            return False
+        allowed = {w.casefold() for w in self.allowed_wards}
+        return "*" in allowed or ward.casefold() in allowed
 
     # -- problem screen ---------------------------------------------------------------------------
 
@@ -458,7 +464,10 @@ class Viewer:
                 self.t("login.back"), on_click=self.h(self._toggle_break_glass)
             )
         else:
+            picker = self.ward_picker() if not locked else None
             fields = [user_field, password_field]
+            if picker is not None:
+                fields.insert(0, picker)
             submit = ft.Button(
                 self.t("login.submit"),
                 icon=ft.Icons.LOGIN,
@@ -746,7 +755,8 @@ class Viewer:
             return
         self._loading()
         await self.open_snapshot(ward)
-        await self.audit("ward_open", new_ward=ward)
+        if self.user is not None:
+            await self.audit("ward_open", new_ward=ward)
 
     async def _on_row(self, e: Any) -> None:
         await self.open_patient(e.control.data)
