@@ -27,7 +27,7 @@ from typing import Any, Literal
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from sync import keys, package, publish
+from sync import fsutil, keys, package, publish
 from sync.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, CliError
 from sync.package import WARD_RE, PackageError
 
@@ -151,38 +151,13 @@ def _read_latest_bytes(ward_dir: Path) -> bytes | None:
 # --- writing the copy -----------------------------------------------------------------------------
 
 
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _place_no_replace(tmp: Path, final: Path) -> None:
-    """Move `tmp` to `final`, never replacing an existing `final` (FileExistsError)."""
-    try:
-        os.link(tmp, final)
-    except FileExistsError:
-        raise
-    except OSError:
-        # FAT/exFAT sticks and some SMB shares have no hard links: check, then rename. Only
-        # one export writes a destination at a time (documented in docs/operations.md).
-        if final.exists():
-            raise FileExistsError(str(final)) from None
-        os.rename(tmp, final)
-        return
-    tmp.unlink()
-
-
 def _copy_verified(src: Path, final: Path, size: int, sha256: str) -> None:
     """Copy `src` to `final` write-once: temp file beside `final`, fsync, re-read the temp file
     and compare size and hash, then a no-replace rename and a directory fsync.
     Raises ValueError (hash or size differs after copy), FileExistsError, OSError."""
     tmp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.partial")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
-        with os.fdopen(fd, "wb") as out, src.open("rb") as inp:
+        with fsutil.open_exclusive(tmp, 0o644) as out, src.open("rb") as inp:
             while chunk := inp.read(_CHUNK):
                 out.write(chunk)
             out.flush()
@@ -193,8 +168,10 @@ def _copy_verified(src: Path, final: Path, size: int, sha256: str) -> None:
                 f"the copy of {src.name} on {final.parent} does not match the outbox "
                 "(damaged medium or changed while copying)"
             )
-        _place_no_replace(tmp, final)
-        publish.fsync_dir(final.parent)
+        # FAT/exFAT sticks and some SMB shares have no hard links, so this may fall back to
+        # check-then-rename: only one export writes a destination at a time (docs/operations.md).
+        fsutil.link_no_replace(tmp, final)
+        fsutil.fsync_dir(final.parent)
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -22,7 +22,8 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from sync import keys, package
+from sync import fsutil, keys, package
+from sync.fsutil import fsync_dir
 from sync.package import WARD_RE, Manifest, RecipientKey
 
 __all__ = [
@@ -54,47 +55,10 @@ class PublishError(Exception):
 # --- small atomic file helpers ------------------------------------------------------------------
 
 
-def fsync_dir(path: Path) -> None:
-    """fsync a directory so a rename in it is durable (no-op where unsupported)."""
-    if os.name == "nt":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Replace `path` with `data` atomically: temp file in the same dir, fsync, rename."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
-
-
-def _link_no_replace(tmp: Path, final: Path) -> None:
-    """Move `tmp` to `final` without ever replacing an existing `final`. Raises FileExistsError."""
-    try:
-        os.link(tmp, final)  # atomic, fails if final exists
-    except FileExistsError:
-        raise
-    except OSError:
-        # Some shares do not support hard links: fall back to check-then-rename (the sequence
-        # lock makes a race with another publisher of the same ward impossible).
-        if final.exists():
-            raise FileExistsError(str(final)) from None
-        os.rename(tmp, final)
-        return
-    tmp.unlink()
+    """Replace `path` with `data` atomically (`sync.fsutil.atomic_write`). Outbox files are
+    public (signed or encrypted), hence the default mode 0644. Raises OSError."""
+    fsutil.atomic_write(path, data, mode)
 
 
 @contextlib.contextmanager
@@ -329,7 +293,7 @@ def publish_package_file(
             while chunk := fh.read(1 << 20):
                 digest.update(chunk)
         try:
-            _link_no_replace(tmp, final)
+            fsutil.link_no_replace(tmp, final)  # the sequence lock serialises publishers
         except FileExistsError:
             raise PublishError(
                 f"{final} appeared while publishing; refusing to replace it"
