@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from test_ui_support import make_record
@@ -384,3 +385,16 @@ def test_server_stops_only_after_the_last_window_closed() -> None:
     assert idle is not None and idle >= 0
     sessions.opened()  # a reload reconnects
     assert sessions.idle_for() is None
+
+
+def test_missing_desktop_client_is_detected_before_any_download(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flet_desktop
+
+    bundled = Path(flet_desktop.get_package_bin_dir()) / flet_desktop.get_artifact_filename()
+    if bundled.exists():
+        pytest.skip("this flet-desktop build bundles its client: nothing to download")
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.flet/client cache here
+    reason = desktop_unavailable_reason({"DISPLAY": ":0"}, "Linux")
+    assert reason is not None and "desktop client" in reason
