@@ -11,7 +11,6 @@ The private key never leaves the laptop; only the enrolment code (the public key
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -20,7 +19,7 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
-from sync import keys
+from sync import fsutil, keys
 
 __all__ = [
     "DeviceError",
@@ -68,11 +67,6 @@ def device_dir(home: Path) -> Path:
     return home / "device"
 
 
-def _ensure_dir(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)
-
-
 def _usable_keyring() -> bool:
     """True if the OS keyring has a real backend (not the fail/null/chainer-of-nothing ones)."""
     if os.environ.get("WARDCOPY_NO_KEYRING"):
@@ -104,8 +98,8 @@ def init_device(
 
     Raises DeviceError if the device is already initialised."""
     ddir = device_dir(home)
-    _ensure_dir(home)
-    _ensure_dir(ddir)
+    fsutil.ensure_private_dir(home)
+    fsutil.ensure_private_dir(ddir)
     if (ddir / "device.json").exists():
         raise DeviceError(
             f"this laptop already has a device key ({ddir / 'device.json'}); "
@@ -128,12 +122,7 @@ def init_device(
             warnings.append(f"the OS keyring refused the device key ({type(exc).__name__})")
     if storage == "file":
         path = ddir / "device.key"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(path, 0o600)
+        fsutil.write_new_file(path, raw, 0o600)
         warnings.append(
             f"no usable OS keyring: the device private key is stored in {path} (mode 0600); "
             "protect this laptop with full-disk encryption"
@@ -144,7 +133,7 @@ def init_device(
         "public_key": keys.b64url_encode(keys.raw_public(public)),
         "storage": storage,
     }
-    _atomic_write(ddir / "device.json", orjson.dumps(info, option=orjson.OPT_INDENT_2), 0o600)
+    fsutil.atomic_write(ddir / "device.json", orjson.dumps(info, option=orjson.OPT_INDENT_2), 0o600)
     if server_key is not None:
         pin_server_key(home, server_key)
     return DeviceInit(DeviceIdentity(did, public, storage), tuple(warnings))
@@ -221,9 +210,9 @@ def pin_server_key(home: Path, key: str | bytes | Path, *, replace: bool = False
             f"is {keys.fingerprint(public)}. If the server key was really rotated, follow "
             "docs/security.md (key rotation)"
         )
-    _ensure_dir(home)
-    _ensure_dir(device_dir(home))
-    _atomic_write(
+    fsutil.ensure_private_dir(home)
+    fsutil.ensure_private_dir(device_dir(home))
+    fsutil.atomic_write(
         device_dir(home) / "server.pub",
         (keys.signing_public_key_text(public) + "\n").encode("ascii"),
         0o600,
@@ -242,7 +231,7 @@ def follow_rotation(home: Path, new_key: Ed25519PublicKey) -> None:
         return
     retired = [keys.signing_public_key_text(k) for k in retired_server_keys(home)]
     retired.append(keys.signing_public_key_text(current))
-    _atomic_write(
+    fsutil.atomic_write(
         device_dir(home) / "server-retired.pub", ("\n".join(retired) + "\n").encode(), 0o600
     )
     pin_server_key(home, keys.signing_public_key_text(new_key), replace=True)
@@ -276,17 +265,3 @@ def pinned_server_key(home: Path) -> Ed25519PublicKey | None:
         return keys.parse_signing_public_key(text)
     except keys.KeysError as exc:
         raise DeviceError(f"pinned server key {path} is damaged: {exc}") from None
-
-
-def _atomic_write(path: Path, data: bytes, mode: int) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

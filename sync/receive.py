@@ -39,7 +39,7 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from sync import device, keys, package
+from sync import device, fsutil, keys, package
 from sync.package import WARD_RE, Manifest, PackageError, PackageHeader
 from sync.snapshot import SnapshotError, SnapshotReader
 
@@ -226,44 +226,8 @@ class _Source:
 
 
 def _mkdir_private(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with contextlib.suppress(OSError):
-        os.chmod(path, 0o700)
-
-
-def _fsync_path(path: Path, directory: bool = False) -> None:
-    if directory and os.name == "nt":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _create_private(path: Path) -> int:
-    """Create `path` exclusively with mode 0600; returns a writable fd."""
-    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    with os.fdopen(_create_private(path), "wb") as fh:
-        fh.write(data)
-
-
-def _replace_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_path(path.parent, directory=True)
+    # Not strict: a home on a file system without Unix modes must still receive.
+    fsutil.ensure_private_dir(path, strict=False)
 
 
 def _snapshots(home: Path) -> Path:
@@ -316,7 +280,7 @@ def _installed_sequence(ward_dir: Path) -> tuple[int | None, str | None]:
             return dirs[0], None  # unreadable: same-sequence re-install is refused, newer allowed
         pointer = {"format": 1, "dir": snap_dir.name, "sequence": dirs[0]}
         pointer["sha256"] = digest.hexdigest()
-        _replace_atomic(ward_dir / "current", orjson.dumps(pointer))
+        fsutil.atomic_write(ward_dir / "current", orjson.dumps(pointer))
     return int(pointer["sequence"]), str(pointer["sha256"])
 
 
@@ -487,10 +451,7 @@ def _receive_ward(
     incoming = ward_dir / f".incoming-{secrets.token_hex(6)}.wcpkg"
     staging: Path | None = None
     try:
-        fd = os.open(
-            incoming, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600
-        )
-        with os.fdopen(fd, "wb") as out:
+        with fsutil.open_exclusive(incoming) as out:
             package_sha = src.fetch_to(f"{ward}/{latest['file']}", out, latest["size"])
         step("fetched")
 
@@ -508,12 +469,11 @@ def _receive_ward(
         staging.mkdir(mode=0o700)
         db_path = staging / "snapshot.db"
         _copy_payload(incoming, header.payload_offset, db_path)
-        _write_private(staging / "package.header", header.raw)
+        fsutil.write_new_file(staging / "package.header", header.raw)  # 0600, fsynced
         step("payload-written")
 
-        _fsync_path(db_path)
-        _fsync_path(staging / "package.header")
-        _fsync_path(staging, directory=True)
+        fsutil.fsync_file(db_path)
+        fsutil.fsync_dir(staging)
         step("fsynced")
 
         _check_database(db_path, db_key, ward)
@@ -524,7 +484,7 @@ def _receive_ward(
             shutil.rmtree(final)
         os.rename(staging, final)
         staging = None
-        _fsync_path(ward_dir, directory=True)
+        fsutil.fsync_dir(ward_dir)
         step("installed")
 
         pointer = {
@@ -535,7 +495,7 @@ def _receive_ward(
             "data_as_of": package.format_timestamp(manifest.data_as_of),
             "installed_at": package.format_timestamp(datetime.now(UTC)),
         }
-        _replace_atomic(ward_dir / "current", orjson.dumps(pointer))
+        fsutil.atomic_write(ward_dir / "current", orjson.dumps(pointer))
         step("pointer-written")
 
         _prune(ward_dir, manifest.sequence)
@@ -606,7 +566,7 @@ def _already(home: Path, ward: str, ward_dir: Path) -> ReceiveResult:
 
 
 def _copy_payload(package_path: Path, offset: int, dest: Path) -> None:
-    with os.fdopen(_create_private(dest), "wb") as out, package_path.open("rb") as src:
+    with fsutil.open_exclusive(dest) as out, package_path.open("rb") as src:
         src.seek(offset)
         shutil.copyfileobj(src, out, _CHUNK)
 
@@ -682,7 +642,7 @@ def _receive_roster(
         if doc.sequence == stored.sequence and doc.body == stored.body:
             return "unchanged", ()
     _mkdir_private(_roster_path(home).parent)
-    _replace_atomic(_roster_path(home), data)
+    fsutil.atomic_write(_roster_path(home), data)
     return "updated", ()
 
 
