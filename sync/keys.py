@@ -25,6 +25,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from pydantic import BaseModel, ConfigDict, Field
 
+from sync import fsutil
+
 __all__ = [
     "ARGON2_DEFAULT",
     "ARGON2_TEST",
@@ -179,9 +181,8 @@ def save_signing_key(key: Ed25519PrivateKey, path: Path) -> None:
     )
     _write_new_file(path, pem, 0o600, what="signing key")
     pub_path = path.with_suffix(".pub")
-    tmp = pub_path.with_name(pub_path.name + ".tmp")
-    tmp.write_text(signing_public_key_text(key.public_key()) + "\n", encoding="ascii")
-    os.replace(tmp, pub_path)
+    public_text = signing_public_key_text(key.public_key()) + "\n"
+    fsutil.atomic_write(pub_path, public_text.encode("ascii"), 0o644)
 
 
 def load_signing_key(path: Path) -> Ed25519PrivateKey:
@@ -256,20 +257,12 @@ def verify_signature(public: Ed25519PublicKey, signature: bytes, data: bytes) ->
 
 
 def _write_new_file(path: Path, data: bytes, mode: int, *, what: str) -> None:
-    """Create `path` exclusively with `mode`, write, fsync. KeysError if it exists."""
+    """Create `path` exclusively with exactly `mode`, write, fsync (`sync.fsutil.write_new_file`).
+    Raises KeysError if it exists, OSError if it cannot be written."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
+        fsutil.write_new_file(path, data, mode)
     except FileExistsError:
         raise KeysError(f"{what} {path} already exists; refusing to overwrite it") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    os.chmod(path, mode)  # umask may have narrowed or (on odd systems) not applied
 
 
 # --- X25519 device keys -------------------------------------------------------------------------
