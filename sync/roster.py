@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +35,7 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from sync import fsutil
 from sync.keys import ARGON2_DEFAULT, Argon2Cost, PasswordVerifier, hash_password
 from sync.package import PackageError, TrustedKey, parse_document, seal_document
 
@@ -498,25 +497,13 @@ def _import_row(
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    """Atomically replace `path` with `data`, mode 0600 (temp file, fsync, rename, dir fsync)."""
+    """Atomically replace `path` with `data`, mode 0600 (`sync.fsutil.atomic_write`), creating
+    its folder (0700) if needed. Raises RosterError naming the file."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o600)
-        os.replace(tmp_name, path)
+        fsutil.atomic_write(path, data, 0o600)
     except OSError as exc:
-        Path(tmp_name).unlink(missing_ok=True)
         raise RosterError(f"cannot write {path}: {exc.strerror or exc}") from None
-    if os.name == "posix":
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 def roster_source_path(sync_home: Path) -> Path:
