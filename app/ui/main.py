@@ -250,7 +250,10 @@ class Viewer:
     def _banner(self) -> Any:
         return banner_view(
             ward=self._ward_name(),
-            data_as_of=self.backend.data_as_of(),
+            # A chart opened from the hospital-wide search shows that snapshot's age.
+            data_as_of=self.backend.data_as_of(
+                hospital=self.screen == "chart" and self.chart_hospital
+            ),
             now=self.now(),
             user=self.user,
             tz=self.tz,
@@ -780,7 +783,8 @@ class Viewer:
         if record is None or self.user is None:
             return
         self.chart = ChartModel(record, now=self.now(), tz=self.tz, lang=self.lang)
-        self.chart_hospital = hospital
+        # From the hospital-wide snapshot only when the ward snapshot does not have the patient.
+        self.chart_hospital = hospital and all(r.patient_id != patient_id for r in self.census.rows)
         await self.audit("patient_open", patient_id=patient_id, hospital_wide=hospital or None)
         self.show_chart()
         self.last_metrics["chart_s"] = time.perf_counter() - started
