@@ -33,7 +33,6 @@ import logging
 import os
 import re
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -46,6 +45,7 @@ from typing import Any, Literal
 import orjson
 
 from app.paths import audit_dir, ensure_private_dir
+from sync import fsutil
 
 log = logging.getLogger(__name__)
 
@@ -246,31 +246,6 @@ def head_path(home: Path) -> Path:
     return audit_dir(home) / HEAD_FILE
 
 
-def _fsync_dir(path: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o600)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
 @contextmanager
 def _file_lock(path: Path) -> Iterator[None]:
     """Exclusive lock across processes (flock on POSIX, msvcrt on Windows)."""
@@ -417,8 +392,8 @@ class AuditLog:
                     os.fsync(fd)
                 finally:
                     os.close(fd)
-                _write_atomic(
-                    self._dir / HEAD_FILE, canonical({"hash": entry.hash, "seq": entry.seq})
+                fsutil.atomic_write(
+                    self._dir / HEAD_FILE, canonical({"hash": entry.hash, "seq": entry.seq}), 0o600
                 )
             except OSError as exc:
                 raise AuditError(f"cannot write audit log {path}: {exc.strerror or exc}") from None
@@ -711,7 +686,7 @@ def export(
         data = orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
     try:
         dest_path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(dest_path, data)
+        fsutil.atomic_write(dest_path, data, 0o600)
     except OSError as exc:
         raise AuditError(f"cannot write audit export {dest_path}: {exc.strerror or exc}") from None
     return ExportResult(count=len(entries), problems=problems, path=dest_path)

@@ -22,9 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import os
 import secrets
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -36,6 +34,7 @@ import orjson
 from app import i18n
 from app.audit import AuditEvent, AuditLog
 from app.settings import Settings, break_glass_effective
+from sync import fsutil
 from sync.keys import Argon2Cost, PasswordVerifier, hash_password, verify_password
 from sync.roster import Role, Roster, StaffUser
 
@@ -246,17 +245,7 @@ def _save_states(path: Path, states: dict[str, FailureState]) -> None:
     )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".login-state.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp_name, 0o600)
-            os.replace(tmp_name, path)
-        except OSError:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+        fsutil.atomic_write(path, data, 0o600)
     except OSError as exc:
         log.warning("cannot save login counters %s: %s", path, exc.strerror or exc)
 

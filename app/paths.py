@@ -17,14 +17,15 @@ disk; the sub-path helpers are pure.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import platformdirs
 
+from sync import fsutil
+
 ENV_HOME = "WARDCOPY_HOME"
 APP_NAME = "wardcopy"
-PRIVATE_DIR_MODE = 0o700
+PRIVATE_DIR_MODE = fsutil.PRIVATE_DIR_MODE
 
 
 def ensure_private_dir(path: Path) -> Path:
@@ -32,21 +33,15 @@ def ensure_private_dir(path: Path) -> Path:
 
     Side effects: creates directories; tightens the mode of `path` itself if it was wider (the
     directory holds keys, snapshots and the audit log, so no other local user may list it).
-    Raises OSError with the path named if the directory cannot be created.
+    Raises OSError with the path named if the directory cannot be created or protected.
     """
     try:
-        path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        return fsutil.ensure_private_dir(path)
     except OSError as exc:
         raise OSError(
             f"cannot create the Wardcopy folder {path}: {exc.strerror or exc}; "
             f"check the path and its permissions, or choose another with --home"
         ) from exc
-    if sys.platform != "win32":
-        # mkdir's mode is filtered by the umask and ignored for existing folders: set it explicitly.
-        mode = path.stat().st_mode & 0o777
-        if mode != PRIVATE_DIR_MODE:
-            os.chmod(path, PRIVATE_DIR_MODE)
-    return path
 
 
 def default_home(environ: dict[str, str] | None = None) -> Path:

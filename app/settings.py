@@ -11,8 +11,6 @@ OFF on this laptop, never on where the roster forbids it (see `break_glass_effec
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from app.freshness import FreshnessThresholds
 from app.paths import ensure_private_dir, settings_path
+from sync import fsutil
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +116,7 @@ def load_settings_or_defaults(home: Path) -> tuple[Settings, str | None]:
 
 
 def save_settings(home: Path, settings: Settings) -> Path:
-    """Write the settings atomically (temporary file, fsync, rename), mode 0600.
+    """Write the settings atomically (`sync.fsutil.atomic_write`), mode 0600.
 
     Side effects: creates the home if needed; replaces settings.json. Raises OSError naming the
     file if it cannot be written.
@@ -125,15 +124,8 @@ def save_settings(home: Path, settings: Settings) -> Path:
     ensure_private_dir(home)
     path = settings_path(home)
     data = orjson.dumps(settings.model_dump(mode="json"), option=orjson.OPT_INDENT_2) + b"\n"
-    fd, tmp_name = tempfile.mkstemp(prefix=".settings.", suffix=".tmp", dir=home)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o600)
-        os.replace(tmp_name, path)
+        fsutil.atomic_write(path, data, 0o600)
     except OSError as exc:
-        Path(tmp_name).unlink(missing_ok=True)
         raise OSError(f"cannot write settings file {path}: {exc.strerror or exc}") from exc
     return path
