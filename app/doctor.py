@@ -30,10 +30,12 @@ from sync.doctor import (
     DEFAULT_MIN_FREE,
     Check,
     Status,
+    add_min_free_argument,
     check_free_space,
     check_private_mode,
     exit_code,
     human_age,
+    min_free_bytes,
     print_checks,
 )
 from sync.package import PackageError, format_timestamp
@@ -307,17 +309,12 @@ def register(subparsers: Any) -> None:
         description="Check that this laptop can work in a downtime; prints OK / WARN / FAIL "
         "per check. Exit 0 when nothing failed, 1 otherwise.",
     )
-    p.add_argument(
-        "--min-free-gb",
-        type=float,
-        default=DEFAULT_MIN_FREE / 1e9,
-        help="warn below this much free disk space (default 1)",
-    )
+    add_min_free_argument(p)
     p.set_defaults(func=cmd_doctor)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Handler of `wardcopy doctor`."""
-    checks = check_laptop(laptop_home(args.home), min_free=int(args.min_free_gb * 1e9))
+    checks = check_laptop(laptop_home(args.home), min_free=min_free_bytes(args))
     print_checks(checks)
     return exit_code(checks)

@@ -35,10 +35,12 @@ __all__ = [
     "DEFAULT_MIN_FREE",
     "Check",
     "Status",
+    "add_min_free_argument",
     "check_server",
     "exit_code",
     "format_check",
     "human_age",
+    "min_free_bytes",
     "register",
 ]
 
@@ -491,13 +493,23 @@ def register(subparsers: Any) -> None:
         default=DEFAULT_MAX_AGE.total_seconds() / 3600,
         help="warn when a ward's newest data is older (default 2)",
     )
-    p.add_argument(
+    add_min_free_argument(p)
+    p.set_defaults(func=cmd_doctor)
+
+
+def add_min_free_argument(parser: argparse.ArgumentParser) -> None:
+    """Add `--min-free-gb` (both doctors take it); read it back with `min_free_bytes`."""
+    parser.add_argument(
         "--min-free-gb",
         type=float,
         default=DEFAULT_MIN_FREE / 1e9,
         help="warn below this much free disk space (default 1)",
     )
-    p.set_defaults(func=cmd_doctor)
+
+
+def min_free_bytes(args: argparse.Namespace) -> int:
+    """Pure: the `--min-free-gb` value of parsed `args`, in bytes."""
+    return int(args.min_free_gb * 1e9)
 
 
 def print_checks(checks: list[Check]) -> None:
@@ -524,7 +536,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         outbox=outbox,
         config_path=args.config,
         max_age=timedelta(hours=args.max_age_hours),
-        min_free=int(args.min_free_gb * 1e9),
+        min_free=min_free_bytes(args),
     )
     print_checks(checks)
     return exit_code(checks)
