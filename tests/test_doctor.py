@@ -7,9 +7,9 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 import pytest
@@ -22,33 +22,8 @@ from sync import roster as rosterlib
 from sync.cli import run
 from sync.doctor import Check, exit_code
 
-NOW = datetime.now(UTC).replace(second=0, microsecond=0)
-
-
-@dataclass
-class Demo:
-    folder: Path
-    sync_home: Path
-    outbox: Path
-    laptop: Path
-    wards: list[str]
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    from app.demo import make_demo
-
-    folder = tmp_path_factory.mktemp("doctor") / "demo"
-    result = make_demo(folder, patients=20, seed=1, now=NOW)
-    return Demo(folder, result.sync_home, result.outbox, result.laptop_home, result.installed)
-
-
-@pytest.fixture
-def demo(built: Demo, tmp_path: Path) -> Demo:
-    """A private copy of the demo that a test may break."""
-    folder = tmp_path / "demo"
-    shutil.copytree(built.folder, folder)
-    return Demo(folder, folder / "server", folder / "outbox", folder / "laptop", built.wards)
+if TYPE_CHECKING:
+    from conftest import Demo  # the `demo` fixture (never imported at run time)
 
 
 def _by_status(checks: list[Check], status: str) -> list[Check]:
@@ -64,7 +39,7 @@ def _find(checks: list[Check], status: str, text: str) -> Check:
 
 
 def _server(demo: Demo, **kw: object) -> list[Check]:
-    kw.setdefault("now", NOW + timedelta(minutes=10))
+    kw.setdefault("now", demo.now + timedelta(minutes=10))
     return server_doctor.check_server(demo.sync_home, outbox=demo.outbox, **kw)  # type: ignore[arg-type]
 
 
@@ -79,7 +54,7 @@ def _browser_path(tmp_path: Path) -> dict[str, str]:
 
 
 def _laptop(demo: Demo, tmp_path: Path, **kw: object) -> list[Check]:
-    kw.setdefault("now", NOW + timedelta(minutes=10))
+    kw.setdefault("now", demo.now + timedelta(minutes=10))
     kw.setdefault("environ", _browser_path(tmp_path))
     return laptop_doctor.check_laptop(demo.laptop, **kw)  # type: ignore[arg-type]
 
@@ -153,12 +128,12 @@ def test_missing_latest_pointer_fails(demo: Demo) -> None:
 
 
 def test_stale_package_warns_but_does_not_fail(demo: Demo) -> None:
-    checks = _server(demo, now=NOW + timedelta(hours=3))
+    checks = _server(demo, now=demo.now + timedelta(hours=3))
     warning = _find(checks, "WARN", "age")
     assert "3 h" in warning.message and "scheduled build" in warning.message
     assert exit_code(checks) == 0
     # a looser limit accepts the same age
-    relaxed = _server(demo, now=NOW + timedelta(hours=3), max_age=timedelta(hours=4))
+    relaxed = _server(demo, now=demo.now + timedelta(hours=3), max_age=timedelta(hours=4))
     assert not _by_status(relaxed, "WARN")
 
 
@@ -207,7 +182,7 @@ def test_read_only_outbox_fails(demo: Demo) -> None:
         finally:
             os.chmod(demo.outbox, 0o755)
     elif Path("/proc/self").is_dir():  # root writes anywhere, but not into procfs
-        checks = server_doctor.check_server(demo.sync_home, outbox=Path("/proc"), now=NOW)
+        checks = server_doctor.check_server(demo.sync_home, outbox=Path("/proc"), now=demo.now)
         assert "not writable" in _find(checks, "FAIL", "outbox").message
     else:
         pytest.skip("running as root without /proc: no unwritable folder to test with")
@@ -352,15 +327,15 @@ def test_open_laptop_folder_fails(demo: Demo, tmp_path: Path) -> None:
 
 def test_stale_data_warns_and_expired_data_fails(demo: Demo, tmp_path: Path) -> None:
     ward = demo.wards[0]
-    stale = _laptop(demo, tmp_path, now=NOW + timedelta(hours=5))
+    stale = _laptop(demo, tmp_path, now=demo.now + timedelta(hours=5))
     assert "STALE" in _find(stale, "WARN", f"ward {ward}").message
     assert exit_code(stale) == 0
-    expired = _laptop(demo, tmp_path, now=NOW + timedelta(days=4))
+    expired = _laptop(demo, tmp_path, now=demo.now + timedelta(days=4))
     assert "EXPIRED" in _find(expired, "FAIL", f"ward {ward}").message
 
 
 def test_clock_behind_data_warns(demo: Demo, tmp_path: Path) -> None:
-    checks = _laptop(demo, tmp_path, now=NOW - timedelta(hours=1))
+    checks = _laptop(demo, tmp_path, now=demo.now - timedelta(hours=1))
     assert "clock" in _find(checks, "WARN", f"ward {demo.wards[0]}").message
 
 
@@ -371,7 +346,7 @@ def test_freshness_thresholds_come_from_settings(demo: Demo, tmp_path: Path) -> 
         {"freshness": {"fresh_minutes": 1, "aging_minutes": 2, "expired_minutes": 3}}
     )
     save_settings(demo.laptop, settings)
-    checks = _laptop(demo, tmp_path, now=NOW + timedelta(minutes=10))
+    checks = _laptop(demo, tmp_path, now=demo.now + timedelta(minutes=10))
     assert "EXPIRED" in _find(checks, "FAIL", f"ward {demo.wards[0]}").message
 
 
@@ -430,7 +405,8 @@ def test_nothing_installed_fails(tmp_path: Path) -> None:
 
     home = tmp_path / "fresh"
     device.init_device(home, use_keyring=False)
-    checks = laptop_doctor.check_laptop(home, now=NOW, environ=_browser_path(tmp_path))
+    now = datetime.now(UTC)
+    checks = laptop_doctor.check_laptop(home, now=now, environ=_browser_path(tmp_path))
     assert "wardcopy receive" in _find(checks, "FAIL", "snapshots").message
     _find(checks, "FAIL", "server key")
 

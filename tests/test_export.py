@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import argparse
 import shutil
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 import pytest
@@ -21,40 +21,8 @@ from sync.cli import run
 from sync.config import Config
 from sync.cycle import run_cycle
 
-NOW = datetime.now(UTC).replace(second=0, microsecond=0)
-
-
-@dataclass
-class Demo:
-    folder: Path
-    sync_home: Path
-    outbox: Path
-    laptop: Path
-    source: Path
-    wards: list[str]
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    from app.demo import make_demo
-
-    folder = tmp_path_factory.mktemp("export") / "demo"
-    r = make_demo(folder, patients=20, seed=1, now=NOW)
-    return Demo(folder, r.sync_home, r.outbox, r.laptop_home, r.source, r.installed)
-
-
-@pytest.fixture
-def demo(built: Demo, tmp_path: Path) -> Demo:
-    folder = tmp_path / "demo"
-    shutil.copytree(built.folder, folder)
-    return Demo(
-        folder,
-        folder / "server",
-        folder / "outbox",
-        folder / "laptop",
-        folder / "fhir",
-        built.wards,
-    )
+if TYPE_CHECKING:
+    from conftest import Demo  # the `demo` fixture (never imported at run time)
 
 
 def _trusted(demo: Demo) -> list[Ed25519PublicKey]:
@@ -141,7 +109,7 @@ def test_newer_build_moves_the_copy_forward_and_prunes(demo: Demo, tmp_path: Pat
     laptop = _fresh_laptop(demo)
     assert receive.receive(laptop, str(dest), ward).sequence == 1
 
-    _rebuild(demo, ward, NOW + timedelta(hours=1))
+    _rebuild(demo, ward, demo.now + timedelta(hours=1))
     result = export.export_outbox(demo.outbox, dest, trusted=_trusted(demo), keep=1)
     mine = next(w for w in result.wards if w.ward == ward)
     assert (mine.status, mine.sequence) == ("copied", 2)
@@ -158,7 +126,7 @@ def test_damaged_source_package_is_refused_and_the_old_copy_kept(
     dest = tmp_path / "copy"
     export.export_outbox(demo.outbox, dest, trusted=_trusted(demo))
     latest_before = (dest / ward / "LATEST").read_bytes()
-    _rebuild(demo, ward, NOW + timedelta(hours=1))
+    _rebuild(demo, ward, demo.now + timedelta(hours=1))
     pkg = demo.outbox / ward / "0000000002.wcpkg"
     data = bytearray(pkg.read_bytes())
     data[-10] ^= 0x01
@@ -183,7 +151,7 @@ def test_copy_never_goes_back_to_an_older_package(demo: Demo, tmp_path: Path) ->
     ward = demo.wards[0]
     old_outbox = tmp_path / "old-outbox"
     shutil.copytree(demo.outbox, old_outbox)
-    _rebuild(demo, ward, NOW + timedelta(hours=1))
+    _rebuild(demo, ward, demo.now + timedelta(hours=1))
     dest = tmp_path / "copy"
     export.export_outbox(demo.outbox, dest, trusted=_trusted(demo))
     result = export.export_outbox(old_outbox, dest, trusted=_trusted(demo))
