@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import stat
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,16 @@ posix_only = pytest.mark.skipif(sys.platform == "win32", reason="Unix file modes
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
+
+
+@contextmanager
+def _umask(mask: int) -> Iterator[None]:
+    """Run the block under `mask` (process-wide; the tests here are not threaded)."""
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
 
 
 def _names(folder: Path) -> list[str]:
@@ -55,22 +67,16 @@ def test_atomic_write_is_private_by_default_and_keeps_a_given_mode(tmp_path: Pat
     fsutil.atomic_write(private, b"secret")
     assert _mode(private) == 0o600
     public = tmp_path / "LATEST"
-    old = os.umask(0o022)
-    try:
+    with _umask(0o022):
         fsutil.atomic_write(public, b"{}", mode=0o644)
-    finally:
-        os.umask(old)
     assert _mode(public) == 0o644
 
 
 @posix_only
 def test_atomic_write_never_widens_beyond_the_umask(tmp_path: Path) -> None:
     target = tmp_path / "LATEST"
-    old = os.umask(0o077)
-    try:
+    with _umask(0o077):
         fsutil.atomic_write(target, b"{}", mode=0o644)
-    finally:
-        os.umask(old)
     assert _mode(target) == 0o600
 
 
@@ -131,11 +137,8 @@ def test_atomic_write_round_trips_any_bytes(tmp_path: Path, first: bytes, second
 @posix_only
 def test_write_new_file_sets_the_exact_mode_whatever_the_umask(tmp_path: Path) -> None:
     key = tmp_path / "device.key"
-    old = os.umask(0o277)  # would leave 0400 if the mode were not set explicitly
-    try:
+    with _umask(0o277):  # would leave 0400 if the mode were not set explicitly
         fsutil.write_new_file(key, b"k" * 32, 0o600)
-    finally:
-        os.umask(old)
     assert key.read_bytes() == b"k" * 32
     assert _mode(key) == 0o600
 
