@@ -53,8 +53,10 @@ def type_into(page: Any, label: str, text: str) -> None:
         field.press("Control+a")
         field.press("Backspace")
         field.press_sequentially(text, delay=15)
-        if field.input_value() == text:
-            return
+        for _poll in range(15):  # the DOM input mirrors Flutter's value a little later
+            if field.input_value() == text:
+                return
+            page.wait_for_timeout(100)
     raise AssertionError(f"could not type into {label!r}")
 
 
