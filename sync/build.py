@@ -247,6 +247,8 @@ def _gc_for_bulk_work() -> Iterator[None]:
         gc.set_threshold(*old)
 
 
+_HELD_BUDGET = 48 * 1024 * 1024  # queued (compressed) record bytes of all snapshot writers
+_HELD_CHECK_EVERY = 64  # patients between checks of that budget
 _PARALLEL_BYTES = 16_000_000  # smaller sources read faster than a reader process starts
 _READ_BATCH = 1000  # classified items per message from the reader process
 _READ_QUEUE = 16  # messages in flight: bounds the reader's lead (memory stays flat)
@@ -409,7 +411,11 @@ def _write_wards(
                 generator=GENERATOR,
             )
             writers[ward_id] = SnapshotWriter(workdir / f"{ward_id}.db", keys[ward_id], meta)
-        for record, ward_ids in _mapped(st, state, problems, workers, st.patient_count):
+        for placed, (record, ward_ids) in enumerate(
+            _mapped(st, state, problems, workers, st.patient_count)
+        ):
+            if placed % _HELD_CHECK_EVERY == 0:
+                _bound_held(writers.values())
             if record is None:
                 continue
             report.patients_mapped += 1
@@ -437,6 +443,22 @@ def _write_wards(
         )
         for ward_id, ward_name in targets
     ]
+
+
+def _bound_held(writers: Iterable[SnapshotWriter]) -> None:
+    """Keep the records the open writers queue in memory under `_HELD_BUDGET` bytes in total:
+    spill the fullest writers to their (encrypted) files until under half of it. A hospital
+    has hundreds of wards, each with its own writer; without this their queues together grow
+    with the hospital."""
+    held = sorted(writers, key=lambda w: w.held_bytes, reverse=True)
+    total = sum(w.held_bytes for w in held)
+    if total <= _HELD_BUDGET:
+        return
+    for writer in held:
+        if total <= _HELD_BUDGET // 2:
+            break
+        total -= writer.held_bytes
+        writer.spill()
 
 
 def _mapped(

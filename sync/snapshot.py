@@ -531,7 +531,9 @@ class SnapshotWriter:
         self._samples: list[tuple[int, str, bytes]] = []
         self._encoded: list[tuple[int, str, int, bytes]] = []
         self._zdict: bytes | None = None
-        self._pending_bytes = 0
+        self._pending_bytes = 0  # JSON bytes of the queued records (decides batches)
+        self._sample_bytes = 0  # JSON bytes in _samples
+        self._held_bytes = 0  # compressed bytes in _encoded
         self._search: list[tuple[int, str, str, str, str, str]] = []
         self._exact: list[tuple[str, int]] = []
         self._finished = False
@@ -558,7 +560,9 @@ class SnapshotWriter:
                 "PRAGMA journal_mode = OFF",
                 "PRAGMA synchronous = OFF",  # we fsync once, at the end
                 "PRAGMA locking_mode = EXCLUSIVE",
-                "PRAGMA cache_size = -65536",  # 64 MiB: the whole build stays in cache
+                # 16 MiB: records are appended; only the index b-trees are written at random.
+                # Kept modest: a build keeps one writer per ward open at the same time.
+                "PRAGMA cache_size = -16384",
             ):
                 self._conn.execute(pragma).fetchall()
             self._conn.executescript(_SCHEMA_SQL)
@@ -601,15 +605,22 @@ class SnapshotWriter:
         data = prepared.data
         if self._zdict is None:
             self._samples.append((row_id, prepared.patient_id, data))
+            self._sample_bytes += len(data)
         else:
             # Compressed at once: a build keeps one writer per ward open, and holding queued
             # records compressed keeps that memory a fraction of the JSON's size.
-            self._encoded.append((row_id, prepared.patient_id, *encode_record(data, self._zdict)))
+            encoded = encode_record(data, self._zdict)
+            self._encoded.append((row_id, prepared.patient_id, *encoded))
+            self._held_bytes += len(encoded[1])
         self._pending_bytes += len(data)
         self._search.append((row_id, *prepared.search))
         self._exact.extend((key, row_id) for key in prepared.exact)
         self._counts.update(prepared.counts)
-        if self._zdict is None and len(self._samples) >= _ZDICT_SAMPLES:
+        # build_dictionary reads samples only until it has _ZDICT_MAX bytes: once the samples
+        # reach that, later records cannot change the dictionary, so it can be made now.
+        if self._zdict is None and (
+            len(self._samples) >= _ZDICT_SAMPLES or self._sample_bytes >= _ZDICT_MAX
+        ):
             self._make_dictionary()
         if len(self._census) >= _BATCH or self._pending_bytes >= _BATCH_BYTES:
             self._flush()
@@ -623,11 +634,36 @@ class SnapshotWriter:
         self._conn.execute(
             "INSERT INTO dictionaries (id, data) VALUES (?, ?)", (_ZDICT_ID, self._zdict)
         )
-        self._encoded.extend(
-            (row_id, patient_id, *encode_record(data, self._zdict))
-            for row_id, patient_id, data in self._samples
-        )
+        for row_id, patient_id, data in self._samples:
+            encoded = encode_record(data, self._zdict)
+            self._encoded.append((row_id, patient_id, *encoded))
+            self._held_bytes += len(encoded[1])
         self._samples.clear()
+        self._sample_bytes = 0
+
+    @property
+    def held_bytes(self) -> int:
+        """Bytes of queued record data this writer holds in memory (JSON samples, compressed
+        records): what `spill` would free."""
+        return self._sample_bytes + self._held_bytes
+
+    def spill(self) -> None:
+        """Write the queued rows into the (encrypted) file now, commit, and let SQLite free
+        this connection's page cache. For a caller that keeps many writers open at once (one
+        per ward) and bounds their memory; the finished snapshot holds the same data. Does
+        nothing while the compression dictionary is still being sampled (those samples are
+        under 32 KiB). Raises SnapshotError on database failure or after finish()/abort()."""
+        if self._conn is None:
+            raise SnapshotError(f"snapshot writer for {self.path} is already closed")
+        if self._zdict is None or not self._census:
+            return
+        self._flush()
+        try:
+            self._conn.execute("COMMIT")
+            self._conn.execute("PRAGMA shrink_memory").fetchall()
+            self._conn.execute("BEGIN")
+        except sqlcipher.Error as exc:
+            raise SnapshotError(f"cannot write snapshot {self.partial}: {exc}") from None
 
     def add_all(self, records: Iterable[PatientRecord]) -> None:
         """add() each record."""
@@ -664,6 +700,7 @@ class SnapshotWriter:
         self._census.clear()
         self._encoded.clear()
         self._pending_bytes = 0
+        self._held_bytes = 0
         self._search.clear()
         self._exact.clear()
 

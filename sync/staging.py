@@ -263,7 +263,7 @@ class Staging:
                 "PRAGMA journal_mode = OFF",  # no journal file: a failed build is discarded
                 "PRAGMA synchronous = OFF",  # throwaway data: never worth an fsync
                 "PRAGMA locking_mode = EXCLUSIVE",
-                "PRAGMA cache_size = -65536",
+                "PRAGMA cache_size = -16384",  # 16 MiB: each patient's rows are read once
             ):
                 self._conn.execute(pragma).fetchall()
             self._conn.executescript(
