@@ -398,3 +398,17 @@ def test_missing_desktop_client_is_detected_before_any_download(
     monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.flet/client cache here
     reason = desktop_unavailable_reason({"DISPLAY": ":0"}, "Linux")
     assert reason is not None and "desktop client" in reason
+
+
+def test_allergy_box_state_and_localised_doses() -> None:
+    record = make_record(0, NOW)
+    assert chart(record).header().allergy_state == "severe"
+    record.allergies, record.no_known_allergies = [], True
+    assert chart(record).header().allergy_state == "none-known"
+    record.no_known_allergies = False
+    assert chart(record).header().allergy_state == "not-documented"
+    record.medications[0].dosages[0].dose_text = None
+    record.medications[0].dosages[0].dose_value = 47.5
+    record.medications[0].dosages[0].dose_unit = "mg"
+    doses = {m.drug: m.dose for m in chart(record, "de").medications()}
+    assert doses["Metoprolol 47,5 mg Retardtablette"] == "47,5 mg"

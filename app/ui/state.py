@@ -405,6 +405,7 @@ class ChartHeader:
     allergies: list[AllergyLine]
     allergy_summary: str  # "Penicillin (schwer), Latex" / "keine bekannt" / "nicht dokumentiert"
     allergy_severe: bool
+    allergy_state: str  # "severe" | "present" | "none-known" | "not-documented"
     code: CodeStatusView
     flags: list[str]
     isolation: bool
@@ -547,7 +548,7 @@ def _dosage_texts(order: MedicationOrder, lang: str) -> tuple[str, str, str]:
         if d.dose_text:
             dose.append(d.dose_text)
         elif d.dose_value is not None:
-            dose.append(f"{fmt.number_text(d.dose_value)} {d.dose_unit or ''}".strip())
+            dose.append(f"{i18n.fmt_number(d.dose_value, lang)} {d.dose_unit or ''}".strip())
         if d.route:
             route.append(d.route)
         schedule.append(describe_dosage_timing(d, lang))
@@ -633,6 +634,15 @@ class ChartModel:
             allergies=allergies,
             allergy_summary=summary,
             allergy_severe=r.has_severe_allergy,
+            allergy_state=(
+                "severe"
+                if r.has_severe_allergy
+                else "present"
+                if allergies
+                else "none-known"
+                if r.no_known_allergies
+                else "not-documented"
+            ),
             code=code,
             flags=[f.text for f in r.flags],
             isolation=any(is_isolation_flag(f.text, f.category) for f in r.flags),

@@ -436,29 +436,23 @@ def chart_header(h: ChartHeader, *, lang: str, on_back: Handler, on_print: Handl
         spacing=2,
         expand=True,
     )
+    # Severe: red; present: orange; none known: green; not documented: amber (ask!).
+    fg, bg = {
+        "severe": ("#FFFFFF", theme.DANGER),
+        "present": (theme.ALLERGY, theme.ALLERGY_BG),
+        "none-known": (theme.OK, theme.OK_BG),
+        "not-documented": (theme.WARN, theme.WARN_BG),
+    }[h.allergy_state]
     allergy_box = ft.Container(
         content=ft.Column(
             [
-                text(
-                    tr("allergy.label", lang).upper(),
-                    theme.FONT_SMALL,
-                    bold=True,
-                    color="#FFFFFF" if h.allergy_severe else theme.ALLERGY,
-                ),
-                text(
-                    h.allergy_summary,
-                    theme.FONT_BODY + 1,
-                    bold=True,
-                    color="#FFFFFF" if h.allergy_severe else theme.ALLERGY,
-                    max_lines=3,
-                ),
+                text(tr("allergy.label", lang).upper(), theme.FONT_SMALL, bold=True, color=fg),
+                text(h.allergy_summary, theme.FONT_BODY + 1, bold=True, color=fg, max_lines=3),
             ],
             spacing=0,
             tight=True,
         ),
-        bgcolor=theme.DANGER
-        if h.allergy_severe
-        else (theme.ALLERGY_BG if h.allergies else theme.CANVAS),
+        bgcolor=bg,
         padding=ft.Padding.symmetric(horizontal=12, vertical=6),
         border_radius=8,
         width=340,
