@@ -247,7 +247,7 @@ def _gc_for_bulk_work() -> Iterator[None]:
         gc.set_threshold(*old)
 
 
-_HELD_BUDGET = 48 * 1024 * 1024  # queued (compressed) record bytes of all snapshot writers
+_HELD_BUDGET = 32 * 1024 * 1024  # queued (compressed) record bytes of all snapshot writers
 _HELD_CHECK_EVERY = 64  # patients between checks of that budget
 _PARALLEL_BYTES = 16_000_000  # smaller sources read faster than a reader process starts
 _READ_BATCH = 1000  # classified items per message from the reader process
@@ -492,7 +492,9 @@ def _mapped(
         initarg = None if context.get_start_method() == "fork" else state
         with context.Pool(workers, initializer=_init_worker, initargs=(initarg,)) as pool:
             # Pool.imap would drain the staging store into its task queue: use a bounded window.
-            for results, batch_problems, duplicates in _bounded_imap(pool, batches, workers * 4):
+            for results, batch_problems, duplicates in _bounded_imap(
+                pool, batches, workers * 2 + 1
+            ):
                 problems.update(batch_problems)
                 st.stats.duplicates += duplicates
                 yield from results
