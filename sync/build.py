@@ -11,8 +11,12 @@ the staging store (sources over 16 MB, or workers > 1); pass 2 maps patients in 
 pool (`workers`, default: all cores, at most 4) fed with batches of patients, while this process
 reads the staging store and writes the snapshots. `workers=1` does everything in this process.
 Processes are forked (POSIX); where fork is unavailable the build runs pass 1 inline and spawns
-the pool. Memory stays flat: only one window of batches
-is in flight; shared resources (Location, Practitioner, ...) are the only thing held whole.
+the pool. Workers hand back prepared records (snapshot.prepare_record: JSON, census and
+search rows), so a record is encoded once even when it goes to its ward and the hospital-wide
+ward. Memory stays flat: only a small window of batches is in flight; the snapshot writers (one
+per ward) hold their queued records compressed and spill them to their encrypted files under
+one budget (`_HELD_BUDGET`); shared resources (Location, Practitioner, ...) are the only thing
+held whole.
 
 Nothing with patient data is written in plaintext: staging and snapshots are SQLCipher files; the
 staging file is deleted at the end and on failure; partial snapshots are deleted on failure.
