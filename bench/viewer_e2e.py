@@ -1,0 +1,415 @@
+"""End-to-end benchmark of the viewer in a real browser, on big snapshots.
+
+`.venv/bin/python -m bench.viewer_e2e --patients 10000` builds a demo home (app.demo, the whole
+chain: generate, build, seal, publish, receive), serves the viewer in web mode on 127.0.0.1 as
+the e2e tests do, and drives Debian's Chromium (/usr/bin/chromium) with Playwright through the
+Flutter accessibility tree. It measures, on the hospital-wide snapshot (all patients) and on the
+largest normal ward:
+
+- process start to a usable login screen;
+- "Log in" (Enter in the password field) to the census rendered (first row and count shown);
+- one keystroke in the search box to the list showing the expected count / first row
+  (prefixes of real surnames from the snapshot; the expectation comes from the viewer's own
+  CensusModel, so the figure is "key to the list the user should see");
+- a click on a patient to the chart header with the patient's name;
+- VmRSS / VmHWM of the viewer server process (and its children) after the census and after
+  the charts.
+
+Latencies include Playwright's round trips (a few ms each); they are reported, never asserted.
+Side effects: writes the demo home under `tmp`, starts (and always stops) a viewer subprocess
+and a headless Chromium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+E2E = ROOT / "tests" / "e2e"
+if str(E2E) not in sys.path:  # reuse the e2e tests' constants and helpers, not a copy of them
+    sys.path.insert(0, str(E2E))
+
+from e2e_support import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, free_port, wait_for_port  # noqa: E402
+
+from app.ui import fmt  # noqa: E402
+from app.ui.state import CensusModel  # noqa: E402
+from sync.model import CensusRow  # noqa: E402
+
+# The clock of bench/__main__.py (NOW there; not imported: `python -m bench` runs that module as
+# __main__, and importing it again from here would run it twice).
+NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+LIST_LIMIT = 400  # app.ui.main.LIST_LIMIT (not imported: that would import flet here)
+WAIT_MS = 15_000  # one interaction; a miss is recorded, not fatal
+LOGIN_WAIT_MS = 90_000  # opening a big snapshot after login may take a while
+
+
+@dataclass
+class WardPlan:
+    """What one ward's run types and expects, read from its installed snapshot."""
+
+    ward: str
+    rows: list[CensusRow]
+    user: str
+    password: str
+    # Surname prefixes to type (folded, capitalised like a person types them).
+    prefixes: list[str] = field(default_factory=list)
+    charts: list[CensusRow] = field(default_factory=list)
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[18] if len(values) >= 20 else max(values)
+
+
+def _summary(values: list[float]) -> dict[str, Any]:
+    """p50/p95/max in ms of latencies in seconds (empty: n=0 only)."""
+    if not values:
+        return {"n": 0}
+    return {
+        "n": len(values),
+        "p50_ms": _ms(statistics.median(values)),
+        "p95_ms": _ms(_p95(values)),
+        "max_ms": _ms(max(values)),
+    }
+
+
+def _proc_memory(pid: int) -> dict[str, float]:
+    """VmRSS/VmHWM in MiB of `pid` and the summed VmRSS of its live child processes."""
+
+    def status(p: int) -> dict[str, float]:
+        out: dict[str, float] = {}
+        with suppress(OSError):
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                key, _, value = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    out[key] = int(value.split()[0]) / 1024
+        return out
+
+    def children(p: int) -> list[int]:
+        kids: list[int] = []
+        with suppress(OSError):
+            for task in Path(f"/proc/{p}/task").iterdir():
+                with suppress(OSError):
+                    kids += [int(k) for k in (task / "children").read_text().split()]
+        return kids
+
+    main = status(pid)
+    todo, child_rss = children(pid), 0.0
+    while todo:
+        kid = todo.pop()
+        child_rss += status(kid).get("VmRSS", 0.0)
+        todo += children(kid)
+    return {
+        "rss_mb": round(main.get("VmRSS", 0.0), 1),
+        "hwm_mb": round(main.get("VmHWM", 0.0), 1),
+        "children_rss_mb": round(child_rss, 1),
+    }
+
+
+def _plan(home: Path, ward: str, user: str, password: str, rng: random.Random) -> WardPlan:
+    """Read the ward's census and pick surname prefixes and patients to open."""
+    from sync.receive import open_installed
+
+    snap = open_installed(home, ward)
+    try:
+        rows = snap.reader.census()
+    finally:
+        snap.close()
+    plan = WardPlan(ward, rows, user, password)
+    surnames = sorted(
+        {fmt.fold(r.name.split(",")[0].split("-")[0].split()[0]) for r in rows if r.name}
+    )
+    surnames = [s for s in surnames if len(s) >= 3 and s.isalpha() and s.isascii()]
+    for surname in rng.sample(surnames, min(8, len(surnames))):
+        plan.prefixes.append(surname[:5].capitalize())
+    with_mrn = [r for r in rows if r.mrn and r.name]
+    plan.charts = rng.sample(with_mrn, min(15, len(with_mrn)))
+    return plan
+
+
+def _expect(plan: WardPlan, query: str) -> tuple[str, list[str]]:
+    """(count text, first names) the viewer should show for `query` (local filter)."""
+    model = CensusModel(plan.rows, ward_id=plan.ward)
+    model.set_query(query)
+    visible = model.visible()
+    shown = min(len(visible), LIST_LIMIT)
+    return f"{shown} of {len(plan.rows)} patients", [r.name for r in visible[:30]]
+
+
+def _row(page: Any, name: str) -> Any:
+    """A census row (one button in the accessibility tree) whose label holds `name`."""
+    return page.get_by_role("button", name=re.compile(re.escape(name) + r"(?!\w)"))
+
+
+@contextmanager
+def _viewer(home: Path, ward: str, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """The viewer in web mode on a free port of 127.0.0.1 (no CDN); always stopped on exit."""
+    port = free_port()
+    env = {**os.environ, "LANG": "en_US.UTF-8", "PYTHONPATH": str(ROOT)}
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.ui.launch", "--home", str(home), "--port", str(port),
+             "--ward", ward, "--no-open"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_for_port(port, process, timeout=120)
+        yield process, f"http://127.0.0.1:{port}/"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _open_page(browser: Any, url: str) -> tuple[Any, Any]:
+    """A fresh 1366x768 tab on the viewer with the accessibility tree switched on."""
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(url)
+    page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=60_000)
+    page.locator("flt-semantics-placeholder").dispatch_event("click")
+    page.get_by_role("textbox", name="User id").wait_for(timeout=LOGIN_WAIT_MS)
+    return context, page
+
+
+def _type_into(page: Any, label: str, text: str) -> None:
+    """Type like a person; Flutter takes the focus a moment after the click, so check."""
+    box = page.get_by_role("textbox", name=label)
+    for _attempt in range(3):
+        box.click()
+        page.wait_for_timeout(300)
+        box.press("Control+a")
+        box.press("Backspace")
+        box.press_sequentially(text, delay=15)
+        for _poll in range(15):
+            if box.input_value() == text:
+                return
+            page.wait_for_timeout(100)
+    raise RuntimeError(f"could not type into {label!r}")
+
+
+def _login(page: Any, plan: WardPlan) -> float:
+    """Log in; seconds from Enter to the census's first row and count being shown."""
+    _type_into(page, "User id", plan.user)
+    _type_into(page, "Password", plan.password)
+    page.wait_for_timeout(150)
+    count, first = _expect(plan, "")
+    started = time.perf_counter()
+    page.keyboard.press("Enter")
+    _row(page, first[0]).first.wait_for(timeout=LOGIN_WAIT_MS)
+    page.get_by_text(count, exact=True).wait_for(timeout=LOGIN_WAIT_MS)
+    return time.perf_counter() - started
+
+
+def _keystrokes(page: Any, plan: WardPlan, misses: list[str]) -> list[float]:
+    """Seconds from one key press to the list the user should see, per measurable key.
+
+    A key is measured when the count text or the first row changes (the previous first row
+    must leave the first screenful, so its absence proves the list was redrawn)."""
+    box = page.get_by_role("textbox", name="Search (Ctrl+F)")
+    box.click()
+    page.wait_for_timeout(400)  # Flutter takes the focus a moment after the click
+    times: list[float] = []
+    base_count, base_first = _expect(plan, "")
+    for prefix in plan.prefixes:
+        box.fill("")
+        page.get_by_text(base_count, exact=True).wait_for()
+        page.wait_for_timeout(300)  # let the debounced search of the clearing settle
+        prev_count, prev_first = base_count, base_first
+        for i in range(1, len(prefix) + 1):
+            query = prefix[:i]
+            count, first = _expect(plan, query)
+            old_gone = bool(prev_first and first and prev_first[0] not in first)
+            measurable = count != prev_count or old_gone
+            started = time.perf_counter()
+            page.keyboard.type(prefix[i - 1])
+            try:
+                if old_gone:
+                    _row(page, prev_first[0]).first.wait_for(state="detached", timeout=WAIT_MS)
+                if first:
+                    _row(page, first[0]).first.wait_for(timeout=WAIT_MS)
+                page.get_by_text(count, exact=True).wait_for(timeout=WAIT_MS)
+                elapsed = time.perf_counter() - started
+                if measurable:
+                    times.append(elapsed)
+            except Exception as exc:  # a miss is a finding, not a crash of the benchmark
+                misses.append(f"key {query!r}: {type(exc).__name__}; box={box.input_value()!r}")
+                box.fill(query)
+                page.wait_for_timeout(1_000)
+            prev_count, prev_first = count, first
+            page.wait_for_timeout(250)  # a person's pace; the debounced search runs meanwhile
+    box.fill("")
+    page.get_by_text(base_count, exact=True).wait_for()
+    return times
+
+
+def _charts(page: Any, plan: WardPlan, misses: list[str]) -> tuple[list[float], list[float]]:
+    """(click to chart header with the name, Escape back to the census) in seconds."""
+    box = page.get_by_role("textbox", name="Search (Ctrl+F)")
+    opened: list[float] = []
+    back: list[float] = []
+    for patient in plan.charts:
+        assert patient.mrn
+        try:
+            box.fill(patient.mrn)
+            target = _row(page, patient.name).first
+            target.wait_for()
+            page.wait_for_timeout(300)
+            started = time.perf_counter()
+            target.click()
+            page.get_by_text(patient.name, exact=True).first.wait_for()
+            page.get_by_text("Active medications").first.wait_for()
+            opened.append(time.perf_counter() - started)
+            page.wait_for_timeout(200)
+            started = time.perf_counter()
+            page.keyboard.press("Escape")
+            box.wait_for()
+            _row(page, patient.name).first.wait_for()
+            back.append(time.perf_counter() - started)
+        except Exception as exc:  # recorded; the next patient starts from the census again
+            misses.append(f"chart {patient.patient_id}: {type(exc).__name__}")
+            page.keyboard.press("Escape")
+            page.wait_for_timeout(1_000)
+    box.fill("")
+    return opened, back
+
+
+def _bench_ward(browser: Any, home: Path, plan: WardPlan, logins: int, log: Path) -> dict[str, Any]:
+    """Start the viewer on one ward and measure everything there."""
+    misses: list[str] = []
+    started = time.perf_counter()
+    with _viewer(home, plan.ward, log) as (process, url):
+        listening = time.perf_counter() - started
+        context, page = _open_page(browser, url)
+        login_usable = time.perf_counter() - started
+        login_times: list[float] = []
+        try:
+            login_times.append(_login(page, plan))
+            mem_census = _proc_memory(process.pid)
+            keys = _keystrokes(page, plan, misses)
+            opened, back = _charts(page, plan, misses)
+            mem_charts = _proc_memory(process.pid)
+        finally:
+            context.close()
+        # More logins, each in a fresh tab (a new session opens the snapshot again).
+        for _ in range(logins - 1):
+            context, page = _open_page(browser, url)
+            try:
+                login_times.append(_login(page, plan))
+            finally:
+                context.close()
+        mem_end = _proc_memory(process.pid)
+    return {
+        "ward": plan.ward,
+        "loadavg_1m_at_end": round(os.getloadavg()[0], 1),
+        "patients": len(plan.rows),
+        "start_to_listening_s": round(listening, 2),
+        "start_to_login_usable_s": round(login_usable, 2),
+        "login_to_census": _summary(login_times),
+        "keystroke_to_list": _summary(keys),
+        "click_to_chart": _summary(opened),
+        "escape_to_census": _summary(back),
+        "memory_after_census": mem_census,
+        "memory_after_charts": mem_charts,
+        "memory_after_all_logins": mem_end,
+        "misses": misses,
+    }
+
+
+def _largest_ward(home: Path) -> str:
+    from sync.receive import installed_wards, open_installed
+
+    best, size = "", -1
+    for ward in installed_wards(home):
+        if ward == "hospital":
+            continue
+        snap = open_installed(home, ward)
+        try:
+            n = len(snap.reader.census())
+        finally:
+            snap.close()
+        if n > size:
+            best, size = ward, n
+    return best
+
+
+def bench_viewer_browser(
+    patients: int, tmp: Path, *, demo: Path | None = None, logins: int = 3
+) -> dict[str, Any]:
+    """Measure the viewer in Chromium on a demo home of `patients` patients.
+
+    Builds the demo under `tmp` unless `demo` names an existing demo folder (from make_demo).
+    Raises FileNotFoundError if /usr/bin/chromium is missing; whatever the build raises.
+    """
+    if not CHROMIUM.exists():
+        raise FileNotFoundError(f"{CHROMIUM} is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    from app.demo import DEMO_USERS, make_demo
+
+    # The machine's load is part of the figures (a shared CI box inflates every latency).
+    result: dict[str, Any] = {"patients": patients, "cpus": os.cpu_count()}
+    if demo is None:
+        started = time.perf_counter()
+        demo = tmp / f"viewer-demo-{patients}"
+        make_demo(demo, patients, seed=1, now=NOW)
+        result["build_s"] = round(time.perf_counter() - started, 1)
+    home = demo / "laptop"
+    user, _name, _role, password = DEMO_USERS[0]
+    rng = random.Random(1)
+    result["loadavg_1m_at_start"] = round(os.getloadavg()[0], 1)
+    plans = [_plan(home, w, user, password, rng) for w in ("hospital", _largest_ward(home))]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            for plan in plans:
+                key = "hospital" if plan.ward == "hospital" else "ward"
+                log = tmp / f"viewer-{patients}-{plan.ward}.log"
+                result[key] = _bench_ward(browser, home, plan, logins, log)
+        finally:
+            browser.close()
+    return result
+
+
+def _main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.viewer_e2e", description=__doc__)
+    parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument("--demo", type=Path, default=None, help="an existing make_demo folder")
+    parser.add_argument("--logins", type=int, default=3, help="logins per ward (fresh tabs)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="wardcopy-viewer-bench-") as tmp:
+        started = time.perf_counter()
+        result = bench_viewer_browser(args.patients, Path(tmp), demo=args.demo, logins=args.logins)
+        result["bench_s"] = round(time.perf_counter() - started, 1)
+        print(result, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())
