@@ -156,3 +156,41 @@ def test_a_time_without_offset_is_refused_with_an_example(
     assert result.returncode == 2
     assert "+01:00" in result.stderr
     assert not (tmp_path / "g").exists()
+
+
+SYNTHEA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fhir" / "synthea-r4-100"
+EXAMPLES = Path(__file__).resolve().parents[1] / "packaging" / "examples"
+
+
+@pytest.mark.shared_data
+def test_example_config_builds_real_synthea_export_into_a_viewable_ward(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    if not SYNTHEA.is_dir():
+        pytest.skip(f"shared Synthea data not found at {SYNTHEA}")
+    from sync.receive import open_installed
+
+    config = EXAMPLES / "synthea.toml"
+    assert _run("wardcopy-sync", "config", "check", str(config), env=env).returncode == 0
+    assert _run("wardcopy-sync", "keys", "init", env=env).returncode == 0
+    pub = tmp_path / "server" / "keys" / "signing.pub"
+    _run("wardcopy", "device", "init", "--no-keyring", "--server-key", str(pub), env=env)
+    code = _enrolment_code(env)
+    assert _run("wardcopy-sync", "enrol", "--ward", "all", code, env=env).returncode == 0
+    outbox = tmp_path / "outbox"
+    built = _run(
+        "wardcopy-sync", "build", "--config", str(config), "--source", str(SYNTHEA),
+        "--out", str(outbox), env=env,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    assert "100 patients mapped, 100 placed" in built.stdout
+    received = _run("wardcopy", "receive", "--from", str(outbox), "--ward", "all", env=env)
+    assert received.returncode == 0, received.stderr
+    installed = open_installed(tmp_path / "laptop", "all")
+    try:
+        rows = installed.reader.census()
+        assert len(rows) == 100
+        assert all(row.name and row.birth_date for row in rows)  # two identifiers each
+        assert installed.reader.search("Lemke")  # a patient of the export, found by name
+    finally:
+        installed.close()
