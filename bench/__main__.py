@@ -43,7 +43,9 @@ def _build_in_subprocess(source: Path, workdir: Path, workers: int | None) -> di
         "r=build_snapshots(Path(sys.argv[1]),Config(),Path(sys.argv[2]),"
         "now=datetime.fromisoformat(sys.argv[4]),workers=w)\n"
         "import resource as R\n"
-        "peak=max(R.getrusage(R.RUSAGE_SELF).ru_maxrss,R.getrusage(R.RUSAGE_CHILDREN).ru_maxrss)\n"
+        # ru_maxrss of an exec'd process starts at its parent's size: VmHWM is the real peak.
+        "hwm=[l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+        "peak=max(int(hwm),R.getrusage(R.RUSAGE_CHILDREN).ru_maxrss)\n"
         "print(json.dumps({'resources':r.report.total_resources,'seconds':r.report.elapsed_seconds,"
         "'patients':r.report.patients_mapped,'wards':len(r.wards),"
         "'problems':r.report.problem_count,'peak_kb':peak}))\n"

@@ -70,6 +70,11 @@ class WardPlan:
     charts: list[CensusRow] = field(default_factory=list)
 
 
+def _say(message: str) -> None:
+    """Progress on stderr (the result dict goes to stdout)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
 def _ms(seconds: float) -> float:
     return round(seconds * 1000, 1)
 
@@ -201,13 +206,13 @@ def _open_page(browser: Any, url: str) -> tuple[Any, Any]:
 def _type_into(page: Any, label: str, text: str) -> None:
     """Type like a person; Flutter takes the focus a moment after the click, so check."""
     box = page.get_by_role("textbox", name=label)
-    for _attempt in range(3):
+    for _attempt in range(5):
         box.click()
         page.wait_for_timeout(300)
         box.press("Control+a")
         box.press("Backspace")
         box.press_sequentially(text, delay=15)
-        for _poll in range(15):
+        for _poll in range(30):  # a loaded machine mirrors the value seconds later
             if box.input_value() == text:
                 return
             page.wait_for_timeout(100)
@@ -308,20 +313,26 @@ def _bench_ward(browser: Any, home: Path, plan: WardPlan, logins: int, log: Path
         listening = time.perf_counter() - started
         context, page = _open_page(browser, url)
         login_usable = time.perf_counter() - started
+        _say(f"{plan.ward}: login screen usable after {login_usable:.1f} s")
         login_times: list[float] = []
         try:
             login_times.append(_login(page, plan))
+            _say(f"{plan.ward}: census after {login_times[0]:.2f} s; typing")
             mem_census = _proc_memory(process.pid)
             keys = _keystrokes(page, plan, misses)
+            _say(f"{plan.ward}: {len(keys)} keys measured; opening charts")
             opened, back = _charts(page, plan, misses)
             mem_charts = _proc_memory(process.pid)
         finally:
             context.close()
         # More logins, each in a fresh tab (a new session opens the snapshot again).
-        for _ in range(logins - 1):
+        for n in range(logins - 1):
+            _say(f"{plan.ward}: login {n + 2} of {logins} in a fresh tab")
             context, page = _open_page(browser, url)
             try:
                 login_times.append(_login(page, plan))
+            except Exception as exc:  # recorded; the figures of the other logins stand
+                misses.append(f"login {n + 2}: {type(exc).__name__}: {str(exc)[:120]}")
             finally:
                 context.close()
         mem_end = _proc_memory(process.pid)
