@@ -60,7 +60,9 @@ CIPHER_PRAGMAS: tuple[str, ...] = (
 CODEC_JSON = 0
 CODEC_ZLIB_JSON = 1
 CODEC_ZLIB_DICT_JSON = 2
-_ZLIB_LEVEL = 6
+# Level 5, not 6: on 1,000 generated patients level 6 took ~35% more compression CPU for records
+# only ~3% smaller (level 4: +8% size). Decoding is the same at every level.
+_ZLIB_LEVEL = 5
 _ZDICT_ID = 1
 _ZDICT_MAX = 32 * 1024  # zlib's window: dictionary bytes beyond it are never referenced
 
