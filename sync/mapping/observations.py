@@ -190,14 +190,23 @@ def _reference_range(el: dict[str, Any]) -> tuple[float | None, float | None, st
 
 def observation_kind(res: dict[str, Any]) -> str:
     """ "vital" | "lab" | "other": from category, else by LOINC vital-sign code."""
+    # Direct loops, not codes_of() sets: this runs for every Observation (the most common
+    # resource), and building throwaway sets was a visible part of the mapping time.
     for cc in dicts(res.get("category")):
-        for code in codes_of(cc):
+        for coding in dicts(cc.get("coding")):
+            code = coding.get("code")
+            if not isinstance(code, str):
+                continue
             if code in _VITAL_CATEGORIES:
                 return "vital"
             if code in _LAB_CATEGORIES:
                 return "lab"
-    if codes_of(res.get("code")) & VITAL_CODES:
-        return "vital"
+    code_cc = res.get("code")
+    if isinstance(code_cc, dict):
+        for coding in dicts(code_cc.get("coding")):
+            code = coding.get("code")
+            if isinstance(code, str) and code in VITAL_CODES:
+                return "vital"
     return "other"
 
 
@@ -241,11 +250,17 @@ def map_observation(m: Mapper, res: dict[str, Any], group: str | None) -> list[O
         interp = interpretation_of(el.get("interpretation"))
         if interp is None:
             interp = _from_range(value, low, high)
-        return Observation(
-            code=el_code, system=el_system, name=el_name, kind=kind, group=el_group,
-            value=value, value_text=text, unit=unit, ref_low=low, ref_high=high,
-            ref_text=ref_text, interpretation=interp, effective=effective, status=status,
-            source=source,
+        # model_validate of a dict: the same validation as Observation(**fields) without
+        # the keyword-argument packing (measurably cheaper at ~150k Observations per 1,000
+        # patients).
+        return Observation.model_validate(
+            {
+                "code": el_code, "system": el_system, "name": el_name, "kind": kind,
+                "group": el_group, "value": value, "value_text": text, "unit": unit,
+                "ref_low": low, "ref_high": high, "ref_text": ref_text,
+                "interpretation": interp, "effective": effective, "status": status,
+                "source": source,
+            }
         )  # fmt: skip
 
     main = make(res, name, code, system, group)
