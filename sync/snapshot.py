@@ -225,9 +225,10 @@ def _check_key(key: bytes) -> None:
         raise SnapshotError(f"a snapshot key must be {KEY_BYTES} bytes (use new_key())")
 
 
-def connect(path: Path, key: bytes, *, readonly: bool) -> Connection:
+def connect(path: Path, key: bytes, *, readonly: bool, page_size: int = PAGE_SIZE) -> Connection:
     """Open the SQLCipher database at `path` with the raw `key` and the cipher settings of
-    `CIPHER_PRAGMAS`.
+    `CIPHER_PRAGMAS`. `page_size` overrides cipher_page_size for a private file that is no
+    snapshot (the build's staging store); snapshots always use PAGE_SIZE.
 
     readonly=True opens with URI mode=ro and PRAGMA query_only (writes raise); the file must exist.
     readonly=False creates the file if missing. The connection is in autocommit mode
@@ -263,6 +264,8 @@ def connect(path: Path, key: bytes, *, readonly: bool) -> Connection:
         conn.execute("PRAGMA cipher_log_level = NONE").fetchall()
         conn.execute(f"PRAGMA key = \"x'{bytes(key).hex()}'\"")
         for pragma in CIPHER_PRAGMAS:
+            if page_size != PAGE_SIZE and pragma.startswith("PRAGMA cipher_page_size"):
+                pragma = f"PRAGMA cipher_page_size = {int(page_size)}"
             conn.execute(pragma)
         # Temporary tables, sorts and VACUUM's copy stay in RAM: never a plaintext temp file.
         conn.execute("PRAGMA temp_store = MEMORY")

@@ -53,6 +53,11 @@ __all__ = [
 
 _INSERT_BATCH = 5000
 _STALE_SECONDS = 24 * 3600
+# 16 KiB cipher pages, not the snapshots' 4 KiB: the same encryption, a quarter of the
+# per-page work (HMAC, IV, b-tree overhead) when writing ~1 KB rows; measured on 1,000
+# generated patients: staging writes ~20% less CPU, reads the same (32/64 KiB pages read
+# slower: a patient's rows are scattered and each hit decrypts a whole page).
+_PAGE_SIZE = 16384
 _QUERY_CHUNK = 400  # SQLite host parameters per IN (...) query, well under its limit
 
 # Problem reasons (stable strings: they are counted and shown in the build report)
@@ -256,7 +261,7 @@ class Staging:
         self._classify = Classifier()
         self._loaded = False
         self._conn: snapshot.Connection | None = snapshot.connect(
-            self.path, snapshot.new_key(), readonly=False
+            self.path, snapshot.new_key(), readonly=False, page_size=_PAGE_SIZE
         )
         try:
             for pragma in (
