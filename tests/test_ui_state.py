@@ -412,3 +412,173 @@ def test_allergy_box_state_and_localised_doses() -> None:
     record.medications[0].dosages[0].dose_unit = "mg"
     doses = {m.drug: m.dose for m in chart(record, "de").medications()}
     assert doses["Metoprolol 47,5 mg Retardtablette"] == "47,5 mg"
+
+
+# -- hospital-scale census (thousands of rows: folded once, memoised) -----------------------------
+
+_SURNAMES = (
+    "Müller",
+    "Mueller",
+    "Schmidt",
+    "Weiß",
+    "Öztürk",
+    "Nguyen",
+    "Łukasz",
+    "Dubois",
+    "Meier",
+)
+_FIRST = ("Erika", "Hans", "Zoë", "Jürgen", "Ana-Maria", "Karl")
+_DIAGNOSES = ("Pneumonie", "Herzinsuffizienz", "Sepsis", None, "Femurfraktur")
+
+
+def hospital_rows(n: int) -> list[CensusRow]:
+    """n synthetic census rows spread over wards, rooms, names with umlauts and duplicates."""
+    out = []
+    for i in range(n):
+        out.append(
+            CensusRow(
+                patient_id=f"p{i}",
+                mrn=f"4{i:07d}",
+                name=f"{_SURNAMES[i % 8]}, {_FIRST[i % 6]}",
+                birth_date=date(1930 + i % 90, 1 + i % 12, 1 + i % 28),
+                ward_id=f"w{i % 11}",
+                room=str(100 + (i * 7) % 300),
+                bed=str(1 + i % 3),
+                admitted=NOW - timedelta(hours=i % 500),
+                attending=f"Dr. {_SURNAMES[(i // 3) % 8]}",
+                main_diagnosis=_DIAGNOSES[i % 5],
+                code_status=list(CodeStatusKind)[i % len(CodeStatusKind)],
+            )
+        )
+    return out
+
+
+def reference_visible(model: CensusModel, hits: list[CensusRow]) -> list[CensusRow]:
+    """The census rule written plainly: every row matching the query (fmt.matches over the
+    documented columns) or hit by the search, then the unknown hits; stable sort."""
+    query = model.query.strip()
+    hit_ids = {h.patient_id for h in hits}
+
+    def match(r: CensusRow) -> bool:
+        birth = fmt.date_text(r.birth_date, "de") if r.birth_date else None
+        return fmt.matches(
+            query,
+            r.name,
+            r.mrn,
+            r.room,
+            r.bed,
+            f"{r.room or ''}/{r.bed or ''}",
+            r.attending,
+            r.main_diagnosis,
+            birth,
+        )
+
+    chosen = [r for r in model.rows if not query or r.patient_id in hit_ids or match(r)]
+    seen = {r.patient_id for r in chosen}
+    if query:
+        chosen += [h for h in hits if h.patient_id not in seen]
+    names_key = {
+        SortKey.BED: lambda r: (fmt.natural_key(r.room), fmt.natural_key(r.bed), fmt.fold(r.name)),
+        SortKey.NAME: lambda r: (
+            fmt.fold(r.name),
+            fmt.natural_key(r.room),
+            fmt.natural_key(r.bed),
+            fmt.fold(r.name),
+        ),
+    }[model.sort]
+    return sorted(chosen, key=names_key, reverse=model.descending)
+
+
+def test_hospital_census_filters_sorts_and_selects_like_the_plain_rule() -> None:
+    census = hospital_rows(9000)
+    model = CensusModel(census, ward_id="w0")
+    assert [r.patient_id for r in model.visible()] == [
+        r.patient_id for r in reference_visible(model, [])
+    ]
+    for typed in ("müller er", "Weiss 1", "Dr. Ozt"):
+        model.set_query(typed)
+        got = model.visible()
+        assert got, typed
+        assert [r.patient_id for r in got] == [
+            r.patient_id for r in reference_visible(model, [])
+        ], typed
+    # Umlaut forms: "Muel" finds Müller and Mueller (name or attending), "müller" not Mueller.
+    model.set_query("Muel")
+    assert all(
+        "M\u00fcller" in r.name + str(r.attending) or "Mueller" in r.name + str(r.attending)
+        for r in model.visible()
+    )
+    model.set_query("müller")
+    assert all("Müller" in r.name + str(r.attending) for r in model.visible())
+    assert "Müller, Erika" in {r.name for r in model.visible()}
+    model.set_query("Muel")
+    # Search hits for the current query are merged (also ones the local filter cannot know),
+    # and re-sorted when the column changes.
+    stranger = CensusRow(patient_id="x1", name="Zander, Otto", room="1", bed="1")
+    hits = [census[2], stranger]  # Schmidt (not matching "Muel") and a patient of no ward row
+    assert model.apply_search("Muel", hits)
+    shown = model.visible()
+    assert [r.patient_id for r in shown] == [r.patient_id for r in reference_visible(model, hits)]
+    assert shown[0].patient_id == "x1"  # room 1 sorts first
+    assert "p2" in {r.patient_id for r in shown}
+    model.toggle_sort(SortKey.NAME)
+    model.toggle_sort(SortKey.NAME)  # descending
+    by_name = model.visible()
+    assert [r.patient_id for r in by_name] == [r.patient_id for r in reference_visible(model, hits)]
+    assert by_name[0].name.startswith("Zander")
+    # Keyboard highlight moves within the list and Enter opens what is highlighted.
+    model.move(3)
+    assert model.selected_id() == by_name[3].patient_id
+    model.move(100_000)
+    assert model.selected_id() == by_name[-1].patient_id
+    # The caller may change the returned list without changing the census.
+    by_name.clear()
+    assert model.visible_count() == len(model.visible()) > 0
+    # New rows replace the old ones everywhere (filter, order, highlight).
+    model.set_rows(census[:10])
+    assert all(
+        r.patient_id in {f"p{i}" for i in range(10)} or r.patient_id == "x1"
+        for r in model.visible()
+    )
+    assert model.has_patient("p3") and not model.has_patient("p4000")
+    model.set_query("")
+    model.toggle_sort(SortKey.BED)
+    assert [r.patient_id for r in model.visible()] == [
+        r.patient_id for r in reference_visible(model, [])
+    ]
+
+
+def test_hospital_census_lines_only_for_the_rows_shown() -> None:
+    model = CensusModel(hospital_rows(9000), ward_id="w0")
+    model.set_query("Schmidt")
+    first = model.lines(NOW, BERLIN, "de", limit=400)
+    assert len(first) == 400 < model.visible_count() == len(reference_visible(model, []))
+    assert [line.patient_id for line in first] == [r.patient_id for r in model.visible()[:400]]
+    assert first[0] == census_line(model.visible()[0], NOW, BERLIN, "de", "w0")
+    # Another language or a new day gives new lines, never yesterday's age or hospital day.
+    english = model.lines(NOW, BERLIN, "en", limit=3)
+    assert english[0] == census_line(model.visible()[0], NOW, BERLIN, "en", "w0")
+    tomorrow = model.lines(NOW + timedelta(days=1), BERLIN, "de", limit=3)
+    assert tomorrow[0] == census_line(
+        model.visible()[0], NOW + timedelta(days=1), BERLIN, "de", "w0"
+    )
+    assert tomorrow[0].admitted_day != first[0].admitted_day
+
+
+@given(
+    st.text(alphabet="aäbMmüÜsß 1/-.\0", max_size=8),
+    st.lists(st.text(alphabet="aäbMmüÜsß 1/-.\0", max_size=10), min_size=1, max_size=4),
+)
+def test_census_filter_agrees_with_fmt_matches(query: str, names_: list[str]) -> None:
+    census = [
+        CensusRow(patient_id=f"p{i}", name=n, room=n[:2] or None, attending=n[::-1] or None)
+        for i, n in enumerate(names_)
+    ]
+    model = CensusModel(census)
+    model.set_query(query)
+    expected = {
+        r.patient_id
+        for r in census
+        if not query.strip() or fmt.matches(query, r.name, r.room, f"{r.room or ''}/", r.attending)
+    }
+    assert {r.patient_id for r in model.visible()} == expected

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime, tzinfo
+from functools import lru_cache
 
 from app import i18n
 from sync.model import Sex
@@ -29,6 +30,9 @@ _SEX_LONG = {
 }
 
 
+# Pure and called for every census row on every redraw: the few distinct dates, languages and
+# sexes repeat, so small caches spare babel's formatting (bounded: at most 4096 entries each).
+@lru_cache(maxsize=4096)
 def age_text(birth: date | None, today: date, lang: str) -> str:
     """Age for display: "78 J." / "78 y", infants in months/weeks/days; "?" if unknown."""
     if birth is None:
@@ -36,14 +40,17 @@ def age_text(birth: date | None, today: date, lang: str) -> str:
     return i18n.fmt_age(birth, today, lang)
 
 
+@lru_cache(maxsize=64)
 def sex_short(sex: Sex, lang: str) -> str:
     return _SEX_SHORT[i18n.normalize_language(lang)][sex]
 
 
+@lru_cache(maxsize=64)
 def sex_long(sex: Sex, lang: str) -> str:
     return _SEX_LONG[i18n.normalize_language(lang)][sex]
 
 
+@lru_cache(maxsize=4096)
 def date_text(d: date | None, lang: str) -> str:
     """A calendar date: "03.05.1948" (de) or "3 May 1948" (en); "–" when unknown."""
     return "–" if d is None else i18n.fmt_date(d, lang)
@@ -97,21 +104,33 @@ def fold_forms(text: str) -> tuple[str, str]:
 _WORD_SPLIT = re.compile(r"[^\w]+")
 
 
-def matches(query: str, *fields: str | None) -> bool:
-    """True when every word of `query` starts a word of one of `fields` (folded).
+def query_words(query: str) -> list[str]:
+    """The folded words of a search box text (what `matches` looks for)."""
+    return [fold(w) for w in _WORD_SPLIT.split(query) if w]
 
-    "Muller" and "Mueller" both find "Müller"; "mul 101" finds Müller in room 101; "101" does
-    not find MRN 40001010 (prefixes, like the snapshot's own search, not any substring).
-    """
-    words = [fold(w) for w in _WORD_SPLIT.split(query) if w]
-    if not words:
-        return True
+
+def match_tokens(*fields: str | None) -> list[str]:
+    """The folded tokens of `fields` that query words must start (both umlaut forms, whole
+    field and its words): what `matches` compares against, to be computed once per row."""
     tokens: list[str] = []
     for field in fields:
         if field:
             for form in fold_forms(field):
                 tokens.append(form)
                 tokens.extend(t for t in _WORD_SPLIT.split(form) if t)
+    return tokens
+
+
+def matches(query: str, *fields: str | None) -> bool:
+    """True when every word of `query` starts a word of one of `fields` (folded).
+
+    "Muller" and "Mueller" both find "Müller"; "mul 101" finds Müller in room 101; "101" does
+    not find MRN 40001010 (prefixes, like the snapshot's own search, not any substring).
+    """
+    words = query_words(query)
+    if not words:
+        return True
+    tokens = match_tokens(*fields)
     return all(any(token.startswith(word) for token in tokens) for word in words)
 
 
