@@ -26,6 +26,7 @@ from app import i18n
 from app.ui import theme, views
 from app.ui.session import LoginOutcome, SnapshotProblem, ViewerBackend, WardChoice
 from app.ui.state import (
+    CensusLine,
     CensusModel,
     ChartModel,
     IdleLock,
@@ -48,6 +49,11 @@ T = TypeVar("T")
 ENV_IDLE_SECONDS = "WARDCOPY_IDLE_LOCK_SECONDS"  # tests only: may shorten, never lengthen
 SEARCH_DEBOUNCE = 0.12  # seconds: fast typists do not trigger a query per key
 LIST_LIMIT = 400  # rows rendered at once; a ward has far fewer
+# A long list is drawn in two steps: the first screenfuls at once (what the eye sees after a key),
+# the rest up to LIST_LIMIT a moment later unless another key came first. Building and sending
+# hundreds of rows per key is what made a hospital-wide census slow to type in.
+FIRST_ROWS = 40  # two screenfuls of a tall display (rows are 56 px)
+FILL_DELAY = 0.25  # seconds without a new render before the rest of the list is drawn
 
 
 def idle_timeout(minutes: int, environ: dict[str, str] | None = None) -> timedelta:
@@ -104,6 +110,13 @@ class Viewer:
         self._closed = False
         self.last_metrics: dict[str, float] = {}
         self._rendered: object = None  # what the census list shows now (skip equal re-renders)
+        # The census screen's controls, kept while a chart is open so that going back does not
+        # rebuild them, and each shown row's control by patient (reused while its line and
+        # highlight are unchanged: Flet then sends nothing for it). Dropped at login/lock.
+        self._census_view: ft.Control | None = None
+        self._census_view_key: tuple[object, ...] | None = None
+        self._row_controls: dict[str, tuple[CensusLine, bool, ft.Control]] = {}
+        self._render_gen = 0  # bumped per census render; a pending fill of an older one stops
         # Controls that handlers update in place.
         self.banner_slot = ft.Container()
         self.notice_slot = ft.Container()
@@ -386,6 +399,7 @@ class Viewer:
         # Nothing of the previous screen may stay in the tree (or the accessibility tree).
         self.chart_content.content = None
         self.census_list = None
+        self._drop_census_view()
         self.render_banner()
         form = self.login_form
         prefilled = bool(locked and self.reopen_patient)
@@ -595,10 +609,37 @@ class Viewer:
 
     # -- census -----------------------------------------------------------------------------------
 
-    def show_census(self) -> None:
+    def _census_key(self) -> tuple[object, ...]:
+        """What the census screen's controls (toolbar, list) were built for."""
+        return (id(self.census), self.lang, self.census.hospital_scope, self.user)
+
+    def _drop_census_view(self) -> None:
+        """Forget the kept census controls (they hold patient rows)."""
+        self._census_view = None
+        self._census_view_key = None
+        self._row_controls = {}
+        self._rendered = None
+
+    def show_census(self, *, reuse: bool = False) -> None:
+        """Show the census. With `reuse` (back from a chart) the kept controls are shown again
+        when they were built for the same census, language, scope and user; else rebuilt."""
         self.screen = "census"
         self.chart = None
         self.render_banner()
+        if (
+            reuse
+            and self._census_view is not None
+            and self.census_list is not None
+            and self._census_view_key == self._census_key()
+        ):
+            self.body.content = self._census_view
+            self.body.alignment = None
+            if self.search_field is not None:
+                self.search_field.value = self.census.query
+            if not self.refresh_census():
+                self.update()
+            return
+        self._row_controls = {}
         field = ft.TextField(
             hint_text=self.t("census.search"),
             prefix_icon=ft.Icons.SEARCH,
@@ -660,34 +701,38 @@ class Viewer:
             spacing=0,
             expand=True,
         )
+        self._census_view = self.body.content
+        self._census_view_key = self._census_key()
         self.body.alignment = None
         self.refresh_census()
 
-    def refresh_census(self) -> None:
-        """Re-render the header and the rows from the model (fast: no I/O)."""
+    def refresh_census(self) -> bool:
+        """Re-render the header and the rows from the model (fast: no I/O).
+
+        Only the shown rows (LIST_LIMIT) get display lines; a row whose line and highlight are
+        unchanged keeps its control. Returns False when nothing changed (nothing sent).
+        """
         if self.screen != "census" or self.census_list is None:
-            return
+            return False
         model = self.census
-        lines = model.lines(self.now(), self.tz, self.lang)[:LIST_LIMIT]
+        lines = model.lines(self.now(), self.tz, self.lang, limit=LIST_LIMIT)
         selected = model.selected_id()
         # Typing often leaves the list as it was (the search confirms the local filter): then
-        # nothing is rebuilt or sent to the client.
-        state = (lines, selected, model.sort, model.descending, model.search_pending, self.lang)
+        # nothing is rebuilt or sent to the client. "Searching..." shows only in an empty list.
+        pending = model.search_pending and not lines
+        state = (lines, selected, model.sort, model.descending, pending, self.lang)
         if state == self._rendered and self.census_list.controls:
-            return
+            return False
         self._rendered = state
+        self._render_gen += 1
         self.census_header_slot.content = views.census_header(
             model.sort, model.descending, self._on_sort, self.lang
         )
-        rows: list[ft.Control] = [
-            views.census_row(
-                line,
-                selected=line.patient_id == selected,
-                on_open=self.h(self._on_row),
-                lang=self.lang,
-            )
-            for line in lines
-        ]
+        # The highlight must be among the rows drawn at once (arrow keys, Page Down).
+        first = max(FIRST_ROWS, model.selected + FIRST_ROWS // 2)
+        rows = self._row_list(lines[:first], selected)
+        if len(lines) > first:
+            self.page.run_task(self._fill_census, self._render_gen, lines, selected)
         if not rows:
             hint = (
                 self.t("census.hospital_hint")
@@ -709,6 +754,40 @@ class Viewer:
         else:
             self.census_count.value = self.t("census.count", shown=len(lines), total=total)
         self.update()
+        return True
+
+    async def _fill_census(self, gen: int, lines: list[CensusLine], selected: str | None) -> None:
+        """Draw the rest of a long census list, unless the census was redrawn meanwhile."""
+        await asyncio.sleep(FILL_DELAY)
+        if gen != self._render_gen:
+            return  # a newer render draws (and fills) its own list
+        if self.screen != "census" or self.census_list is None:
+            self._rendered = None  # left the census first: the next refresh draws it all
+            return
+        self.census_list.controls = self._row_list(lines, selected)
+        self.update()
+
+    def _row_list(self, lines: list[CensusLine], selected: str | None) -> list[ft.Control]:
+        """The row controls for `lines`, reusing each unchanged row's control from last time.
+
+        Side effect: the kept controls become exactly these rows (bounded by LIST_LIMIT).
+        """
+        kept = self._row_controls
+        fresh: dict[str, tuple[CensusLine, bool, ft.Control]] = {}
+        rows: list[ft.Control] = []
+        for line in lines:
+            is_selected = line.patient_id == selected
+            old = kept.get(line.patient_id)
+            if old is not None and old[1] == is_selected and old[0] == line:
+                control = old[2]
+            else:
+                control = views.census_row(
+                    line, selected=is_selected, on_open=self.h(self._on_row), lang=self.lang
+                )
+            fresh[line.patient_id] = (line, is_selected, control)
+            rows.append(control)
+        self._row_controls = fresh
+        return rows
 
     def _on_sort(self, key: SortKey) -> None:
         self.touch()
@@ -784,7 +863,7 @@ class Viewer:
             return
         self.chart = ChartModel(record, now=self.now(), tz=self.tz, lang=self.lang)
         # From the hospital-wide snapshot only when the ward snapshot does not have the patient.
-        self.chart_hospital = hospital and all(r.patient_id != patient_id for r in self.census.rows)
+        self.chart_hospital = hospital and not self.census.has_patient(patient_id)
         await self.audit("patient_open", patient_id=patient_id, hospital_wide=hospital or None)
         self.show_chart()
         self.last_metrics["chart_s"] = time.perf_counter() - started
@@ -967,7 +1046,7 @@ class Viewer:
 
     async def _back(self, _e: Any) -> None:
         self.close_dialogs()
-        self.show_census()
+        self.show_census(reuse=True)
 
     # -- printing ---------------------------------------------------------------------------------
 
@@ -1225,7 +1304,7 @@ class Viewer:
         elif self.screen == "chart":
             if key == "Escape" or (e.ctrl and key.upper() == "F"):
                 self.close_dialogs()
-                self.show_census()
+                self.show_census(reuse=True)
             elif e.ctrl and key.upper() == "P":
                 await self._print_dialog(patient=True)
 
