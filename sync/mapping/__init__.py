@@ -138,16 +138,24 @@ def _group(m: Mapper, resources: Sequence[Any], fields: dict[str, Any]) -> ByTyp
     by_type: ByType = defaultdict(list)
     newest = fields["source"].last_updated
     newest_key = sort_ts(newest)
+    # A patient's resources repeat lastUpdated values (a batch load stamps many alike): each
+    # distinct string is parsed and compared once; a repeat cannot be newer than itself.
+    seen: set[str] = set()
     for res in resources:
         if not isinstance(res, dict) or not isinstance(res.get("resourceType"), str):
             m.problem("resource: not a FHIR resource")
             continue
         by_type[res["resourceType"]].append(res)
         meta = res.get("meta")
-        if isinstance(meta, dict) and meta.get("lastUpdated"):
-            updated = m.dt(meta["lastUpdated"])
-            if updated is not None and sort_ts(updated) > newest_key:
-                newest, newest_key = updated, sort_ts(updated)
+        if isinstance(meta, dict):
+            value = meta.get("lastUpdated")
+            if value and isinstance(value, str) and value not in seen:
+                seen.add(value)
+                updated = m.dt(value)
+                if updated is not None:
+                    updated_key = sort_ts(updated)
+                    if updated_key > newest_key:
+                        newest, newest_key = updated, updated_key
     fields["last_updated"] = newest
     return by_type
 

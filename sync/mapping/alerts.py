@@ -120,6 +120,7 @@ _SNOMED_KIND = {
     "450476008": CodeStatusKind.DNR,  # Not for attempted cardiopulmonary resuscitation
     "304252001": CodeStatusKind.FULL,  # For resuscitation
 }
+_SNOMED_KIND_CODES = frozenset(_SNOMED_KIND)
 _CODED_KIND = {
     **_SNOMED_KIND,
     "LA33471-6": CodeStatusKind.DNR,  # No CPR: Do Not Attempt Resuscitation
@@ -207,7 +208,8 @@ def _value_text(res: dict[str, Any]) -> tuple[str | None, set[str]]:
 def is_code_status_observation(res: dict[str, Any]) -> bool:
     code = res.get("code")
     codes = codes_of(code)
-    return bool(codes & LOINC_CODE_STATUS or codes & set(_SNOMED_KIND))
+    # Runs for every Observation: test against prebuilt frozensets instead of building a set.
+    return not (codes.isdisjoint(LOINC_CODE_STATUS) and codes.isdisjoint(_SNOMED_KIND_CODES))
 
 
 def code_status_from_observation(m: Mapper, res: dict[str, Any]) -> CodeStatus | None:
