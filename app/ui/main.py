@@ -49,11 +49,13 @@ T = TypeVar("T")
 ENV_IDLE_SECONDS = "WARDCOPY_IDLE_LOCK_SECONDS"  # tests only: may shorten, never lengthen
 SEARCH_DEBOUNCE = 0.12  # seconds: fast typists do not trigger a query per key
 LIST_LIMIT = 400  # rows rendered at once; a ward has far fewer
-# A long list is drawn in two steps: the first screenfuls at once (what the eye sees after a key),
-# the rest up to LIST_LIMIT a moment later unless another key came first. Building and sending
-# hundreds of rows per key is what made a hospital-wide census slow to type in.
+# A long list is drawn in steps: the first screenfuls at once (what the eye sees after a key),
+# the rest up to LIST_LIMIT in chunks once typing pauses, or at once when scrolled near the end.
+# Building and sending hundreds of rows per key is what made a hospital-wide census slow to type
+# in; a chunk at a time keeps a key pressed meanwhile waiting for one chunk at most.
 FIRST_ROWS = 40  # two screenfuls of a tall display (rows are 56 px)
-FILL_DELAY = 0.25  # seconds without a new render before the rest of the list is drawn
+FILL_DELAY = 0.6  # seconds without a new render before the rest of the list is drawn
+FILL_GAP = 0.05  # seconds between chunks: input is handled in between
 
 
 def idle_timeout(minutes: int, environ: dict[str, str] | None = None) -> timedelta:
@@ -117,6 +119,7 @@ class Viewer:
         self._census_view_key: tuple[object, ...] | None = None
         self._row_controls: dict[str, tuple[CensusLine, bool, ft.Control]] = {}
         self._render_gen = 0  # bumped per census render; a pending fill of an older one stops
+        self._fill: tuple[list[CensusLine], str | None] = ([], None)  # lines still to draw
         # Controls that handlers update in place.
         self.banner_slot = ft.Container()
         self.notice_slot = ft.Container()
@@ -611,7 +614,7 @@ class Viewer:
 
     def _census_key(self) -> tuple[object, ...]:
         """What the census screen's controls (toolbar, list) were built for."""
-        return (id(self.census), self.lang, self.census.hospital_scope, self.user)
+        return (self.census, self.lang, self.census.hospital_scope, self.user)
 
     def _drop_census_view(self) -> None:
         """Forget the kept census controls (they hold patient rows)."""
@@ -685,7 +688,7 @@ class Viewer:
             spacing=0,
             item_extent=views.ROW_HEIGHT,
             on_scroll=self._on_scroll,
-            scroll_interval=500,
+            scroll_interval=150,
         )
         footer = ft.Container(
             views.text(self.t("census.keys"), theme.FONT_SMALL, color=theme.MUTED),
@@ -731,8 +734,9 @@ class Viewer:
         # The highlight must be among the rows drawn at once (arrow keys, Page Down).
         first = max(FIRST_ROWS, model.selected + FIRST_ROWS // 2)
         rows = self._row_list(lines[:first], selected)
+        self._fill = (lines, selected)
         if len(lines) > first:
-            self.page.run_task(self._fill_census, self._render_gen, lines, selected)
+            self.page.run_task(self._fill_census, self._render_gen)
         if not rows:
             hint = (
                 self.t("census.hospital_hint")
@@ -756,16 +760,31 @@ class Viewer:
         self.update()
         return True
 
-    async def _fill_census(self, gen: int, lines: list[CensusLine], selected: str | None) -> None:
-        """Draw the rest of a long census list, unless the census was redrawn meanwhile."""
-        await asyncio.sleep(FILL_DELAY)
-        if gen != self._render_gen:
-            return  # a newer render draws (and fills) its own list
-        if self.screen != "census" or self.census_list is None:
-            self._rendered = None  # left the census first: the next refresh draws it all
-            return
-        self.census_list.controls = self._row_list(lines, selected)
+    async def _fill_census(self, gen: int) -> None:
+        """Draw the rest of a long census list chunk by chunk, unless it was redrawn meanwhile."""
+        delay = FILL_DELAY
+        while True:
+            await asyncio.sleep(delay)
+            delay = FILL_GAP
+            if gen != self._render_gen:
+                return  # a newer render draws (and fills) its own list
+            if self.screen != "census" or self.census_list is None:
+                self._rendered = None  # left the census first: the next refresh draws it all
+                return
+            if not self._fill_chunk():
+                return
+
+    def _fill_chunk(self) -> bool:
+        """Append the next FIRST_ROWS rows of the pending lines; False when all are drawn."""
+        lines, selected = self._fill
+        if self.census_list is None:
+            return False
+        drawn = len(self.census_list.controls)
+        if drawn >= len(lines) or not self._row_controls:
+            return False  # complete, or a hint ("none found") is shown instead of rows
+        self.census_list.controls = self._row_list(lines[: drawn + FIRST_ROWS], selected)
         self.update()
+        return drawn + FIRST_ROWS < len(lines)
 
     def _row_list(self, lines: list[CensusLine], selected: str | None) -> list[ft.Control]:
         """The row controls for `lines`, reusing each unchanged row's control from last time.
@@ -794,8 +813,13 @@ class Viewer:
         self.census.toggle_sort(key)
         self.refresh_census()
 
-    async def _on_scroll(self, _e: Any) -> None:
+    async def _on_scroll(self, e: Any) -> None:
         self.touch()
+        # Near the end of what is drawn: draw the next rows now rather than after the pause.
+        pixels = getattr(e, "pixels", None)
+        end = getattr(e, "max_scroll_extent", None)
+        if pixels is not None and end is not None and pixels >= end - 10 * views.ROW_HEIGHT:
+            self._fill_chunk()
 
     async def _on_search(self, e: Any) -> None:
         started = time.perf_counter()
