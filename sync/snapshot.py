@@ -997,10 +997,14 @@ class SnapshotReader:
                 yield decode_record(codec, blob, self._zdict)
                 last = patient_id
 
-    def integrity_problems(self) -> list[str]:
+    def integrity_problems(self, *, decode_records: bool = True) -> list[str]:
         """Every problem found by SQLCipher's page HMAC check (PRAGMA cipher_integrity_check),
         SQLite's PRAGMA quick_check, and consistency checks between meta, census and records.
-        An empty list means the snapshot is sound. Never raises for a damaged file (reports it)."""
+        With `decode_records` (the default, used by `wardcopy verify`) also decodes every stored
+        record, which costs about 0.5 s per 1,000 patients; `receive` skips that step because the
+        signed payload hash and the page HMACs already prove the bytes are the ones the sync
+        server wrote. An empty list means the snapshot is sound. Never raises for a damaged file
+        (reports it)."""
         problems: list[str] = []
         try:
             size = self.path.stat().st_size
@@ -1038,7 +1042,8 @@ class SnapshotReader:
                 problems.append(f"{orphans[0][0]} census rows have no record")
         except SnapshotError as exc:
             problems.append(f"consistency check failed: {exc.reason}")
-        problems.extend(self._record_problems())
+        if decode_records:
+            problems.extend(self._record_problems())
         return problems
 
     def _record_problems(self, report_max: int = 20) -> list[str]:

@@ -453,6 +453,29 @@ def test_flipped_byte_in_a_page_is_reported(
     assert "hmac" not in capfd.readouterr().err.lower()
 
 
+def test_flipped_page_is_caught_by_the_quick_check_receive_uses(tmp_path: Path, key: bytes) -> None:
+    path = _big_snapshot(tmp_path, key)
+    data = bytearray(path.read_bytes())
+    data[(len(data) // PAGE_SIZE // 2) * PAGE_SIZE + 1000] ^= 0x01
+    path.write_bytes(bytes(data))
+    with SnapshotReader(path, key) as reader:
+        assert any("cipher_integrity_check" in p for p in reader.integrity_problems(
+            decode_records=False
+        ))  # fmt: skip
+
+
+def test_record_written_damaged_is_found_only_by_the_deep_check(tmp_path: Path, key: bytes) -> None:
+    path = _big_snapshot(tmp_path, key)
+    conn = connect(path, key, readonly=False)
+    conn.execute("UPDATE records SET record = x'00ff00' WHERE patient_id = 'pat-7'")
+    conn.commit()
+    conn.close()
+    with SnapshotReader(path, key) as reader:
+        assert reader.integrity_problems(decode_records=False) == []  # pages are sound
+        deep = reader.integrity_problems()
+    assert len(deep) == 1 and "pat-7" in deep[0]
+
+
 def test_damaged_record_page_raises_snapshot_error_on_read(tmp_path: Path, key: bytes) -> None:
     path = _big_snapshot(tmp_path, key)
     data = bytearray(path.read_bytes())
