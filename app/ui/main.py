@@ -53,7 +53,7 @@ LIST_LIMIT = 400  # rows rendered at once; a ward has far fewer
 # the rest up to LIST_LIMIT in chunks once typing pauses, or at once when scrolled near the end.
 # Building and sending hundreds of rows per key is what made a hospital-wide census slow to type
 # in; a chunk at a time keeps a key pressed meanwhile waiting for one chunk at most.
-FIRST_ROWS = 40  # two screenfuls of a tall display (rows are 56 px)
+FIRST_ROWS = 24  # a screenful of a tall display (rows are 56 px); scrolling draws more
 FILL_DELAY = 0.6  # seconds without a new render before the rest of the list is drawn
 FILL_GAP = 0.05  # seconds between chunks: input is handled in between
 
@@ -566,6 +566,8 @@ class Viewer:
         else:
             self.census.set_query("")
             self.show_census()
+        # Fold the census's search text now, on the worker, rather than on the first key.
+        self.page.run_task(self.bg, self.census.prepare)
 
     async def _on_logout(self, _e: Any) -> None:
         await self.bg(self.backend.logout, "user")
