@@ -178,7 +178,9 @@ def _plain_size(home: Path, db: Path) -> int:
     from sync import device
 
     key = package.unwrap_db_key(header.manifest, device.load_device_key(home))
-    conn = snapshot.connect(db, key, readonly=True)
+    # Read-write only because SQLite refuses to attach a writable :memory: database to a
+    # read-only connection; sqlcipher_export reads `main` and writes only `plain`.
+    conn = snapshot.connect(db, key, readonly=False)
     conn.execute("ATTACH DATABASE ':memory:' AS plain KEY ''")
     conn.execute("SELECT sqlcipher_export('plain')")
     pages = conn.execute("PRAGMA plain.page_count").fetchone()[0]
