@@ -175,7 +175,7 @@ def build_hospital(inpatients: int, rng: random.Random) -> Hospital:
         short = _FIRST_SHORT[key] if nth == 0 else next(shorts)
         template = dept.ward_names[0] if nth == 0 else dept.ward_names[nth % len(dept.ward_names)]
         name = template.format(n=short)
-        ward_id = f"loc-station-{short.lower()}"
+        ward_id = f"station-{short.lower()}"  # Location id; derived wards take it as ward id
         floor = int(short[:-1])
         letter = WARD_LETTERS.index(short[-1])
         # 28-32 beds; the ICU in 1- and 2-bed rooms, the others in 2- and 3-bed rooms.
