@@ -34,7 +34,7 @@ import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from sqlcipher3 import dbapi2 as sqlcipher
 
-from sync import searchtext
+from sync import fsutil, searchtext
 from sync.model import MODEL_VERSION, CensusRow, PatientRecord
 
 SCHEMA_VERSION = 1
@@ -737,9 +737,9 @@ class SnapshotWriter:
             conn.execute("VACUUM")
             conn.close()
             self._conn = None
-            _fsync_file(self.partial)
+            fsutil.fsync_file(self.partial)
             os.replace(self.partial, self.path)
-            _fsync_dir(self.path.parent)
+            fsutil.fsync_dir(self.path.parent)
         except (sqlcipher.Error, OSError) as exc:
             self.abort()
             raise SnapshotError(f"cannot finish snapshot {self.path}: {exc}") from None
@@ -770,26 +770,6 @@ _COUNT_KEYS = (
     "notes",
     "orders",
 )
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    # Makes the rename durable. Windows cannot open folders; there the rename is already durable
-    # enough (NTFS journals metadata).
-    if os.name == "nt":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write_snapshot(
