@@ -252,7 +252,9 @@ def connect(path: Path, key: bytes, *, readonly: bool, page_size: int = PAGE_SIZ
             )
     uri = path.resolve().as_uri() + ("?mode=ro" if readonly else "?mode=rwc")
     try:
-        conn = sqlcipher.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        conn: Connection = sqlcipher.connect(
+            uri, uri=True, isolation_level=None, check_same_thread=False
+        )
     except sqlcipher.Error as exc:
         raise SnapshotError(f"cannot open snapshot {path}: {exc}") from None
     try:

@@ -29,7 +29,9 @@ from sync.model import PatientRecord
 DOCUMENTS = ("summary", "mar", "census")
 
 
-def add_print_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_print_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     """Register `print` with its three documents on the `wardcopy` sub-command parser.
 
     Each sub-command sets `func` to `cmd_print`; `args.home` comes from the main parser.

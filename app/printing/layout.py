@@ -160,7 +160,8 @@ def para(text: str | None, style: ParagraphStyle, *, markup: bool = False) -> Pa
     return Paragraph(value, style)
 
 
-class SectionHeading(Paragraph):
+# reportlab ships no type hints, so its classes are Any to mypy.
+class SectionHeading(Paragraph):  # type: ignore[misc]
     """A section heading that moves to the next page when too little room is left under it.
 
     (reportlab's keepWithNext would move a heading together with its whole table, leaving a
@@ -459,7 +460,7 @@ BADGE_FONT_SIZE = 9
 
 
 def _badge_width(canvas: Canvas, text: str) -> float:
-    return canvas.stringWidth(text, BOLD, BADGE_FONT_SIZE) + 4 * mm
+    return float(canvas.stringWidth(text, BOLD, BADGE_FONT_SIZE) + 4 * mm)
 
 
 def _choose_badges(
@@ -493,7 +494,7 @@ def _draw_badges(canvas: Canvas, badges: list[tuple[str, bool]], right: float, y
         x -= 2 * mm
 
 
-class _NumberedCanvas(Canvas):
+class _NumberedCanvas(Canvas):  # type: ignore[misc]  # reportlab is untyped
     """A canvas that defers page furniture until it knows the total page count.
 
     Pages are kept as saved canvas states and drawn on `save`; the usual reportlab recipe for
@@ -546,7 +547,7 @@ def build_pdf(flowables: list[Flowable], ctx: PageContext, *, subject: str) -> b
 
 
 def content_width(ctx: PageContext) -> float:
-    return ctx.pagesize[0] - 2 * MARGIN
+    return float(ctx.pagesize[0] - 2 * MARGIN)
 
 
 def when_text(value: datetime | None, lang: str, tz: tzinfo) -> str:

@@ -26,6 +26,7 @@ from app import i18n
 from app.ui import theme, views
 from app.ui.session import LoginOutcome, SnapshotProblem, ViewerBackend, WardChoice
 from app.ui.state import (
+    BannerView,
     CensusLine,
     CensusModel,
     ChartModel,
@@ -263,7 +264,7 @@ class Viewer:
             return ""
         return snap.reader.meta.ward_name or snap.ward
 
-    def _banner(self) -> Any:
+    def _banner(self) -> BannerView:
         return banner_view(
             ward=self._ward_name(),
             # A chart opened from the hospital-wide search shows that snapshot's age.

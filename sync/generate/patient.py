@@ -83,7 +83,9 @@ _SURVEY_CAT = [{"coding": [{"system": vocab.OBS_CATEGORY, "code": "survey"}]}]
 _DR_CAT = [{"coding": [{"system": vocab.V2_0074, "code": "LAB", "display": "Laboratory"}]}]
 
 
-def _cc(system: str, code: str, display: str | None = None, text: str | None = None) -> dict:
+def _cc(
+    system: str, code: str, display: str | None = None, text: str | None = None
+) -> dict[str, Any]:
     coding: dict[str, str] = {"system": system, "code": code}
     if display:
         coding["display"] = display
@@ -138,7 +140,9 @@ _INTERP = {
 }
 
 
-def _lab_static(key: str, male: bool) -> tuple[float | None, float | None, list, dict]:
+def _lab_static(
+    key: str, male: bool
+) -> tuple[float | None, float | None, list[dict[str, Any]], dict[str, Any]]:
     """(low, high, referenceRange list, code) of a lab test; shared by every result."""
     lab = LABS[key]
     low, high = lab.low, lab.high
