@@ -12,6 +12,7 @@ EXIT_IO = 3  # a file, folder, key or network source could not be read or writte
 EXIT_NOT_READY = (
     4  # a prerequisite is missing: no signing key, device not initialised, not enrolled
 )
+EXIT_BUSY = 5  # another receive (or build) holds this home's lock; try again later
 EXIT_INTERRUPTED = 130
 
 

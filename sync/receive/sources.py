@@ -1,0 +1,198 @@
+"""Where packages come from: an outbox folder (a share, a USB stick) or an HTTP(S) base URL.
+
+A `Source` only reads: small files (LATEST, index.json, signing.pub, documents) and streams of
+package bytes into a file object the caller owns. Every byte it returns is untrusted until
+`sync.receive.trust` says otherwise. One `TransferBudget` covers everything a source reads
+during one receive: an overall deadline and a minimum rate (issue: a server that drips a byte
+every few seconds must not hold a receive for days).
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import time
+from pathlib import Path
+from typing import IO
+from urllib.parse import urljoin, urlparse
+
+import httpx
+
+from sync.receive.errors import ReceiveError
+from sync.receive.trust import DEFAULT_MIN_RATE, DEFAULT_TIMEOUT, RATE_WINDOW, TransferBudget
+
+__all__ = ["READ_TIMEOUT", "Source"]
+
+#: The longest one network read may wait for a byte (capped by the overall deadline).
+READ_TIMEOUT = 30.0
+_CHUNK = 1 << 20
+# Errors of the laptop's own disk while writing a download: never the source's fault.
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
+
+
+def disk_error(exc: OSError, where: Path | str) -> ReceiveError:
+    """A ReceiveError "disk" for a failed write on this laptop (not the source's fault)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        what = "this laptop's disk is full"
+    else:
+        what = f"cannot write on this laptop ({exc.strerror or exc})"
+    return ReceiveError(
+        "disk",
+        f"{what} while writing {where}: free up space; the installed snapshot stays in use",
+    )
+
+
+class Source:
+    """A folder or an HTTP(S) base URL holding an outbox.
+
+    `timeout` is the overall deadline in seconds for everything read through this source;
+    `min_rate` (bytes/s over `rate_window` seconds) the slowest acceptable download. Opening
+    an HTTP source creates an httpx client (close it with `close()`); a folder source raises
+    ReceiveError "source" if the folder does not exist.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        timeout: float = DEFAULT_TIMEOUT,
+        min_rate: float = DEFAULT_MIN_RATE,
+        rate_window: float = RATE_WINDOW,
+    ) -> None:
+        self.source = source
+        self.timeout = timeout
+        self.min_rate = min_rate
+        self.rate_window = rate_window
+        self.started = time.monotonic()
+        parsed = urlparse(source)
+        self.is_url = parsed.scheme in ("http", "https")
+        self.client: httpx.Client | None = None
+        self.base = ""
+        self.root = Path(source)
+        if self.is_url:
+            self.base = source if source.endswith("/") else source + "/"
+            per_read = min(READ_TIMEOUT, timeout)
+            self.client = httpx.Client(
+                timeout=httpx.Timeout(per_read, connect=min(per_read, 10.0)),
+                follow_redirects=True,
+            )
+        elif not self.root.is_dir():
+            raise ReceiveError(
+                "source",
+                f"{source} is not a folder or an http(s) URL: check the path (is the share or "
+                "USB stick connected?)",
+            )
+
+    def close(self) -> None:
+        """Close the HTTP client, if any."""
+        if self.client is not None:
+            self.client.close()
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def budget(self, what: str) -> TransferBudget:
+        """A budget sharing this source's overall deadline (started when it was opened)."""
+        return TransferBudget(
+            self.started, what, self.timeout, self.min_rate, window=self.rate_window
+        )
+
+    def _url(self, name: str) -> str:
+        return urljoin(self.base, name)
+
+    def _timed_out(self, url: str, exc: httpx.TimeoutException) -> ReceiveError:
+        return ReceiveError(
+            "timeout",
+            f"{url}: no answer in time ({type(exc).__name__}); the server or the network is "
+            "too slow or down. Try again later",
+        )
+
+    def read_small(self, name: str, limit: int) -> bytes | None:
+        """The file `name` (relative), or None if it does not exist. Raises ReceiveError
+        ("source", "timeout")."""
+        if self.client is None:
+            path = self.root / name
+            try:
+                if path.stat().st_size > limit:
+                    raise ReceiveError("source", f"{path} is larger than expected")
+                return path.read_bytes()
+            except FileNotFoundError:
+                return None
+            except OSError as exc:
+                raise ReceiveError("source", f"cannot read {path}: {exc.strerror}") from exc
+        url = self._url(name)
+        budget = self.budget(url)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            with self.client.stream("GET", url) as response:
+                if response.status_code == 404:
+                    return None
+                if response.status_code != 200:
+                    raise ReceiveError("source", f"{url}: HTTP {response.status_code}")
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > limit:
+                        raise ReceiveError("source", f"{url} is larger than expected")
+                    budget.check(time.monotonic(), size)
+                    chunks.append(chunk)
+        except httpx.TimeoutException as exc:
+            raise self._timed_out(url, exc) from exc
+        except httpx.HTTPError as exc:
+            raise ReceiveError("source", f"cannot fetch {url}: {type(exc).__name__} {exc}") from exc
+        return b"".join(chunks)
+
+    def fetch_to(self, name: str, out: IO[bytes], limit: int) -> str:
+        """Copy `name` into `out`, at most `limit` bytes (more means the file is not what LATEST
+        announced). Returns the SHA-256 of what was copied. Raises ReceiveError: "payload-size",
+        "no-package", "source", "truncated", "timeout", or "disk" when writing `out` fails."""
+        digest = hashlib.sha256()
+        size = 0
+        budget = self.budget(name)
+
+        def take(chunk: bytes) -> None:
+            nonlocal size
+            size += len(chunk)
+            if size > limit:
+                raise ReceiveError(
+                    "payload-size", f"{name} is larger than its LATEST pointer announced"
+                )
+            budget.check(time.monotonic(), size)
+            digest.update(chunk)
+            try:
+                out.write(chunk)
+            except OSError as exc:
+                raise disk_error(exc, getattr(out, "name", "the download")) from exc
+
+        if self.client is None:
+            path = self.root / name
+            try:
+                with path.open("rb") as fh:
+                    while chunk := fh.read(_CHUNK):
+                        take(chunk)
+            except FileNotFoundError:
+                raise ReceiveError(
+                    "no-package", f"{path} is missing (pruned while fetching? try again)"
+                ) from None
+            except OSError as exc:
+                raise ReceiveError("source", f"cannot read {path}: {exc.strerror}") from exc
+            return digest.hexdigest()
+        url = self._url(name)
+        try:
+            with self.client.stream("GET", url) as response:
+                if response.status_code != 200:
+                    raise ReceiveError("no-package", f"{url}: HTTP {response.status_code}")
+                # No chunk size: httpx would buffer a slow drip until the size is reached and
+                # the budget would never be checked.
+                for chunk in response.iter_bytes():
+                    take(chunk)
+        except httpx.TimeoutException as exc:
+            raise self._timed_out(url, exc) from exc
+        except httpx.HTTPError as exc:
+            # An interrupted transfer (connection closed early, short body) lands here.
+            raise ReceiveError(
+                "truncated", f"download of {url} failed or was cut short: {type(exc).__name__}"
+            ) from exc
+        return digest.hexdigest()
