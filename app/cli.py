@@ -2,6 +2,11 @@
 
 Handlers call the library and print short results; failures are one line on stderr with an exit
 code from `sync.errors` (docs/cli.md). Without a command, `wardcopy` opens the viewer.
+
+Start-up stays light: this module imports only the standard library, app.paths and sync.errors;
+each handler imports what its command needs, so `wardcopy --help` loads no Flet, no pydantic
+models and nothing of the server side. Only `demo` reaches the build side (through the
+top-level `demo` module, imported when that command runs).
 """
 
 from __future__ import annotations
@@ -12,8 +17,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.paths import laptop_home
-from sync.cli import run
-from sync.errors import EXIT_NOT_READY, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, CliError
+from sync.checks import add_min_free_argument
+from sync.errors import (
+    EXIT_NOT_READY,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    CliError,
+    run_handler,
+)
 
 
 def _home(args: argparse.Namespace) -> Path:
@@ -137,8 +149,15 @@ def cmd_view(args: argparse.Namespace) -> int:
     return run_viewer(_home(args), browser=args.browser, port=args.port, ward=args.ward)
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from app.doctor import cmd_doctor as run_doctor
+
+    return run_doctor(args)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    from app.demo import run_demo
+    # The demo drives the server side too; it lives outside app/ and loads only when asked for.
+    from demo import run_demo
 
     return run_demo(
         folder=args.dir,
@@ -238,16 +257,18 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--to", type=Path, required=True, help="file (.json or .csv)")
     exp.set_defaults(func=cmd_audit_export)
 
-    from app import doctor
+    doc = sub.add_parser(
+        "doctor",
+        help="check keys, installed snapshots, roster, audit log, printers and viewer",
+        description="Check that this laptop can work in a downtime; prints OK / WARN / FAIL "
+        "per check. Exit 0 when nothing failed, 1 otherwise.",
+    )
+    add_min_free_argument(doc)
+    doc.set_defaults(func=cmd_doctor)
 
-    doctor.register(sub)
+    from app.printing.cli import add_print_parser
 
-    try:
-        from app.printing.cli import add_print_parser
-    except ImportError:  # printing not installed in this build
-        pass
-    else:
-        add_print_parser(sub)
+    add_print_parser(sub)
     return parser
 
 
@@ -257,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(words)
     if args.command is None:
         args = parser.parse_args([*words, "view"])
-    return run(args.func, args, "wardcopy")
+    return run_handler(args.func, args, "wardcopy")
 
 
 if __name__ == "__main__":

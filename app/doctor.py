@@ -19,18 +19,16 @@ import shutil
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from app import audit
 from app.freshness import FreshnessLevel, FreshnessThresholds, classify
 from app.paths import laptop_home, roster_dir
 from app.settings import Settings, SettingsError, load_settings
 from sync import device, keys, receive, verify
-from sync.doctor import (
+from sync.checks import (
     DEFAULT_MIN_FREE,
     Check,
     Status,
-    add_min_free_argument,
     check_free_space,
     check_private_mode,
     exit_code,
@@ -41,7 +39,7 @@ from sync.doctor import (
 from sync.package import PackageError, format_timestamp
 from sync.snapshot import SnapshotError
 
-__all__ = ["check_laptop", "check_viewer", "register"]
+__all__ = ["check_laptop", "check_viewer", "cmd_doctor"]
 
 #: Browsers the viewer's fallback can use (Chromium family opens an app window; any works).
 FALLBACK_BROWSERS = (
@@ -299,18 +297,6 @@ def check_laptop(
 
 
 # --- command line ---------------------------------------------------------------------------------
-
-
-def register(subparsers: Any) -> None:
-    """Add `doctor` to `wardcopy`'s sub-commands (argparse)."""
-    p = subparsers.add_parser(
-        "doctor",
-        help="check keys, installed snapshots, roster, audit log, printers and viewer",
-        description="Check that this laptop can work in a downtime; prints OK / WARN / FAIL "
-        "per check. Exit 0 when nothing failed, 1 otherwise.",
-    )
-    add_min_free_argument(p)
-    p.set_defaults(func=cmd_doctor)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

@@ -1,7 +1,7 @@
 """End-to-end benchmark of the viewer in a real browser, on big snapshots.
 
-`.venv/bin/python -m bench.viewer_e2e --patients 10000` builds a demo home (app.demo, the whole
-chain: generate, build, seal, publish, receive), serves the viewer in web mode on 127.0.0.1 as
+`.venv/bin/python -m bench.viewer_e2e --patients 10000` builds a demo home (demo.make_demo, the
+whole chain: generate, build, seal, publish, receive), serves the viewer in web mode on 127.0.0.1 as
 the e2e tests do, and drives Debian's Chromium (/usr/bin/chromium) with Playwright through the
 Flutter accessibility tree. It measures, on the hospital-wide snapshot (all patients) and on the
 largest normal ward:
@@ -414,7 +414,7 @@ def bench_viewer_browser(
         raise FileNotFoundError(f"{CHROMIUM} is missing (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
-    from app.demo import DEMO_USERS, make_demo
+    from demo import DEMO_USERS, make_demo
 
     # The machine's load is part of the figures (a shared CI box inflates every latency).
     result: dict[str, Any] = {"patients": patients, "cpus": os.cpu_count()}

@@ -9,34 +9,22 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from sync.cycle import CycleResult
-from sync.errors import EXIT_IO, EXIT_NOT_READY, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, CliError
+from sync.errors import EXIT_NOT_READY, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, CliError
+from sync.errors import run_handler as run
+from sync.paths import sync_home
 
-Handler = Callable[[argparse.Namespace], int]
+if TYPE_CHECKING:
+    from sync.cycle import CycleResult
 
-
-def sync_home(override: Path | None) -> Path:
-    """The sync server's home: --home, else WARDCOPY_SYNC_HOME, else the platform data dir.
-    Creates it with mode 0700 (side effect)."""
-    if override is not None:
-        home = override
-    elif os.environ.get("WARDCOPY_SYNC_HOME"):
-        home = Path(os.environ["WARDCOPY_SYNC_HOME"])
-    else:
-        import platformdirs
-
-        home = Path(platformdirs.user_data_dir("wardcopy-sync"))
-    home = home.expanduser()
-    home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return home
+__all__ = ["build_parser", "main", "parse_now", "print_cycle", "run", "sync_home"]
 
 
 def _load_signing_key(home: Path) -> Ed25519PrivateKey:
@@ -409,27 +397,6 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.register(sub)
     export.register(sub)
     return parser
-
-
-def run(handler: Handler, args: argparse.Namespace, prog: str) -> int:
-    """Run a handler, turning expected failures into one line on stderr and an exit code."""
-    try:
-        return handler(args)
-    except CliError as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
-    except OSError as exc:
-        where = f" ({exc.filename})" if exc.filename else ""
-        print(f"{prog}: {exc.strerror or exc}{where}", file=sys.stderr)
-        return EXIT_IO
-    except Exception as exc:  # one line, no traceback with patient data; details via --debug
-        if os.environ.get("WARDCOPY_DEBUG"):
-            raise
-        print(f"{prog}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return EXIT_PROBLEMS
 
 
 def main(argv: Sequence[str] | None = None) -> int:

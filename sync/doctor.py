@@ -5,8 +5,8 @@ Every check runs even when an earlier one fails, so one run shows everything to 
 when nothing FAILed (warnings allowed), 1 otherwise. Reads only, except one probe file created
 and deleted in the outbox to prove it is writable. Prints no keys, passwords or patient data.
 
-`Check`, `format_check` and `exit_code` are shared with the laptop's `wardcopy doctor`
-(app/doctor.py).
+The check format (`Check`, `format_check`, `exit_code`, ...) lives in sync/checks.py, shared with
+the laptop's `wardcopy doctor` (app/doctor.py); it is re-exported here.
 """
 
 from __future__ import annotations
@@ -14,19 +14,29 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import shutil
-import stat
-import sys
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from sync import keys, package, publish
-from sync.errors import EXIT_OK, EXIT_PROBLEMS, CliError
+from sync import keys, package, paths, publish
+from sync.checks import (
+    DEFAULT_MIN_FREE,
+    Check,
+    Status,
+    add_min_free_argument,
+    check_free_space,
+    check_private_mode,
+    exit_code,
+    format_check,
+    human_age,
+    min_free_bytes,
+    mode_of,
+    print_checks,
+)
+from sync.errors import CliError
 from sync.export import file_digest, outbox_wards, parse_latest, resolve_outbox, server_public_keys
 from sync.package import PackageError
 
@@ -36,85 +46,19 @@ __all__ = [
     "Check",
     "Status",
     "add_min_free_argument",
+    "check_free_space",
+    "check_private_mode",
     "check_server",
     "exit_code",
     "format_check",
     "human_age",
     "min_free_bytes",
+    "mode_of",
+    "print_checks",
     "register",
 ]
 
-Status = Literal["OK", "WARN", "FAIL"]
 DEFAULT_MAX_AGE = timedelta(hours=2)
-DEFAULT_MIN_FREE = 1_000_000_000  # 1 GB: a few full packages of a large ward
-
-
-@dataclass(frozen=True)
-class Check:
-    """One result line: `status`, a short `name` of what was checked, and a `message` that says
-    what was found and, for WARN/FAIL, what to do."""
-
-    status: Status
-    name: str
-    message: str
-
-
-def format_check(check: Check) -> str:
-    """Pure: "OK    name: message" (status padded so the names line up)."""
-    return f"{check.status:<5} {check.name}: {check.message}"
-
-
-def exit_code(checks: list[Check]) -> int:
-    """Pure: 1 if any check FAILed, else 0."""
-    return EXIT_PROBLEMS if any(c.status == "FAIL" for c in checks) else EXIT_OK
-
-
-def human_age(age: timedelta) -> str:
-    """Pure: a short age like "45 min", "3 h 5 min", "2 d 4 h"."""
-    minutes = int(age.total_seconds() // 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
-
-
-def mode_of(path: Path) -> int:
-    """The permission bits of `path` (e.g. 0o600). Raises OSError."""
-    return stat.S_IMODE(path.stat().st_mode)
-
-
-def check_private_mode(path: Path, name: str, wanted: int, what: str) -> Check:
-    """FAIL if `path` grants group/other any access (`wanted` is 0o600 or 0o700). On Windows
-    modes mean little, so only existence is checked."""
-    try:
-        mode = mode_of(path)
-    except OSError as exc:
-        return Check("FAIL", name, f"{path}: cannot read ({exc.strerror})")
-    if os.name == "nt" or mode & 0o077 == 0:
-        return Check("OK", name, f"{path} (mode {mode:04o})")
-    return Check(
-        "FAIL",
-        name,
-        f"{path} has mode {mode:04o}: other users can reach the {what}; run `chmod {wanted:o} "
-        f"{path}`",
-    )
-
-
-def check_free_space(path: Path, name: str, min_free: int) -> Check:
-    """WARN when the file system holding `path` has less than `min_free` bytes free."""
-    try:
-        free = shutil.disk_usage(path).free
-    except OSError as exc:
-        return Check("FAIL", name, f"cannot measure free space of {path} ({exc.strerror})")
-    text = f"{free / 1e9:.1f} GB free on {path}"
-    if free < min_free:
-        return Check(
-            "WARN", name, f"only {text} (want {min_free / 1e9:.1f} GB): free space or builds fail"
-        )
-    return Check("OK", name, text)
 
 
 # --- server checks --------------------------------------------------------------------------------
@@ -497,42 +441,15 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_doctor)
 
 
-def add_min_free_argument(parser: argparse.ArgumentParser) -> None:
-    """Add `--min-free-gb` (both doctors take it); read it back with `min_free_bytes`."""
-    parser.add_argument(
-        "--min-free-gb",
-        type=float,
-        default=DEFAULT_MIN_FREE / 1e9,
-        help="warn below this much free disk space (default 1)",
-    )
-
-
-def min_free_bytes(args: argparse.Namespace) -> int:
-    """Pure: the `--min-free-gb` value of parsed `args`, in bytes."""
-    return int(args.min_free_gb * 1e9)
-
-
-def print_checks(checks: list[Check]) -> None:
-    """Print each check, then a one-line summary (stdout)."""
-    for check in checks:
-        print(format_check(check))
-    fails = sum(c.status == "FAIL" for c in checks)
-    warns = sum(c.status == "WARN" for c in checks)
-    print(f"doctor: {len(checks)} checks, {warns} warning(s), {fails} failure(s)")
-    sys.stdout.flush()
-
-
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Handler of `wardcopy-sync doctor`. Exit 0 without FAIL lines, 1 with."""
-    from sync.cli import sync_home
-
     outbox: Path | None
     try:
         outbox = resolve_outbox(args.out, args.config)
     except (CliError, OSError):  # an invalid or unreadable config has its own FAIL line
         outbox = args.out
     checks = check_server(
-        sync_home(args.home),
+        paths.sync_home(args.home),
         outbox=outbox,
         config_path=args.config,
         max_age=timedelta(hours=args.max_age_hours),

@@ -27,7 +27,7 @@ from typing import Any, Literal
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from sync import fsutil, keys, package, publish
+from sync import fsutil, keys, package, paths, publish
 from sync.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, CliError
 from sync.package import WARD_RE, PackageError
 
@@ -356,8 +356,6 @@ def resolve_outbox(out: Path | None, config_path: Path | None) -> Path | None:
 def cmd_export(args: argparse.Namespace) -> int:
     """Handler of `wardcopy-sync export`. Prints one line per ward. Exit 0, 1 if a ward was
     refused; raises CliError (usage) for a missing outbox or a destination inside it."""
-    from sync.cli import sync_home
-
     outbox = resolve_outbox(args.out, args.config)
     if outbox is None:
         raise CliError("give --out OUTBOX (or --config with an outbox)", EXIT_USAGE)
@@ -365,7 +363,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise CliError(f"outbox {outbox} does not exist or is not a folder", EXIT_USAGE)
     if args.keep < 1:
         raise CliError("--keep must be at least 1", EXIT_USAGE)
-    trusted = server_public_keys(sync_home(args.home))
+    trusted = server_public_keys(paths.sync_home(args.home))
     try:
         result = export_outbox(outbox, args.to, wards=args.ward, trusted=trusted, keep=args.keep)
     except ValueError as exc:

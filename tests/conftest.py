@@ -32,7 +32,7 @@ class Demo:
 
 
 def _demo_in(folder: Path, wards: list[str], now: datetime) -> Demo:
-    # The layout app.demo.make_demo writes.
+    # The layout demo.make_demo writes.
     return Demo(
         folder, folder / "server", folder / "outbox", folder / "laptop", folder / "fhir", wards, now
     )
@@ -41,7 +41,7 @@ def _demo_in(folder: Path, wards: list[str], now: datetime) -> Demo:
 @pytest.fixture(scope="session")
 def demo_chain(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     """The demo chain, built once per session. Tests must not change it: use `demo`."""
-    from app.demo import make_demo
+    from demo import make_demo
 
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     folder = tmp_path_factory.mktemp("demo-chain") / "demo"

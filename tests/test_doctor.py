@@ -16,6 +16,7 @@ import pytest
 
 from app import doctor as laptop_doctor
 from app.audit import AuditLog, log_path
+from app.cli import main as wardcopy_main
 from sync import doctor as server_doctor
 from sync import publish
 from sync import roster as rosterlib
@@ -425,12 +426,12 @@ def test_laptop_cli(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PATH", _browser_path(tmp_path)["PATH"])
     argv = ["--home", str(demo.laptop), "doctor", "--min-free-gb", "0"]
-    code = _cli(laptop_doctor.register, argv, "wardcopy")
+    code = wardcopy_main(argv)
     out = capsys.readouterr().out
     assert code == 0, out
     assert "OK    laptop folder" in out and "0 failure(s)" in out
     os.chmod(demo.laptop / "device" / "device.key", 0o604)
-    assert _cli(laptop_doctor.register, argv, "wardcopy") == 1
+    assert wardcopy_main(argv) == 1
     assert "FAIL  device key" in capsys.readouterr().out
 
 
@@ -445,7 +446,7 @@ def test_doctor_output_holds_no_patient_names(
     finally:
         snap.close()
     assert names
-    _cli(laptop_doctor.register, ["--home", str(demo.laptop), "doctor"], "wardcopy")
+    wardcopy_main(["--home", str(demo.laptop), "doctor"])
     _cli(
         server_doctor.register,
         ["--home", str(demo.sync_home), "doctor", "--out", str(demo.outbox)],

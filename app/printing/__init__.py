@@ -8,18 +8,36 @@ Public API (see docs/printing.md):
     print_pdf(pdf, printer=None) -> PrintResult
     list_printers() -> list[str]
     save_pdf(pdf, path) -> Path
-    add_print_parser(subparsers) -> argparse.ArgumentParser
 
 The renderers are pure (bytes in memory); only `print_pdf` and `save_pdf` touch the OS.
+`add_print_parser` lives in app.printing.cli.
 """
 
 from __future__ import annotations
 
-from app.printing.census import render_census
-from app.printing.layout import DocumentMeta, MetaLike
-from app.printing.mar import render_mar
-from app.printing.osprint import PrintResult, list_printers, print_pdf, save_pdf
-from app.printing.summary import render_summary
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.printing.census import render_census
+    from app.printing.layout import DocumentMeta, MetaLike
+    from app.printing.mar import render_mar
+    from app.printing.osprint import PrintResult, list_printers, print_pdf, save_pdf
+    from app.printing.summary import render_summary
+
+# Each name is imported from its module on first use (PEP 562), so `wardcopy --help` and
+# `import app.printing.cli` do not load reportlab.
+_HOMES = {
+    "DocumentMeta": "app.printing.layout",
+    "MetaLike": "app.printing.layout",
+    "PrintResult": "app.printing.osprint",
+    "list_printers": "app.printing.osprint",
+    "print_pdf": "app.printing.osprint",
+    "render_census": "app.printing.census",
+    "render_mar": "app.printing.mar",
+    "render_summary": "app.printing.summary",
+    "save_pdf": "app.printing.osprint",
+}
 
 __all__ = [
     "DocumentMeta",
@@ -32,3 +50,12 @@ __all__ = [
     "render_summary",
     "save_pdf",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'app.printing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value

@@ -10,6 +10,9 @@ Without --out or --printer the document goes to the OS default printer. Every pr
 to the audit log (event "print": document, patient id, destination) BEFORE the document leaves
 the program; if the audit log cannot be written nothing is printed.
 
+Importing this module is cheap (the renderers load when `cmd_print` runs), so `wardcopy --help`
+stays fast.
+
 Side effects: opens the installed snapshot read-only, appends to the audit log, runs `lp` (or
 writes the --out file). Errors are `CliError`s with one line naming what to do.
 """
@@ -19,12 +22,13 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from app.i18n import detect_language
-from app.printing.layout import DocumentMeta
 from sync.errors import EXIT_IO, EXIT_NOT_READY, EXIT_OK, EXIT_USAGE, CliError
-from sync.model import PatientRecord
+
+if TYPE_CHECKING:
+    from sync.model import PatientRecord
 
 DOCUMENTS = ("summary", "mar", "census")
 
@@ -85,6 +89,7 @@ def _zone(name: str | None, home: Path) -> tzinfo:
 def _language(lang: str | None, home: Path) -> str:
     if lang:
         return lang
+    from app.i18n import detect_language
     from app.settings import load_settings_or_defaults
 
     settings, _problem = load_settings_or_defaults(home)
@@ -123,6 +128,7 @@ def cmd_print(args: argparse.Namespace) -> int:
     from app.audit import AuditError, AuditLog
     from app.paths import laptop_home
     from app.printing.census import render_census
+    from app.printing.layout import DocumentMeta
     from app.printing.mar import render_mar
     from app.printing.osprint import print_pdf, save_pdf
     from app.printing.summary import render_summary

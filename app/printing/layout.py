@@ -44,8 +44,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+import app.printing.texts  # noqa: F401  (registers the print.* messages)
 from app.i18n import fmt_age, fmt_date, fmt_datetime, t
-from app.printing import texts as _texts  # noqa: F401  (registers the print.* messages)
 from app.printing.fonts import BOLD, REGULAR, register_fonts
 from sync.model import CodeStatusKind, PatientRecord, Sex
 

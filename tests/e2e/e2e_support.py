@@ -87,7 +87,7 @@ def make_home(root: Path) -> tuple[Path, str, str, str]:
         timeout=180,
     )  # fmt: skip
     if result.returncode == 0 and (demo / "laptop").is_dir():
-        from app.demo import DEMO_USERS
+        from demo import DEMO_USERS
 
         user, name, _role, password = DEMO_USERS[0]
         return demo / "laptop", user, password, name

@@ -1,5 +1,9 @@
 """`wardcopy demo`: the whole chain on generated data, in a throwaway folder.
 
+This module is neither laptop (app/) nor server (sync/): it drives both, so it lives on its own
+and `wardcopy` imports it only when the `demo` command runs. Its server-side imports are inside
+the functions, so importing `demo` (for DEMO_USERS, say) stays cheap.
+
 Generates a realistic hospital as FHIR R4 NDJSON, makes the sync server's signing key and this
 "laptop"'s device key, enrols the laptop for every ward, writes a demo staff roster, builds, seals
 and publishes one package per ward, receives and verifies them all into a laptop home, and prints
@@ -17,12 +21,11 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sync import device, keys, publish, receive
-from sync import roster as rosterlib
-from sync.config import Config
-from sync.cycle import CycleResult, run_cycle
-from sync.generate import generate
+if TYPE_CHECKING:
+    from sync.config import Config
+    from sync.cycle import CycleResult
 
 DEMO_USERS = (
     # user id, display name, role, password
@@ -46,6 +49,12 @@ class DemoResult:
 def make_demo(folder: Path, patients: int, seed: int, now: datetime | None = None) -> DemoResult:
     """Run the chain into `folder` (created if missing; must be empty or absent).
     Raises FileExistsError if `folder` holds something already, and whatever a step raises."""
+    from sync import device, keys, publish, receive
+    from sync import roster as rosterlib
+    from sync.config import Config
+    from sync.cycle import run_cycle
+    from sync.generate import generate
+
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     if any(folder.iterdir()):
         raise FileExistsError(f"{folder} is not empty; give an empty or new folder")
