@@ -32,7 +32,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from queue import Empty
 from typing import Any
@@ -196,7 +196,16 @@ def _map_batch(
     state = _STATE
     assert state is not None, "mapping worker not initialised"
     state.problems = Counter()
-    ctx = MappingContext(resolve=state.resolve, tz=state.tz, now=state.now, problems=state.problems)  # type: ignore[arg-type]
+    config = state.config
+    ctx = MappingContext(
+        resolve=state.resolve,
+        tz=state.tz,  # type: ignore[arg-type]
+        now=state.now,
+        problems=state.problems,
+        stopped_window=timedelta(hours=config.stopped_medications_hours),
+        code_map=config.mapping_code_map,
+        vital_ranges=config.vital_ranges.resolved(),
+    )
     duplicates = 0
     results: list[tuple[PreparedRecord | None, list[str]]] = []
     for raw in batch:

@@ -34,12 +34,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from sync.mapping.meanings import MEANINGS, NEWS2_RANGES, VitalRange, VitalRanges
+
 __all__ = [
     "DEFAULT_INPATIENT_CLASSES",
     "Config",
     "ConfigError",
     "HospitalWard",
+    "RangeConfig",
     "StayScope",
+    "VitalRangesConfig",
     "WardConfig",
     "WardRule",
     "check_config_file",
@@ -155,6 +159,51 @@ class HospitalWard(_Strict):
         return WardConfig._valid_id(value)
 
 
+class RangeConfig(_Strict):
+    """One vital sign's adult range (see sync.mapping.meanings.VitalRange); unset values keep
+    the NEWS2 default."""
+
+    low: float | None = None
+    high: float | None = None
+    critical_low: float | None = None
+    critical_high: float | None = None
+
+
+class VitalRangesConfig(_Strict):
+    """`[vital_ranges]`: the ranges that flag vital signs the source did not flag."""
+
+    name: str = "NEWS2"  # shown next to such a flag: say which ranges are used
+    ranges: dict[str, RangeConfig] = Field(default_factory=dict)
+
+    @field_validator("ranges")
+    @classmethod
+    def _known_vitals(cls, value: dict[str, RangeConfig]) -> dict[str, RangeConfig]:
+        unknown = sorted(set(value) - set(NEWS2_RANGES))
+        if unknown:
+            raise ValueError(
+                f"no range can be set for {', '.join(unknown)}; "
+                f"use one of {', '.join(sorted(NEWS2_RANGES))}"
+            )
+        return value
+
+    def resolved(self) -> VitalRanges:
+        """The NEWS2 defaults with this table's values laid over them."""
+        ranges = dict(NEWS2_RANGES)
+        for meaning, override in self.ranges.items():
+            base = ranges[meaning]
+            ranges[meaning] = VitalRange(
+                low=override.low if override.low is not None else base.low,
+                high=override.high if override.high is not None else base.high,
+                critical_low=override.critical_low
+                if override.critical_low is not None
+                else base.critical_low,
+                critical_high=override.critical_high
+                if override.critical_high is not None
+                else base.critical_high,
+            )
+        return VitalRanges(name=self.name, ranges=ranges)
+
+
 class Config(_Strict):
     """A sync server's configuration. `Config()` is the default used without a file: wards are
     derived from the source's Location resources with physicalType "wa"."""
@@ -162,6 +211,12 @@ class Config(_Strict):
     hospital: str = "Hospital"
     timezone: str = "Europe/Berlin"
     discharged_within_hours: float = Field(default=24, ge=0)
+    # Stopped / completed medication orders stay visible (apart) this long after they ended.
+    stopped_medications_hours: float = Field(default=72, ge=0)
+    # "system|code" -> meaning (sync.mapping.meanings.MEANINGS): vital signs and key labs coded
+    # outside LOINC and SNOMED CT (local codes, CIEL / OpenMRS concepts).
+    code_map: dict[str, str] = Field(default_factory=dict)
+    vital_ranges: VitalRangesConfig = Field(default_factory=VitalRangesConfig)
     keep_packages: int = Field(default=5, ge=1)
     outbox: Path | None = None
     source: str | None = None  # a folder or file path, or an http(s) URL of a FHIR server
@@ -184,6 +239,31 @@ class Config(_Strict):
                 f"unknown time zone {value!r}; use an IANA name such as 'Europe/Berlin'"
             ) from None
         return value
+
+    @field_validator("code_map")
+    @classmethod
+    def _valid_code_map(cls, value: dict[str, str]) -> dict[str, str]:
+        problems: list[str] = []
+        for key, meaning in value.items():
+            system, sep, code = key.rpartition("|")
+            if not sep or not system.strip() or not code.strip():
+                problems.append(f"{key!r} must be 'SYSTEM|CODE' (both parts given)")
+            if meaning not in MEANINGS:
+                problems.append(
+                    f"{key!r}: unknown meaning {meaning!r}; use one of {', '.join(MEANINGS)}"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+    @property
+    def mapping_code_map(self) -> dict[tuple[str, str], str]:
+        """code_map as (system, code) -> meaning, for sync.mapping.MappingContext."""
+        out: dict[tuple[str, str], str] = {}
+        for key, meaning in self.code_map.items():
+            system, _, code = key.rpartition("|")
+            out[(system.strip(), code.strip())] = meaning
+        return out
 
     @field_validator("source")
     @classmethod

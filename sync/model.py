@@ -18,13 +18,23 @@ field does not need a bump (readers ignore unknown fields, and old records lack 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import datetime as _dt
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-MODEL_VERSION = 1
+MODEL_VERSION = 2
+# 2: records say what is current and what is not (Stay.is_current, stopped / on-hold / home
+#    medications apart, superseded notes, not-given doses, NKA vs not documented, marked coded-only
+#    problem names, calendar dates kept as dates, vital-sign flags with their range source).
+#    Every new field is optional: a version-1 record reads as before (see docs/snapshot-schema.md).
+
+# Encounter.status values meaning "the patient is here now" (FHIR R4 EncounterStatus).
+CURRENT_STAY_STATUSES = frozenset({"in-progress", "onleave", "arrived", "triaged"})
+# Truncation marker appended to any text field cut at sync time (sync.mapping caps them).
+TRUNCATED_MARK = " … [truncated]"
 
 
 class _Base(BaseModel):
@@ -74,6 +84,27 @@ class Stay(_Base):
     department: str | None = None
     reason: str | None = None
     source: SourceRef | None = None
+
+    @property
+    def is_current(self) -> bool:
+        """True while the patient is in this stay: an in-progress (or on-leave, arrived, triaged)
+        Encounter without a past discharge. A finished stay is never current."""
+        if self.discharged is not None:
+            return False
+        return self.status in CURRENT_STAY_STATUSES or self.status is None
+
+    @property
+    def is_finished(self) -> bool:
+        """True for a stay that ended (finished Encounter, or one with a discharge time)."""
+        return self.discharged is not None or self.status == "finished"
+
+
+class AllergyStatus(StrEnum):
+    """What the record says about allergies as a whole: three different things for a nurse."""
+
+    ALLERGIES = "allergies"  # at least one allergy or intolerance is listed
+    NO_KNOWN = "no-known"  # an explicit "no known allergies" statement, nothing listed
+    NOT_DOCUMENTED = "not-documented"  # nothing at all: unknown, NOT "none"
 
 
 class Criticality(StrEnum):
@@ -126,12 +157,18 @@ class Flag(_Base):
 
 
 class Problem(_Base):
+    # Condition.code.text, else a coding display, else "code SYSTEM|CODE (no text)" with
+    # `text_is_code` set, so a viewer can mute it: a bare code never poses as a name.
     text: str
+    text_is_code: bool = False
     coding: list[Coding] = Field(default_factory=list)  # ICD-10-GM, SNOMED CT, ...
     clinical_status: str | None = None
     category: str | None = None  # encounter-diagnosis | problem-list-item
     is_main_diagnosis: bool = False
     onset: datetime | None = None
+    # The calendar date when the source gave only a date ("2019-04-02"): shown as that date in
+    # any time zone, never shifted (`onset` is then midnight of it in the hospital zone).
+    onset_date: date | None = None
     recorded: datetime | None = None
     source: SourceRef | None = None
 
@@ -175,31 +212,48 @@ class MedicationOrder(_Base):
     id: str  # MedicationRequest id (administrations point at it)
     drug: str
     coding: list[Coding] = Field(default_factory=list)  # RxNorm, ATC, PZN, ...
-    status: str | None = None  # active, on-hold, ...
+    status: str | None = None  # active, on-hold, stopped, completed, ...
+    status_reason: str | None = None  # MedicationRequest.statusReason (why on hold / stopped)
     intent: str | None = None
     dosages: list[Dosage] = Field(default_factory=list)
     start: datetime | None = None
     end: datetime | None = None
+    # When a stopped or completed order ended (the end of its validity or last known change);
+    # only set on `PatientRecord.stopped_medications`.
+    stopped: datetime | None = None
     prescriber: str | None = None
     reason: str | None = None
     note: str | None = None
+    # The newest dose given for this order within the administration window, and by whom
+    # (from MedicationAdministration with status completed / in-progress).
+    last_given: datetime | None = None
+    last_given_by: str | None = None
     source: SourceRef | None = None
 
     @property
     def as_needed(self) -> bool:
         return any(d.as_needed for d in self.dosages)
 
+    @property
+    def on_hold(self) -> bool:
+        return self.status == "on-hold"
+
 
 class Administration(_Base):
     order_id: str | None = None  # MedicationOrder.id it fulfils, when known
     drug: str
     status: str | None = None  # completed, not-done, ...
+    status_reason: str | None = None  # why not given (statusReason), for status not-done
     when: datetime | None = None
     dose_text: str | None = None
     route: str | None = None
     performer: str | None = None
     note: str | None = None
     source: SourceRef | None = None
+
+    @property
+    def not_given(self) -> bool:
+        return self.status == "not-done"
 
 
 class Interpretation(StrEnum):
@@ -220,6 +274,9 @@ class Observation(_Base):
     system: str | None = None
     name: str  # display name
     kind: str = "lab"  # vital | lab | other
+    # What is measured, whatever the code system (see sync.mapping.meanings): "heart-rate",
+    # "resp-rate", "spo2", "temperature", "systolic", "diastolic", "bp", "potassium", ...
+    meaning: str | None = None
     group: str | None = None  # lab section or panel name for grouping
     value: float | None = None
     value_text: str | None = None  # non-numeric value, or the formatted one ("120/80")
@@ -228,9 +285,15 @@ class Observation(_Base):
     ref_high: float | None = None
     ref_text: str | None = None
     interpretation: Interpretation = Interpretation.UNKNOWN
+    # Set when the flag and ref_low/ref_high come from the configured vital-sign ranges (the
+    # source gave none), e.g. "NEWS2": the viewer says which ranges were used.
+    range_source: str | None = None
     effective: datetime | None = None
     status: str | None = None
     source: SourceRef | None = None
+    # Other Observations with the same code and time whose values are joined into this one
+    # (value_text "x; y"): every value stays visible in one row.
+    also_from: list[SourceRef] = Field(default_factory=list)
 
     @property
     def is_abnormal(self) -> bool:
@@ -244,6 +307,15 @@ class Note(_Base):
     author: str | None = None
     text: str  # decoded plain text (HTML/markup stripped)
     content_type: str | None = None
+    # DocumentReference.docStatus / status or DiagnosticReport.status as sent: preliminary,
+    # final, amended, superseded, ...
+    status: str | None = None
+    # Replaced by a newer document (DocumentReference.status "superseded", or named in another
+    # one's relatesTo "replaces"): shown marked, after the current notes.
+    superseded: bool = False
+    # Other resources with the same content (a DocumentReference repeating a DiagnosticReport,
+    # an older copy): one note is shown, these stay traceable.
+    also_in: list[SourceRef] = Field(default_factory=list)
     source: SourceRef | None = None
 
 
@@ -276,6 +348,8 @@ class Immunization(_Base):
     coding: list[Coding] = Field(default_factory=list)
     status: str | None = None
     date: datetime | None = None
+    # The calendar date when the source gave only a date: shown as is, never shifted by zone.
+    day: _dt.date | None = None
     source: SourceRef | None = None
 
 
@@ -328,7 +402,12 @@ class PatientRecord(_Base):
     code_status: CodeStatus | None = None
     flags: list[Flag] = Field(default_factory=list)
     problems: list[Problem] = Field(default_factory=list)
+    # Current orders: active and on-hold (status tells them apart; see active_medications and
+    # on_hold_medications). Stopped and completed orders are never here.
     medications: list[MedicationOrder] = Field(default_factory=list)
+    # Orders stopped / completed within the configured window (default 72 h), newest stop first,
+    # each with its `stopped` time: so a nurse sees that a drug was stopped yesterday.
+    stopped_medications: list[MedicationOrder] = Field(default_factory=list)
     administrations: list[Administration] = Field(default_factory=list)  # last 72 h
     # Active MedicationStatements: what the patient takes (home medication, IPS), NOT orders
     # here, so never scheduled on the MAR. intent="statement".
@@ -367,6 +446,22 @@ class PatientRecord(_Base):
     def has_severe_allergy(self) -> bool:
         return any(a.criticality == Criticality.HIGH for a in self.allergies)
 
+    @property
+    def allergy_status(self) -> AllergyStatus:
+        """Allergies listed, explicitly none known, or not documented at all."""
+        if self.allergies:
+            return AllergyStatus.ALLERGIES
+        return AllergyStatus.NO_KNOWN if self.no_known_allergies else AllergyStatus.NOT_DOCUMENTED
+
+    @property
+    def active_medications(self) -> list[MedicationOrder]:
+        """Current orders that are not on hold (what the MAR schedules)."""
+        return [o for o in self.medications if not o.on_hold]
+
+    @property
+    def on_hold_medications(self) -> list[MedicationOrder]:
+        return [o for o in self.medications if o.on_hold]
+
 
 class CensusRow(_Base):
     """One line of the ward census: what fits on the ward overview, derived from a record."""
@@ -382,9 +477,12 @@ class CensusRow(_Base):
     bed: str | None = None
     admitted: datetime | None = None
     discharged: datetime | None = None
+    stay_status: str | None = None  # Encounter.status of the stay shown (finished, ...)
     attending: str | None = None
     main_diagnosis: str | None = None
+    main_diagnosis_is_code: bool = False  # main_diagnosis is a marked code, not a name
     allergy_count: int = 0
+    no_known_allergies: bool = False  # explicit NKA (allergy_count 0); else 0 = not documented
     severe_allergy: bool = False
     allergies_short: str | None = None  # "Penicillin, Latex"
     code_status: CodeStatusKind = CodeStatusKind.UNKNOWN
@@ -408,9 +506,12 @@ class CensusRow(_Base):
             bed=stay.bed,
             admitted=stay.admitted,
             discharged=stay.discharged,
+            stay_status=stay.status,
             attending=stay.attending,
             main_diagnosis=main.text if main else None,
+            main_diagnosis_is_code=bool(main and main.text_is_code),
             allergy_count=len(record.allergies),
+            no_known_allergies=record.allergy_status is AllergyStatus.NO_KNOWN,
             severe_allergy=record.has_severe_allergy,
             allergies_short=", ".join(a.substance for a in record.allergies[:4]) or None,
             code_status=record.code_status.kind if record.code_status else CodeStatusKind.UNKNOWN,
@@ -418,3 +519,21 @@ class CensusRow(_Base):
             flags=[f.text for f in record.flags],
             deceased=record.deceased,
         )
+
+    @property
+    def is_current(self) -> bool:
+        """The patient is in the stay shown (not discharged). See Stay.is_current."""
+        return Stay(status=self.stay_status, discharged=self.discharged).is_current
+
+    def discharged_within(self, now: datetime, window: timedelta) -> bool:
+        """True when the stay ended within `window` before `now` (a clock ahead by a little is
+        tolerated: a discharge "in the future" counts as recent)."""
+        if self.discharged is None:
+            return False
+        return self.discharged >= now - window
+
+    @property
+    def allergy_status(self) -> AllergyStatus:
+        if self.allergy_count:
+            return AllergyStatus.ALLERGIES
+        return AllergyStatus.NO_KNOWN if self.no_known_allergies else AllergyStatus.NOT_DOCUMENTED

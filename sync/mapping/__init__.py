@@ -17,7 +17,15 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from sync.mapping import alerts, clinical, identity, meds, notes, observations, stay
-from sync.mapping._common import Mapper, MappingContext, MappingError, sort_ts, status_of
+from sync.mapping._common import (
+    Mapper,
+    MappingContext,
+    MappingError,
+    is_entered_in_error,
+    sort_ts,
+    status_of,
+)
+from sync.mapping.meanings import DEFAULT_RANGES
 from sync.model import (
     Allergy,
     CodeStatus,
@@ -145,6 +153,8 @@ def _group(m: Mapper, resources: Sequence[Any], fields: dict[str, Any]) -> ByTyp
         if not isinstance(res, dict) or not isinstance(res.get("resourceType"), str):
             m.problem("resource: not a FHIR resource")
             continue
+        if is_entered_in_error(res):
+            continue  # entered in error: never shown, whatever the type
         by_type[res["resourceType"]].append(res)
         meta = res.get("meta")
         if isinstance(meta, dict):
@@ -242,15 +252,18 @@ def _problems(
 
 
 def _medications(m: Mapper, by_type: ByType, fields: dict[str, Any]) -> None:
-    """Orders (active before on-hold, by drug), home medication, administrations in the window."""
-    requests = [
-        r for r in _get(by_type, "MedicationRequest") if status_of(r) in meds.ORDER_STATUSES
-    ]
+    """Orders (active before on-hold, by drug), orders stopped within the window (newest stop
+    first), home medication, administrations in the window, each order's last dose given."""
+    all_requests = _get(by_type, "MedicationRequest")
+    requests = [r for r in all_requests if status_of(r) in meds.ORDER_STATUSES]
     orders: list[MedicationOrder] = _each(
         m, "MedicationRequest", requests, lambda r: meds.map_order(m, r)
     )
     orders.sort(key=lambda o: (_MED_STATUS_RANK.get(o.status or "", 3), o.drug.casefold()))
     fields["medications"] = orders
+    ended = [r for r in all_requests if status_of(r) in meds.STOPPED_STATUSES]
+    stopped = _each(m, "MedicationRequest", ended, lambda r: meds.map_stopped_order(m, r))
+    fields["stopped_medications"] = _newest_first(stopped, lambda o: o.stopped)
     taken = [
         r for r in _get(by_type, "MedicationStatement") if status_of(r) in meds.STATEMENT_STATUSES
     ]
@@ -264,6 +277,7 @@ def _medications(m: Mapper, by_type: ByType, fields: dict[str, Any]) -> None:
         lambda r: meds.map_administration(m, r),
     )
     fields["administrations"] = _newest_first(given, lambda a: a.when)
+    meds.attach_last_given(orders, fields["administrations"])
 
 
 def _observations(m: Mapper, by_type: ByType, fields: dict[str, Any], resources: Resources) -> None:
@@ -283,6 +297,7 @@ def _observations(m: Mapper, by_type: ByType, fields: dict[str, Any], resources:
     ):
         mapped.extend(batch)
     mapped = _newest_first(mapped, lambda o: o.effective)
+    mapped = observations.merge_same_time(mapped, m.ctx.vital_ranges or DEFAULT_RANGES)
     fields["vitals"] = [o for o in mapped if o.kind == "vital"]
     fields["labs"] = [o for o in mapped if o.kind != "vital"]
 
@@ -292,7 +307,16 @@ def _notes(m: Mapper, by_type: ByType, fields: dict[str, Any]) -> None:
     found = _each(m, "DocumentReference", documents, lambda r: notes.map_document(m, r))
     reports = _get(by_type, "DiagnosticReport")
     found += _each(m, "DiagnosticReport", reports, lambda r: notes.map_report_note(m, r))
-    fields["notes"] = _newest_first(found, lambda n: n.date)
+    found = _guarded(
+        m,
+        "DocumentReference: malformed relatesTo",
+        lambda: notes.mark_superseded(found, documents),
+        found,
+    )
+    found = notes.one_per_content(_newest_first(found, lambda n: n.date), documents)
+    # Current notes first (newest first), superseded ones after them, marked.
+    found.sort(key=lambda n: n.superseded)
+    fields["notes"] = found
 
 
 def _orders_and_history(m: Mapper, by_type: ByType, fields: dict[str, Any]) -> None:

@@ -11,12 +11,28 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sync.fhirtime import parse_fhir_datetime
-from sync.model import Coding, SourceRef
+from sync.model import TRUNCATED_MARK, Coding, SourceRef
+
+# Longest single text field kept (names, comments, conclusions, values); longer text is cut and
+# ends in TRUNCATED_MARK, so nobody mistakes the cut text for the whole. Note bodies have their
+# own, larger cap (sync.mapping.notes.MAX_NOTE_CHARS).
+MAX_TEXT_CHARS = 20_000
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Short names of well-known code systems, for a coded-only name ("code SNOMED CT|123 (no text)").
+_SYSTEM_NAMES = {
+    "http://snomed.info/sct": "SNOMED CT",
+    "http://loinc.org": "LOINC",
+    "http://hl7.org/fhir/sid/icd-10": "ICD-10",
+    "http://fhir.de/CodeSystem/bfarm/icd-10-gm": "ICD-10-GM",
+    "http://fhir.de/CodeSystem/dimdi/icd-10-gm": "ICD-10-GM",
+    "http://hl7.org/fhir/sid/icd-10-cm": "ICD-10-CM",
+    "http://www.nlm.nih.gov/research/umls/rxnorm": "RxNorm",
+}
 
 Resolver = Callable[[dict[str, Any] | str, dict[str, Any] | None], dict[str, Any] | None]
 
@@ -49,6 +65,9 @@ class MappingContext:
     tz: the hospital's time zone, for timestamps without offset and partial dates.
     now: an aware datetime; the 72 h administration window and "still active" are relative to it.
     problems: reason -> count of what could not be mapped (mapping adds to it; side effect).
+    stopped_window: how long a stopped / completed order stays visible (default 72 h).
+    code_map: local codes mapped to the meanings of sync.mapping.meanings.
+    vital_ranges: a sync.mapping.meanings.VitalRanges, or None for the NEWS2 defaults.
     """
 
     resolve: Resolver = _no_resolve
@@ -56,6 +75,13 @@ class MappingContext:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     problems: Counter[str] = field(default_factory=Counter)
     administration_window: timedelta = timedelta(hours=72)
+    # Stopped / completed orders whose stop time is within this window are kept (apart).
+    stopped_window: timedelta = timedelta(hours=72)
+    # (system, code) -> meaning ("heart-rate", ...) for codes outside LOINC / SNOMED CT (sync
+    # configuration [code_map]); see sync.mapping.meanings.
+    code_map: dict[tuple[str, str], str] = field(default_factory=dict)
+    # meaning -> adult range for flagging vital signs the source did not flag; None: NEWS2.
+    vital_ranges: Any = None
 
 
 class Mapper:
@@ -172,11 +198,64 @@ def dicts(value: Any) -> list[dict[str, Any]]:
 
 
 def text_of(value: Any) -> str | None:
-    """A non-empty stripped string, or None."""
+    """A non-empty stripped string, or None; longer than MAX_TEXT_CHARS: cut, ending in
+    TRUNCATED_MARK."""
     if isinstance(value, str):
         stripped = value.strip()
+        if len(stripped) > MAX_TEXT_CHARS:
+            return stripped[:MAX_TEXT_CHARS] + TRUNCATED_MARK
         return stripped or None
     return None
+
+
+def is_truncated(text: str | None) -> bool:
+    """True for a text that text_of cut."""
+    return bool(text) and text.endswith(TRUNCATED_MARK)  # type: ignore[union-attr]
+
+
+def calendar_date(value: Any) -> date | None:
+    """The calendar date of a FHIR date/dateTime written without a time ("2019-04-02"), else
+    None. Such a date is a day, not an instant: it must never shift with a time zone."""
+    if isinstance(value, str) and _DATE_ONLY.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def is_entered_in_error(res: dict[str, Any]) -> bool:
+    """True when any resource says it was entered in error (status, docStatus or
+    verificationStatus): such a resource is never shown, for any type."""
+    if res.get("status") == "entered-in-error" or res.get("docStatus") == "entered-in-error":
+        return True
+    verification = res.get("verificationStatus")
+    if verification is None:
+        return False
+    return status_code(verification) == "entered-in-error"
+
+
+def name_or_code(cc: Any) -> tuple[str | None, bool]:
+    """(name, is_code) of a CodeableConcept: text, else a coding display (False); else a marked
+    "code SYSTEM|CODE (no text)" (True), so a bare code never poses as a name; (None, False)
+    when it has neither."""
+    if not isinstance(cc, dict):
+        return None, False
+    text = text_of(cc.get("text"))
+    if text:
+        return text, False
+    codes = dicts(cc.get("coding"))
+    for coding in codes:
+        display = text_of(coding.get("display"))
+        if display:
+            return display, False
+    for coding in codes:
+        code = text_of(coding.get("code"))
+        if code:
+            system = text_of(coding.get("system"))
+            label = _SYSTEM_NAMES.get(system, system) if system else None
+            return (f"code {label}|{code} (no text)" if label else f"code {code} (no text)"), True
+    return None, False
 
 
 def cc_text(cc: Any) -> str | None:

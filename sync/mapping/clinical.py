@@ -6,11 +6,13 @@ from typing import Any
 
 from sync.mapping._common import (
     Mapper,
+    calendar_date,
     cc_text,
     codes_of,
     codings,
     dicts,
     display_name,
+    name_or_code,
     notes_text,
     obj,
     party_name,
@@ -66,7 +68,7 @@ def map_condition(m: Mapper, res: dict[str, Any], main_ids: set[str]) -> Problem
     elif clinical not in ACTIVE_CONDITION:
         return None
     code = res.get("code")
-    text = cc_text(code)
+    text, text_is_code = name_or_code(code)
     if not text:
         m.problem("Condition: no code")
         return None
@@ -83,11 +85,13 @@ def map_condition(m: Mapper, res: dict[str, Any], main_ids: set[str]) -> Problem
     onset_period = obj(res.get("onsetPeriod"))
     return Problem(
         text=text,
+        text_is_code=text_is_code,
         coding=codings(code),
         clinical_status=clinical,
         category=category,
         is_main_diagnosis=is_main,
         onset=m.dt(res.get("onsetDateTime")) or m.dt(onset_period.get("start")),
+        onset_date=calendar_date(res.get("onsetDateTime") or onset_period.get("start")),
         recorded=m.dt(res.get("recordedDate")),
         source=m.source(res),
     )
@@ -160,6 +164,7 @@ def map_immunization(m: Mapper, res: dict[str, Any]) -> Immunization | None:
         coding=codings(code),
         status=res.get("status") if isinstance(res.get("status"), str) else None,
         date=m.dt(res.get("occurrenceDateTime")) or m.dt(res.get("recorded")),
+        day=calendar_date(res.get("occurrenceDateTime") or res.get("recorded")),
         source=m.source(res),
     )
 

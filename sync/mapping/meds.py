@@ -25,6 +25,8 @@ from sync.model import Administration, Coding, Dosage, MedicationOrder, Timing
 
 _CLOCK_SKEW = timedelta(hours=1)
 ORDER_STATUSES = frozenset({"active", "on-hold"})
+STOPPED_STATUSES = frozenset({"stopped", "completed"})
+_GIVEN = frozenset({"completed", "in-progress"})
 STATEMENT_STATUSES = frozenset({"active", "intended"})
 
 
@@ -194,6 +196,7 @@ def map_order(m: Mapper, res: dict[str, Any]) -> MedicationOrder | None:
         drug=drug,
         coding=coding,
         status=res.get("status") if isinstance(res.get("status"), str) else None,
+        status_reason=_status_reason(res),
         intent=intent if isinstance(intent, str) else None,
         dosages=dosages,
         start=start,
@@ -203,6 +206,56 @@ def map_order(m: Mapper, res: dict[str, Any]) -> MedicationOrder | None:
         note=notes_text(res),
         source=m.source(res),
     )
+
+
+def _status_reason(res: dict[str, Any]) -> str | None:
+    """statusReason as text (a CodeableConcept in MedicationRequest, a list of them in
+    MedicationAdministration and MedicationStatement)."""
+    texts = [t for t in (cc_text(cc) for cc in dicts(res.get("statusReason"))) if t]
+    return "; ".join(dict.fromkeys(texts)) or None
+
+
+def map_stopped_order(m: Mapper, res: dict[str, Any]) -> MedicationOrder | None:
+    """A stopped / completed MedicationRequest whose stop time is within ctx.stopped_window ->
+    MedicationOrder with `stopped` set; None when older.
+
+    R4 has no "stopped at" element: the stop time is the order's end (dosage bounds or
+    dispense validity) when that is not in the future, else meta.lastUpdated (when the status
+    last changed). Without either the order is left out and counted.
+    """
+    order = map_order(m, res)
+    if order is None:
+        return None
+    now = m.ctx.now
+    stopped = None
+    if order.end is not None and order.end <= now + _CLOCK_SKEW:
+        stopped = order.end
+    elif order.source is not None and order.source.last_updated is not None:
+        stopped = order.source.last_updated
+    if stopped is None:
+        m.problem("MedicationRequest: stopped order without a stop time (left out)")
+        return None
+    try:
+        if stopped < now - m.ctx.stopped_window:
+            return None
+    except OverflowError:
+        return None
+    order.stopped = stopped
+    return order
+
+
+def attach_last_given(orders: list[MedicationOrder], given: list[Administration]) -> None:
+    """Set each order's last_given / last_given_by from the newest administration given for it
+    (`given` newest first). Side effect: changes `orders` in place."""
+    newest: dict[str, Administration] = {}
+    for admin in given:
+        if admin.order_id and admin.status in _GIVEN and admin.order_id not in newest:
+            newest[admin.order_id] = admin
+    for order in orders:
+        last = newest.get(order.id)
+        if last is not None:
+            order.last_given = last.when
+            order.last_given_by = last.performer
 
 
 def map_statement(m: Mapper, res: dict[str, Any]) -> MedicationOrder | None:
@@ -269,6 +322,7 @@ def map_administration(m: Mapper, res: dict[str, Any]) -> Administration | None:
         order_id=ref_id(res.get("request")),
         drug=drug,
         status=status,
+        status_reason=_status_reason(res),
         when=when,
         dose_text=dose_text,
         route=cc_text(dosage.get("route")),

@@ -14,10 +14,11 @@ from sync.mapping._common import (
     dicts,
     obj,
     party_name,
+    ref_id,
     status_of,
     text_of,
 )
-from sync.model import Note
+from sync.model import Note, SourceRef
 
 _TEXT_TYPES = ("text/", "application/xhtml", "application/xml", "application/json",
                "application/fhir+json", "application/fhir+xml", "application/rtf")  # fmt: skip
@@ -139,6 +140,7 @@ def map_document(m: Mapper, res: dict[str, Any]) -> Note | None:
         author = party_name(m, ref, res)
         if author:
             break
+    status = status_of(res)
     return Note(
         title=title,
         kind=kind,
@@ -146,6 +148,8 @@ def map_document(m: Mapper, res: dict[str, Any]) -> Note | None:
         author=author,
         text=text,
         content_type=content_type,
+        status=status_of(res, "docStatus") or status,
+        superseded=status == "superseded",
         source=m.source(res),
     )
 
@@ -190,5 +194,75 @@ def map_report_note(m: Mapper, res: dict[str, Any]) -> Note | None:
         author=performer,
         text="\n\n".join(parts),
         content_type=content_type,
+        status=status_of(res),
         source=m.source(res),
     )
+
+
+def mark_superseded(found: list[Note], documents: list[dict[str, Any]]) -> list[Note]:
+    """Mark notes that another DocumentReference replaces (relatesTo code "replaces"); they
+    stay (reachable), marked. Returns `found` (changed in place)."""
+    replaced: set[str] = set()
+    for doc in documents:
+        for rel in dicts(doc.get("relatesTo")):
+            if rel.get("code") == "replaces":
+                target = ref_id(rel.get("target"))
+                if target:
+                    replaced.add(target)
+    if replaced:
+        for note in found:
+            src = note.source
+            if src and src.resource_type == "DocumentReference" and src.id in replaced:
+                note.superseded = True
+    return found
+
+
+def _content_key(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def one_per_content(found: list[Note], documents: list[dict[str, Any]]) -> list[Note]:
+    """One note per content: a DocumentReference that repeats a DiagnosticReport (same text, or
+    naming it in context.related) and copies of one text collapse into the newest current one;
+    the others are listed in its `also_in`. `found` must be newest first; order is kept."""
+    related: dict[str, str] = {}  # DocumentReference id -> DiagnosticReport id it repeats
+    for doc in documents:
+        doc_id = doc.get("id")
+        if not isinstance(doc_id, str):
+            continue
+        for ref in dicts(obj(doc.get("context")).get("related")):
+            target = ref.get("reference")
+            if isinstance(target, str) and "DiagnosticReport/" in target:
+                rid = ref_id(ref)
+                if rid:
+                    related[doc_id] = rid
+    report_key: dict[str, str] = {}
+    keys: list[str] = []
+    for note in found:
+        key = _content_key(note.text)
+        keys.append(key)
+        src = note.source
+        if src and src.resource_type == "DiagnosticReport":
+            report_key[src.id] = key
+    groups: dict[str, list[int]] = {}
+    for i, note in enumerate(found):
+        key = keys[i]
+        src = note.source
+        if src and src.resource_type == "DocumentReference" and src.id in related:
+            key = report_key.get(related[src.id], key)
+        groups.setdefault(key, []).append(i)
+    drop: set[int] = set()
+    for indexes in groups.values():
+        if len(indexes) < 2:
+            continue
+        # Newest wins, but a current note before a superseded one.
+        winner = next((i for i in indexes if not found[i].superseded), indexes[0])
+        others: list[SourceRef] = []
+        for i in indexes:
+            if i != winner:
+                drop.add(i)
+                if found[i].source is not None:
+                    others.append(found[i].source)  # type: ignore[arg-type]
+                others.extend(found[i].also_in)
+        found[winner].also_in = [*found[winner].also_in, *others]
+    return [note for i, note in enumerate(found) if i not in drop]

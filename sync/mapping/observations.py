@@ -19,7 +19,8 @@ from sync.mapping._common import (
     ref_id,
     text_of,
 )
-from sync.model import Interpretation, Observation
+from sync.mapping.meanings import DEFAULT_RANGES, MEANINGS, VitalRanges, meaning_of
+from sync.model import Interpretation, Observation, SourceRef
 
 LOINC = "http://loinc.org"
 BP_PANELS = frozenset({"85354-9", "55284-4", "35094-2"})
@@ -210,6 +211,18 @@ def observation_kind(res: dict[str, Any]) -> str:
     return "other"
 
 
+def _pairs(cc: Any) -> list[tuple[str, str]]:
+    """(system, code) pairs of a CodeableConcept in order; system "" when absent."""
+    out: list[tuple[str, str]] = []
+    if isinstance(cc, dict):
+        for coding in dicts(cc.get("coding")):
+            code = coding.get("code")
+            if isinstance(code, str):
+                system = coding.get("system")
+                out.append((system if isinstance(system, str) else "", code.strip()))
+    return out
+
+
 def map_observation(m: Mapper, res: dict[str, Any], group: str | None) -> list[Observation]:
     """One Observation -> model Observations: itself (when it has a value), each component
     with a value, and for a blood-pressure panel a combined "120/80" entry.
@@ -225,6 +238,13 @@ def map_observation(m: Mapper, res: dict[str, Any], group: str | None) -> list[O
         m.problem("Observation: no code")
         return []
     kind = observation_kind(res)
+    code_map = m.ctx.code_map
+    meaning = meaning_of(_pairs(code_cc), code_map)
+    if kind == "other" and meaning is not None:
+        # Coded outside LOINC's vital-sign list (SNOMED CT, a configured local code): the
+        # meaning decides, so such a hospital's vitals are not filed as "other" labs.
+        kind = "vital" if MEANINGS.get(meaning) else "lab"
+    ranges: VitalRanges = m.ctx.vital_ranges or DEFAULT_RANGES
     period = res.get("effectivePeriod")
     effective = (
         m.dt(res.get("effectiveDateTime"))
@@ -242,12 +262,21 @@ def map_observation(m: Mapper, res: dict[str, Any], group: str | None) -> list[O
         el_code: str | None,
         el_system: str | None,
         el_group: str | None,
+        el_meaning: str | None,
     ) -> Observation | None:
         has, value, text, unit = _value(el)
         if not has:
             return None
         low, high, ref_text = _reference_range(el)
         interp = interpretation_of(el.get("interpretation"))
+        range_source = None
+        if interp is None and kind == "vital" and low is None and high is None and not ref_text:
+            # The source gave neither flag nor range: flag against the configured adult ranges
+            # and say so (range_source), instead of leaving an abnormal vital unflagged.
+            interp = ranges.flag(el_meaning, value, unit)
+            if interp is not None:
+                used = ranges.ranges[el_meaning or ""]
+                low, high, range_source = used.low, used.high, ranges.name
         if interp is None:
             interp = _from_range(value, low, high)
         # model_validate of a dict: the same validation as Observation(**fields) without
@@ -257,18 +286,19 @@ def map_observation(m: Mapper, res: dict[str, Any], group: str | None) -> list[O
             {
                 "code": el_code, "system": el_system, "name": el_name, "kind": kind,
                 "group": el_group, "value": value, "value_text": text, "unit": unit,
-                "ref_low": low, "ref_high": high, "ref_text": ref_text,
+                "ref_low": low, "ref_high": high, "ref_text": ref_text, "meaning": el_meaning,
                 "interpretation": interp, "effective": effective, "status": status,
-                "source": source,
+                "source": source, "range_source": range_source,
             }
         )  # fmt: skip
 
-    main = make(res, name, code, system, group)
+    main = make(res, name, code, system, group, meaning)
     if main is not None:
         out.append(main)
     components = list(dicts(res.get("component")))
     systolic = diastolic = None
     bp_unit = None
+    bp_flag: Observation | None = None
     comp_group = name if components else group
     for comp in components:
         comp_cc = comp.get("code")
@@ -276,21 +306,18 @@ def map_observation(m: Mapper, res: dict[str, Any], group: str | None) -> list[O
         if not comp_name:
             continue
         comp_code, comp_system = _code(comp_cc)
-        obs = make(comp, comp_name, comp_code, comp_system, comp_group)
+        comp_meaning = meaning_of(_pairs(comp_cc), code_map)
+        obs = make(comp, comp_name, comp_code, comp_system, comp_group, comp_meaning)
         if obs is None:
             continue
         # An interpretation on the panel applies to the panel, not to each component.
-        comp_codes = codes_of(comp_cc)
-        if comp_codes & SYSTOLIC and obs.value is not None:
-            systolic, bp_unit = obs.value, obs.unit
-        elif comp_codes & DIASTOLIC and obs.value is not None:
+        if comp_meaning == "systolic" and obs.value is not None:
+            systolic, bp_unit, bp_flag = obs.value, obs.unit, obs
+        elif comp_meaning == "diastolic" and obs.value is not None:
             diastolic = obs.value
         out.append(obs)
-    if (
-        systolic is not None
-        and diastolic is not None
-        and (codes_of(code_cc) & BP_PANELS or main is None)
-    ):
+    if systolic is not None and diastolic is not None and (meaning == "bp" or main is None):
+        panel_flag = interpretation_of(res.get("interpretation"))
         out.insert(
             0,
             Observation(
@@ -298,11 +325,15 @@ def map_observation(m: Mapper, res: dict[str, Any], group: str | None) -> list[O
                 system=system,
                 name=name,
                 kind=kind,
+                meaning=meaning,
                 group=group,
                 value_text=f"{fmt_number(systolic)}/{fmt_number(diastolic)}",
                 unit=bp_unit,
-                interpretation=interpretation_of(res.get("interpretation"))
-                or Interpretation.UNKNOWN,
+                # The systolic flag stands for the panel when the panel has none (NEWS2
+                # scores the systolic pressure only).
+                interpretation=panel_flag
+                or (bp_flag.interpretation if bp_flag else Interpretation.UNKNOWN),
+                range_source=None if panel_flag or not bp_flag else bp_flag.range_source,
                 effective=effective,
                 status=status,
                 source=source,
@@ -327,3 +358,122 @@ def report_groups(reports: list[dict[str, Any]]) -> dict[str, str]:
             if rid:
                 groups.setdefault(rid, name)
     return groups
+
+
+_FLAG_RANK = {
+    Interpretation.CRITICAL: 6, Interpretation.CRITICAL_HIGH: 6, Interpretation.CRITICAL_LOW: 6,
+    Interpretation.HIGH: 4, Interpretation.LOW: 4, Interpretation.ABNORMAL: 3,
+    Interpretation.NORMAL: 1, Interpretation.UNKNOWN: 0,
+}  # fmt: skip
+
+
+def _shown_value(obs: Observation) -> str:
+    if obs.value_text:
+        with_unit = obs.unit and obs.value is not None
+        return f"{obs.value_text} {obs.unit}" if with_unit else obs.value_text
+    number_text = fmt_number(obs.value) or ""
+    return f"{number_text} {obs.unit}" if obs.unit else number_text
+
+
+def merge_same_time(
+    items: list[Observation], ranges: VitalRanges = DEFAULT_RANGES
+) -> list[Observation]:
+    """Observations of one test at one time from several resources become one row showing every
+    value: two blood-pressure Observations with the panel code become "120/80" plus systolic
+    and diastolic (as a proper panel); any other repeat becomes "a; b" (repeated values once).
+    Identical repeats stay as they are (nothing is hidden). Order is kept (the merged row takes
+    the place of the first)."""
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i, obs in enumerate(items):
+        if obs.effective is None or obs.source is None:
+            continue
+        key = (obs.kind, obs.system, obs.code or obs.name, obs.group, obs.effective)
+        groups.setdefault(key, []).append(i)
+    replace: dict[int, list[Observation]] = {}
+    drop: set[int] = set()
+    for indexes in groups.values():
+        if len(indexes) < 2:
+            continue
+        same = [items[i] for i in indexes]
+        sources = {(o.source.resource_type, o.source.id) for o in same if o.source}
+        if len(sources) < 2:
+            continue  # one resource's own rows (a panel and its parts) are not repeats
+        shown = list(dict.fromkeys(_shown_value(o) for o in same))
+        if len(shown) < 2:
+            continue  # the same value sent twice (a merged patient's copy): nothing hidden
+        first = same[0]
+        others = [o.source for o in same[1:] if o.source is not None]
+        values = [o.value for o in same]
+        if (
+            first.meaning == "bp"
+            and len(same) == 2
+            and all(v is not None for v in values)
+            and not any(o.value_text for o in same)
+        ):
+            high, low = max(values), min(values)  # type: ignore[type-var]
+            replace[indexes[0]] = _split_bp(first, high, low, others, ranges)  # type: ignore[arg-type]
+        else:
+            worst = max(same, key=lambda o: _FLAG_RANK.get(o.interpretation, 0))
+            merged = first.model_copy(
+                update={
+                    "also_from": others,
+                    "interpretation": worst.interpretation,
+                    "range_source": worst.range_source,
+                }
+            )
+            merged.value = None
+            merged.value_text = "; ".join(shown)
+            merged.unit = None
+            replace[indexes[0]] = [merged]
+        drop.update(indexes[1:])
+    if not replace:
+        return items
+    out: list[Observation] = []
+    for i, obs in enumerate(items):
+        if i in drop:
+            continue
+        out.extend(replace.get(i, [obs]))
+    return out
+
+
+def _split_bp(
+    first: Observation,
+    systolic: float,
+    diastolic: float,
+    others: list[SourceRef],
+    ranges: VitalRanges,
+) -> list[Observation]:
+    """A BP sent as two Observations with the panel code: the higher value is the systolic."""
+    base = {"kind": first.kind, "group": first.name, "unit": first.unit,
+            "effective": first.effective, "status": first.status, "source": first.source,
+            "also_from": others}  # fmt: skip
+    parts = []
+    for meaning, loinc, label, value in (
+        ("systolic", "8480-6", "Systolic blood pressure", systolic),
+        ("diastolic", "8462-4", "Diastolic blood pressure", diastolic),
+    ):
+        flag = ranges.flag(meaning, value, first.unit)
+        parts.append(
+            Observation.model_validate(
+                {
+                    **base,
+                    "code": loinc,
+                    "system": LOINC,
+                    "name": label,
+                    "meaning": meaning,
+                    "value": value,
+                    "interpretation": flag or Interpretation.UNKNOWN,
+                    "range_source": ranges.name if flag else None,
+                }
+            )
+        )
+    panel = first.model_copy(
+        update={
+            "value": None,
+            "value_text": f"{fmt_number(systolic)}/{fmt_number(diastolic)}",
+            "also_from": others,
+            "interpretation": parts[0].interpretation,
+            "range_source": parts[0].range_source,
+        }
+    )
+    return [panel, *parts]

@@ -251,6 +251,13 @@ def connect(path: Path, key: bytes, *, readonly: bool, page_size: int = PAGE_SIZ
     return conn
 
 
+_CENSUS_DEFAULTS: dict[str, Any] = {
+    name: field.default
+    for name, field in CensusRow.model_fields.items()
+    if not field.is_required() and field.default_factory is None
+}
+
+
 def census_values(row: CensusRow) -> dict[str, Any]:
     """The census table columns for `row` (without row_id and sort_key)."""
     data = row.model_dump(mode="json")
@@ -262,7 +269,9 @@ def census_values(row: CensusRow) -> dict[str, Any]:
         elif column in _CENSUS_JSON:
             value = orjson.dumps(value or []).decode()
         values[column] = value
-    values["extra"] = orjson.dumps(data).decode() if data else None
+    # Only fields that differ from their default go to `extra`: most rows then need none.
+    extra = {key: value for key, value in data.items() if value != _CENSUS_DEFAULTS.get(key)}
+    values["extra"] = orjson.dumps(extra).decode() if extra else None
     return values
 
 
