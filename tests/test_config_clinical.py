@@ -1,4 +1,4 @@
-"""Sync configuration for clinical fidelity: [code_map], [vital_ranges], stopped_medications_hours."""
+"""Sync configuration for clinical fidelity: [code_map], [vital_ranges], stopped orders."""
 
 from __future__ import annotations
 
