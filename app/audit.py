@@ -10,6 +10,14 @@ snapshot install is one entry. The format is documented in docs/viewer.md ("Audi
   `prev_hash`); `prev_hash` of the first entry is 64 zeros; `seq` counts from 1 without gaps.
 - `audit/HEAD`: `{"hash":"<hex>","seq":N}` of the newest entry, replaced atomically after each
   append, so that removing the newest entries (which leaves a valid shorter chain) is detected.
+- The *mark*: the same `{"hash","seq"}` kept outside `audit/`, as the member "audit" of
+  `<home>/login-state.json` (the file the login counters live in), moved forward by every
+  login-path and install-path entry (`append(..., mark=True)`). Deleting `audit/`, rolling both
+  files back to an older copy, or cutting the newest entries and rewriting HEAD leaves a log
+  shorter than the mark, which `verify` reports. It only ever moves forward.
+
+An entry and its HEAD are written both or neither: if HEAD cannot be written (a full disk), the
+entry is cut off the log again and `append` raises, so a full disk never reads as tampering.
 
 Each entry is fsynced before `append` returns: an access must stay on record even if the laptop
 loses power right after. Appends from several processes (viewer, `wardcopy receive`) are
@@ -27,6 +35,7 @@ keys: `append` refuses detail fields named like secrets.
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
 import logging
@@ -51,6 +60,9 @@ log = logging.getLogger(__name__)
 
 LOG_FILE = "audit.jsonl"
 HEAD_FILE = "HEAD"
+# The mark lives in the login counters' file (app.auth writes it too and keeps this member).
+MARK_FILE = "login-state.json"
+MARK_MEMBER = "audit"
 LOCK_FILE = ".lock"
 GENESIS_HASH = "0" * 64
 EXPORT_FORMAT = "wardcopy-audit-export/1"
@@ -326,6 +338,41 @@ def _read_head(home: Path) -> tuple[int, str] | None:
         return None
 
 
+def mark_path(home: Path) -> Path:
+    """Pure: the file outside `audit/` that holds the mark (see the module docstring)."""
+    return home / MARK_FILE
+
+
+def read_mark(home: Path) -> tuple[int, str] | None:
+    """The mark (seq, hash) of the newest login/install entry, or None if there is none or it
+    cannot be read (a damaged file is treated as no mark; `auth` rewrites the file)."""
+    try:
+        obj = orjson.loads(mark_path(home).read_bytes())
+        if not isinstance(obj, dict) or MARK_MEMBER not in obj:
+            return None
+        return _parse_head(orjson.dumps(obj[MARK_MEMBER]))
+    except (OSError, ValueError):
+        return None
+
+
+def _write_mark(home: Path, seq: int, digest: str) -> None:
+    """Move the mark forward to (seq, digest), keeping the file's other members (the login
+    counters). Never moves it back. Side effect: replaces `<home>/login-state.json` atomically
+    (0600). Raises OSError."""
+    path = mark_path(home)
+    try:
+        obj = orjson.loads(path.read_bytes())
+        if not isinstance(obj, dict):
+            obj = {}
+    except (OSError, ValueError):
+        obj = {}
+    current = read_mark(home)
+    if current is not None and current[0] >= seq:
+        return
+    obj[MARK_MEMBER] = {"hash": digest, "seq": seq}
+    fsutil.atomic_write(path, orjson.dumps(obj), 0o600)
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -351,8 +398,16 @@ class AuditLog:
         ward: str | None = None,
         patient_id: str | None = None,
         details: Mapping[str, Any] | None = None,
+        mark: bool = False,
     ) -> AuditEntry:
         """Append one entry, fsync it, then move the head pointer. Returns the entry.
+
+        With `mark` (login and install paths) also moves the mark in
+        `<home>/login-state.json` to this entry; a mark that cannot be written is logged, not
+        raised (the entry itself is on record).
+
+        Both or neither: if the entry or HEAD cannot be written, the log is cut back to its
+        length before this call and AuditError is raised.
 
         Raises ValueError for an invalid event name or secret-looking detail keys (a programming
         error), AuditError naming the file if the disk refuses the write (the caller should tell
@@ -385,19 +440,60 @@ class AuditLog:
                 # Terminate a torn line from a crash so this entry stays on its own line;
                 # verify reports the torn line.
                 line = b"\n" + line
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._write_both(path, line, entry)
+            if mark:
                 try:
-                    os.write(fd, line)
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
+                    _write_mark(self.home, entry.seq, entry.hash)
+                except OSError as exc:
+                    log.warning(
+                        "cannot move the audit mark in %s: %s",
+                        mark_path(self.home),
+                        exc.strerror or exc,
+                    )
+        return entry
+
+    def _write_both(self, path: Path, line: bytes, entry: AuditEntry) -> None:
+        """Append `line` to the log and move HEAD to `entry`, or leave both as they were.
+        Raises AuditError naming the file (with the OS reason, e.g. no space left)."""
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise AuditError(f"cannot write audit log {path}: {exc.strerror or exc}") from None
+        try:
+            size = os.fstat(fd).st_size
+            try:
+                written = os.write(fd, line)
+                if written != len(line):
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                os.fsync(fd)
+            except OSError as exc:
+                self._cut_back(fd, size, path)
+                raise AuditError(f"cannot write audit log {path}: {exc.strerror or exc}") from None
+            head_file = self._dir / HEAD_FILE
+            try:
                 fsutil.atomic_write(
-                    self._dir / HEAD_FILE, canonical({"hash": entry.hash, "seq": entry.seq}), 0o600
+                    head_file, canonical({"hash": entry.hash, "seq": entry.seq}), 0o600
                 )
             except OSError as exc:
-                raise AuditError(f"cannot write audit log {path}: {exc.strerror or exc}") from None
-        return entry
+                # atomic_write fails before the rename (HEAD unchanged) or, rarely, in the
+                # folder fsync after it (HEAD already moved): only the first needs undoing.
+                if _read_head(self.home) != (entry.seq, entry.hash):
+                    self._cut_back(fd, size, path)
+                    raise AuditError(
+                        f"cannot write audit head pointer {head_file}: {exc.strerror or exc}; "
+                        "the entry was not recorded"
+                    ) from None
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _cut_back(fd: int, size: int, path: Path) -> None:
+        """Truncate the log to `size` (its length before this append) and fsync it."""
+        try:
+            os.ftruncate(fd, size)
+            os.fsync(fd)
+        except OSError as exc:  # cannot happen on a full disk (truncating frees space)
+            log.error("cannot undo a partial audit entry in %s: %s", path, exc.strerror or exc)
 
     def _chain_state(self, path: Path) -> tuple[int, str, bool]:
         """(seq, hash) to chain the next entry to, and whether the file ends mid-line.
@@ -409,6 +505,11 @@ class AuditLog:
         tail, ends_mid_line = _tail_entry(path)
         head = _read_head(self.home)
         tail_state = (tail.seq, tail.hash) if tail else (0, GENESIS_HASH)
+        mark = read_mark(self.home)
+        if mark is not None and mark[0] > max(tail_state[0], head[0] if head else 0):
+            # The log (and HEAD) end before the mark: deleted, rolled back or cut.
+            log.warning("audit log %s ends before its mark; keeping the gap", path)
+            return (*mark, ends_mid_line)
         if head is None:
             return (*tail_state, ends_mid_line)
         if head[0] > tail_state[0] or (head[0] == tail_state[0] and head[1] != tail_state[1]):
@@ -531,6 +632,7 @@ def verify(home: Path) -> list[Problem]:
         except (OSError, ValueError):
             head_damaged = True
             problems.append(Problem("error", f"head pointer {head_file} is damaged"))
+    mark = read_mark(home)
     if not lines:
         if head is not None and head[0] > 0:
             problems.append(
@@ -538,6 +640,15 @@ def verify(home: Path) -> list[Problem]:
                     "error",
                     f"audit log {path} is missing or empty, but the head pointer records "
                     f"{head[0]} entries: the log was deleted or emptied",
+                )
+            )
+        elif mark is not None and mark[0] > 0:
+            problems.append(
+                Problem(
+                    "error",
+                    f"audit log {path} is missing or empty, but {mark_path(home)} records that "
+                    f"entry {mark[0]} existed at the last login or install: the audit folder "
+                    "was deleted or emptied",
                 )
             )
         return problems
@@ -571,7 +682,36 @@ def verify(home: Path) -> list[Problem]:
             )
     if last is not None and not head_damaged:
         problems.extend(_check_head(head_file, head, last, hashes))
+    if last is not None and mark is not None:
+        problems.extend(_check_mark(mark_path(home), mark, last, hashes))
     return problems
+
+
+def _check_mark(
+    mark_file: Path, mark: tuple[int, str], last: AuditEntry, hashes: dict[int, str]
+) -> list[Problem]:
+    """Pure apart from naming the file: compare the mark (newest login/install entry, kept
+    outside the audit folder) with the log."""
+    mark_seq, mark_hash = mark
+    if mark_seq > last.seq:
+        return [
+            Problem(
+                "error",
+                f"the log ends at seq {last.seq} but {mark_file} records that entry {mark_seq} "
+                "existed at the last login or install: the newest entries were removed or the "
+                "log was rolled back to an older copy",
+            )
+        ]
+    if mark_seq in hashes and hashes[mark_seq] != mark_hash:
+        return [
+            Problem(
+                "error",
+                f"entry {mark_seq} differs from the one recorded in {mark_file} at the last "
+                "login or install: the log was rewritten or replaced",
+                seq=mark_seq,
+            )
+        ]
+    return []
 
 
 def _unreadable(found: list[Problem], hides_nothing: bool) -> list[Problem]:

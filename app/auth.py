@@ -23,7 +23,7 @@ import hashlib
 import logging
 import math
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -32,7 +32,7 @@ from pathlib import Path
 import orjson
 
 from app import i18n
-from app.audit import AuditEvent, AuditLog
+from app.audit import MARK_MEMBER, AuditEvent, AuditLog
 from app.settings import Settings, break_glass_effective
 from sync import fsutil
 from sync.keys import Argon2Cost, PasswordVerifier, hash_password, verify_password
@@ -228,10 +228,19 @@ def _load_states(path: Path) -> dict[str, FailureState]:
 
 
 def _save_states(path: Path, states: dict[str, FailureState]) -> None:
-    """Write the counters atomically (0600). Failure to write is logged, not raised: the
-    in-memory counters still protect this session, and login must keep working."""
+    """Write the counters atomically (0600), keeping the audit log's mark that lives in the same
+    file (app.audit, member "audit"). Failure to write is logged, not raised: the in-memory
+    counters still protect this session, and login must keep working."""
+    try:
+        existing = orjson.loads(path.read_bytes())
+    except (OSError, ValueError):
+        existing = None
+    kept: dict[str, object] = {}
+    if isinstance(existing, dict) and MARK_MEMBER in existing:
+        kept[MARK_MEMBER] = existing[MARK_MEMBER]
     data = orjson.dumps(
         {
+            **kept,
             "version": 1,
             "users": {
                 key: {
@@ -307,6 +316,18 @@ class Authenticator:
 
     # -- internals ------------------------------------------------------------------------
 
+    def _audit(
+        self,
+        event: str,
+        *,
+        user: str | None = None,
+        ward: str | None = None,
+        details: Mapping[str, object] | None = None,
+    ) -> None:
+        """Append a login-path entry and move the audit mark to it (see app.audit), so that a
+        deleted or shortened log is noticed. Raises AuditError (no access without a record)."""
+        self.audit.append(event, user=user, ward=ward, details=details, mark=True)
+
     def _dummy_verifier(self) -> PasswordVerifier:
         # Unknown user ids cost the same Argon2id work as real ones, so response time does not
         # reveal which ids exist.
@@ -345,9 +366,9 @@ class Authenticator:
         details["failures"] = state.failures
         if user is None:
             details["unknown_id_sha256"] = key[:12]
-        self.audit.append(event, user=who, ward=ward, details=details)
+        self._audit(event, user=who, ward=ward, details=details)
         if state.locked_until is not None:
-            self.audit.append(
+            self._audit(
                 AuditEvent.LOCKOUT,
                 user=who,
                 ward=ward,
@@ -365,7 +386,7 @@ class Authenticator:
     ) -> LoginFailure | None:
         refusal = check_allowed(self._states.get(state_key(user_id)), self.clock(), self.policy)
         if refusal is not None:
-            self.audit.append(
+            self._audit(
                 AuditEvent.LOGIN_FAILED,
                 user=user.user_id if user else None,
                 ward=ward,
@@ -404,7 +425,7 @@ class Authenticator:
             return LoginFailure(FailureReason.EMPTY)
         if self.roster is None:
             reason = FailureReason.NO_ROSTER
-            self.audit.append(AuditEvent.LOGIN_FAILED, ward=ward, details={"reason": reason.value})
+            self._audit(AuditEvent.LOGIN_FAILED, ward=ward, details={"reason": reason.value})
             return LoginFailure(FailureReason.NO_ROSTER)
         user = self.roster.find(user_id)
         blocked = self._blocked(user_id, user, ward)
@@ -416,7 +437,7 @@ class Authenticator:
         self._set_state(state_key(user_id), None)
         if user.disabled or not user.may_open(ward):
             reason = FailureReason.DISABLED if user.disabled else FailureReason.WARD_NOT_PERMITTED
-            self.audit.append(
+            self._audit(
                 AuditEvent.LOGIN_REFUSED,
                 user=user.user_id,
                 ward=ward,
@@ -424,7 +445,7 @@ class Authenticator:
             )
             return LoginFailure(reason)
         session = self._new_session(user.user_id, user.display_name, user.role, ward)
-        self.audit.append(
+        self._audit(
             AuditEvent.LOGIN,
             user=user.user_id,
             ward=ward,
@@ -446,7 +467,7 @@ class Authenticator:
         reason_text = _clean_text(reason)
         chosen = role or self.break_glass_roles()[0]
         if not self.break_glass_available():
-            self.audit.append(
+            self._audit(
                 AuditEvent.BREAK_GLASS_REFUSED,
                 user=BREAK_GLASS_USER_PREFIX + name_text[:100],
                 ward=ward,
@@ -462,7 +483,7 @@ class Authenticator:
         session = self._new_session(
             BREAK_GLASS_USER_PREFIX + name_text, name_text, chosen, ward, reason=reason_text
         )
-        self.audit.append(
+        self._audit(
             AuditEvent.BREAK_GLASS,
             user=session.user_id,
             ward=ward,
@@ -479,7 +500,7 @@ class Authenticator:
         if session.locked:
             return
         session.locked = True
-        self.audit.append(
+        self._audit(
             AuditEvent.IDLE_LOCK,
             user=session.audit_user,
             ward=session.ward,
@@ -504,7 +525,7 @@ class Authenticator:
             return self._failed(session.user_id, user, session.ward, AuditEvent.UNLOCK_FAILED)
         self._set_state(state_key(session.user_id), None)
         if user.disabled or not user.may_open(session.ward):
-            self.audit.append(
+            self._audit(
                 AuditEvent.LOGIN_REFUSED,
                 user=user.user_id,
                 ward=session.ward,
@@ -515,7 +536,7 @@ class Authenticator:
             )
         session.locked = False
         session.touch(self.clock())
-        self.audit.append(
+        self._audit(
             AuditEvent.UNLOCK,
             user=user.user_id,
             ward=session.ward,
@@ -526,7 +547,7 @@ class Authenticator:
     def logout(self, session: Session, why: str = "user") -> None:
         """End `session` ("user", "idle", "shutdown"). Audited with the session's duration."""
         now = self.clock()
-        self.audit.append(
+        self._audit(
             AuditEvent.LOGOUT,
             user=session.audit_user,
             ward=session.ward,
