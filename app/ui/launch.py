@@ -26,7 +26,7 @@ from pathlib import Path
 
 import flet as ft
 
-from app.ui.main import SessionCounter, make_main
+from app.ui.shell import SessionCounter, make_main
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,140 @@
+"""The print dialog: choose a document (patient summary, MAR 24 h / 72 h, or the census), then
+print it on a printer or save it as a PDF. Every printout is audited."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import flet as ft
+
+from app.ui import theme
+from app.ui.screens.host import ScreenHost
+from app.ui.widgets.basic import text
+
+log = logging.getLogger(__name__)
+
+
+class PrintDialog:
+    """Opens the dialog over the current screen; rendering runs on the session's worker."""
+
+    def __init__(self, host: ScreenHost) -> None:
+        self.host = host
+
+    async def open(self, *, patient: bool) -> None:
+        """Show the dialog: patient documents when `patient`, else the census."""
+        host = self.host
+        tr = host.translate
+        printers = await host.on_worker(host.backend.printers)
+        docs = ["summary", "mar24", "mar72"] if patient else ["census"]
+        doc_group = ft.RadioGroup(
+            value=docs[0],
+            content=ft.Column(
+                [ft.Radio(value=d, label=tr(f"print.{d}")) for d in docs], tight=True
+            ),
+        )
+        default = host.backend.settings.default_printer
+        printer_dd = (
+            ft.Dropdown(
+                label=tr("print.printer"),
+                value=default if default in printers else printers[0],
+                options=[ft.DropdownOption(key=p, text=p) for p in printers],
+                width=420,
+            )
+            if printers
+            else None
+        )
+        status = text("", theme.FONT_BODY)
+
+        async def run(to_pdf: bool) -> None:
+            host.touch()
+            doc = doc_group.value or docs[0]
+            status.value, status.color = tr("loading"), theme.INK
+            host.update()
+            try:
+                message = await self.render_and_send(
+                    doc, None if printer_dd is None else printer_dd.value, to_pdf
+                )
+                status.value, status.color = message, theme.INK
+            except Exception as exc:  # show the reason; never crash the viewer over a printer
+                log.warning("printing failed: %s", exc)
+                status.value = tr("print.failed", reason=str(exc) or type(exc).__name__)
+                status.color = theme.DANGER
+            host.update()
+
+        content: list[ft.Control] = [
+            text(tr("print.document"), theme.FONT_BODY, bold=True),
+            doc_group,
+        ]
+        if printer_dd is not None:
+            content.append(printer_dd)
+        else:
+            content.append(
+                text(tr("print.no_printer"), theme.FONT_BODY, bold=True, color=theme.WARN)
+            )
+        content.append(text(tr("print.pdf_warning"), theme.FONT_SMALL, color=theme.MUTED))
+        content.append(status)
+
+        async def pdf(_e: Any) -> None:
+            await run(True)
+
+        async def send(_e: Any) -> None:
+            await run(False)
+
+        actions: list[ft.Control] = [
+            ft.TextButton(tr("cancel"), on_click=host.handler(lambda _e: host.page.pop_dialog())),
+            ft.OutlinedButton(
+                tr("print.save_pdf"), icon=ft.Icons.PICTURE_AS_PDF, on_click=host.handler(pdf)
+            ),
+        ]
+        if printer_dd is not None:
+            actions.append(
+                ft.Button(tr("print.do_print"), icon=ft.Icons.PRINT, on_click=host.handler(send))
+            )
+        host.page.show_dialog(
+            ft.AlertDialog(
+                title=text(tr("print.title"), theme.FONT_TITLE, bold=True),
+                content=ft.Container(ft.Column(content, tight=True, spacing=10), width=480),
+                actions=actions,
+            )
+        )
+
+    async def render_and_send(self, doc: str, printer: str | None, to_pdf: bool) -> str:
+        """Render `doc` on the worker, then print it or offer it for saving. Returns status text.
+
+        Raises RuntimeError with the printing system's message when printing fails.
+        """
+        host = self.host
+        who = host.user.display_name if host.user else ""
+        now = host.now()
+        record = None if doc == "census" or host.chart is None else host.chart.record
+        rows = None
+        if doc == "census":
+            rows = host.census.visible() if host.census.query.strip() else host.census.rows
+        pdf: bytes = await host.on_worker(
+            host.backend.render_document,
+            doc,
+            record=record,
+            rows=rows,
+            printed_by=who,
+            lang=host.lang,
+            now=now,
+            tz=host.tz,
+            hospital=host.chart_hospital and record is not None,
+        )
+        patient_id = record.id if record is not None else None
+        if to_pdf:
+            picker = ft.FilePicker()
+            name = f"wardcopy-{doc}-{now.astimezone(host.tz):%Y%m%d-%H%M}.pdf"
+            saved = await picker.save_file(
+                dialog_title=host.translate("print.save_pdf"), file_name=name, src_bytes=pdf
+            )
+            await host.audit("print", patient_id=patient_id, document=doc, output="pdf")
+            return host.translate("print.saved", path=saved or name)
+        result = await host.on_worker(host.backend.print_pdf, pdf, printer, host.lang)
+        if result.ok:
+            await host.audit(
+                "print", patient_id=patient_id, document=doc, printer=result.printer or printer
+            )
+            return host.translate("print.sent", printer=result.printer or printer or "")
+        raise RuntimeError(result.message)

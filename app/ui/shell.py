@@ -1,0 +1,258 @@
+"""The viewer's shell: the window frame (banner, notices, body) and the routes between screens.
+
+Screen flow: snapshot problem -> login -> census/search -> chart; idle lock over everything.
+`make_main(home, ward)` returns the Flet `main(page)` coroutine; one `Viewer` per page session.
+Each screen is its own module in app.ui.screens; the shared state and plumbing (worker thread,
+banner, language) are `ScreenHost`'s.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import flet as ft
+
+from app.ui import theme
+from app.ui.screens.census import CensusScreen
+from app.ui.screens.chart import ChartScreen
+from app.ui.screens.host import ScreenHost, idle_timeout, local_tz, suppress
+from app.ui.screens.lock import IdleLocker
+from app.ui.screens.login import LoginScreen
+from app.ui.screens.print_dialog import PrintDialog
+from app.ui.screens.problem import ProblemScreen
+from app.ui.screens.settings import SettingsDialog
+from app.ui.session import SnapshotProblem
+from app.ui.viewmodels.census import CensusModel
+from app.ui.viewmodels.chart import ChartModel
+
+log = logging.getLogger(__name__)
+
+
+class Viewer(ScreenHost):
+    """One viewer session (one window or browser tab): routes between the screens."""
+
+    def __init__(
+        self,
+        page: ft.Page,
+        home: Path,
+        ward: str | None,
+        sessions: SessionCounter | None = None,
+    ) -> None:
+        super().__init__(page, home, ward)
+        self.sessions = sessions
+        self.problem_screen = ProblemScreen(self)
+        self.login_screen = LoginScreen(self)
+        self.locker = IdleLocker(self)
+        self.census_screen = CensusScreen(self)
+        self.chart_screen = ChartScreen(self)
+        self.print_dialog = PrintDialog(self)
+        self.settings_dialog = SettingsDialog(self)
+
+    # -- start ------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        page = self.page
+        page.title = self.translate("app.title")
+        page.padding = 0
+        page.spacing = 0
+        page.bgcolor = theme.CANVAS
+        page.theme_mode = ft.ThemeMode.LIGHT
+        page.theme = ft.Theme(color_scheme_seed=theme.NAVY)
+        page.on_keyboard_event = self._on_key
+        page.on_close = self._on_close
+        page.on_disconnect = self._on_disconnect
+        page.on_connect = self._on_connect
+        if self.sessions is not None:
+            self.sessions.opened()
+        with suppress():
+            page.window.min_width = 1024
+            page.window.min_height = 700
+            page.window.width = 1366
+            page.window.height = 768
+        page.add(
+            ft.Column(
+                [self.banner_slot, self.notice_slot, self.body],
+                spacing=0,
+                expand=True,
+            )
+        )
+        self.show_loading()
+        page.run_task(self.locker.run)
+        await self.open_snapshot()
+
+    async def open_snapshot(self, ward: str | None = None) -> None:
+        result = await self.on_worker(self.backend.open, ward)
+        if isinstance(result, SnapshotProblem):
+            self.problem = result
+            self.show_problem()
+            return
+        self.problem = None
+        self.break_glass_ok = await self.on_worker(self.backend.break_glass_allowed)
+        self.ward_choices = await self.on_worker(self.backend.ward_choices)
+        rows = await self.on_worker(self.backend.census)
+        self.census = CensusModel(rows, ward_id=result.ward)
+        if self.freshness_level() == "expired" and not self.expired_ack:
+            self.show_problem(expired=True)
+            return
+        if self.user is None:
+            self.show_login()
+        else:
+            self.show_census()
+
+    # -- routes -----------------------------------------------------------------------------------
+
+    def show_problem(self, *, expired: bool = False) -> None:
+        self.problem_screen.show(expired=expired)
+
+    def show_login(self, *, locked: bool = False) -> None:
+        # Nothing of the previous screen may stay in the tree (or the accessibility tree).
+        self.chart_screen.clear()
+        self.census_screen.drop()
+        self.login_screen.show(locked=locked)
+
+    def show_census(self, *, reuse: bool = False) -> None:
+        self.census_screen.show(reuse=reuse)
+
+    def show_chart(self) -> None:
+        self.chart_screen.show()
+
+    async def open_patient(self, patient_id: str) -> None:
+        await self.chart_screen.open_patient(patient_id)
+
+    async def open_print_dialog(self, *, patient: bool) -> None:
+        await self.print_dialog.open(patient=patient)
+
+    async def open_settings(self, e: Any) -> None:
+        await self.settings_dialog.open(e)
+
+    async def on_logout(self, e: Any) -> None:
+        await self.login_screen.logout(e)
+
+    async def lock(self) -> None:
+        await self.locker.lock()
+
+    async def on_ward(self, e: Any) -> None:
+        ward = e.control.value
+        if not ward or (self.backend.current and ward == self.backend.current.ward):
+            return
+        if not self.may_see(ward):
+            return
+        self.show_loading()
+        await self.open_snapshot(ward)
+        if self.user is not None:
+            await self.audit("ward_open", new_ward=ward)
+
+    def apply_settings(self) -> None:
+        """Use changed settings at once: language, time zone, idle time, break-glass offer."""
+        settings = self.backend.settings
+        if settings.language != "auto":
+            self.lang = settings.language
+        self.tz = settings.zone() or local_tz()
+        self.idle.timeout = idle_timeout(settings.idle_lock_minutes)
+        self.rerender()
+
+    # -- keys, language, close --------------------------------------------------------------------
+
+    async def _on_key(self, e: ft.KeyboardEvent) -> None:
+        self.touch()
+        log.debug("key %r ctrl=%s screen=%s", e.key, e.ctrl, self.screen)
+        if self.screen == "census":
+            await self.census_screen.on_key(e)
+        elif self.screen == "chart":
+            await self.chart_screen.on_key(e)
+
+    async def on_language(self, _e: Any) -> None:
+        self.lang = "en" if self.lang == "de" else "de"
+        self.page.title = self.translate("app.title")
+        if self.chart is not None:
+            self.chart = ChartModel(self.chart.record, now=self.now(), tz=self.tz, lang=self.lang)
+        self.rerender()
+
+    def rerender(self) -> None:
+        """Draw the current screen again (after a language or settings change)."""
+        if self.screen == "census":
+            self.show_census()
+        elif self.screen == "chart":
+            self.show_chart()
+        elif self.screen in ("login", "lock"):
+            self.show_login(locked=self.screen == "lock")
+        elif self.screen == "problem":
+            self.show_problem(expired=self.problem is None)
+        else:
+            self.render_banner()
+            self.update()
+
+    async def _on_connect(self, _e: Any) -> None:
+        if self.sessions is not None:
+            self.sessions.opened()
+
+    async def _on_disconnect(self, _e: Any) -> None:
+        """The window or tab was closed: end the session (audited) and drop the patient data."""
+        if self.sessions is not None:
+            self.sessions.closed()
+        if self.user is not None:
+            self.user = None
+            self.chart = None
+            self.reopen_patient = None
+            await self.on_worker(self.backend.logout, "shutdown")
+            self.show_login()
+
+    async def _on_close(self, _e: Any) -> None:
+        await self.shutdown()
+
+    async def shutdown(self) -> None:
+        """End the session: log out (audited) and close the snapshots, on the worker."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.user is not None:
+            self.worker.submit(self.backend.logout, "shutdown")
+        self.worker.submit(self.backend.close)
+        self.worker.shutdown(wait=False)
+
+
+class SessionCounter:
+    """Counts open windows (connected sessions); thread-safe. Lets the web server stop once the
+    last window has been closed for a while (see app.ui.launch)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.open = 0
+        self.ever = False
+        self.last_change = time.monotonic()
+
+    def opened(self) -> None:
+        with self._lock:
+            self.open += 1
+            self.ever = True
+            self.last_change = time.monotonic()
+
+    def closed(self) -> None:
+        with self._lock:
+            self.open = max(0, self.open - 1)
+            self.last_change = time.monotonic()
+
+    def idle_for(self) -> float | None:
+        """Seconds since the last window closed, or None while one is open (or none ever was)."""
+        with self._lock:
+            if self.open or not self.ever:
+                return None
+            return time.monotonic() - self.last_change
+
+
+def make_main(
+    home: Path, ward: str | None = None, sessions: SessionCounter | None = None
+) -> Callable[[ft.Page], Awaitable[None]]:
+    """The Flet entry point for `home` (a laptop home with installed snapshots)."""
+
+    async def main(page: ft.Page) -> None:
+        viewer = Viewer(page, home, ward, sessions)
+        page.data = viewer
+        await viewer.start()
+
+    return main

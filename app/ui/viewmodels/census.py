@@ -1,0 +1,374 @@
+"""The census list view-model: rows, search/filter, sorting, keyboard highlight (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from enum import StrEnum
+
+from app.ui import fmt
+from app.ui.strings import tr
+from app.ui.viewmodels.common import CodeStatusView, code_status_view, is_isolation_flag
+from sync.model import (
+    CensusRow,
+    CodeStatusKind,
+)
+
+
+class SortKey(StrEnum):
+    BED = "bed"
+    NAME = "name"
+    AGE = "age"
+    ADMITTED = "admitted"
+    ATTENDING = "attending"
+    DIAGNOSIS = "diagnosis"
+    CODE = "code"
+
+
+@dataclass(frozen=True)
+class CensusLine:
+    """One census row as displayed."""
+
+    patient_id: str
+    ward: str
+    room_bed: str
+    name: str
+    birth: str
+    age_sex: str
+    admitted: str  # "27.11.2026"
+    admitted_day: str  # "Tag 3" (admission day = day 0)
+    attending: str
+    diagnosis: str
+    allergy: str  # "Penicillin, Latex" / "" when none recorded
+    allergy_severe: bool
+    code: CodeStatusView
+    flags: list[tuple[str, bool]]  # (text, is isolation)
+    isolation: bool
+    mrn: str
+    deceased: bool
+    other_ward: bool  # a hospital-wide hit outside the current ward
+
+
+def _code_rank(kind: CodeStatusKind) -> int:
+    # Sorting by code status puts the limitations first: they are what one looks for.
+    order = [
+        CodeStatusKind.DNR_DNI,
+        CodeStatusKind.DNR,
+        CodeStatusKind.DNI,
+        CodeStatusKind.COMFORT,
+        CodeStatusKind.OTHER,
+        CodeStatusKind.FULL,
+        CodeStatusKind.UNKNOWN,
+    ]
+    return order.index(kind)
+
+
+def _bed_key(row: CensusRow) -> tuple[object, ...]:
+    return (fmt.natural_key(row.room), fmt.natural_key(row.bed), fmt.fold(row.name))
+
+
+def _sort_key(key: SortKey) -> Callable[[CensusRow], tuple[object, ...]]:
+    far_past = date.min
+    if key is SortKey.NAME:
+        return lambda r: (fmt.fold(r.name), *_bed_key(r))
+    if key is SortKey.AGE:
+        # Oldest first when ascending by age means newest birth date last: sort by birth date
+        # descending is "age ascending".
+        return lambda r: (-(r.birth_date or far_past).toordinal(), *_bed_key(r))
+    if key is SortKey.ADMITTED:
+        return lambda r: (r.admitted.timestamp() if r.admitted else float("inf"), *_bed_key(r))
+    if key is SortKey.ATTENDING:
+        return lambda r: (fmt.fold(r.attending or "\uffff"), *_bed_key(r))
+    if key is SortKey.DIAGNOSIS:
+        return lambda r: (fmt.fold(r.main_diagnosis or "\uffff"), *_bed_key(r))
+    if key is SortKey.CODE:
+        return lambda r: (_code_rank(r.code_status), *_bed_key(r))
+    return _bed_key
+
+
+class CensusModel:
+    """The census list: rows, the search/filter box, sorting and the keyboard highlight.
+
+    The box does two things at once: a local, diacritics-folding filter over the census columns
+    (instant, so "12" finds room 12 and "Muller" finds Müller), and the snapshot's own search
+    (`reader.search`, run in the background) whose hits are merged in via `apply_search`. In the
+    hospital-wide scope only the search hits are listed.
+
+    Built for a hospital-wide census (thousands of rows, a keystroke each): each row's searchable
+    text is folded once when the rows are set, each sort order is computed once per column, and
+    `visible()` is memoised on (rows, query, search hits, sort, scope), so arrow keys, Enter and
+    repeated redraws do not walk every row again. Replace the rows with `set_rows` (or by
+    assigning `rows`); mutating the list in place is not seen by those caches.
+    """
+
+    def __init__(self, rows: Sequence[CensusRow] = (), *, ward_id: str | None = None) -> None:
+        self.ward_id = ward_id
+        self.query = ""
+        self.sort = SortKey.BED
+        self.descending = False
+        self.hospital_scope = False
+        self._hits_query: str | None = None
+        self._hits: list[CensusRow] = []
+        self._version = 0  # bumped whenever rows or search hits change (memo key)
+        self._memo_key: tuple[object, ...] | None = None
+        self._memo: list[CensusRow] = []
+        self._lines: dict[str, tuple[CensusRow, tuple[object, ...], CensusLine]] = {}
+        self.rows = list(rows)
+        self.selected = 0
+
+    # -- rows and their caches -------------------------------------------------------------------
+
+    @property
+    def rows(self) -> list[CensusRow]:
+        return self._rows
+
+    @rows.setter
+    def rows(self, rows: Sequence[CensusRow]) -> None:
+        """Replace the rows and (re)build the per-row caches: folded search text, sort orders."""
+        self._rows = list(rows)
+        self._search_texts: list[str] | None = None  # folded on the first search
+        self._ids = {r.patient_id for r in self._rows}
+        self._orders: dict[tuple[SortKey, bool], list[int]] = {}
+        self._version += 1
+
+    def set_rows(self, rows: Sequence[CensusRow]) -> None:
+        self.rows = list(rows)
+        self.selected = 0
+
+    def has_patient(self, patient_id: str) -> bool:
+        """True when the census rows (not the search hits) hold this patient."""
+        return patient_id in self._ids
+
+    def prepare(self) -> None:
+        """Fold every row's searchable text now (else on the first search); idempotent.
+
+        Side effect: fills a cache only. Safe to call from a worker thread while the screen
+        uses the model: the list is built aside and assigned at once.
+        """
+        self._texts()
+
+    def _texts(self) -> list[str]:
+        texts = self._search_texts
+        if texts is None or len(texts) != len(self._rows):
+            # Wards share attendings, diagnoses, rooms: fold each distinct value once.
+            folded: dict[str, str] = {}
+            texts = [_search_text(r, folded) for r in self._rows]
+            self._search_texts = texts
+        return texts
+
+    def _order(self) -> list[int]:
+        """Row indices in the current sort order (computed once per column and direction)."""
+        key = (self.sort, self.descending)
+        order = self._orders.get(key)
+        if order is None:
+            sort_key = _sort_key(self.sort)
+            keys = [sort_key(r) for r in self._rows]
+            # Stable like list.sort on the rows: ties keep the census order, also reversed.
+            order = sorted(range(len(keys)), key=keys.__getitem__, reverse=self.descending)
+            self._orders[key] = order
+        return order
+
+    # -- input ---------------------------------------------------------------------------------
+
+    def set_query(self, query: str) -> None:
+        """The user typed; the local filter applies at once, search hits when they arrive."""
+        if query != self.query:
+            self.query = query
+            self.selected = 0
+
+    def set_hospital_scope(self, on: bool) -> None:
+        self.hospital_scope = on
+        self._hits_query = None
+        self._hits = []
+        self._version += 1
+        self.selected = 0
+
+    def apply_search(self, query: str, hits: Iterable[CensusRow]) -> bool:
+        """Merge `reader.search(query)` results; ignored (False) when the box changed meanwhile."""
+        if query != self.query:
+            return False
+        self._hits_query = query
+        self._hits = list(hits)
+        self._version += 1
+        return True
+
+    @property
+    def search_pending(self) -> bool:
+        return bool(self.query.strip()) and self._hits_query != self.query
+
+    def toggle_sort(self, key: SortKey) -> None:
+        """Click on a column header: sort by it; a second click reverses the order."""
+        if self.sort is key:
+            self.descending = not self.descending
+        else:
+            self.sort = key
+            self.descending = False
+
+    def move(self, delta: int) -> None:
+        """Arrow keys: move the highlight, staying inside the list."""
+        count = len(self._visible())
+        self.selected = min(max(self.selected + delta, 0), max(count - 1, 0))
+
+    # -- output --------------------------------------------------------------------------------
+
+    def visible(self) -> list[CensusRow]:
+        """The rows listed now, in display order (a new list: the caller may change it)."""
+        return list(self._visible())
+
+    def visible_count(self) -> int:
+        return len(self._visible())
+
+    def _visible(self) -> list[CensusRow]:
+        """The memoised list behind `visible()`; never handed out to be changed."""
+        key = (
+            self._version,
+            self.query,
+            self._hits_query == self.query,
+            self.sort,
+            self.descending,
+            self.hospital_scope,
+        )
+        if key != self._memo_key:
+            self._memo = self._compute_visible()
+            self._memo_key = key
+        return self._memo
+
+    def _compute_visible(self) -> list[CensusRow]:
+        query = self.query.strip()
+        hits = self._hits if self._hits_query == self.query else []
+        sort_key = _sort_key(self.sort)
+        if self.hospital_scope:
+            chosen = list(hits) if query else []
+            chosen.sort(key=sort_key, reverse=self.descending)
+            return chosen
+        rows = self._rows
+        order = self._order()
+        if not query:
+            return [rows[i] for i in order]
+        words = _query_words(query)
+        hit_ids = {h.patient_id for h in hits}
+        texts = self._texts()
+        matched = [
+            i for i in order if rows[i].patient_id in hit_ids or _text_matches(words, texts[i])
+        ]
+        seen = {rows[i].patient_id for i in matched}
+        # Search hits the local filter does not know (e.g. other names, identifiers).
+        extra = [h for h in hits if h.patient_id not in seen]
+        if not extra:
+            # A subsequence of the stable full order is the stable order of the subsequence.
+            return [rows[i] for i in matched]
+        chosen = [rows[i] for i in sorted(matched)]
+        chosen.extend(extra)
+        chosen.sort(key=sort_key, reverse=self.descending)
+        return chosen
+
+    def selected_id(self) -> str | None:
+        rows = self._visible()
+        if not rows:
+            return None
+        return rows[min(self.selected, len(rows) - 1)].patient_id
+
+    def lines(
+        self, now: datetime, tz: tzinfo | None, lang: str, limit: int | None = None
+    ) -> list[CensusLine]:
+        """Display lines of the visible rows (the first `limit` of them when given).
+
+        A row's line is reused while the row, the local date, the zone, the language and the
+        ward are unchanged (it depends on "now" only through the date: age, hospital day).
+        """
+        rows = self._visible()
+        if limit is not None:
+            rows = rows[:limit]
+        context = (now.astimezone(tz).date(), tz, lang, self.ward_id)
+        cache = self._lines
+        out = []
+        for r in rows:
+            cached = cache.get(r.patient_id)
+            if cached is not None and cached[0] is r and cached[1] == context:
+                out.append(cached[2])
+                continue
+            line = census_line(r, now, tz, lang, self.ward_id)
+            cache[r.patient_id] = (r, context, line)
+            out.append(line)
+        return out
+
+
+def _search_fields(row: CensusRow) -> tuple[str | None, ...]:
+    """The census columns the local filter searches (the documented list: keep in step)."""
+    return (
+        row.name,
+        row.mrn,
+        row.room,
+        row.bed,
+        f"{row.room or ''}/{row.bed or ''}",
+        row.attending,
+        row.main_diagnosis,
+        fmt.date_text(row.birth_date, "de") if row.birth_date else None,
+    )
+
+
+def _search_text(row: CensusRow, folded: dict[str, str] | None = None) -> str:
+    """The row's folded search tokens, each preceded by a NUL character, folded once per row.
+
+    NUL + word occurs in it exactly when a token starts with that word (fmt.matches' rule),
+    since NUL appears only as the separator (query words never contain it).
+    """
+    parts = []
+    for value in _search_fields(row):
+        if not value:
+            continue
+        part = folded.get(value) if folded is not None else None
+        if part is None:
+            part = "".join("\0" + t.replace("\0", " ") for t in fmt.match_tokens(value))
+            if folded is not None:
+                folded[value] = part
+        parts.append(part)
+    return "".join(parts)
+
+
+def _query_words(query: str) -> list[str]:
+    return ["\0" + w for w in fmt.query_words(query)]
+
+
+def _text_matches(words: list[str], text: str) -> bool:
+    return all(w in text for w in words)
+
+
+def _row_matches(query: str, row: CensusRow) -> bool:
+    return fmt.matches(query, *_search_fields(row))
+
+
+def census_line(
+    row: CensusRow, now: datetime, tz: tzinfo | None, lang: str, ward_id: str | None = None
+) -> CensusLine:
+    local_today = now.astimezone(tz).date()
+    days = fmt.days_since(row.admitted, now.astimezone(tz))
+    admitted = fmt.date_text(row.admitted.astimezone(tz).date(), lang) if row.admitted else "–"
+    admitted_day = tr("census.day", lang, days=days) if days is not None else ""
+    room_bed = fmt.room_bed(row.room, row.bed)
+    age = fmt.age_text(row.birth_date, local_today, lang)
+    if row.allergy_count:
+        allergy = row.allergies_short or tr("census.allergies_n", lang, n=row.allergy_count)
+    else:
+        allergy = ""
+    return CensusLine(
+        patient_id=row.patient_id,
+        ward=row.ward or row.ward_id or "",
+        room_bed=room_bed,
+        name=row.name,
+        birth=fmt.date_text(row.birth_date, lang),
+        age_sex=f"{age}, {fmt.sex_short(row.sex, lang)}",
+        admitted=admitted,
+        admitted_day=admitted_day,
+        attending=row.attending or "–",
+        diagnosis=row.main_diagnosis or "–",
+        allergy=allergy,
+        allergy_severe=row.severe_allergy,
+        code=code_status_view(row.code_status, row.code_status_text, lang, short=True),
+        flags=[(f, is_isolation_flag(f)) for f in row.flags],
+        isolation=any(is_isolation_flag(f) for f in row.flags),
+        mrn=row.mrn or "–",
+        deceased=row.deceased,
+        other_ward=bool(ward_id and row.ward_id and row.ward_id != ward_id),
+    )

@@ -1,0 +1,516 @@
+"""The patient chart view-model: header, sections, medications, results, notes (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from enum import StrEnum
+
+from app import i18n
+from app.schedule import describe_dosage_timing, next_due
+from app.ui import fmt
+from app.ui.strings import tr
+from app.ui.viewmodels.common import CodeStatusView, code_status_view, is_isolation_flag
+from sync.model import (
+    CodeStatusKind,
+    Criticality,
+    Interpretation,
+    MedicationOrder,
+    Observation,
+    PatientRecord,
+)
+
+
+class Section(StrEnum):
+    SUMMARY = "summary"
+    MEDS = "meds"
+    VITALS = "vitals"
+    LABS = "labs"
+    NOTES = "notes"
+    ORDERS = "orders"
+    PROCEDURES = "procedures"
+    IMMUNIZATIONS = "immunizations"
+    CONTACTS = "contacts"
+
+
+@dataclass(frozen=True)
+class AllergyLine:
+    substance: str
+    detail: str  # reactions, criticality, kind
+    severe: bool
+
+
+@dataclass(frozen=True)
+class ChartHeader:
+    name: str
+    birth: str
+    age: str
+    sex: str
+    mrn: str
+    location: str  # "Station 3A · Zi. 12 / Bett 1"
+    admitted: str
+    allergies: list[AllergyLine]
+    allergy_summary: str  # "Penicillin (schwer), Latex" / "keine bekannt" / "nicht dokumentiert"
+    allergy_severe: bool
+    allergy_state: str  # "severe" | "present" | "none-known" | "not-documented"
+    code: CodeStatusView
+    flags: list[str]
+    isolation: bool
+    deceased: bool
+
+
+@dataclass(frozen=True)
+class DueView:
+    text: str  # "14:00" / "ÜBERFÄLLIG seit 13:00 · dann 21:00" / "bei Bedarf"
+    overdue: bool
+    due_now: bool = False
+
+
+@dataclass(frozen=True)
+class MedLine:
+    drug: str
+    dose: str
+    route: str
+    schedule: str
+    prn: bool
+    due: DueView
+    start: str
+    prescriber: str
+    note: str
+
+
+@dataclass(frozen=True)
+class AdminLine:
+    when: str
+    drug: str
+    dose: str
+    route: str
+    status: str
+    performer: str
+
+
+@dataclass(frozen=True)
+class ObsLine:
+    name: str
+    value: str  # "7.9 mmol/l"
+    flag: str  # "H", "LL", "" ...
+    abnormal: bool
+    critical: bool
+    ref: str  # "3.5–5.1"
+    when: str
+
+
+@dataclass(frozen=True)
+class TestHistory:
+    """One lab test (or vital sign) with its results, newest first."""
+
+    name: str
+    latest: ObsLine
+    history: list[ObsLine]
+    series: list[tuple[datetime, float]]  # oldest first, for a trend line
+
+
+@dataclass(frozen=True)
+class LabGroup:
+    name: str
+    tests: list[TestHistory]
+
+
+@dataclass(frozen=True)
+class TextItem:
+    """A generic list entry: orders, procedures, immunizations, contacts, notes."""
+
+    title: str
+    detail: str
+    when: str = ""
+    body: str = ""  # full text (notes)
+    emphasis: bool = False  # main diagnosis, isolation: shown bold
+    danger: bool = False  # urgent/stat order: shown red
+
+
+_CRITICAL_FLAGS = {"HH", "LL", "AA"}
+
+
+def _obs_line(obs: Observation, tz: tzinfo | None, lang: str, today: date) -> ObsLine:
+    value = obs.value_text or (i18n.fmt_number(obs.value, lang) if obs.value is not None else "–")
+    if obs.unit and obs.value is not None and not obs.value_text:
+        value = f"{value} {obs.unit}"
+    if obs.ref_text:
+        ref = obs.ref_text
+    elif obs.ref_low is not None or obs.ref_high is not None:
+        low = i18n.fmt_number(obs.ref_low, lang) if obs.ref_low is not None else ""
+        high = i18n.fmt_number(obs.ref_high, lang) if obs.ref_high is not None else ""
+        ref = f"{low}–{high}" if low and high else (f"> {low}" if low else f"< {high}")
+    else:
+        ref = ""
+    # "N" (normal) is noise in a column that should draw the eye only to abnormal values.
+    flag = "" if obs.interpretation is Interpretation.NORMAL else obs.interpretation.value
+    return ObsLine(
+        name=obs.name,
+        value=value,
+        flag=flag,
+        abnormal=obs.is_abnormal,
+        critical=flag in _CRITICAL_FLAGS,
+        ref=ref,
+        when=fmt.time_text(obs.effective, tz, lang, today),
+    )
+
+
+def _obs_key(obs: Observation) -> str:
+    return obs.code or fmt.fold(obs.name)
+
+
+def _newest_first(items: Iterable[Observation]) -> list[Observation]:
+    aware_min = datetime.min.replace(tzinfo=None)
+    return sorted(
+        items,
+        key=lambda o: o.effective.timestamp() if o.effective else aware_min.toordinal(),
+        reverse=True,
+    )
+
+
+def _histories(
+    observations: Sequence[Observation], tz: tzinfo | None, lang: str, today: date
+) -> list[TestHistory]:
+    """Group results by test (LOINC code, else name), newest first; first-seen test order."""
+    by_test: dict[str, list[Observation]] = {}
+    for obs in _newest_first(observations):
+        by_test.setdefault(_obs_key(obs), []).append(obs)
+    out = []
+    for items in by_test.values():
+        lines = [_obs_line(o, tz, lang, today) for o in items]
+        series = [
+            (o.effective, o.value) for o in reversed(items) if o.effective and o.value is not None
+        ]
+        out.append(TestHistory(name=items[0].name, latest=lines[0], history=lines, series=series))
+    return out
+
+
+def _dosage_texts(order: MedicationOrder, lang: str) -> tuple[str, str, str]:
+    """Dose, route and schedule text of an order (several dosages joined with ";")."""
+    dose: list[str] = []
+    route: list[str] = []
+    schedule: list[str] = []
+    for d in order.dosages:
+        if d.dose_text:
+            dose.append(d.dose_text)
+        elif d.dose_value is not None:
+            dose.append(f"{i18n.fmt_number(d.dose_value, lang)} {d.dose_unit or ''}".strip())
+        if d.route:
+            route.append(d.route)
+        schedule.append(describe_dosage_timing(d, lang))
+    return (
+        "; ".join(dose) or "–",
+        ", ".join(dict.fromkeys(route)) or "–",
+        "; ".join(s for s in schedule if s) or "–",
+    )
+
+
+class ChartModel:
+    """Everything the patient chart shows, computed from one record at one moment.
+
+    Due times come from app.schedule.next_due, the same rules as the printed MAR.
+    """
+
+    ADMIN_WINDOW = timedelta(hours=72)
+    LAB_RECENT = timedelta(days=3)
+
+    def __init__(
+        self,
+        record: PatientRecord,
+        *,
+        now: datetime,
+        tz: tzinfo,
+        lang: str,
+    ) -> None:
+        self.record = record
+        self.now = now
+        self.tz = tz
+        self.lang = lang
+        self.today = now.astimezone(tz).date()
+        self.section = Section.SUMMARY
+
+    def translate(self, key: str, **kwargs: object) -> str:
+        return tr(key, self.lang, **kwargs)
+
+    # -- header ----------------------------------------------------------------------------------
+
+    def header(self) -> ChartHeader:
+        r = self.record
+        stay = r.stay
+        loc_parts = []
+        if stay is not None:
+            if stay.ward or stay.ward_id:
+                loc_parts.append(stay.ward or stay.ward_id or "")
+            if stay.room or stay.bed:
+                loc_parts.append(
+                    self.translate(
+                        "chart.room_bed",
+                        room=fmt.short_place(stay.room) or "–",
+                        bed=fmt.short_place(stay.bed) or "–",
+                    )
+                )
+        admitted = "–"
+        if stay is not None and stay.admitted is not None:
+            days = fmt.days_since(stay.admitted, self.now.astimezone(self.tz))
+            admitted = fmt.datetime_text(stay.admitted, self.tz, self.lang)
+            admitted += " " + self.translate("census.days", days=days)
+        allergies = [self._allergy_line(a) for a in r.allergies]
+        if allergies:
+            summary = ", ".join(
+                a.substance + (f" ({self.translate('allergy.severe')})" if a.severe else "")
+                for a in allergies
+            )
+        elif r.no_known_allergies:
+            summary = self.translate("allergy.nka")
+        else:
+            summary = self.translate("allergy.not_documented")
+        code = (
+            code_status_view(r.code_status.kind, r.code_status.text, self.lang)
+            if r.code_status
+            else code_status_view(CodeStatusKind.UNKNOWN, None, self.lang)
+        )
+        return ChartHeader(
+            name=r.name,
+            birth=fmt.date_text(r.birth_date, self.lang),
+            age=fmt.age_text(r.birth_date, self.today, self.lang),
+            sex=fmt.sex_long(r.sex, self.lang),
+            mrn=r.mrn or "–",
+            location=" · ".join(loc_parts) or "–",
+            admitted=admitted,
+            allergies=allergies,
+            allergy_summary=summary,
+            allergy_severe=r.has_severe_allergy,
+            allergy_state=(
+                "severe"
+                if r.has_severe_allergy
+                else "present"
+                if allergies
+                else "none-known"
+                if r.no_known_allergies
+                else "not-documented"
+            ),
+            code=code,
+            flags=[f.text for f in r.flags],
+            isolation=any(is_isolation_flag(f.text, f.category) for f in r.flags),
+            deceased=r.deceased,
+        )
+
+    def _allergy_line(self, a: object) -> AllergyLine:
+        from sync.model import Allergy
+
+        assert isinstance(a, Allergy)
+        severe = a.criticality == Criticality.HIGH or (a.severity or "").lower() == "severe"
+        bits = []
+        if a.reactions:
+            bits.append(", ".join(a.reactions))
+        if a.criticality == Criticality.HIGH:
+            bits.append(self.translate("allergy.high_risk"))
+        if a.kind == "intolerance":
+            bits.append(self.translate("allergy.intolerance"))
+        if a.verification_status and a.verification_status not in ("confirmed",):
+            bits.append(a.verification_status)
+        return AllergyLine(substance=a.substance, detail=" · ".join(bits), severe=severe)
+
+    # -- medications -----------------------------------------------------------------------------
+
+    def _due(self, order: MedicationOrder) -> DueView:
+        if order.as_needed:
+            return DueView(self.translate("meds.prn"), overdue=False)
+        info = next_due(order, self.now, self.record.administrations, self.tz)
+        if info is None:
+            return DueView("–", overdue=False)
+        nxt = fmt.time_text(info.next_time, self.tz, self.lang, self.today)
+        if info.overdue:
+            first = fmt.time_text(info.overdue_times[0], self.tz, self.lang, self.today)
+            text = self.translate("meds.overdue_since", when=first)
+            if info.next_time is not None:
+                text += " · " + self.translate("meds.then", when=nxt)
+            return DueView(text, overdue=True)
+        if info.due_now:
+            when = fmt.time_text(info.due_now[0], self.tz, self.lang, self.today)
+            return DueView(self.translate("meds.due_now", when=when), overdue=False, due_now=True)
+        return DueView(nxt, overdue=False)
+
+    def medications(self) -> list[MedLine]:
+        active = [m for m in self.record.medications if (m.status or "active") == "active"]
+        out = []
+        for m in active:
+            dose, route, schedule = _dosage_texts(m, self.lang)
+            out.append(
+                MedLine(
+                    drug=m.drug,
+                    dose=dose,
+                    route=route,
+                    schedule=schedule,
+                    prn=m.as_needed,
+                    due=self._due(m),
+                    start=fmt.date_text(m.start.astimezone(self.tz).date(), self.lang)
+                    if m.start
+                    else "–",
+                    prescriber=m.prescriber or "–",
+                    note=m.note or "",
+                )
+            )
+        # Overdue first, then scheduled by next time, then PRN: the order a nurse works in.
+        return sorted(out, key=lambda line: (not line.due.overdue, line.prn))
+
+    def administrations(self) -> list[AdminLine]:
+        since = self.now - self.ADMIN_WINDOW
+        items = [a for a in self.record.administrations if a.when is None or a.when >= since]
+        items.sort(key=lambda a: a.when.timestamp() if a.when else 0.0, reverse=True)
+        return [
+            AdminLine(
+                when=fmt.time_text(a.when, self.tz, self.lang, self.today),
+                drug=a.drug,
+                dose=a.dose_text or "–",
+                route=a.route or "–",
+                status=a.status or "–",
+                performer=a.performer or "–",
+            )
+            for a in items
+        ]
+
+    # -- observations ----------------------------------------------------------------------------
+
+    def vitals(self) -> list[TestHistory]:
+        return _histories(self.record.vitals, self.tz, self.lang, self.today)
+
+    def lab_groups(self) -> list[LabGroup]:
+        groups: dict[str, list[Observation]] = {}
+        for obs in self.record.labs:
+            groups.setdefault(obs.group or self.translate("labs.other_group"), []).append(obs)
+        return [
+            LabGroup(name=name, tests=_histories(items, self.tz, self.lang, self.today))
+            for name, items in groups.items()
+        ]
+
+    def abnormal_recent_labs(self) -> list[ObsLine]:
+        """Latest result per test, only when abnormal and within the last 3 days."""
+        since = self.now - self.LAB_RECENT
+        out = []
+        for test in _histories(self.record.labs, self.tz, self.lang, self.today):
+            newest = next(o for o in _newest_first(self.record.labs) if o.name == test.name)
+            if test.latest.abnormal and (newest.effective is None or newest.effective >= since):
+                out.append(test.latest)
+        return out
+
+    def latest_vitals(self) -> list[ObsLine]:
+        return [h.latest for h in self.vitals()]
+
+    # -- text sections -----------------------------------------------------------------------------
+
+    def problems(self) -> list[TextItem]:
+        items = []
+        for p in self.record.problems:
+            codes = ", ".join(c.code for c in p.coding if c.code)
+            detail = " · ".join(
+                x
+                for x in (
+                    self.translate("problems.main") if p.is_main_diagnosis else "",
+                    codes,
+                    p.clinical_status or "",
+                )
+                if x
+            )
+            when = fmt.date_text(p.onset.date(), self.lang) if p.onset else ""
+            items.append(TextItem(p.text, detail, when, emphasis=p.is_main_diagnosis))
+        return items
+
+    def alerts(self) -> list[TextItem]:
+        return [
+            TextItem(
+                f.text,
+                f.category or "",
+                fmt.date_text(f.start.date(), self.lang) if f.start else "",
+                emphasis=is_isolation_flag(f.text, f.category),
+            )
+            for f in self.record.flags
+        ]
+
+    def notes(self) -> list[TextItem]:
+        notes = sorted(
+            self.record.notes, key=lambda n: n.date.timestamp() if n.date else 0.0, reverse=True
+        )
+        return [
+            TextItem(
+                n.title,
+                " · ".join(x for x in (n.kind or "", n.author or "") if x),
+                fmt.datetime_text(n.date, self.tz, self.lang),
+                body=n.text,
+            )
+            for n in notes
+        ]
+
+    def orders(self) -> list[TextItem]:
+        out = []
+        for o in self.record.orders:
+            urgent = (o.priority or "") in ("urgent", "asap", "stat")
+            detail = " · ".join(
+                x
+                for x in (
+                    o.priority or "",
+                    o.status or "",
+                    o.requester or "",
+                    o.note or "",
+                )
+                if x
+            )
+            when = fmt.datetime_text(o.occurrence or o.authored, self.tz, self.lang)
+            out.append(TextItem(o.text, detail, when, emphasis=urgent, danger=urgent))
+        return out
+
+    def procedures(self) -> list[TextItem]:
+        return [
+            TextItem(p.text, p.status or "", fmt.datetime_text(p.performed, self.tz, self.lang))
+            for p in sorted(
+                self.record.procedures,
+                key=lambda p: p.performed.timestamp() if p.performed else 0.0,
+                reverse=True,
+            )
+        ]
+
+    def immunizations(self) -> list[TextItem]:
+        return [
+            TextItem(
+                i.vaccine,
+                i.status or "",
+                fmt.date_text(i.date.date() if i.date else None, self.lang),
+            )
+            for i in self.record.immunizations
+        ]
+
+    def contacts(self) -> list[TextItem]:
+        out = [
+            TextItem(
+                c.name,
+                " · ".join(x for x in (c.relationship, c.phone, c.email, c.address) if x),
+            )
+            for c in self.record.contacts
+        ]
+        out.extend(
+            TextItem(m.name, " · ".join(x for x in (m.role, m.phone) if x), emphasis=False)
+            for m in self.record.care_team
+        )
+        return out
+
+    def devices(self) -> list[TextItem]:
+        return [TextItem(d.text, d.status or "") for d in self.record.devices]
+
+    def section_count(self, section: Section) -> int:
+        """How many entries a section has (shown beside its name; 0 means "none recorded")."""
+        r = self.record
+        counts = {
+            Section.SUMMARY: 1,
+            Section.MEDS: len([m for m in r.medications if (m.status or "active") == "active"])
+            + len(r.administrations),
+            Section.VITALS: len(r.vitals),
+            Section.LABS: len(r.labs),
+            Section.NOTES: len(r.notes),
+            Section.ORDERS: len(r.orders),
+            Section.PROCEDURES: len(r.procedures),
+            Section.IMMUNIZATIONS: len(r.immunizations),
+            Section.CONTACTS: len(r.contacts) + len(r.care_team),
+        }
+        return counts[section]

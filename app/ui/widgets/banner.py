@@ -1,0 +1,118 @@
+"""The banner shown on every screen (ward, data age, read-only notice, user). Layout only."""
+
+from __future__ import annotations
+
+import flet as ft
+
+from app.ui import theme
+from app.ui.strings import tr
+from app.ui.viewmodels.banner import BannerView
+from app.ui.widgets.basic import Handler, pill, text
+
+
+def banner(
+    view: BannerView,
+    *,
+    on_logout: Handler | None,
+    on_language: Handler,
+    lang: str,
+    ward_picker: ft.Control | None = None,
+    on_settings: Handler | None = None,
+) -> ft.Control:
+    """Top bar on every screen: ward, data age (coloured), read-only notice, user, logout."""
+    fg, bg = theme.FRESHNESS.get(view.colour, theme.FRESHNESS["red"])
+    age = ft.Container(
+        content=ft.Row(
+            [
+                ft.Icon(
+                    ft.Icons.WARNING_ROUNDED if view.warning else ft.Icons.SCHEDULE,
+                    color=fg,
+                    size=20,
+                ),
+                text(view.as_of_short, theme.FONT_BODY, bold=True, color=fg, max_lines=1),
+            ],
+            spacing=6,
+            tight=True,
+        ),
+        bgcolor=bg,
+        padding=ft.Padding.symmetric(horizontal=10, vertical=6),
+        border_radius=6,
+        border=ft.Border.all(2 if view.warning else 0, fg),
+    )
+    right: list[ft.Control] = [
+        pill(view.read_only, theme.NAVY, "#FFFFFF", size=theme.FONT_SMALL),
+    ]
+    if view.user_text:
+        if view.break_glass:
+            right.append(pill(view.user_text, "#FFFFFF", theme.DANGER))
+        else:
+            right.append(
+                ft.Row(
+                    [
+                        ft.Icon(ft.Icons.PERSON, color=theme.NAVY_TEXT, size=20),
+                        text(view.user_text, theme.FONT_BODY, color=theme.NAVY_TEXT),
+                    ],
+                    spacing=4,
+                    tight=True,
+                )
+            )
+    right.append(
+        ft.TextButton(
+            tr("banner.language", lang),
+            on_click=on_language,
+            style=ft.ButtonStyle(color=theme.NAVY_TEXT),
+            tooltip="Deutsch / English",
+        )
+    )
+    if on_settings is not None:
+        right.append(
+            ft.IconButton(
+                ft.Icons.SETTINGS,
+                icon_color=theme.NAVY_TEXT,
+                on_click=on_settings,
+                tooltip=tr("settings.open", lang),
+            )
+        )
+    if on_logout is not None:
+        right.append(
+            ft.OutlinedButton(
+                tr("banner.logout", lang),
+                icon=ft.Icons.LOGOUT,
+                on_click=on_logout,
+                style=ft.ButtonStyle(color=theme.NAVY_TEXT, side=ft.BorderSide(1, theme.NAVY_TEXT)),
+            )
+        )
+    left: list[ft.Control] = [
+        ft.Container(
+            text(view.ward, theme.FONT_TITLE, bold=True, color=theme.NAVY_TEXT, max_lines=1),
+            tooltip="Wardcopy",
+        ),
+        age,
+    ]
+    bar = ft.Container(
+        content=ft.Row(
+            [ft.Row(left, spacing=14, expand=True), ft.Row(right, spacing=10, tight=True)],
+            alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
+            vertical_alignment=ft.CrossAxisAlignment.CENTER,
+        ),
+        bgcolor=theme.NAVY,
+        padding=ft.Padding.symmetric(horizontal=16, vertical=8),
+    )
+    if not view.warning:
+        return bar
+    # Stale, expired, clock wrong, unknown: the whole sentence, full width, impossible to miss.
+    warning = ft.Container(
+        ft.Row(
+            [
+                ft.Icon(ft.Icons.WARNING_ROUNDED, color="#FFFFFF", size=24),
+                ft.Container(
+                    text(view.as_of_text, theme.FONT_BODY + 1, bold=True, color="#FFFFFF"),
+                    expand=True,
+                ),
+            ],
+            spacing=8,
+        ),
+        bgcolor=theme.DANGER,
+        padding=ft.Padding.symmetric(horizontal=16, vertical=6),
+    )
+    return ft.Column([bar, warning], spacing=0)
