@@ -92,6 +92,7 @@ class AuditEvent(StrEnum):
     PATIENT_OPEN = "patient_open"
     SEARCH = "search"
     PRINT = "print"
+    PRINT_FAILED = "print_failed"  # follows a "print" whose document never reached paper or file
     INSTALL = "install"
     SETTINGS_CHANGE = "settings_change"
     AUDIT_EXPORT = "audit_export"

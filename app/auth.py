@@ -561,6 +561,35 @@ class Authenticator:
         session.ended_at = now
 
 
+def laptop_authenticator(
+    home: Path, settings: Settings, audit: AuditLog | None = None
+) -> tuple[Authenticator, str | None]:
+    """The Authenticator the viewer uses on the laptop at `home`: the installed roster
+    re-verified against the pinned server key, the same login counters file (so a lockout in
+    the viewer holds on the command line and back) and the same audit log.
+
+    Returns (authenticator, problem): `problem` says why the roster could not be used (then
+    only break-glass can work, where the settings allow it). Side effect: reads the roster,
+    the pinned key and the counters file.
+    """
+    from sync import device
+    from sync.roster import RosterError, load_installed_roster
+
+    roster: Roster | None = None
+    problem: str | None = None
+    try:
+        pinned = device.pinned_server_key(home)
+        if pinned is None:
+            problem = "no server key is pinned on this laptop (wardcopy device trust)"
+        else:
+            roster = load_installed_roster(home / "roster", pinned)
+            if roster is None:
+                problem = "no staff roster is installed (wardcopy receive installs it)"
+    except (RosterError, device.DeviceError, OSError) as exc:
+        problem = str(exc)
+    return Authenticator(roster, settings, audit or AuditLog(home)), problem
+
+
 i18n.register(
     {
         "auth.empty": {

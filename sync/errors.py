@@ -20,6 +20,7 @@ EXIT_NOT_READY = (
     4  # a prerequisite is missing: no signing key, device not initialised, not enrolled
 )
 EXIT_BUSY = 5  # another receive (or build) holds this home's lock; try again later
+EXIT_DENIED = 6  # login refused: wrong password, locked out, ward not permitted, no break-glass
 EXIT_INTERRUPTED = 130
 
 

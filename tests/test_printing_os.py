@@ -113,3 +113,36 @@ def test_save_pdf_writes_a_private_file(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.partial"))
     with pytest.raises(OSError, match=r"cannot save the PDF to .*missing"):
         save_pdf(PDF, tmp_path / "missing" / "x.pdf")
+
+
+def test_failed_print_lists_the_printers_that_exist_and_the_pdf_fallback(bin_dir: Path) -> None:
+    tool(bin_dir, "lp", '/bin/cat > /dev/null\necho "lp: printer is stopped" >&2\nexit 1\n')
+    tool(
+        bin_dir,
+        "lpstat",
+        'case "$1" in -e) echo Station7; echo Flur_Laser;; -r) echo "scheduler is running";; '
+        "esac\n",
+    )
+    result = print_pdf(PDF, "Station7", lang="en", fallback="--out FILE.pdf")
+    assert not result.ok and result.reason == "failed"
+    assert result.printers == ("Station7", "Flur_Laser") and result.service_running is True
+    assert "printer is stopped" in result.message
+    assert "Printers on this computer: Station7, Flur_Laser." in result.message
+    assert "--out FILE.pdf" in result.message
+
+
+def test_failed_print_says_when_no_print_service_is_running(bin_dir: Path) -> None:
+    tool(bin_dir, "lp", '/bin/cat > /dev/null\necho "lp: scheduler not responding" >&2\nexit 1\n')
+    not_running = 'if [ "$1" = "-r" ]; then echo "scheduler is not running"; fi\nexit 1\n'
+    tool(bin_dir, "lpstat", not_running)
+    result = print_pdf(PDF, "Station7", lang="de")
+    assert not result.ok and result.service_running is False
+    assert "Es läuft kein Druckdienst (CUPS)." in result.message
+    assert "„Als PDF speichern“" in result.message  # the viewer's button is named
+
+
+def test_missing_cups_tools_say_no_print_service_and_name_the_fallback(bin_dir: Path) -> None:
+    result = print_pdf(PDF, None, lang="en")
+    assert result.reason == "no-lp"
+    assert "No print service (CUPS) is running." in result.message
+    assert "Save as PDF instead (button 'Save as PDF')" in result.message

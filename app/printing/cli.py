@@ -1,33 +1,49 @@
 """`wardcopy print summary|mar|census`: print or save a downtime document from the installed
-snapshot.
+snapshot, after logging in like the viewer does.
 
-    wardcopy print summary (--patient ID | --mrn MRN) --user NAME [--ward W] [--lang de|en]
-                           [--tz ZONE] [--out FILE.pdf | --printer NAME]
-    wardcopy print mar     (--patient ID | --mrn MRN) --user NAME [--hours 24|72] ...
-    wardcopy print census  --user NAME [--ward W] ...
+    wardcopy print summary (--patient ID | --mrn MRN) --user ID [--password-stdin] [--ward W]
+                           [--lang de|en] [--tz ZONE] [--out FILE.pdf | --printer NAME]
+    wardcopy print mar     (--patient ID | --mrn MRN) --user ID [--hours 24|72] ...
+    wardcopy print census  --user ID [--ward W] ...
+    wardcopy print ... --break-glass --user "FULL NAME" --reason "WHY"
+
+Login: `--user` is a user id of the signed staff roster; the password is asked for (no echo)
+or read from the first line of stdin with `--password-stdin`. The check is the viewer's
+(`app.auth.Authenticator` over the same roster, login counters file and audit log), so a
+lockout reached in the viewer holds here and the other way round. `--break-glass` works only
+where the viewer offers break-glass (roster policy and laptop settings); its printouts say so
+on every page. A refused login exits with code 6 (EXIT_DENIED) and prints nothing.
 
 Without --out or --printer the document goes to the OS default printer. Every print is written
-to the audit log (event "print": document, patient id, destination) BEFORE the document leaves
-the program; if the audit log cannot be written nothing is printed.
+to the audit log (event "print": authenticated user, session, document, patient id,
+destination) BEFORE the document leaves the program; if the audit log cannot be written nothing
+is printed. When the OS refuses the job, a "print_failed" entry follows (reason, printer) and
+the message lists the printers that exist and names `--out FILE.pdf`.
 
 Importing this module is cheap (the renderers load when `cmd_print` runs), so `wardcopy --help`
 stays fast.
 
-Side effects: opens the installed snapshot read-only, appends to the audit log, runs `lp` (or
-writes the --out file). Errors are `CliError`s with one line naming what to do.
+Side effects: opens the installed snapshot read-only, reads the roster and login counters,
+appends to the audit log, runs `lp` (or writes the --out file). Errors are `CliError`s with one
+line naming what to do.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import getpass
+import sys
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sync.errors import EXIT_IO, EXIT_NOT_READY, EXIT_OK, EXIT_USAGE, CliError
+from sync.errors import EXIT_DENIED, EXIT_IO, EXIT_NOT_READY, EXIT_OK, EXIT_USAGE, CliError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported lazily at run time: `wardcopy --help` stays fast
+    from app.audit import AuditLog
+    from app.auth import Session
     from sync.model import PatientRecord
 
 DOCUMENTS = ("summary", "mar", "census")
@@ -60,7 +76,22 @@ def add_print_parser(
         doc.add_argument("--ward", help="ward id (needed when several wards are installed)")
         doc.add_argument("--lang", choices=("de", "en"), help="language (default: settings)")
         doc.add_argument("--tz", help="time zone, e.g. Europe/Berlin (default: settings/system)")
-        doc.add_argument("--user", required=True, help="who prints (shown on every page, audited)")
+        doc.add_argument(
+            "--user",
+            required=True,
+            help="your roster user id (with --break-glass: your full name); audited",
+        )
+        doc.add_argument(
+            "--password-stdin",
+            action="store_true",
+            help="read the password from the first line of stdin instead of a prompt",
+        )
+        doc.add_argument(
+            "--break-glass",
+            action="store_true",
+            help="emergency access without a roster account (only where the viewer allows it)",
+        )
+        doc.add_argument("--reason", help="why break-glass access is needed (with --break-glass)")
         where = doc.add_mutually_exclusive_group()
         where.add_argument("--out", type=Path, help="save as this PDF file instead of printing")
         where.add_argument("--printer", help="printer name (default: the OS default printer)")
@@ -123,6 +154,47 @@ def _find_record(reader: object, patient: str | None, mrn: str | None) -> Patien
     return record
 
 
+def _read_password(user: str, from_stdin: bool) -> str:
+    """The password: the first line of stdin (`--password-stdin`) or a no-echo prompt."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    try:
+        return getpass.getpass(f"password for {user}: ")
+    except EOFError:
+        return ""
+
+
+def _login(args: argparse.Namespace, home: Path, ward: str, audit: AuditLog) -> Session:
+    """A `Session` of the authenticated user on `ward`, as the viewer would open it.
+
+    Raises CliError(EXIT_DENIED) with the viewer's message when the login is refused (wrong
+    password, lockout, disabled, ward not permitted, no roster, break-glass not allowed).
+    Side effects: audit entries and the login counters file (by `app.auth`).
+    """
+    from app.audit import AuditError
+    from app.auth import LoginFailure, laptop_authenticator
+    from app.settings import load_settings_or_defaults
+
+    settings, _problem = load_settings_or_defaults(home)
+    auth, roster_problem = laptop_authenticator(home, settings, audit)
+    try:
+        if args.break_glass:
+            result = auth.break_glass(args.user, args.reason or "", ward)
+        else:
+            if args.reason:
+                raise CliError("--reason only goes with --break-glass", EXIT_USAGE)
+            password = _read_password(args.user, args.password_stdin)
+            result = auth.login(args.user, password, ward)
+    except AuditError as exc:
+        raise CliError(f"{exc}; nothing was printed", EXIT_IO) from None
+    if isinstance(result, LoginFailure):
+        message = result.message("en")
+        if roster_problem and not args.break_glass:
+            message = f"{message} ({roster_problem})"
+        raise CliError(f"login refused: {message}; nothing was printed", EXIT_DENIED)
+    return result
+
+
 def cmd_print(args: argparse.Namespace) -> int:
     """Handler of `wardcopy print ...` (see the module docstring)."""
     from app.audit import AuditError, AuditLog
@@ -138,8 +210,7 @@ def cmd_print(args: argparse.Namespace) -> int:
     home = laptop_home(getattr(args, "home", None))
     tz = _zone(args.tz, home)
     lang = _language(args.lang, home)
-    user = args.user.strip()
-    if not user:
+    if not args.user.strip():
         raise CliError("--user must name who prints", EXIT_USAGE)
     try:
         snap = open_installed(home, args.ward)
@@ -147,46 +218,80 @@ def cmd_print(args: argparse.Namespace) -> int:
         raise CliError(str(exc), EXIT_NOT_READY) from None
     except device.DeviceError as exc:
         raise CliError(str(exc), EXIT_NOT_READY) from None
+    audit = AuditLog(home)
     try:
+        session = _login(args, home, snap.ward, audit)
         meta = DocumentMeta(
             ward_name=snap.reader.meta.ward_name or snap.ward,
             data_as_of=snap.data_as_of,
             ward_id=snap.ward,
         )
         now = datetime.now(tz)
+        printed_by = session.display_name
         patient_id: str | None = None
         if args.document == "census":
-            pdf = render_census(snap.reader.census(), meta, user, lang, now, tz)
+            pdf = render_census(snap.reader.census(), meta, printed_by, lang, now, tz)
         else:
             record = _find_record(snap.reader, args.patient, args.mrn)
             patient_id = record.id
             if args.document == "mar":
-                pdf = render_mar(record, meta, user, lang, now, tz, hours=args.hours)
+                pdf = render_mar(record, meta, printed_by, lang, now, tz, hours=args.hours)
             else:
-                pdf = render_summary(record, meta, user, lang, now, tz)
+                pdf = render_summary(record, meta, printed_by, lang, now, tz)
     finally:
         snap.close()
     details: dict[str, object] = {
         "document": args.document,
         "destination": "file" if args.out else "printer",
         "snapshot_sequence": snap.sequence,
+        "session": session.session_id,
+        "via": "cli",
     }
+    if session.break_glass:
+        details["break_glass"] = True
     if args.printer:
         details["printer"] = args.printer
     if args.document == "mar":
         details["hours"] = args.hours
     try:
-        AuditLog(home).append(
-            "print", user=user, ward=snap.ward, patient_id=patient_id, details=details
+        audit.append(
+            "print", user=session.user_id, ward=snap.ward, patient_id=patient_id, details=details
         )
     except AuditError as exc:
         raise CliError(f"{exc}; nothing was printed", EXIT_IO) from None
     if args.out:
-        path = save_pdf(pdf, args.out)
+        try:
+            path = save_pdf(pdf, args.out)
+        except OSError as exc:
+            _audit_failure(audit, session, snap.ward, patient_id, details, "save", str(exc))
+            raise CliError(str(exc), EXIT_IO) from None
         print(f"saved {args.document} to {path}")
         return EXIT_OK
-    result = print_pdf(pdf, args.printer, lang="en")
+    result = print_pdf(pdf, args.printer, lang="en", fallback="--out FILE.pdf")
     if not result.ok:
-        raise CliError(f"{result.message} (use --out FILE.pdf)", EXIT_NOT_READY)
+        _audit_failure(
+            audit, session, snap.ward, patient_id, details, result.reason, result.message
+        )
+        raise CliError(result.message, EXIT_NOT_READY)
     print(result.message)
     return EXIT_OK
+
+
+def _audit_failure(
+    audit: AuditLog,
+    session: Session,
+    ward: str,
+    patient_id: str | None,
+    details: dict[str, object],
+    reason: str,
+    message: str,
+) -> None:
+    """Append "print_failed" after a "print" whose document never reached paper or file.
+    An audit log that cannot be written here is not an extra error: nothing left the program."""
+    from app.audit import AuditError
+
+    failed = {**details, "reason": reason, "message": message[:300]}
+    with contextlib.suppress(AuditError):
+        audit.append(
+            "print_failed", user=session.user_id, ward=ward, patient_id=patient_id, details=failed
+        )

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,23 +48,38 @@ register(
             "en": "Sent to printer {printer} (job {job}).",
         },
         "print.os.no_lp": {
-            "de": "Drucken nicht möglich: Befehl 'lp' fehlt (CUPS nicht installiert). "
-            "Bitte als PDF speichern.",
-            "en": "Cannot print: the 'lp' command is missing (CUPS not installed). "
-            "Save as PDF instead.",
+            "de": "Drucken nicht möglich: Befehl 'lp' fehlt (CUPS nicht installiert).",
+            "en": "Cannot print: the 'lp' command is missing (CUPS not installed).",
         },
         "print.os.no_printer": {
-            "de": "Kein Drucker eingerichtet (auch kein Standarddrucker). Bitte als PDF speichern.",
-            "en": "No printer is set up (and no default printer). Save as PDF instead.",
+            "de": "Kein Drucker angegeben und kein Standarddrucker eingerichtet.",
+            "en": "No printer given and no default printer is set up.",
         },
         "print.os.failed": {
-            "de": "Drucken fehlgeschlagen ({printer}): {error}. Bitte als PDF speichern.",
-            "en": "Printing failed ({printer}): {error}. Save as PDF instead.",
+            "de": "Drucken fehlgeschlagen ({printer}): {error}.",
+            "en": "Printing failed ({printer}): {error}.",
         },
         "print.os.unsupported": {
-            "de": "Drucken wird auf diesem System nicht unterstützt. Bitte als PDF speichern.",
-            "en": "Printing is not supported on this system. Save as PDF instead.",
+            "de": "Drucken wird auf diesem System nicht unterstützt.",
+            "en": "Printing is not supported on this system.",
         },
+        "print.os.printers": {
+            "de": "Vorhandene Drucker: {names}.",
+            "en": "Printers on this computer: {names}.",
+        },
+        "print.os.no_printers": {
+            "de": "Auf diesem Computer ist kein Drucker eingerichtet.",
+            "en": "No printer is set up on this computer.",
+        },
+        "print.os.no_service": {
+            "de": "Es läuft kein Druckdienst (CUPS).",
+            "en": "No print service (CUPS) is running.",
+        },
+        "print.os.fallback": {
+            "de": "Stattdessen als PDF speichern ({how}) und an einem anderen Gerät drucken.",
+            "en": "Save as PDF instead ({how}) and print it from another device.",
+        },
+        "print.os.fallback_ui": {"de": "Knopf „Als PDF speichern“", "en": "button 'Save as PDF'"},
         "print.os.default": {"de": "Standarddrucker", "en": "default printer"},
     }
 )
@@ -82,6 +98,10 @@ class PrintResult:
     message: str
     printer: str | None = None
     job_id: str | None = None
+    # When printing failed: the printers the OS knows, and whether a print service answered
+    # (None: not asked, e.g. on Windows). Both are also said in `message`.
+    printers: tuple[str, ...] = ()
+    service_running: bool | None = None
 
     @property
     def offer_save(self) -> bool:
@@ -133,6 +153,53 @@ def list_printers() -> list[str]:
     return []
 
 
+def print_service_running() -> bool | None:
+    """Whether the CUPS scheduler answers (`lpstat -r`); None when that cannot be asked
+    (Windows, no `lpstat`). Never raises."""
+    if sys.platform == "win32":
+        return None
+    lpstat = shutil.which("lpstat")
+    if lpstat is None:
+        return False
+    code, out, _ = _run([lpstat, "-r"], timeout=LPSTAT_TIMEOUT)
+    text = out.lower()
+    if "not running" in text:
+        return False
+    return code == 0 and "running" in text
+
+
+def failure_message(
+    reason_text: str,
+    printers: Sequence[str],
+    service_running: bool | None,
+    lang: str,
+    fallback: str | None = None,
+) -> str:
+    """Pure: why printing failed, then what exists (the printers, or that no print service
+    runs), then the PDF fallback (`fallback` names how, e.g. "--out FILE.pdf"; default: the
+    viewer's button)."""
+    parts = [reason_text]
+    if service_running is False:
+        parts.append(t("print.os.no_service", lang))
+    elif printers:
+        parts.append(t("print.os.printers", lang, names=", ".join(printers)))
+    else:
+        parts.append(t("print.os.no_printers", lang))
+    how = fallback or t("print.os.fallback_ui", lang)
+    parts.append(t("print.os.fallback", lang, how=how))
+    return " ".join(parts)
+
+
+def _failed(
+    reason: str, reason_text: str, printer: str | None, lang: str, fallback: str | None
+) -> PrintResult:
+    """A failed PrintResult whose message lists what exists (asks the OS; never raises)."""
+    printers = tuple(list_printers())
+    running = print_service_running()
+    message = failure_message(reason_text, printers, running, lang, fallback)
+    return PrintResult(False, reason, message, printer, None, printers, running)
+
+
 def default_printer() -> str | None:
     """The OS default printer (`lpstat -d`), or None. Never raises."""
     lpstat = shutil.which("lpstat")
@@ -148,21 +215,24 @@ def _job_id(output: str) -> str | None:
     return m.group(1) if m else None
 
 
-def print_pdf(pdf: bytes, printer: str | None = None, *, lang: str = "en") -> PrintResult:
+def print_pdf(
+    pdf: bytes, printer: str | None = None, *, lang: str = "en", fallback: str | None = None
+) -> PrintResult:
     """Send `pdf` to `printer` (None: the OS default printer). Never raises.
 
     Linux/macOS: `lp [-d PRINTER] -t Wardcopy -` with the PDF on stdin, no file written.
     Windows: see the module docstring (short-lived temporary file). Returns ok=False with a
     reason when `lp` is missing, when no printer is given and none is the default, or when the
-    print command fails.
+    print command fails; its message then lists the printers that exist (or says that no print
+    service is running) and names the PDF fallback (`fallback`, default the viewer's button).
     """
     if sys.platform == "win32":
-        return _print_windows(pdf, printer, lang)
+        return _print_windows(pdf, printer, lang, fallback)
     lp = shutil.which("lp")
     if lp is None:
-        return PrintResult(False, "no-lp", t("print.os.no_lp", lang), printer)
+        return _failed("no-lp", t("print.os.no_lp", lang), printer, lang, fallback)
     if printer is None and default_printer() is None:
-        return PrintResult(False, "no-printer", t("print.os.no_printer", lang))
+        return _failed("no-printer", t("print.os.no_printer", lang), None, lang, fallback)
     args = [lp, "-t", JOB_TITLE]
     if printer:
         args += ["-d", printer]
@@ -171,9 +241,8 @@ def print_pdf(pdf: bytes, printer: str | None = None, *, lang: str = "en") -> Pr
     shown = printer or t("print.os.default", lang)
     if code != 0:
         error = (err.strip() or out.strip() or f"exit code {code}").splitlines()[0][:200]
-        return PrintResult(
-            False, "failed", t("print.os.failed", lang, printer=shown, error=error), printer
-        )
+        text = t("print.os.failed", lang, printer=shown, error=error)
+        return _failed("failed", text, printer, lang, fallback)
     job = _job_id(out)
     return PrintResult(
         True, "printed", t("print.os.printed", lang, printer=shown, job=job or "?"), printer, job
@@ -199,11 +268,11 @@ def _delete_all_pending() -> None:
 atexit.register(_delete_all_pending)
 
 
-def _print_windows(pdf: bytes, printer: str | None, lang: str) -> PrintResult:
+def _print_windows(pdf: bytes, printer: str | None, lang: str, fallback: str | None) -> PrintResult:
     """os.startfile(..., "print"/"printto") on a private temp file deleted shortly after."""
     startfile = getattr(os, "startfile", None)
     if startfile is None:
-        return PrintResult(False, "unsupported", t("print.os.unsupported", lang), printer)
+        return _failed("unsupported", t("print.os.unsupported", lang), printer, lang, fallback)
     folder = Path(tempfile.mkdtemp(prefix="wardcopy-print-"))
     path = folder / "wardcopy.pdf"
     try:
@@ -218,9 +287,8 @@ def _print_windows(pdf: bytes, printer: str | None, lang: str) -> PrintResult:
     except OSError as exc:
         _delete_quietly(path)
         shown = printer or t("print.os.default", lang)
-        return PrintResult(
-            False, "failed", t("print.os.failed", lang, printer=shown, error=str(exc)), printer
-        )
+        error = t("print.os.failed", lang, printer=shown, error=str(exc))
+        return _failed("failed", error, printer, lang, fallback)
     # The print application opens the file asynchronously; give it time, then delete.
     timer = threading.Timer(WINDOWS_DELETE_AFTER, _delete_quietly, args=(path,))
     timer.daemon = True

@@ -282,6 +282,16 @@ CATALOG: dict[str, dict[str, str]] = {
     "ui.print.pdf_folder": {"de": "Ordner für das PDF", "en": "Folder for the PDF"},
     "ui.print.sent": {"de": "An {printer} gesendet.", "en": "Sent to {printer}."},
     "ui.print.saved": {"de": "Gespeichert: {path}", "en": "Saved: {path}"},
+    "ui.print.downloaded": {
+        "de": "Als {name} heruntergeladen: im Download-Ordner des Browsers "
+        "(Downloads-Liste des Browsers öffnen).",
+        "en": "Downloaded as {name} into the browser's download folder "
+        "(open the browser's downloads list).",
+    },
+    "ui.print.save_cancelled": {
+        "de": "Nicht gespeichert (abgebrochen).",
+        "en": "Not saved (cancelled).",
+    },
     "ui.print.failed": {
         "de": "Drucken fehlgeschlagen: {reason}",
         "en": "Printing failed: {reason}",

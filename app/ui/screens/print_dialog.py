@@ -129,12 +129,27 @@ class PrintDialog:
             saved = await picker.save_file(
                 dialog_title=host.translate("print.save_pdf"), file_name=name, src_bytes=pdf
             )
+            if host.page.web:
+                # In a browser the file is a download: the browser decides the folder.
+                await host.audit(
+                    "print", patient_id=patient_id, document=doc, output="pdf-download"
+                )
+                return host.translate("print.downloaded", name=name)
+            if not saved:  # the save dialog was cancelled: nothing left the program
+                return host.translate("print.save_cancelled")
             await host.audit("print", patient_id=patient_id, document=doc, output="pdf")
-            return host.translate("print.saved", path=saved or name)
+            return host.translate("print.saved", path=saved)
         result = await host.on_worker(host.backend.print_pdf, pdf, printer, host.lang)
         if result.ok:
             await host.audit(
                 "print", patient_id=patient_id, document=doc, printer=result.printer or printer
             )
             return host.translate("print.sent", printer=result.printer or printer or "")
+        await host.audit(
+            "print_failed",
+            patient_id=patient_id,
+            document=doc,
+            printer=result.printer or printer,
+            reason=result.reason,
+        )
         raise RuntimeError(result.message)
