@@ -26,6 +26,7 @@ from sync.errors import (
     CliError,
     run_handler,
 )
+from sync.logs import add_verbose_argument, configure_logging
 
 
 def _home(args: argparse.Namespace) -> Path:
@@ -202,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Wardcopy on a ward laptop: receive, verify, view and print downtime copies.",
     )
     parser.add_argument("--home", type=Path, help="laptop data folder (default: platform dir)")
+    add_verbose_argument(parser)
     sub = parser.add_subparsers(dest="command")
 
     dev = sub.add_parser("device", help="this laptop's key pair")
@@ -278,6 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(words)
     if args.command is None:
         args = parser.parse_args([*words, "view"])
+    configure_logging(args.verbose)
     return run_handler(args.func, args, "wardcopy")
 
 

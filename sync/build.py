@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import multiprocessing
 import os
 import time
@@ -52,6 +53,9 @@ GENERATOR = "wardcopy-sync"
 _BATCH_PATIENTS = 32  # patients per pool task: big enough to amortise pickling
 _POOL_MIN_PATIENTS = 200  # below this a process pool costs more than it saves
 MAPPING_FAILED = "Patient: cannot be mapped"
+
+
+log = logging.getLogger(__name__)
 
 
 class BuildError(Exception):
@@ -368,13 +372,30 @@ def build_snapshots(
         _gc_for_bulk_work(),
         Staging(workdir, tz=tz, merge_inactive_duplicates=config.merge_inactive_duplicates) as st,
     ):
-        parallel = workers != 1 if workers is not None else _source_bytes(source) > _PARALLEL_BYTES
+        size = _source_bytes(source)
+        parallel = workers != 1 if workers is not None else size > _PARALLEL_BYTES
+        # The source's name is not logged: a file name can carry a patient's name (Synthea).
+        log.info("reading the FHIR source (%.1f MB)", size / 1e6)
+        log.debug(
+            "pass 1 %s; staging store in %s",
+            "with a reader process" if parallel else "inline",
+            workdir,
+        )
         _read_source(source, st, parallel=parallel)
         st.finish_loading()
         read_seconds = time.perf_counter() - started
+        log.info(
+            "read %d resources for %d patients in %.1f s (%d merged, %d skipped)",
+            st.stats.total,
+            st.patient_count,
+            read_seconds,
+            st.stats.merged,
+            sum(st.stats.skipped.values()),
+        )
         locations = [r for k, r in st.index.resources.items() if k.startswith("Location/")]
         ward_configs = effective_wards(config, locations)
         targets = _select_wards(config, ward_configs, wards)
+        log.info("building %d ward snapshot(s): %s", len(targets), ", ".join(t[0] for t in targets))
         newest = st.stats.newest_update
         # A lastUpdated in the future is a clock error at the source; never claim fresher data
         # than the build time.
@@ -395,6 +416,13 @@ def build_snapshots(
     report.data_as_of = data_as_of
     report.elapsed_seconds = time.perf_counter() - started
     report.read_seconds = read_seconds
+    log.info(
+        "mapped %d patients, %d placed on wards, %d problem(s); build took %.1f s",
+        report.patients_mapped,
+        report.patients_placed,
+        report.problem_count,
+        report.elapsed_seconds,
+    )
     return BuildResult(wards=snapshots, report=report)
 
 
@@ -439,8 +467,9 @@ def _write_wards(
                 if writer is not None:
                     writer.add_prepared(record)
                     counts[ward_id] += 1
-        for writer in writers.values():
+        for ward_id, writer in writers.items():
             writer.finish()
+            log.debug("ward %s: snapshot written, %d patients", ward_id, counts[ward_id])
     except BaseException:
         for writer in writers.values():
             writer.abort()
@@ -487,6 +516,11 @@ def _mapped(
     inline = workers == 1 if workers is not None else patient_count < _POOL_MIN_PATIENTS
     workers = _default_workers() if workers is None else max(1, workers)
     batches = _batches(st.iter_raw_patients(), _BATCH_PATIENTS)
+    log.debug(
+        "pass 2: mapping %d patients %s",
+        patient_count,
+        "in this process" if inline or workers == 1 else f"in {workers} worker processes",
+    )
     if inline or workers == 1:
         _STATE = state
         try:

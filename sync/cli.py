@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sync.errors import EXIT_NOT_READY, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, CliError
 from sync.errors import run_handler as run
+from sync.logs import add_verbose_argument, configure_logging
 from sync.paths import sync_home
 
 if TYPE_CHECKING:
@@ -324,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Build, sign and publish encrypted ward snapshots from FHIR R4 data.",
     )
     parser.add_argument("--home", type=Path, help="server data folder (default: platform dir)")
+    add_verbose_argument(parser)
     sub = parser.add_subparsers(dest="command", required=True)
 
     keys_p = sub.add_parser("keys", help="the Ed25519 signing key")
@@ -401,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    configure_logging(args.verbose)
     return run(args.func, args, "wardcopy-sync")
 
 

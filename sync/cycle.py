@@ -8,8 +8,10 @@ snapshot databases in that folder are SQLCipher-encrypted; nothing is written in
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +22,8 @@ from sync import publish
 from sync import roster as rosterlib
 from sync.build import BuildReport, build_snapshots
 from sync.config import Config
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -54,10 +58,14 @@ def run_cycle(
 ) -> CycleResult:
     """Build, seal and publish. Raises BuildError, SnapshotError, PublishError, OSError; a failure
     leaves every previously published package and LATEST pointer as they were."""
+    started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="build-", dir=sync_home))
+    log.info("cycle started")
+    log.debug("work folder %s", workdir)
     try:
         built = build_snapshots(source, config, workdir, wards=wards, now=now, workers=workers)
         result = CycleResult(report=built.report)
+        log.info("sealing and publishing %d ward package(s)", len(built.wards))
         for snap in built.wards:
             published = publish.publish_snapshot(
                 sync_home=sync_home,
@@ -81,12 +89,24 @@ def run_cycle(
                     path=published.path,
                 )
             )
+            log.info(
+                "ward %s published as package %d (%d patients, %.1f MB, %d laptop(s))",
+                snap.ward_id,
+                published.manifest.sequence,
+                snap.patients,
+                published.size / 1e6,
+                len(published.manifest.recipients),
+            )
         roster = rosterlib.load_roster_source(sync_home)
         if roster.sequence >= 1:
             publish.publish_document(
                 outbox, rosterlib.ROSTER_KIND, roster.to_json(), signing_key, roster.sequence
             )
             result.roster_published = True
+            log.info("staff roster %d published", roster.sequence)
+        else:
+            log.info("no staff roster to publish (no users yet)")
+        log.info("cycle finished in %.1f s", time.perf_counter() - started)
         return result
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

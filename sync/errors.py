@@ -8,9 +8,10 @@ standard library, so both sides use it without loading the other.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
+
+from sync.logs import debug_requested
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1  # verification found problems, or a package was refused (rollback, wrong ward)
@@ -55,7 +56,7 @@ def run_handler(
         print(f"{prog}: {exc.strerror or exc}{where}", file=sys.stderr)
         return EXIT_IO
     except Exception as exc:
-        if os.environ.get("WARDCOPY_DEBUG"):
+        if debug_requested():
             raise
         print(f"{prog}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS

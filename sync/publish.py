@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import re
 import secrets
@@ -25,6 +26,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sync import fsutil, keys, package
 from sync.fsutil import fsync_dir
 from sync.package import WARD_RE, Manifest, RecipientKey
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_KEEP",
@@ -306,6 +309,13 @@ def publish_package_file(
     atomic_write(ward_dir / "LATEST", orjson.dumps(pointer, option=orjson.OPT_SORT_KEYS))
     _update_index(outbox, ward)
     pruned = _prune(ward_dir, keep)
+    log.debug(
+        "ward %s: package %d written (%d bytes), LATEST moved, %d old package(s) pruned",
+        ward,
+        sequence,
+        size,
+        len(pruned),
+    )
     return final, sha, size, pruned
 
 
@@ -336,6 +346,7 @@ def publish_snapshot(
     OUTBOX/signing.pub. Raises PublishError, OSError."""
     seq = sequence if sequence is not None else allocate_sequence(sync_home, ward, outbox)
     recipients = recipients_for(sync_home, ward)
+    log.debug("ward %s: sealing package %d for %d laptop(s)", ward, seq, len(recipients))
     manifests: list[Manifest] = []
 
     def write(fh: Any) -> None:

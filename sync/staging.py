@@ -18,6 +18,7 @@ workdir removes such stale `.staging-<pid>-*` files (never those of a build stil
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import time
@@ -40,6 +41,8 @@ from sync.sources import (
     SourceItem,
     SourceProblem,
 )
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "Classified",
@@ -283,6 +286,7 @@ class Staging:
         except Exception:
             self.close()
             raise
+        log.debug("staging store opened (encrypted, %d-byte pages)", _PAGE_SIZE)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -305,6 +309,7 @@ class Staging:
             self._conn = None
         for suffix in ("", "-journal", "-wal", "-shm"):
             Path(str(self.path) + suffix).unlink(missing_ok=True)
+        log.debug("staging store closed and deleted")
 
     @property
     def conn(self) -> snapshot.Connection:
@@ -408,6 +413,12 @@ class Staging:
         self._flush()
         self._loaded = True
         self._resolve_merges()
+        log.debug(
+            "staging: %d patients, %d distinct patient references, %d merged",
+            len(self._patients),
+            len(self._pref_ids),
+            self.stats.merged,
+        )
         for pref, pref_id in self._pref_ids.items():
             count = self._pref_counts[pref_id]
             ambiguous_before = self.index.ambiguous

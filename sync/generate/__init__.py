@@ -49,6 +49,7 @@ Side effects: `generate` creates `out_dir` and writes files there; nothing else.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from dataclasses import dataclass, field
@@ -68,6 +69,8 @@ from sync.generate.patient import (
     PatientInfo,
     Slot,
 )
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "CODE_STATUS_LOINC",
@@ -196,6 +199,7 @@ def generate(
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
     started = time.perf_counter()
+    log.info("generating %d demo patients (seed %d)", patients, seed)
     inpatients, discharged, outpatients = _split(patients)
     master = random.Random(f"wardcopy-generate:{seed}")
     hospital = build_hospital(inpatients, master)
@@ -236,6 +240,12 @@ def generate(
                 )
         counts = dict(sorted(writer.counts.items()))
         files = list(writer.files)
+    log.info(
+        "generated %d resources in %d file(s) in %.1f s",
+        sum(counts.values()),
+        len(files),
+        time.perf_counter() - started,
+    )
     return GenerateSummary(
         out_dir=Path(out_dir),
         patients=patients,

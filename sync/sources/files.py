@@ -12,6 +12,7 @@ time, since a JSON document cannot be streamed without a much slower parser.
 from __future__ import annotations
 
 import gzip
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ from typing import IO, Any
 import orjson
 
 from sync.sources.fhir_types import RESOURCE_TYPES
+
+log = logging.getLogger(__name__)
 
 NDJSON_SUFFIXES = (".ndjson", ".ndjson.gz", ".jsonl")
 JSON_SUFFIXES = (".json", ".json.gz")
@@ -63,7 +66,10 @@ def iter_files(path: Path) -> Iterator[SourceItem | SourceProblem]:
     if path.is_file():
         yield from _iter_file(path, path.name)
         return
-    for file in sorted(_source_files(path), key=lambda p: p.relative_to(path).as_posix()):
+    files = sorted(_source_files(path), key=lambda p: p.relative_to(path).as_posix())
+    # Counts only: file names can carry patient names (Synthea writes one Bundle per patient).
+    log.debug("source folder: %d FHIR file(s) to read", len(files))
+    for file in files:
         yield from _iter_file(file, file.relative_to(path).as_posix())
 
 
