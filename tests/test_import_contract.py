@@ -38,6 +38,7 @@ SYNC_READ_SIDE = (
     "sync.fsutil",
     "sync.keys",
     "sync.lock",
+    "sync.logs",  # the CLIs' log set-up
     "sync.model",
     "sync.package",
     "sync.paths",
