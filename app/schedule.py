@@ -337,7 +337,8 @@ def _frequency_rule(
         return _interval_rule(timedelta(seconds=step), anchor)
     if unit == "d":
         if period == 1 or period < 1:
-            per_day = max(1, round(freq / period))
+            # A denormal period makes freq / period infinite; _daily_table caps at once a minute.
+            per_day = max(1, round(min(freq / period, 24 * 60)))
             return _Rule(clocks=tuple(_daily_table(per_day)))
         return _Rule(clocks=tuple(_daily_table(freq)), every_days=min(int(period), 366))
     if unit == "wk":
