@@ -274,11 +274,15 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def loaded_modules(args: list[str], tmp_path: Path) -> tuple[int, str, set[str]]:
-    """Run `wardcopy ARGS` in a fresh interpreter; (exit code, stdout, modules loaded)."""
+def loaded_modules(
+    args: list[str], tmp_path: Path, stdin: str | None = None
+) -> tuple[int, str, set[str]]:
+    """Run `wardcopy ARGS` in a fresh interpreter (`stdin` piped in); (exit code, stdout,
+    modules loaded)."""
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "WARDCOPY_HOME": str(tmp_path / "h")}
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, *args],
+        input=stdin,
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -324,8 +328,9 @@ def test_printing_a_summary_loads_no_server_code(demo: Demo, tmp_path: Path) -> 
         snap.close()
     out = tmp_path / "summary.pdf"
     args = ["--home", str(demo.laptop), "print", "summary", "--ward", ward]
-    args += ["--patient", patient, "--user", "Contract Test", "--out", str(out)]
-    code, stdout, modules = loaded_modules(args, tmp_path)
+    # The demo roster's nurse logs in as in the viewer (the login itself must not load server code).
+    args += ["--patient", patient, "--user", "pflege", "--password-stdin", "--out", str(out)]
+    code, stdout, modules = loaded_modules(args, tmp_path, stdin="pflege-demo\n")
     assert code == 0, stdout
     assert out.read_bytes().startswith(b"%PDF")
     assert "app.printing.summary" in modules  # it did render
