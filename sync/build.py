@@ -43,7 +43,7 @@ from sync.mapping import MappingContext, MappingError, map_patient
 from sync.model import PatientRecord
 from sync.refs import RefIndex
 from sync.snapshot import PreparedRecord, SnapshotMeta, SnapshotWriter, new_key, prepare_record
-from sync.sources import iter_source
+from sync.sources import ItemSource, iter_source
 from sync.staging import Classifier, RawPatient, StagedPatient, Staging, decode_patient
 from sync.wards import effective_wards, place_record, summarize_encounter
 
@@ -301,10 +301,14 @@ def _reader_main(source: Path, queue: Any) -> None:
         queue.put(f"{type(exc).__name__}: {exc}")
 
 
-def _read_source(source: Path, st: Staging, *, parallel: bool) -> None:
+def _read_source(source: Path | ItemSource, st: Staging, *, parallel: bool) -> None:
     """Pass 1: stream the source into staging. With `parallel`, parsing and classifying run in
     a reader process (fork only) while this process writes the staging store.
     Raises BuildError when the source cannot be read."""
+    if not isinstance(source, Path):
+        for item in source.items():  # the resource store: already parsed once, read inline
+            st.add(item)
+        return
     methods = multiprocessing.get_all_start_methods()
     if not parallel or "fork" not in methods:
         for item in iter_source(source):
@@ -343,28 +347,32 @@ def _default_workers() -> int:
 
 
 def build_snapshots(
-    source: Path,
+    source: Path | ItemSource,
     config: Config,
     workdir: Path,
     wards: list[str] | None = None,
     now: datetime | None = None,
     *,
     workers: int | None = None,
+    data_as_of: datetime | None = None,
 ) -> BuildResult:
     """Build one snapshot per ward (and the hospital-wide ward) from the FHIR files at `source`.
 
     Snapshots are written to `workdir/<ward id>.db` (replacing older ones atomically); the
     staging store lives in `workdir` while building and is deleted afterwards. `wards` limits
     the build to those ward ids; `now` fixes the clock (discharge window, mapping's "active").
-    `workers` is the number of mapping processes (1 = map in this process).
+    `workers` is the number of mapping processes (1 = map in this process). `source` may also
+    be an ItemSource (the live source's resource store, sync.store); then `data_as_of` should be
+    the time the FHIR server was last read (else: the newest lastUpdated, as for files).
     Returns the snapshots with their keys and the build report.
     Raises BuildError (unknown ward, missing source), SnapshotError (cannot write a snapshot).
     """
     started = time.perf_counter()
     now = now or datetime.now(UTC)
-    source = Path(source)
-    if not source.exists():
-        raise BuildError(f"FHIR source {source} does not exist: give a folder or a file")
+    if isinstance(source, str | Path):
+        source = Path(source)
+        if not source.exists():
+            raise BuildError(f"FHIR source {source} does not exist: give a folder or a file")
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     tz = config.tz
@@ -372,8 +380,12 @@ def build_snapshots(
         _gc_for_bulk_work(),
         Staging(workdir, tz=tz, merge_inactive_duplicates=config.merge_inactive_duplicates) as st,
     ):
-        size = _source_bytes(source)
-        parallel = workers != 1 if workers is not None else size > _PARALLEL_BYTES
+        if not isinstance(source, Path):
+            size = 0
+            parallel = False
+        else:
+            size = _source_bytes(source)
+            parallel = workers != 1 if workers is not None else size > _PARALLEL_BYTES
         # The source's name is not logged: a file name can carry a patient's name (Synthea).
         log.info("reading the FHIR source (%.1f MB)", size / 1e6)
         log.debug(
@@ -396,7 +408,7 @@ def build_snapshots(
         ward_configs = effective_wards(config, locations)
         targets = _select_wards(config, ward_configs, wards)
         log.info("building %d ward snapshot(s): %s", len(targets), ", ".join(t[0] for t in targets))
-        newest = st.stats.newest_update
+        newest = st.stats.newest_update if data_as_of is None else data_as_of
         # A lastUpdated in the future is a clock error at the source; never claim fresher data
         # than the build time.
         data_as_of = min(newest, now) if newest is not None else now
@@ -433,7 +445,7 @@ def _write_wards(
     workdir: Path,
     data_as_of: datetime,
     now: datetime,
-    source: Path,
+    source: Path | ItemSource,
     report: BuildReport,
     problems: Counter[str],
     workers: int | None,

@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from sync.errors import EXIT_NOT_READY, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, CliError
+from sync.errors import EXIT_IO, EXIT_NOT_READY, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, CliError
 from sync.errors import run_handler as run
 from sync.logs import add_verbose_argument, configure_logging
 from sync.paths import sync_home
 
 if TYPE_CHECKING:
+    from sync.config import Config
     from sync.cycle import CycleResult
 
 __all__ = ["build_parser", "main", "parse_now", "print_cycle", "run", "sync_home"]
@@ -266,6 +267,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     if not source or not outbox:
         raise CliError("give --source and --out (or source/outbox in --config)", EXIT_USAGE)
     now = parse_now(args.now) or datetime.now(UTC)
+    if str(source).lower().startswith(("http://", "https://")):
+        return _build_live(args, home, config.model_copy(update={"source": source}), outbox, now)
+    if args.full:
+        raise CliError("--full only applies to a FHIR server source (http/https)", EXIT_USAGE)
     try:
         result = run_cycle(
             sync_home=home,
@@ -280,6 +285,51 @@ def cmd_build(args: argparse.Namespace) -> int:
         )
     except BuildError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
+    print_cycle(result)
+    return EXIT_OK
+
+
+def _build_live(
+    args: argparse.Namespace, home: Path, config: Config, outbox: Path | str, now: datetime
+) -> int:
+    """`build` from a FHIR server: fetch the changes into the resource store, build, publish.
+    A server that cannot be read completely publishes nothing (exit 3, the reason on stderr)."""
+    from sync.build import BuildError
+    from sync.cycle import run_live_cycle
+    from sync.sources.http import FhirSourceError
+    from sync.store import StoreError
+
+    signing_key = _load_signing_key(home)
+    try:
+        result = run_live_cycle(
+            sync_home=home,
+            outbox=Path(outbox),
+            config=config,
+            signing_key=signing_key,
+            full=args.full,
+            wards=args.ward or None,
+            now=now,
+            workers=args.workers,
+            keep=args.keep,
+        )
+    except FhirSourceError as exc:
+        raise CliError(f"{exc}; nothing was published", EXIT_IO) from None
+    except StoreError as exc:
+        raise CliError(str(exc), EXIT_IO) from None
+    except BuildError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    fetched = result.fetch
+    if fetched is not None:
+        kind = "full read" if fetched.full else "changes"
+        print(
+            f"{fetched.mode} {kind}: {fetched.upserts:,} resources updated, "
+            f"{fetched.deletes:,} deleted in {fetched.elapsed_seconds:.1f} s; "
+            f"source read as of {fetched.read_at.isoformat(timespec='seconds')}"
+        )
+        if fetched.error_count:
+            print(f"the server reported {fetched.error_count:,} export error(s):")
+            for line in fetched.errors:
+                print(f"  {line}")
     print_cycle(result)
     return EXIT_OK
 
@@ -379,7 +429,15 @@ def build_parser() -> argparse.ArgumentParser:
     gen.set_defaults(func=cmd_generate)
 
     build = sub.add_parser("build", help="import FHIR, build, seal and publish ward packages")
-    build.add_argument("--source", help="folder or file of FHIR R4 (Bundles or NDJSON)")
+    build.add_argument(
+        "--source",
+        help="folder or file of FHIR R4 (Bundles or NDJSON), or a FHIR server's base URL",
+    )
+    build.add_argument(
+        "--full",
+        action="store_true",
+        help="FHIR server: read everything again instead of the changes since the last run",
+    )
     build.add_argument("--out", type=Path, help="outbox folder laptops fetch from")
     build.add_argument("--ward", action="append", help="only this ward (repeatable)")
     build.add_argument("--config", type=Path, help="TOML configuration (docs/configuration.md)")

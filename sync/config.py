@@ -25,11 +25,13 @@ Example:
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -40,6 +42,8 @@ __all__ = [
     "DEFAULT_INPATIENT_CLASSES",
     "Config",
     "ConfigError",
+    "FhirAuth",
+    "FhirSettings",
     "HospitalWard",
     "RangeConfig",
     "StayScope",
@@ -204,6 +208,65 @@ class VitalRangesConfig(_Strict):
         return VitalRanges(name=self.name, ranges=ranges)
 
 
+class FhirAuth(_Strict):
+    """How the sync server proves itself to a FHIR server (docs/configuration.md, [fhir.auth]).
+    Secrets are never in this file: only where to find them (a 0600 file or the OS keyring)."""
+
+    method: Literal["none", "bearer", "smart"] = "none"
+    token_file: Path | None = None  # bearer: a 0600 file holding the token
+    token_keyring: str | None = None  # bearer: keyring name under service "wardcopy-sync"
+    client_id: str | None = None  # smart
+    token_url: str | None = None  # smart; None: from .well-known/smart-configuration
+    key_file: Path | None = None  # smart: PEM private key, mode 0600
+    key_keyring: str | None = None  # smart: keyring name holding the PEM
+    algorithm: Literal["RS384", "ES384"] = "RS384"
+    key_id: str | None = None  # the JWT header's kid (the key's id in the registered JWKS)
+    scope: str = "system/*.read"
+
+    @model_validator(mode="after")
+    def _complete(self) -> FhirAuth:
+        if self.method == "bearer" and not (self.token_file or self.token_keyring):
+            raise ValueError('method = "bearer" needs token_file or token_keyring')
+        if self.method == "smart":
+            if not self.client_id:
+                raise ValueError('method = "smart" needs client_id')
+            if not (self.key_file or self.key_keyring):
+                raise ValueError('method = "smart" needs key_file or key_keyring')
+        return self
+
+
+class FhirSettings(_Strict):
+    """How a FHIR server `source` is read ([fhir]; docs/configuration.md)."""
+
+    mode: Literal["auto", "bulk", "rest"] = "auto"  # auto: bulk when the server offers $export
+    export_level: Literal["system", "patient", "group"] = "system"
+    group_id: str | None = None
+    types: list[str] = Field(default_factory=list)  # _type for $export; [] = everything
+    type_filters: list[str] = Field(default_factory=list)  # _typeFilter values
+    encounter_statuses: list[str] = Field(
+        default_factory=lambda: ["arrived", "triaged", "in-progress", "onleave"]
+    )
+    locations: list[str] = Field(default_factory=list)  # REST: Location ids of in-scope stays
+    page_size: int = Field(default=200, ge=1, le=10_000)  # REST _count
+    # REST increments start this long before the server's Date of the last read (clock skew
+    # between its write stamps and its Date header; re-read resources are applied idempotently)
+    rest_overlap_seconds: float = Field(default=5.0, ge=0)
+    attempts: int = Field(default=6, ge=1, le=50)
+    min_wait_seconds: float = Field(default=1.0, ge=0)
+    max_wait_seconds: float = Field(default=120.0, gt=0)
+    timeout_seconds: float = Field(default=60.0, gt=0)
+    max_export_wait_seconds: float = Field(default=6 * 3600.0, gt=0)
+    auth: FhirAuth = Field(default_factory=FhirAuth)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FhirSettings:
+        if self.export_level == "group" and not self.group_id:
+            raise ValueError('export_level = "group" needs group_id')
+        if self.min_wait_seconds > self.max_wait_seconds:
+            raise ValueError("min_wait_seconds is larger than max_wait_seconds")
+        return self
+
+
 class Config(_Strict):
     """A sync server's configuration. `Config()` is the default used without a file: wards are
     derived from the source's Location resources with physicalType "wa"."""
@@ -228,6 +291,7 @@ class Config(_Strict):
     # Fold an inactive Patient into the one active Patient sharing an identifier with it, when
     # the source marks a merge only by `active = false` (no Patient.link), as ISiK examples do.
     merge_inactive_duplicates: bool = True
+    fhir: FhirSettings = Field(default_factory=FhirSettings)
 
     @field_validator("timezone")
     @classmethod
@@ -339,6 +403,11 @@ def load_config(path: Path) -> Config:
         and not Path(config.source).expanduser().is_absolute()
     ):
         config.source = str((Path(path).parent / config.source).resolve())
+    auth = config.fhir.auth
+    for name in ("token_file", "key_file"):
+        value = getattr(auth, name)
+        if value is not None and not Path(value).expanduser().is_absolute():
+            setattr(auth, name, (Path(path).parent / value).resolve())
     return config
 
 
@@ -356,4 +425,22 @@ def check_config_file(path: Path) -> list[str]:
     problems: list[str] = []
     if config.source and not config.source_is_url and not Path(config.source).exists():
         problems.append(f"source: {config.source} does not exist")
+    auth = config.fhir.auth
+    for name in ("token_file", "key_file"):
+        value = getattr(auth, name)
+        if value is None:
+            continue
+        file = Path(value).expanduser()
+        if not file.is_file():
+            problems.append(f"fhir.auth.{name}: {file} does not exist")
+        elif os.name == "posix" and file.stat().st_mode & 0o077:
+            problems.append(
+                f"fhir.auth.{name}: {file} can be read by other users; run: chmod 600 {file}"
+            )
+    if config.source_is_url and str(config.source).lower().startswith("http://"):
+        host = (urlsplit(str(config.source)).hostname or "").lower()
+        if host not in ("127.0.0.1", "localhost", "::1") and auth.method != "none":
+            problems.append(
+                "source: credentials would travel unencrypted over http://; use https://"
+            )
     return problems

@@ -12,9 +12,11 @@ import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -22,6 +24,10 @@ from sync import publish
 from sync import roster as rosterlib
 from sync.build import BuildReport, build_snapshots
 from sync.config import Config
+from sync.sources import ItemSource
+
+if TYPE_CHECKING:
+    from sync.sources.live import FetchResult
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +48,13 @@ class CycleResult:
     report: BuildReport
     wards: list[PublishedWard] = field(default_factory=list)
     roster_published: bool = False
+    fetch: FetchResult | None = None  # what a live source's fetch read (None for files)
 
 
 def run_cycle(
     *,
     sync_home: Path,
-    source: Path,
+    source: Path | ItemSource,
     outbox: Path,
     config: Config,
     signing_key: Ed25519PrivateKey,
@@ -55,6 +62,7 @@ def run_cycle(
     now: datetime | None = None,
     workers: int | None = None,
     keep: int | None = None,
+    data_as_of: datetime | None = None,
 ) -> CycleResult:
     """Build, seal and publish. Raises BuildError, SnapshotError, PublishError, OSError; a failure
     leaves every previously published package and LATEST pointer as they were."""
@@ -63,7 +71,9 @@ def run_cycle(
     log.info("cycle started")
     log.debug("work folder %s", workdir)
     try:
-        built = build_snapshots(source, config, workdir, wards=wards, now=now, workers=workers)
+        built = build_snapshots(
+            source, config, workdir, wards=wards, now=now, workers=workers, data_as_of=data_as_of
+        )
         result = CycleResult(report=built.report)
         log.info("sealing and publishing %d ward package(s)", len(built.wards))
         for snap in built.wards:
@@ -110,3 +120,51 @@ def run_cycle(
         return result
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_live_cycle(
+    *,
+    sync_home: Path,
+    outbox: Path,
+    config: Config,
+    signing_key: Ed25519PrivateKey,
+    full: bool = False,
+    wards: list[str] | None = None,
+    now: datetime | None = None,
+    workers: int | None = None,
+    keep: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> CycleResult:
+    """Fetch the changes from the FHIR server `config.source` into the resource store
+    (sync.store; a full read the first time or with `full`), then build, seal and publish from
+    the store as `run_cycle` does. The data's "as of" is the time the server was read.
+
+    Raises FhirSourceError or StoreError when the server cannot be read completely: then
+    nothing is applied to the store and nothing is published (the last good packages stay).
+    Also raises what run_cycle raises.
+    """
+    from sync.sources.http import safe_url
+    from sync.sources.live import fetch
+    from sync.store import open_store
+
+    with open_store(sync_home) as store:
+        fetched = fetch(config, store, full=full, now=now, progress=progress)
+        store.name = safe_url(str(config.source)).split("://", 1)[-1].split("/", 1)[0]
+        result = run_cycle(
+            sync_home=sync_home,
+            source=store,
+            outbox=outbox,
+            config=config,
+            signing_key=signing_key,
+            wards=wards,
+            now=now,
+            workers=workers,
+            keep=keep,
+            data_as_of=fetched.read_at,
+        )
+    result.fetch = fetched
+    for reason, count in fetched.problems.items():
+        result.report.problems[f"source: {reason}"] = (
+            result.report.problems.get(f"source: {reason}", 0) + count
+        )
+    return result

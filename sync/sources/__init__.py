@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 from sync.sources.fhir_types import (
     IGNORED_PATIENT_TYPES,
@@ -23,10 +24,22 @@ __all__ = [
     "PATIENT_REFERENCE_FIELDS",
     "RESOURCE_TYPES",
     "SHARED_TYPES",
+    "ItemSource",
     "SourceItem",
     "SourceProblem",
     "iter_source",
 ]
+
+
+class ItemSource(Protocol):
+    """A source that is no path: the live source's resource store (sync.store). `name` goes
+    into the snapshot's metadata (never a URL with credentials)."""
+
+    name: str
+
+    def items(self) -> Iterator[SourceItem | SourceProblem]:
+        """Every resource, as items from files would be."""
+        ...
 
 
 def iter_source(path: Path) -> Iterator[SourceItem | SourceProblem]:

@@ -1,0 +1,228 @@
+"""The sync server's persistent, encrypted copy of the FHIR source (the resource store).
+
+A live source (sync.sources.bulk / rest) is read in increments: each cycle fetches only what
+changed since the last one (`_since`) and applies it here, updates and deletions alike; the
+build then reads the whole store as its source. One increment is one SQLite transaction: it is
+committed, with its new `since` value, only when the whole export or search was read; a failed,
+partial or killed fetch rolls back, so the store and `since` stay as after the last good cycle,
+and the next cycle simply fetches the same changes again.
+
+A full refresh (`full=True`) re-reads everything: rows not seen in it are removed when it
+commits (mark and sweep by generation), which heals any drift (a missed deletion, a REST server
+that cannot report deletions).
+
+Storage: SQLCipher through `sync.snapshot.connect` (16 KiB pages, like the staging store) with a
+write-ahead log, whose pages SQLCipher encrypts like the database's, and `synchronous = FULL`,
+so a commit survives a power cut. The 256-bit raw key is a 0600 file beside the database (the
+same protection as the signing key); losing it loses only this cache: delete the folder and the
+next cycle is a full refresh.
+
+Side effects: creates `<sync home>/store/` (0700), the key file and the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import orjson
+
+from sync import fsutil, snapshot
+from sync.sources import SourceItem, SourceProblem
+from sync.sources.fhir_types import PATIENT_REFERENCE_FIELDS
+
+__all__ = ["Increment", "ResourceStore", "StoreError", "open_store"]
+
+_PAGE_SIZE = 16384
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS resource (
+        type TEXT NOT NULL, id TEXT NOT NULL, body BLOB NOT NULL, updated TEXT NOT NULL,
+        patient TEXT, gen INTEGER NOT NULL, PRIMARY KEY (type, id)) WITHOUT ROWID""",
+    "CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
+
+
+class StoreError(Exception):
+    """The resource store cannot be opened or written; the message names the folder and what
+    to do (never a key or patient data)."""
+
+
+def _patient_ref(resource: dict[str, Any]) -> str | None:
+    rtype = resource.get("resourceType")
+    if rtype == "Patient":
+        return f"Patient/{resource.get('id')}"
+    for name in PATIENT_REFERENCE_FIELDS.get(str(rtype), ()):
+        value = resource.get(name)
+        if isinstance(value, dict) and isinstance(value.get("reference"), str):
+            return str(value["reference"])
+    return None
+
+
+def _last_updated(resource: dict[str, Any]) -> str:
+    meta = resource.get("meta")
+    value = meta.get("lastUpdated") if isinstance(meta, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+@dataclass
+class Increment:
+    """The changes of one fetch, applied inside the store's open transaction. Use only inside
+    `ResourceStore.increment()`."""
+
+    store: ResourceStore
+    full: bool
+    gen: int
+    upserts: int = 0
+    deletes: int = 0
+    problems: Counter[str] = field(default_factory=Counter)
+    patients: set[str] = field(default_factory=set)  # patient references touched
+    state: dict[str, str] = field(default_factory=dict)  # written at commit
+
+    def upsert(self, resource: dict[str, Any], raw: bytes | None = None) -> None:
+        """Insert or replace `resource` (it must have resourceType and id). Idempotent: the
+        same line read twice (a retried download) leaves one row."""
+        rtype = resource.get("resourceType")
+        rid = resource.get("id")
+        if not isinstance(rtype, str) or not isinstance(rid, str) or not rid:
+            self.problems["resource without resourceType or id"] += 1
+            return
+        patient = _patient_ref(resource)
+        self.store._conn.execute(
+            "INSERT OR REPLACE INTO resource (type, id, body, updated, patient, gen) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (rtype, rid, raw or orjson.dumps(resource), _last_updated(resource), patient, self.gen),
+        )
+        if patient:
+            self.patients.add(patient)
+        self.upserts += 1
+
+    def delete(self, rtype: str, rid: str) -> None:
+        """Remove a resource (a `deleted` entry). Unknown resources are ignored."""
+        conn = self.store._conn
+        row = conn.execute(
+            "SELECT patient FROM resource WHERE type = ? AND id = ?", (rtype, rid)
+        ).fetchone()
+        if row is None:
+            return
+        conn.execute("DELETE FROM resource WHERE type = ? AND id = ?", (rtype, rid))
+        if row[0]:
+            self.patients.add(row[0])
+        if rtype == "Patient":
+            self.patients.add(f"Patient/{rid}")
+        self.deletes += 1
+
+    def problem(self, reason: str) -> None:
+        """Count an unusable line or entry (a stable reason, no patient data)."""
+        self.problems[reason] += 1
+
+
+class ResourceStore:
+    """See the module docstring. Use as a context manager."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.name = "FHIR server"  # what snapshots record as their source (no URL, no secret)
+        self.path = self.folder / "resources.db"
+        key_path = self.folder / "resources.key"
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not key_path.exists():
+                if self.path.exists():
+                    raise StoreError(
+                        f"the resource store {self.path} has lost its key file {key_path}: "
+                        f"delete the folder {self.folder}; the next cycle reads everything again"
+                    )
+                fsutil.write_new_file(key_path, snapshot.new_key(), 0o600)
+            key = key_path.read_bytes()
+        except OSError as exc:
+            raise StoreError(f"cannot set up the resource store in {self.folder}: {exc}") from None
+        try:
+            self._conn = snapshot.connect(self.path, key, readonly=False, page_size=_PAGE_SIZE)
+        except snapshot.SnapshotError:
+            raise StoreError(
+                f"cannot open the resource store {self.path} (wrong key or damaged): delete the "
+                f"folder {self.folder}; the next cycle reads everything again"
+            ) from None
+        self._conn.execute("PRAGMA journal_mode = WAL").fetchall()
+        self._conn.execute("PRAGMA synchronous = FULL")
+        for sql in _SCHEMA:
+            self._conn.execute(sql)
+        if os.name == "posix":
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(OSError):
+                    os.chmod(f"{self.path}{suffix}", 0o600)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def state(self, name: str) -> str | None:
+        """A saved value (e.g. "since", "last_full"); None when never set."""
+        row = self._conn.execute("SELECT value FROM state WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def patient_ids(self) -> set[str]:
+        """The ids of the Patients in the store."""
+        rows = self._conn.execute("SELECT id FROM resource WHERE type = 'Patient'").fetchall()
+        return {str(row[0]) for row in rows}
+
+    def count(self) -> int:
+        return int(self._conn.execute("SELECT count(*) FROM resource").fetchone()[0])
+
+    @contextlib.contextmanager
+    def increment(self, *, full: bool) -> Iterator[Increment]:
+        """Apply one fetch atomically: commit when the block ends normally (with `state`), roll
+        back on any exception (re-raised). With `full`, rows the block did not write are removed
+        at commit."""
+        conn = self._conn
+        row = conn.execute("SELECT max(gen) FROM resource").fetchone()
+        gen = int(row[0] or 0) + 1
+        conn.execute("BEGIN IMMEDIATE")
+        inc = Increment(self, full, gen)
+        try:
+            yield inc
+            if full:
+                for (patient,) in conn.execute(
+                    "SELECT DISTINCT patient FROM resource WHERE gen < ? AND patient IS NOT NULL",
+                    (gen,),
+                ).fetchall():
+                    inc.patients.add(patient)
+                swept = conn.execute("DELETE FROM resource WHERE gen < ?", (gen,)).rowcount
+                inc.deletes += max(0, swept)
+            for name, value in inc.state.items():
+                conn.execute(
+                    "INSERT OR REPLACE INTO state (name, value) VALUES (?, ?)", (name, value)
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def items(self) -> Iterator[SourceItem | SourceProblem]:
+        """Every stored resource as a source item (origin "store:Type"), in (type, id) order."""
+        cursor = self._conn.execute("SELECT type, body FROM resource ORDER BY type, id")
+        for rtype, body in cursor:
+            try:
+                resource = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                yield SourceProblem(f"store:{rtype}", "invalid JSON")
+                continue
+            yield SourceItem(resource, None, f"store:{rtype}", bytes(body))
+
+
+def open_store(sync_home: Path) -> ResourceStore:
+    """The resource store of a sync server (`<sync home>/store`). Raises StoreError."""
+    return ResourceStore(Path(sync_home) / "store")
