@@ -462,6 +462,7 @@ def _write_wards(
                 built_at=now,
                 source=source.name,  # a folder name, never a URL with credentials
                 generator=GENERATOR,
+                time_zone=state.config.timezone,  # the viewer and printouts show times in it
             )
             writers[ward_id] = SnapshotWriter(workdir / f"{ward_id}.db", keys[ward_id], meta)
         for placed, (record, ward_ids) in enumerate(

@@ -148,7 +148,7 @@ def fold(text: str) -> str:
     return current
 
 
-def _german_variant(text: str) -> str:
+def german_variant(text: str) -> str:
     """The German transliteration of `text` ("Müller" -> "mueller"), folded."""
     lowered = unicodedata.normalize("NFC", text.casefold())
     return fold("".join(_GERMAN.get(ch, ch) for ch in lowered))
@@ -203,7 +203,7 @@ def _index_tokens(text: str) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for chunk in _chunks(text):
         forms = _chunk_forms(chunk)
-        variant = _german_variant(chunk)
+        variant = german_variant(chunk)
         if variant != fold(chunk):
             forms.extend(_chunk_forms(variant))
         for form in forms:
@@ -235,7 +235,7 @@ def query_alternatives(query: str) -> list[list[str]]:
         if not joined or joined in groups:
             continue
         alternatives = [joined]
-        variant = "".join(_split_token_chars(_german_variant(chunk)))
+        variant = "".join(_split_token_chars(german_variant(chunk)))
         if variant and variant != joined:
             alternatives.append(variant)
         groups[joined] = alternatives

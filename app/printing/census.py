@@ -18,15 +18,15 @@ from xml.sax.saxutils import escape
 from reportlab.lib import colors
 from reportlab.platypus import Flowable, TableStyle
 
-from app.i18n import fmt_date, t
+from app.present.catalog import t
+from app.present.clinical import born_text, code_status_text, room_bed_short, sex_word
+from app.present.formats import date_text
 from app.printing.layout import (
     LANDSCAPE,
-    LIMITING_CODE_STATUS,
     RED,
     MetaLike,
     PageContext,
     Styles,
-    born_text,
     build_pdf,
     content_width,
     data_table,
@@ -34,17 +34,13 @@ from app.printing.layout import (
     empty_line,
     para,
     printed_line,
-    short_room_bed,
     styles,
 )
-from sync.model import CensusRow, CodeStatusKind, Sex
-
-_SEX_SHORT = {Sex.MALE: "m", Sex.FEMALE: "w", Sex.OTHER: "d", Sex.UNKNOWN: "?"}
-_SEX_SHORT_EN = {Sex.MALE: "m", Sex.FEMALE: "f", Sex.OTHER: "x", Sex.UNKNOWN: "?"}
+from sync.model import CensusRow
 
 
 def _bed(row: CensusRow) -> str:
-    return short_room_bed(row.room, row.bed)
+    return room_bed_short(row.room, row.bed)
 
 
 def _allergy_cell(row: CensusRow, st: Styles, lang: str) -> Any:
@@ -59,20 +55,20 @@ def _allergy_cell(row: CensusRow, st: Styles, lang: str) -> Any:
 
 
 def _code_cell(row: CensusRow, st: Styles, lang: str) -> Any:
-    if row.code_status == CodeStatusKind.UNKNOWN and not row.code_status_text:
-        return para(t("print.csshort.unknown", lang), st.small)
-    label = escape(t(f"print.csshort.{row.code_status.value}", lang))
-    documented = (row.code_status_text or "").strip()
-    if documented and documented.casefold() != label.casefold():
-        label += f"<br/><font size=6.5>{escape(documented[:60])}</font>"
-    if row.code_status in LIMITING_CODE_STATUS:
+    words = code_status_text(row.code_status, row.code_status_text, lang, short=True)
+    if words.unknown and words.documented is None:
+        return para(words.label, st.small)
+    label = escape(words.label)
+    if words.documented:
+        label += f"<br/><font size=6.5>{escape(words.documented[:60])}</font>"
+    if words.limiting:
         return para(label, st.cell_bold.clone("csw", textColor=colors.white), markup=True)
     return para(label, st.cell, markup=True)
 
 
 def _ward_title(name: str, lang: str) -> str:
     """ "Station 7 Innere" stays as is; a bare "7 Innere" gets the word "Station"/"Ward"."""
-    word = t("print.ward", lang)
+    word = t("place.ward", lang)
     lowered = name.casefold()
     if lowered.startswith(("station", "ward", word.casefold())):
         return name
@@ -85,7 +81,6 @@ def census_flowables(
     """The census table (without page furniture); pure."""
     st = styles()
     today = now.astimezone(tz).date()
-    sex_short = _SEX_SHORT if lang == "de" else _SEX_SHORT_EN
     out: list[Flowable] = []
     if not rows:
         return [empty_line(t("print.none", lang), st)]
@@ -94,7 +89,7 @@ def census_flowables(
     for i, row in enumerate(rows):
         name = f"<b>{escape(row.name)}</b>"
         if row.deceased:
-            name += f" <font color='#B00020'>({escape(t('print.deceased', lang))})</font>"
+            name += f" <font color='#B00020'>({escape(t('patient.deceased', lang))})</font>"
         if row.mrn:
             name += f"<br/><font size=7>{escape(t('print.mrn', lang, mrn=row.mrn))}</font>"
         born = born_text(row.birth_date, today, lang).removeprefix("geb. ").removeprefix("born ")
@@ -102,24 +97,24 @@ def census_flowables(
             [
                 para(_bed(row), st.cell_bold),
                 para(name, st.cell, markup=True),
-                f"{born}, {sex_short[row.sex]}",
+                f"{born}, {sex_word(row.sex, lang, short=True)}",
                 row.main_diagnosis or "–",
                 _allergy_cell(row, st, lang),
                 _code_cell(row, st, lang),
                 "; ".join(row.flags) or "–",
-                fmt_date(row.admitted, lang) if row.admitted else "–",
+                date_text(row.admitted, lang, tz),
             ]
         )
-        if row.code_status in LIMITING_CODE_STATUS:
+        if code_status_text(row.code_status, None, lang).limiting:
             limiting.append(i)
     header = [
         t("print.col.bed", lang),
-        t("print.col.name", lang),
+        t("col.name", lang),
         t("print.col.born", lang),
         t("print.col.diagnosis", lang),
-        t("print.col.allergies", lang),
+        t("allergy.heading", lang),
         t("print.col.code", lang),
-        t("print.col.flags", lang),
+        t("flags.heading", lang),
         t("print.col.admitted", lang),
     ]
     fractions = (0.06, 0.19, 0.14, 0.18, 0.14, 0.10, 0.10, 0.09)

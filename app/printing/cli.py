@@ -37,7 +37,6 @@ import sys
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sync.errors import EXIT_DENIED, EXIT_IO, EXIT_NOT_READY, EXIT_OK, EXIT_USAGE, CliError
 
@@ -75,7 +74,10 @@ def add_print_parser(
             )
         doc.add_argument("--ward", help="ward id (needed when several wards are installed)")
         doc.add_argument("--lang", choices=("de", "en"), help="language (default: settings)")
-        doc.add_argument("--tz", help="time zone, e.g. Europe/Berlin (default: settings/system)")
+        doc.add_argument(
+            "--tz",
+            help="time zone, e.g. Europe/Berlin (default: settings, else the snapshot's zone)",
+        )
         doc.add_argument(
             "--user",
             required=True,
@@ -99,22 +101,22 @@ def add_print_parser(
     return printer
 
 
-def _zone(name: str | None, home: Path) -> tzinfo:
+def _zone(name: str | None, home: Path, snapshot_zone: str | None) -> tzinfo:
+    """The hospital's zone: `--tz`, else the laptop setting, else the snapshot's, else the
+    default (`app.present.zone`); never the laptop clock's zone. Raises CliError for a bad --tz."""
+    from app.present.zone import hospital_zone, zone_or_none
+
     if name:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
+        zone = zone_or_none(name)
+        if zone is None:
             raise CliError(
                 f"unknown time zone {name!r}: use an IANA name like Europe/Berlin", EXIT_USAGE
-            ) from None
+            )
+        return zone
     from app.settings import load_settings_or_defaults
 
     settings, _problem = load_settings_or_defaults(home)
-    zone = settings.zone()
-    if zone is not None:
-        return zone
-    local = datetime.now().astimezone().tzinfo
-    return local if local is not None else ZoneInfo("UTC")
+    return hospital_zone(settings.time_zone, snapshot_zone)
 
 
 def _language(lang: str | None, home: Path) -> str:
@@ -208,7 +210,8 @@ def cmd_print(args: argparse.Namespace) -> int:
     from sync.receive import ReceiveError, open_installed
 
     home = laptop_home(getattr(args, "home", None))
-    tz = _zone(args.tz, home)
+    if args.tz:
+        _zone(args.tz, home, None)  # a bad --tz is a usage error before anything is opened
     lang = _language(args.lang, home)
     if not args.user.strip():
         raise CliError("--user must name who prints", EXIT_USAGE)
@@ -219,6 +222,7 @@ def cmd_print(args: argparse.Namespace) -> int:
     except device.DeviceError as exc:
         raise CliError(str(exc), EXIT_NOT_READY) from None
     audit = AuditLog(home)
+    tz = _zone(args.tz, home, snap.reader.meta.time_zone)
     try:
         session = _login(args, home, snap.ward, audit)
         meta = DocumentMeta(

@@ -16,10 +16,9 @@ returns bytes; nothing is written to disk.
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import datetime, tzinfo
 from functools import partial
 from typing import Any, Protocol
 from xml.sax.saxutils import escape
@@ -45,9 +44,17 @@ from reportlab.platypus import (
 )
 
 import app.printing.texts  # noqa: F401  (registers the print.* messages)
-from app.i18n import fmt_age, fmt_date, fmt_datetime, t
+from app.present.catalog import t
+from app.present.clinical import (
+    LIMITING_CODE_STATUS,
+    born_text,
+    code_status_label,
+    room_bed_text,
+    sex_word,
+)
+from app.present.formats import datetime_text, fmt_datetime
 from app.printing.fonts import BOLD, REGULAR, register_fonts
-from sync.model import CodeStatusKind, PatientRecord, Sex
+from sync.model import PatientRecord
 
 PORTRAIT = A4
 LANDSCAPE = landscape(A4)
@@ -61,13 +68,6 @@ GREY = colors.HexColor("#666666")
 LIGHT = colors.HexColor("#EEEEEE")
 ABNORMAL_BG = colors.HexColor("#FFF0D9")
 CRITICAL_BG = colors.HexColor("#FFD6D6")
-
-LIMITING_CODE_STATUS = {
-    CodeStatusKind.DNR,
-    CodeStatusKind.DNI,
-    CodeStatusKind.DNR_DNI,
-    CodeStatusKind.COMFORT,
-}
 
 
 class MetaLike(Protocol):
@@ -239,60 +239,6 @@ def keep(*items: Flowable) -> KeepTogether:
 # --------------------------------------------------------------------------- identity
 
 
-def sex_text(sex: Sex, lang: str) -> str:
-    return t(f"print.sex.{sex.value}", lang)
-
-
-def born_text(birth_date: date | None, today: date, lang: str) -> str:
-    if birth_date is None:
-        return t("print.birth_unknown", lang)
-    return t(
-        "print.born",
-        lang,
-        date=fmt_date(birth_date, lang),
-        age=fmt_age(birth_date, today, lang),
-    )
-
-
-# A leading "Zimmer"/"Room"/"Bett"/"Bed" followed by a space, digit or dot ("Bettenhaus 3"
-# keeps its name).
-_ROOM_WORD = re.compile(r"^(?:zimmer|room|zi\.?|rm\.?)(?=[\s\d.:])[\s.:]*", re.IGNORECASE)
-_BED_WORD = re.compile(r"^(?:bett|bed)(?=[\s\d.:])[\s.:]*", re.IGNORECASE)
-
-
-def _strip_word(value: str, word: re.Pattern[str]) -> str:
-    """ "Zimmer 109" -> "109": the source often already says what the number is."""
-    stripped = word.sub("", value.strip())
-    return stripped or value.strip()
-
-
-def room_bed_text(room: str | None, bed: str | None, lang: str) -> str:
-    """ "Zimmer 109 / Bett 1" without doubling words the data already contains."""
-    return t(
-        "print.room_bed",
-        lang,
-        room=_strip_word(room, _ROOM_WORD) if room else "–",
-        bed=_strip_word(bed, _BED_WORD) if bed else "–",
-    )
-
-
-def short_room_bed(room: str | None, bed: str | None) -> str:
-    """ "109 / 1" for narrow table columns (census)."""
-    parts = [
-        _strip_word(room, _ROOM_WORD) if room else None,
-        _strip_word(bed, _BED_WORD) if bed else None,
-    ]
-    return " / ".join(p for p in parts if p) or "–"
-
-
-def code_status_label(kind: CodeStatusKind, text: str | None, lang: str) -> str:
-    """ "DNR – keine Reanimation (as documented: ...)"; the documented text is always kept."""
-    label = t(f"print.cs.{kind.value}", lang)
-    if text and text.strip() and text.strip().casefold() not in label.casefold():
-        return f"{label} ({text.strip()})"
-    return label
-
-
 def patient_context(
     record: PatientRecord,
     *,
@@ -306,7 +252,7 @@ def patient_context(
 ) -> PageContext:
     """Page furniture for a one-patient document (summary, MAR)."""
     today = now.astimezone(tz).date()
-    parts = [born_text(record.birth_date, today, lang), sex_text(record.sex, lang)]
+    parts = [born_text(record.birth_date, today, lang), sex_word(record.sex, lang)]
     parts.append(t("print.mrn", lang, mrn=record.mrn) if record.mrn else t("print.no_mrn", lang))
     lines = [" · ".join(parts)]
     stay = record.stay
@@ -318,10 +264,10 @@ def patient_context(
             lines.append(" · ".join(where))
     badges: list[tuple[tuple[str, ...], bool]] = []
     if record.deceased:
-        badges.append(((t("print.deceased", lang),), True))
+        badges.append(((t("patient.deceased", lang),), True))
     cs = record.code_status
     if cs is not None and cs.kind in LIMITING_CODE_STATUS:
-        badges.append(((t(f"print.csshort.{cs.kind.value}", lang),), True))
+        badges.append(((code_status_label(cs.kind, lang, short=True),), True))
     if record.allergies:
         label = t("print.allergy_badge", lang)
         substances = [a.substance[:30] for a in record.allergies]
@@ -551,4 +497,4 @@ def content_width(ctx: PageContext) -> float:
 
 
 def when_text(value: datetime | None, lang: str, tz: tzinfo) -> str:
-    return fmt_datetime(value, lang, tz) if value else "–"
+    return datetime_text(value, lang, tz)

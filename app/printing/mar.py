@@ -18,11 +18,13 @@ from xml.sax.saxutils import escape
 from reportlab.lib import colors
 from reportlab.platypus import Flowable, Table, TableStyle
 
-from app.i18n import fmt_time, normalize_language, t
+from app.present.catalog import normalize_language, t
+from app.present.clinical import status_word
+from app.present.dose import medication_text
+from app.present.formats import fmt_time, localize_numbers
 from app.printing.common import (
     allergy_block,
     code_status_block,
-    dosage_lines,
     due_text,
     flags_line,
 )
@@ -126,7 +128,8 @@ def _last_given(
     mine.sort(key=lambda a: a.when or datetime.min, reverse=True)
     lines = []
     for a in mine[:LAST_GIVEN]:
-        status = f" ({a.status})" if a.status and a.status != "completed" else ""
+        given = not a.status or a.status.strip().lower() == "completed"
+        status = "" if given else f" ({status_word(a.status, lang, 'administration')})"
         who = f" {a.performer}" if a.performer else ""
         when = a.when.astimezone(tz) if a.when and a.when.tzinfo else a.when
         stamp = f"{_day_label(when, lang)} {fmt_time(when, lang, tz)}" if when else "–"
@@ -135,11 +138,10 @@ def _last_given(
 
 
 def _drug_cell(order: MedicationOrder, st: Styles, lang: str, tz: tzinfo) -> Any:
-    dose, route, timing = dosage_lines(order, lang, tz)
+    text = medication_text(order, lang, tz)
+    dose, route, timing = text.dose(" / "), text.route(), text.schedule("\n")
     parts = [f"<b>{escape(order.drug)}</b>"]
-    parts.append(
-        escape(" · ".join(x for x in (dose.replace("\n", " / "), route) if x and x != "–"))
-    )
+    parts.append(escape(" · ".join(x for x in (dose, route) if x and x != "–")))
     parts.append(f"<font size=7>{escape(timing).replace(chr(10), '<br/>')}</font>")
     if order.prescriber:
         parts.append(f"<font size=6.5 color='#555555'>{escape(order.prescriber)}</font>")
@@ -254,20 +256,20 @@ def _recent(
         [
             when_text(a.when, lang, tz),
             a.drug,
-            a.dose_text or "–",
+            localize_numbers(a.dose_text, lang) or "–",
             a.route or "–",
-            a.status or "–",
+            status_word(a.status, lang, "administration"),
             a.performer or "–",
         ]
         for a in items
     ]
     header = [
-        t("print.col.time", lang),
+        t("col.time", lang),
         t("print.col.drug", lang),
-        t("print.col.dose", lang),
-        t("print.col.route", lang),
-        t("print.col.status", lang),
-        t("print.col.performer", lang),
+        t("col.dose", lang),
+        t("col.route", lang),
+        t("col.status", lang),
+        t("col.performer", lang),
     ]
     widths = [w * width for w in (0.14, 0.36, 0.14, 0.1, 0.1, 0.16)]
     return [section(t("print.mar.recent", lang), st), data_table(header, rows, widths, st)]
@@ -279,7 +281,7 @@ def mar_flowables(
     """The body of the MAR (without page furniture); pure."""
     st = styles()
     end = now + timedelta(hours=hours)
-    body: list[Flowable] = [code_status_block(record, st, width, lang), spacer(2)]
+    body: list[Flowable] = [code_status_block(record, st, width, lang, tz), spacer(2)]
     body.append(section(t("print.allergies", lang), st))
     body.extend(allergy_block(record, st, width, lang))
     flags = flags_line(record, st, lang)

@@ -16,13 +16,21 @@ from xml.sax.saxutils import escape as _esc
 
 from reportlab.platypus import Flowable, Table
 
-from app.i18n import fmt_date, fmt_number, t
+from app.present.catalog import t
+from app.present.clinical import (
+    CRITICAL_INTERPRETATIONS,
+    code_word,
+    interpretation_flag,
+    observation_value,
+    reference_range,
+    status_word,
+)
+from app.present.formats import date_text
 from app.printing.common import (
     ABRIDGE_CHARS,
     abridge,
     allergy_block,
     code_status_block,
-    code_word,
     dosage_lines,
     due_text,
     flags_line,
@@ -45,43 +53,26 @@ from app.printing.layout import (
     styles,
     when_text,
 )
-from sync.model import Interpretation, Observation, PatientRecord
+from sync.model import Observation, PatientRecord
 
 MAX_NOTES = 5
 #: Labs printed: those within this many days of the newest result (older ones are counted).
 LAB_DAYS = 7
-_CRITICAL = {Interpretation.CRITICAL_HIGH, Interpretation.CRITICAL_LOW, Interpretation.CRITICAL}
+_CRITICAL = CRITICAL_INTERPRETATIONS
 _ACTIVE_ORDER = {"active", "draft", "on-hold", ""}
 
 
 def value_text(obs: Observation, lang: str) -> str:
-    """ "7,2 mmol/l" / "120/80 mmHg" / "positiv"."""
-    if obs.value_text:
-        value = obs.value_text
-    elif obs.value is not None:
-        value = fmt_number(obs.value, lang)
-    else:
-        value = "–"
-    return f"{value} {obs.unit}" if obs.unit and value != "–" else value
+    """ "7,2 mmol/l" / "120/80 mmHg" / "positiv" (`app.present.clinical.observation_value`)."""
+    return observation_value(obs, lang)
 
 
 def range_text(obs: Observation, lang: str) -> str:
-    if obs.ref_text:
-        return obs.ref_text
-    low = fmt_number(obs.ref_low, lang) if obs.ref_low is not None else None
-    high = fmt_number(obs.ref_high, lang) if obs.ref_high is not None else None
-    if low and high:
-        return f"{low}–{high}"
-    if low:
-        return f"≥ {low}"
-    if high:
-        return f"≤ {high}"
-    return ""
+    return reference_range(obs, lang)
 
 
 def flag_text(obs: Observation) -> str:
-    value = obs.interpretation.value
-    return f"{value}!" if obs.interpretation in _CRITICAL else value
+    return interpretation_flag(obs)
 
 
 def latest_per_test(observations: list[Observation]) -> list[Observation]:
@@ -141,18 +132,20 @@ def _obs_table(
 ) -> Table:
     rows, backgrounds, bold = _observation_rows(observations, lang, tz)
     header = [
-        t("print.col.time", lang),
+        t("col.time", lang),
         t("print.col.test", lang),
         t("print.col.value", lang),
-        t("print.col.flag", lang),
-        t("print.col.range", lang),
+        t("col.flag", lang),
+        t("col.range", lang),
     ]
     widths = [width * 0.2, width * 0.33, width * 0.19, width * 0.07, width * 0.21]
     return data_table(header, rows, widths, st, row_backgrounds=backgrounds, bold_rows=bold)
 
 
-def _alerts(record: PatientRecord, st: Styles, width: float, lang: str) -> list[Flowable]:
-    out: list[Flowable] = [code_status_block(record, st, width, lang), spacer(2)]
+def _alerts(
+    record: PatientRecord, st: Styles, width: float, lang: str, tz: tzinfo
+) -> list[Flowable]:
+    out: list[Flowable] = [code_status_block(record, st, width, lang, tz), spacer(2)]
     out.append(section(t("print.allergies", lang), st))
     out.extend(allergy_block(record, st, width, lang))
     flags = flags_line(record, st, lang)
@@ -177,7 +170,7 @@ def _stay(record: PatientRecord, st: Styles, lang: str, tz: tzinfo) -> list[Flow
     return [section(t("print.stay", lang), st), para(text, st.body, markup=True)]
 
 
-def _problems(record: PatientRecord, st: Styles, lang: str) -> list[Flowable]:
+def _problems(record: PatientRecord, st: Styles, lang: str, tz: tzinfo) -> list[Flowable]:
     out: list[Flowable] = [section(t("print.problems", lang), st)]
     if not record.problems:
         return [*out, empty_line(t("print.none", lang), st)]
@@ -185,9 +178,12 @@ def _problems(record: PatientRecord, st: Styles, lang: str) -> list[Flowable]:
         codes = ", ".join(c.code for c in problem.coding if c.code)
         text = _esc(problem.text) + (f" <font size=7>({_esc(codes)})</font>" if codes else "")
         if problem.is_main_diagnosis:
-            text = f"<b>{text}</b> – {_esc(t('print.main_diagnosis', lang))}"
+            text = f"<b>{text}</b> – {_esc(t('problem.main', lang))}"
+        status = (problem.clinical_status or "").strip().lower()
+        if status and status != "active":
+            text += f" <font size=7>({_esc(status_word(status, lang, 'problem'))})</font>"
         if problem.onset:
-            text += f" <font size=7>· {fmt_date(problem.onset, lang)}</font>"
+            text += f" <font size=7>· {date_text(problem.onset, lang, tz)}</font>"
         out.append(para(f"• {text}", st.body, markup=True))
     return out
 
@@ -195,7 +191,7 @@ def _problems(record: PatientRecord, st: Styles, lang: str) -> list[Flowable]:
 def _medications(
     record: PatientRecord, st: Styles, width: float, lang: str, now: datetime, tz: tzinfo
 ) -> list[Flowable]:
-    out: list[Flowable] = [section(t("print.medications", lang), st)]
+    out: list[Flowable] = [section(t("med.active", lang), st)]
     if not record.medications:
         return [*out, empty_line(t("print.none", lang), st)]
     rows: list[list[Any]] = []
@@ -205,9 +201,10 @@ def _medications(
         due, overdue = due_text(order, record.administrations, now, tz, lang)
         drug = _esc(order.drug)
         if order.as_needed:
-            drug += f" <font size=7>[{_esc(t('print.prn', lang))}]</font>"
-        if order.status and order.status != "active":
-            drug += f" <font size=7>({_esc(order.status)})</font>"
+            drug += f" <font size=7>[{_esc(t('med.prn_short', lang))}]</font>"
+        if order.status and order.status.strip().lower() != "active":
+            status = status_word(order.status, lang, "medication")
+            drug += f" <font size=7>({_esc(status)})</font>"
         rows.append(
             [
                 para(drug, st.cell_bold, markup=True),
@@ -215,17 +212,17 @@ def _medications(
                 route,
                 timing,
                 due,
-                fmt_date(order.start, lang) if order.start else "–",
+                date_text(order.start, lang, tz),
             ]
         )
         if overdue:
             backgrounds[i] = ABNORMAL_BG
     header = [
         t("print.col.drug", lang),
-        t("print.col.dose", lang),
-        t("print.col.route", lang),
+        t("col.dose", lang),
+        t("col.route", lang),
         t("print.col.timing", lang),
-        t("print.col.next", lang),
+        t("col.next", lang),
         t("print.col.since", lang),
     ]
     widths = [0.25, 0.13, 0.08, 0.25, 0.18, 0.11]
@@ -244,7 +241,7 @@ def _orders(
     rows = [
         [
             o.text + (f" ({o.note})" if o.note else ""),
-            code_word(o.priority, lang) if o.priority else "–",
+            code_word(o.priority, lang) or "–",
             when_text(o.occurrence or o.authored, lang, tz),
             o.requester or "–",
         ]
@@ -298,9 +295,9 @@ def summary_flowables(
     """The body of the summary (without page furniture); pure."""
     st = styles()
     body: list[Flowable] = []
-    body += _alerts(record, st, width, lang)
+    body += _alerts(record, st, width, lang, tz)
     body += _stay(record, st, lang, tz)
-    body += _problems(record, st, lang)
+    body += _problems(record, st, lang, tz)
     body += _medications(record, st, width, lang, now, tz)
     if record.vitals:
         body += [section(t("print.vitals", lang), st)]
@@ -333,7 +330,7 @@ def render_summary(
     """
     ctx = patient_context(
         record,
-        title=t("print.title.summary", lang),
+        title=t("doc.summary", lang),
         meta=meta,
         printed_by=printed_by,
         lang=lang,

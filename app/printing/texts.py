@@ -1,11 +1,13 @@
-"""German and English text of the printed documents (registered in the app.i18n catalog).
+"""German and English text of the printed documents (registered in the one catalogue).
 
-Message ids start with "print.". Import side effect: registers the messages (idempotent).
+Message ids start with "print."; clinical words shared with the screen (code status, status
+words, column names) are in `app.present.words`.
+Import side effect: registers the messages (idempotent).
 """
 
 from __future__ import annotations
 
-from app.i18n import register
+from app.present.catalog import register
 
 MESSAGES: dict[str, dict[str, str]] = {
     # every page
@@ -18,19 +20,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Printed by {user} on {time} · confidential: patient data",
     },
     "print.page": {"de": "Seite {page} von {total}", "en": "Page {page} of {total}"},
-    "print.born": {"de": "geb. {date} ({age})", "en": "born {date} ({age})"},
     "print.mrn": {"de": "MRN {mrn}", "en": "MRN {mrn}"},
     "print.no_mrn": {"de": "keine MRN", "en": "no MRN"},
-    "print.birth_unknown": {"de": "Geburtsdatum unbekannt", "en": "birth date unknown"},
-    "print.deceased": {"de": "VERSTORBEN", "en": "DECEASED"},
-    "print.sex.male": {"de": "männlich", "en": "male"},
-    "print.sex.female": {"de": "weiblich", "en": "female"},
-    "print.sex.other": {"de": "divers", "en": "other"},
-    "print.sex.unknown": {"de": "Geschlecht unbekannt", "en": "sex unknown"},
-    "print.ward": {"de": "Station", "en": "Ward"},
-    "print.room_bed": {"de": "Zimmer {room} / Bett {bed}", "en": "Room {room} / bed {bed}"},
     # document titles
-    "print.title.summary": {"de": "Patientenübersicht", "en": "Patient summary"},
     "print.title.mar": {
         "de": "Medikationsplan / Verabreichungsnachweis ({hours} h)",
         "en": "Medication administration record ({hours} h)",
@@ -42,52 +34,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "de": "Allergien und Unverträglichkeiten",
         "en": "Allergies and intolerances",
     },
-    "print.nka": {
-        "de": "Keine bekannten Allergien (dokumentiert)",
-        "en": "No known allergies (documented)",
-    },
-    "print.allergies_unknown": {
-        "de": "Keine Allergien dokumentiert – das heißt NICHT: keine Allergien. Nachfragen!",
-        "en": "No allergies documented - this does NOT mean no allergies. Ask!",
-    },
-    "print.code_status": {"de": "Reanimationsstatus", "en": "Code status"},
-    "print.cs.full": {"de": "Volle Reanimation", "en": "Full code"},
-    "print.cs.dnr": {"de": "DNR – keine Reanimation", "en": "DNR - do not resuscitate"},
-    "print.cs.dni": {"de": "DNI – keine Intubation", "en": "DNI - do not intubate"},
-    "print.cs.dnr-dni": {
-        "de": "DNR/DNI – keine Reanimation, keine Intubation",
-        "en": "DNR/DNI - do not resuscitate, do not intubate",
-    },
-    "print.cs.comfort": {"de": "Nur palliative Maßnahmen", "en": "Comfort care only"},
-    "print.cs.other": {"de": "Siehe Dokumentation", "en": "See documentation"},
-    "print.cs.unknown": {"de": "REA-Status nicht dokumentiert", "en": "Code status not documented"},
-    "print.csshort.full": {"de": "Voll", "en": "Full"},
-    "print.csshort.dnr": {"de": "DNR", "en": "DNR"},
-    "print.csshort.dni": {"de": "DNI", "en": "DNI"},
-    "print.csshort.dnr-dni": {"de": "DNR/DNI", "en": "DNR/DNI"},
-    "print.csshort.comfort": {"de": "Palliativ", "en": "Comfort"},
-    "print.csshort.other": {"de": "Siehe Text", "en": "See text"},
-    "print.csshort.unknown": {"de": "unbekannt", "en": "unknown"},
-    "print.cs.documented": {"de": "Dokumentiert", "en": "Documented"},
-    "print.next": {"de": "nächste {time}", "en": "next {time}"},
-    "print.code.allergy": {"de": "Allergie", "en": "allergy"},
-    "print.code.intolerance": {"de": "Unverträglichkeit", "en": "intolerance"},
-    "print.code.food": {"de": "Nahrungsmittel", "en": "food"},
-    "print.code.medication": {"de": "Medikament", "en": "medication"},
-    "print.code.environment": {"de": "Umwelt", "en": "environment"},
-    "print.code.biologic": {"de": "Biologikum", "en": "biologic"},
-    "print.code.mild": {"de": "leicht", "en": "mild"},
-    "print.code.moderate": {"de": "mittel", "en": "moderate"},
-    "print.code.severe": {"de": "schwer", "en": "severe"},
-    "print.code.routine": {"de": "Routine", "en": "routine"},
-    "print.code.urgent": {"de": "dringend", "en": "urgent"},
-    "print.code.asap": {"de": "baldmöglichst", "en": "asap"},
-    "print.code.stat": {"de": "sofort", "en": "stat"},
-    "print.flags": {"de": "Hinweise", "en": "Alerts"},
-    "print.crit.high": {"de": "HOCH", "en": "HIGH"},
-    "print.crit.low": {"de": "niedrig", "en": "low"},
-    "print.crit.unable-to-assess": {"de": "nicht beurteilbar", "en": "unable to assess"},
-    "print.crit.unknown": {"de": "unbekannt", "en": "unknown"},
     "print.col.substance": {"de": "Substanz", "en": "Substance"},
     "print.col.criticality": {"de": "Kritikalität", "en": "Criticality"},
     "print.col.reactions": {"de": "Reaktionen", "en": "Reactions"},
@@ -99,16 +45,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "print.department": {"de": "Fachabteilung", "en": "Department"},
     "print.reason": {"de": "Aufnahmegrund", "en": "Reason"},
     "print.problems": {"de": "Diagnosen und Probleme", "en": "Problems and diagnoses"},
-    "print.main_diagnosis": {"de": "Hauptdiagnose", "en": "main diagnosis"},
-    "print.medications": {"de": "Aktive Medikation", "en": "Active medications"},
     "print.col.drug": {"de": "Medikament", "en": "Medication"},
-    "print.col.dose": {"de": "Dosis", "en": "Dose"},
-    "print.col.route": {"de": "Weg", "en": "Route"},
     "print.col.timing": {"de": "Zeiten", "en": "Timing"},
-    "print.col.next": {"de": "Nächste Gabe", "en": "Next due"},
     "print.col.since": {"de": "Seit", "en": "Since"},
-    "print.prn": {"de": "Bedarf", "en": "PRN"},
-    "print.overdue": {"de": "ÜBERFÄLLIG {times}", "en": "OVERDUE {times}"},
     "print.vitals": {"de": "Vitalzeichen (zuletzt)", "en": "Vital signs (latest)"},
     "print.labs": {"de": "Laborwerte", "en": "Lab results"},
     "print.labs_older": {
@@ -116,11 +55,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{count} older results (before {date}) not printed - see them in the viewer.",
     },
     "print.col.requester": {"de": "Angefordert von", "en": "Requested by"},
-    "print.col.time": {"de": "Zeit", "en": "Time"},
     "print.col.test": {"de": "Parameter", "en": "Test"},
     "print.col.value": {"de": "Wert", "en": "Value"},
-    "print.col.flag": {"de": "Flag", "en": "Flag"},
-    "print.col.range": {"de": "Referenz", "en": "Reference"},
     "print.orders": {"de": "Offene Anordnungen", "en": "Pending orders"},
     "print.col.order": {"de": "Anordnung", "en": "Order"},
     "print.col.priority": {"de": "Priorität", "en": "Priority"},
@@ -147,22 +83,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Times cannot be computed - read the order, write times by hand",
     },
     "print.mar.prn_box": {"de": "Zeit/Dosis/Hz", "en": "Time/dose/init."},
-    "print.mar.max": {"de": "Max.", "en": "Max"},
     "print.mar.recent": {
         "de": "Verabreichungen (letzte 72 h)",
         "en": "Administrations (last 72 h)",
     },
-    "print.col.performer": {"de": "Durch", "en": "By"},
-    "print.col.status": {"de": "Status", "en": "Status"},
     # census
     "print.census.count": {"de": "{count} Patienten", "en": "{count} patients"},
     "print.col.bed": {"de": "Zi./Bett", "en": "Rm/bed"},
-    "print.col.name": {"de": "Name", "en": "Name"},
     "print.col.born": {"de": "Geb.", "en": "Born"},
     "print.col.diagnosis": {"de": "Diagnose", "en": "Diagnosis"},
-    "print.col.allergies": {"de": "Allergien", "en": "Allergies"},
     "print.col.code": {"de": "REA", "en": "Code"},
-    "print.col.flags": {"de": "Hinweise", "en": "Alerts"},
     "print.col.admitted": {"de": "Aufn.", "en": "Adm."},
 }
 

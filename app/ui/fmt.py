@@ -8,11 +8,12 @@ live here.
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date, datetime, tzinfo
 from functools import lru_cache
 
 from app import i18n
+from app.present.search import fold as _fold
+from app.present.search import fold_forms as _fold_forms
 from sync.model import Sex
 
 _SEX_SHORT = {
@@ -86,19 +87,18 @@ def number_text(value: float | None) -> str:
     return f"{value:.3g}" if abs(value) < 1 else f"{value:.4g}"
 
 
-_GERMAN_TRANSLIT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
-
-
 def fold(text: str) -> str:
-    """Lower-case, diacritics removed, ß -> ss: "Müller" -> "muller" (for matching only)."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    """Lower-case, diacritics removed, ß -> ss, Ł -> l: "Müller" -> "muller" (for matching only).
+
+    The one folding of every search path (`app.present.search`, the same as the snapshot's
+    search index), so the instant filter finds "Łukasz" for "lukasz" as the index search does.
+    """
+    return _fold(text)
 
 
 def fold_forms(text: str) -> tuple[str, str]:
     """Both ways people type umlauts: "Müller" -> ("muller", "mueller")."""
-    lowered = unicodedata.normalize("NFC", text.casefold())
-    return fold(lowered), fold(lowered.translate(_GERMAN_TRANSLIT))
+    return _fold_forms(text)
 
 
 _WORD_SPLIT = re.compile(r"[^\w]+")

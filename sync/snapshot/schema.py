@@ -157,6 +157,10 @@ class SnapshotMeta(BaseModel):
     schema_version: int = SCHEMA_VERSION
     model_version: int = MODEL_VERSION
     generator: str = "wardcopy"
+    # The hospital's IANA time zone (the sync config's `timezone`): the laptop shows every time in
+    # it, whatever its own clock zone. None in snapshots built before the field existed (the
+    # viewer then uses its default, app.present.zone.DEFAULT_TIME_ZONE).
+    time_zone: str | None = None
 
 
 class Connection(Protocol):

@@ -1,0 +1,16 @@
+"""The presentation layer: the one place that turns the record model into words and numbers.
+
+The viewer (app.ui) and every printout (app.printing) read clinical facts through it; neither
+formats a clinical value on its own, so the screen and the paper say the same thing.
+
+- `catalog`  the one de/en message catalogue (`t`, `register`) and the user's language
+- `words`    the clinical vocabulary shared by screen and paper (code status, status words, ...)
+- `formats`  dates, times, numbers (no grouping in clinical values), ages, durations (babel)
+- `clinical` code status, allergies, FHIR status codes, patient, room/bed, observations
+- `dose`     dose, route and schedule text of a medication order
+- `zone`     the hospital's time zone (never the laptop's)
+- `search`   the one text folding for every search path
+
+Import the submodule you need (`from app.present.dose import medication_text`); this package
+imports nothing itself, so that importing the catalogue stays cheap.
+"""

@@ -1,0 +1,110 @@
+"""Dose, route and schedule of a medication order in words: one text for screen and paper.
+
+The rules (docs/architecture.md, "Presentation layer"):
+- dose: the mapped dose text ("500 mg", "1–2 Tbl.", "40 mg, 5 mL/h"), else value and unit, else
+  the prescriber's free text (`Dosage.text`), else "–"; numbers in the language's decimal sign;
+- route: each route once;
+- schedule: computed times as `app.schedule` expands them, interval orders anchored on the order
+  start in the hospital's zone (so "every 8 h" reads the same times the MAR boxes show); an
+  as-needed dosage reads "bei Bedarf (reason)" plus its documented maximum.
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from app.present import words as _words  # noqa: F401  (registers the shared vocabulary)
+from app.present.catalog import register, t
+from app.present.formats import DASH, clinical_number, localize_numbers
+from app.schedule import describe_dosage_timing
+from sync.model import Dosage, MedicationOrder
+
+register({"med.per_dose": {"de": "pro Gabe", "en": "per dose"}})
+
+
+def dose_text(dosage: Dosage, lang: str) -> str:
+    """The dose of one dosage: "4,5 g" (de) / "4.5 g" (en); free text as written; else "–"."""
+    if dosage.dose_text:
+        return localize_numbers(dosage.dose_text, lang)
+    if dosage.dose_value is not None:
+        unit = f" {dosage.dose_unit}" if dosage.dose_unit else ""
+        return f"{clinical_number(dosage.dose_value, lang)}{unit}"
+    if dosage.text and dosage.text.strip():
+        return dosage.text.strip()
+    return DASH
+
+
+def maximum_text(dosage: Dosage, lang: str) -> str:
+    """The documented maximum ("Max. 4 g / 1 d; 1 g pro Gabe"); "" when none."""
+    if not dosage.max_per_period:
+        return ""
+    value = localize_numbers(dosage.max_per_period, lang)
+    value = value.replace(" per dose", f" {t('med.per_dose', lang)}")
+    return f"{t('med.max', lang)} {value}"
+
+
+def _anchor(order: MedicationOrder, dosage: Dosage, tz: tzinfo) -> datetime | None:
+    start = (dosage.timing.bounds_start if dosage.timing else None) or order.start
+    return start.astimezone(tz) if start is not None and start.tzinfo else start
+
+
+def schedule_text(order: MedicationOrder, dosage: Dosage, lang: str, tz: tzinfo) -> str:
+    """When this dosage is given: "3× täglich: 06:00, 14:00, 22:00", "alle 8 h",
+    "bei Bedarf (Schmerzen); Max. 4 g / 1 d". Intervals are anchored on the order start in `tz`."""
+    text = localize_numbers(describe_dosage_timing(dosage, lang, _anchor(order, dosage, tz)), lang)
+    if dosage.as_needed:
+        maximum = maximum_text(dosage, lang)
+        if maximum:
+            text = f"{text}; {maximum}"
+    return text
+
+
+@dataclass(frozen=True)
+class DosageText:
+    dose: str
+    route: str
+    schedule: str
+
+
+@dataclass(frozen=True)
+class MedicationText:
+    """Dose, route and schedule of an order; one entry per dosage (an order may have several)."""
+
+    dosages: tuple[DosageText, ...]
+
+    def dose(self, sep: str = "; ") -> str:
+        return sep.join(d.dose for d in self.dosages) or DASH
+
+    def route(self, sep: str = ", ") -> str:
+        routes = [d.route for d in self.dosages if d.route != DASH]
+        return sep.join(dict.fromkeys(routes)) or DASH
+
+    def schedule(self, sep: str = "; ") -> str:
+        return sep.join(d.schedule for d in self.dosages if d.schedule) or DASH
+
+
+def medication_text(order: MedicationOrder, lang: str, tz: tzinfo) -> MedicationText:
+    """Every dosage of `order` in words (an order without dosages reads "–" for each)."""
+    out = []
+    for dosage in order.dosages or [Dosage()]:
+        out.append(
+            DosageText(
+                dose=dose_text(dosage, lang),
+                route=(dosage.route or "").strip() or DASH,
+                schedule=schedule_text(order, dosage, lang, tz),
+            )
+        )
+    return MedicationText(tuple(out))
+
+
+__all__ = [
+    "DosageText",
+    "MedicationText",
+    "dose_text",
+    "maximum_text",
+    "medication_text",
+    "schedule_text",
+]

@@ -1,0 +1,39 @@
+"""The hospital's time zone: every time a clinician reads is shown in it, never in the laptop's.
+
+A ward laptop's clock zone may be anything (UTC on a freshly imaged machine, the vendor's zone);
+a dose due at 08:00 in Berlin must read 08:00. The zone comes, in this order, from: an explicit
+choice (`wardcopy print --tz`, the laptop setting `time_zone` an administrator may set), the
+snapshot (`SnapshotMeta.time_zone`, written by the sync server from its config), else
+`DEFAULT_TIME_ZONE` (the sync config's default) for snapshots built before the field existed.
+
+Pure; never raises.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+#: The sync config's default zone (sync.config.SyncConfig.timezone); used for old snapshots.
+DEFAULT_TIME_ZONE = "Europe/Berlin"
+
+
+def zone_or_none(name: str | None) -> ZoneInfo | None:
+    """`ZoneInfo(name)`, or None when `name` is empty or not a known IANA zone."""
+    if not name or not name.strip():
+        return None
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def hospital_zone(*names: str | None) -> ZoneInfo:
+    """The first valid zone of `names` (most explicit first), else `DEFAULT_TIME_ZONE`.
+
+    Typical call: `hospital_zone(settings.time_zone, meta.time_zone)`.
+    """
+    for name in names:
+        zone = zone_or_none(name)
+        if zone is not None:
+            return zone
+    return ZoneInfo(DEFAULT_TIME_ZONE)
