@@ -146,10 +146,14 @@ def test_interval_times_are_anchored_on_the_order_start_in_the_hospital_zone() -
 # --- words for codes -----------------------------------------------------------------------
 
 VALUE_SETS = {
-    "medication": ["active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped"]
-    + ["draft", "unknown"],
-    "administration": ["in-progress", "not-done", "on-hold", "completed", "entered-in-error"]
-    + ["stopped", "unknown"],
+    "medication": [
+        *("active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped"),
+        *("draft", "unknown"),
+    ],
+    "administration": [
+        *("in-progress", "not-done", "on-hold", "completed", "entered-in-error"),
+        *("stopped", "unknown"),
+    ],
     "problem": ["active", "recurrence", "relapse", "inactive", "remission", "resolved"],
     "allergy": ["unconfirmed", "provisional", "differential", "confirmed", "refuted"],
     "order": ["draft", "active", "on-hold", "revoked", "completed", "entered-in-error"],
@@ -274,12 +278,17 @@ def test_snapshot_carries_the_hospital_zone(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("typed", "name"),
-    [("lukasz", "Łukaszewicz, Grażyna"), ("ovE", "Øvergård, Åse"), ("strasse", "Straße")]
-    + [("mueller", "Müller-Weiß, Jürgen"), ("muller", "Müller"), ("dvorak", "Dvořák")],
+    [
+        ("lukasz", "Łukaszewicz, Grażyna"),
+        ("ovE", "Øvergård, Åse"),
+        ("strasse", "Straße"),
+        ("mueller", "Müller-Weiß, Jürgen"),
+        ("muller", "Müller"),
+        ("dvorak", "Dvořák"),
+    ],
 )
 def test_one_folding_for_the_instant_filter_and_the_snapshot_index(typed: str, name: str) -> None:
     assert fmt.matches(typed, name)  # the census filter as the user types
     folded = fold(typed)
     assert any(token.startswith(folded) for token in index_tokens(name))  # the snapshot index
     assert fmt.fold is not None and fmt.fold(name) == fold(name)
-
