@@ -182,8 +182,9 @@ def _problems(record: PatientRecord, st: Styles, lang: str, tz: tzinfo) -> list[
         status = (problem.clinical_status or "").strip().lower()
         if status and status != "active":
             text += f" <font size=7>({_esc(status_word(status, lang, 'problem'))})</font>"
-        if problem.onset:
-            text += f" <font size=7>· {date_text(problem.onset, lang, tz)}</font>"
+        onset = problem.onset_date or problem.onset  # a FHIR date stays that calendar date
+        if onset:
+            text += f" <font size=7>· {date_text(onset, lang, tz)}</font>"
         out.append(para(f"• {text}", st.body, markup=True))
     return out
 
