@@ -292,7 +292,7 @@ def _read_lines(path: Path) -> list[bytes]:
     except FileNotFoundError:
         return []
     except OSError as exc:
-        raise AuditError(f"cannot read audit log {path}: {exc.strerror or exc}") from None
+        raise AuditError(f"cannot read audit log {path}: {exc.strerror or exc}") from exc
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
@@ -459,7 +459,7 @@ class AuditLog:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise AuditError(f"cannot write audit log {path}: {exc.strerror or exc}") from None
+            raise AuditError(f"cannot write audit log {path}: {exc.strerror or exc}") from exc
         try:
             size = os.fstat(fd).st_size
             try:
@@ -469,7 +469,7 @@ class AuditLog:
                 os.fsync(fd)
             except OSError as exc:
                 self._cut_back(fd, size, path)
-                raise AuditError(f"cannot write audit log {path}: {exc.strerror or exc}") from None
+                raise AuditError(f"cannot write audit log {path}: {exc.strerror or exc}") from exc
             head_file = self._dir / HEAD_FILE
             try:
                 fsutil.atomic_write(
@@ -483,7 +483,7 @@ class AuditLog:
                     raise AuditError(
                         f"cannot write audit head pointer {head_file}: {exc.strerror or exc}; "
                         "the entry was not recorded"
-                    ) from None
+                    ) from exc
         finally:
             os.close(fd)
 
@@ -829,7 +829,7 @@ def export(
         dest_path.parent.mkdir(parents=True, exist_ok=True)
         fsutil.atomic_write(dest_path, data, 0o600)
     except OSError as exc:
-        raise AuditError(f"cannot write audit export {dest_path}: {exc.strerror or exc}") from None
+        raise AuditError(f"cannot write audit export {dest_path}: {exc.strerror or exc}") from exc
     return ExportResult(count=len(entries), problems=problems, path=dest_path)
 
 

@@ -309,11 +309,6 @@ class Authenticator:
             return (Role.NURSE, Role.PHYSICIAN)
         return self.roster.break_glass.roles
 
-    def set_roster(self, roster: Roster | None) -> None:
-        """Use a newly installed roster from now on (open sessions are not affected)."""
-        self.roster = roster
-        self._dummy = None
-
     # -- internals ------------------------------------------------------------------------
 
     def _audit(

@@ -206,7 +206,7 @@ def load_device_key(home: Path) -> X25519PrivateKey:
             raise DeviceError(
                 f"cannot read the private key of device {ident.device_id} in {path}: "
                 f"{exc.strerror or exc}"
-            ) from None
+            ) from exc
     if len(raw) != keys.KEY_SIZE:
         raise DeviceError(
             f"the private key of device {ident.device_id} in {where} is damaged "
@@ -424,8 +424,8 @@ def pinned_server_key(home: Path) -> Ed25519PublicKey | None:
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:
-        raise DeviceError(f"pinned server key {path} unreadable ({exc})") from None
+        raise DeviceError(f"pinned server key {path} unreadable ({exc})") from exc
     try:
         return keys.parse_signing_public_key(text)
     except keys.KeysError as exc:
-        raise DeviceError(f"pinned server key {path} is damaged: {exc}") from None
+        raise DeviceError(f"pinned server key {path} is damaged: {exc}") from exc

@@ -192,7 +192,7 @@ def load_signing_key(path: Path) -> Ed25519PrivateKey:
     except FileNotFoundError:
         raise KeysError(f"signing key {path} not found: run `wardcopy-sync keys init`") from None
     except OSError as exc:
-        raise KeysError(f"signing key {path} unreadable: {exc.strerror}") from None
+        raise KeysError(f"signing key {path} unreadable: {exc.strerror}") from exc
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:

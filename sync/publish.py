@@ -84,7 +84,7 @@ def _read_json(path: Path, default: Any) -> Any:
     except FileNotFoundError:
         return default
     except orjson.JSONDecodeError as exc:
-        raise PublishError(f"{path} is not valid JSON ({exc}); restore it from a backup") from None
+        raise PublishError(f"{path} is not valid JSON ({exc}); restore it from a backup") from exc
 
 
 # --- sequences ----------------------------------------------------------------------------------
@@ -162,7 +162,7 @@ def _load_enrolments(sync_home: Path) -> list[Enrolment]:
     try:
         return [Enrolment(**e) for e in data.get("enrolments", [])]
     except TypeError as exc:
-        raise PublishError(f"{_enrolments_path(sync_home)} is malformed ({exc})") from None
+        raise PublishError(f"{_enrolments_path(sync_home)} is malformed ({exc})") from exc
 
 
 def _save_enrolments(sync_home: Path, items: list[Enrolment]) -> None:

@@ -17,7 +17,6 @@ and the small set of shared resources (Location, Organization, Practitioner, ...
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -237,13 +236,3 @@ def canonical_key(reference: str, context: RefIndex | None = None) -> str | None
             return None
         return context.by_ident(*parsed)
     return literal_key(ref)
-
-
-def keys_of(references: Iterable[Any], index: RefIndex) -> list[str]:
-    """Keys of all resolvable references in `references` (order kept, unresolvable dropped)."""
-    out: list[str] = []
-    for ref in references:
-        key = index.key_of(ref)
-        if key is not None:
-            out.append(key)
-    return out

@@ -404,7 +404,7 @@ def import_csv(
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise RosterError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise RosterError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except UnicodeDecodeError:
         raise RosterError(f"{path} is not UTF-8 text: save it as 'CSV UTF-8'") from None
     header_line = text.split("\n", 1)[0]
@@ -503,7 +503,7 @@ def _write_private(path: Path, data: bytes) -> None:
     try:
         fsutil.atomic_write(path, data, 0o600)
     except OSError as exc:
-        raise RosterError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise RosterError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def roster_source_path(sync_home: Path) -> Path:
@@ -522,7 +522,7 @@ def load_roster_source(sync_home: Path, *, hospital: str = "") -> Roster:
     except FileNotFoundError:
         return new_roster(hospital)
     except OSError as exc:
-        raise RosterError(f"cannot read roster source {path}: {exc.strerror or exc}") from None
+        raise RosterError(f"cannot read roster source {path}: {exc.strerror or exc}") from exc
     return Roster.from_json(data, what=f"roster source {path}")
 
 
@@ -580,7 +580,7 @@ def open_roster(data: bytes, trusted_key: TrustedKey) -> Roster:
     try:
         document = parse_document(data, trusted_key, ROSTER_KIND)
     except PackageError as exc:
-        raise RosterError(f"roster refused: {exc}") from None
+        raise RosterError(f"roster refused: {exc}") from exc
     roster = Roster.from_json(document.body, what="signed roster")
     if roster.sequence != document.sequence:
         raise RosterError(
@@ -609,11 +609,11 @@ def load_installed_roster(roster_dir: Path, trusted_key: TrustedKey) -> Roster |
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise RosterError(f"cannot read installed roster {path}: {exc.strerror or exc}") from None
+        raise RosterError(f"cannot read installed roster {path}: {exc.strerror or exc}") from exc
     try:
         return open_roster(data, trusted_key)
     except RosterError as exc:
-        raise RosterError(f"installed roster {path}: {exc}") from None
+        raise RosterError(f"installed roster {path}: {exc}") from exc
 
 
 def install_roster(roster_dir: Path, data: bytes, trusted_key: TrustedKey) -> tuple[Roster, bool]:

@@ -44,7 +44,6 @@ from sync.package.manifest import (
 from sync.package.seal import (
     RecipientKey,
     build_manifest,
-    recipients_of,
     seal_package,
     seal_package_bytes,
 )
@@ -88,7 +87,6 @@ __all__ = [
     "parse_timestamp",
     "read_header",
     "read_header_file",
-    "recipients_of",
     "seal_document",
     "seal_package",
     "seal_package_bytes",

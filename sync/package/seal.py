@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -167,8 +167,3 @@ def seal_package_bytes(
         delta=delta,
     )
     return _frame(MAGIC, canonical_dumps(manifest.to_json_obj()), signing_key) + payload
-
-
-def recipients_of(pairs: Sequence[tuple[str, X25519PublicKey]]) -> list[RecipientKey]:
-    """Convenience: RecipientKey list from (device_id, public key) pairs."""
-    return [RecipientKey(d, k) for d, k in pairs]

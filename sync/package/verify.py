@@ -130,7 +130,7 @@ def read_header_file(path: Path, trusted: TrustedKey) -> PackageHeader:
         with path.open("rb") as fh:
             return read_header(fh.read, trusted)
     except OSError as exc:
-        raise PackageError("io", f"cannot read {path}: {exc.strerror or exc}") from None
+        raise PackageError("io", f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
 def hash_payload_file(path: Path, offset: int) -> tuple[int, str]:
@@ -184,4 +184,4 @@ def unwrap_db_key(manifest: Manifest, device_key: X25519PrivateKey) -> bytes:
     try:
         return keys.unwrap_key(entry.enc, entry.ct, device_key, info)
     except keys.KeysError as exc:
-        raise PackageError("unwrap", f"device {did}: {exc}") from None
+        raise PackageError("unwrap", f"device {did}: {exc}") from exc

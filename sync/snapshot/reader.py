@@ -78,7 +78,7 @@ class SnapshotReader:
                     f"cannot read snapshot {self.path}: {exc}; the file may be damaged, run "
                     "`wardcopy verify --installed`",
                     reason=str(exc),
-                ) from None
+                ) from exc
 
     def _read_meta(self) -> SnapshotMeta:
         ((version,),) = self._query("PRAGMA user_version")

@@ -205,7 +205,7 @@ def connect(path: Path, key: bytes, *, readonly: bool, page_size: int = PAGE_SIZ
         try:
             size = path.stat().st_size
         except OSError as exc:
-            raise SnapshotError(f"cannot open snapshot {path}: {exc.strerror}") from None
+            raise SnapshotError(f"cannot open snapshot {path}: {exc.strerror}") from exc
         if size == 0:
             raise SnapshotError(f"snapshot {path} is empty: fetch or rebuild it")
         if size % PAGE_SIZE:
@@ -219,7 +219,7 @@ def connect(path: Path, key: bytes, *, readonly: bool, page_size: int = PAGE_SIZ
             uri, uri=True, isolation_level=None, check_same_thread=False
         )
     except sqlcipher.Error as exc:
-        raise SnapshotError(f"cannot open snapshot {path}: {exc}") from None
+        raise SnapshotError(f"cannot open snapshot {path}: {exc}") from exc
     try:
         # The key is bound into the statement text (PRAGMA takes no parameters); it is hex of
         # bytes we checked, so nothing can be injected, and the text is never logged.
@@ -246,12 +246,12 @@ def connect(path: Path, key: bytes, *, readonly: bool, page_size: int = PAGE_SIZ
             raise SnapshotError(
                 f"cannot open snapshot {path}: damaged or truncated ({exc}); fetch or rebuild it",
                 reason=str(exc),
-            ) from None
+            ) from exc
         raise SnapshotError(
             f"cannot open snapshot {path}: wrong key, not a Wardcopy snapshot, or damaged "
             f"({exc}); fetch the snapshot again or check the key",
             reason=str(exc),
-        ) from None
+        ) from exc
     return conn
 
 

@@ -133,7 +133,7 @@ class SnapshotWriter:
             self.partial.unlink(missing_ok=True)
             os.close(os.open(self.partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         except OSError as exc:
-            raise SnapshotError(f"cannot create snapshot {self.partial}: {exc.strerror}") from None
+            raise SnapshotError(f"cannot create snapshot {self.partial}: {exc.strerror}") from exc
         self._conn: Connection | None = None
         try:
             self._conn = connect(self.partial, key, readonly=False)
@@ -156,7 +156,7 @@ class SnapshotWriter:
             self._conn.execute("BEGIN")
         except sqlcipher.Error as exc:
             self.abort()
-            raise SnapshotError(f"cannot create snapshot {self.partial}: {exc}") from None
+            raise SnapshotError(f"cannot create snapshot {self.partial}: {exc}") from exc
 
     def __enter__(self) -> Self:
         return self
@@ -250,7 +250,7 @@ class SnapshotWriter:
             self._conn.execute("PRAGMA shrink_memory").fetchall()
             self._conn.execute("BEGIN")
         except sqlcipher.Error as exc:
-            raise SnapshotError(f"cannot write snapshot {self.partial}: {exc}") from None
+            raise SnapshotError(f"cannot write snapshot {self.partial}: {exc}") from exc
 
     def add_all(self, records: Iterable[PatientRecord]) -> None:
         """add() each record."""
@@ -283,7 +283,7 @@ class SnapshotWriter:
                 "INSERT OR IGNORE INTO search_exact (key, row_id) VALUES (?, ?)", self._exact
             )
         except sqlcipher.Error as exc:
-            raise SnapshotError(f"cannot write snapshot {self.partial}: {exc}") from None
+            raise SnapshotError(f"cannot write snapshot {self.partial}: {exc}") from exc
         self._census.clear()
         self._encoded.clear()
         self._pending_bytes = 0
@@ -324,7 +324,7 @@ class SnapshotWriter:
             fsutil.fsync_dir(self.path.parent)
         except (sqlcipher.Error, OSError) as exc:
             self.abort()
-            raise SnapshotError(f"cannot finish snapshot {self.path}: {exc}") from None
+            raise SnapshotError(f"cannot finish snapshot {self.path}: {exc}") from exc
         except BaseException:
             self.abort()
             raise

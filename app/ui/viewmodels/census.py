@@ -335,10 +335,6 @@ def _text_matches(words: list[str], text: str) -> bool:
     return all(w in text for w in words)
 
 
-def _row_matches(query: str, row: CensusRow) -> bool:
-    return fmt.matches(query, *_search_fields(row))
-
-
 def census_line(
     row: CensusRow, now: datetime, tz: tzinfo | None, lang: str, ward_id: str | None = None
 ) -> CensusLine:
