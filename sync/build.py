@@ -88,6 +88,11 @@ class BuildReport:
     merged: int = 0  # patient records folded into another
     duplicates: int = 0  # repeated Type/id (newest kept)
     problems: dict[str, int] = field(default_factory=dict)  # reason -> count
+    # reason -> where it was found ("file.ndjson:12", "bundle.json:3:17", "b.json#entry4 (Type)"),
+    # the first 20 per reason: invalid JSON, unknown resourceType, ...
+    problem_places: dict[str, list[str]] = field(default_factory=dict)
+    # "Patient/id" read more than once -> where each copy was read (the newest is used)
+    duplicate_patients: dict[str, list[str]] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)  # types read but not kept
     elapsed_seconds: float = 0.0
     read_seconds: float = 0.0  # pass 1: parse and stage the source
@@ -423,6 +428,12 @@ def build_snapshots(
     report.resources = dict(sorted(stats.resources.items()))
     report.total_resources = stats.total
     report.duplicates = stats.duplicates
+    report.problem_places = dict(stats.places)
+    report.duplicate_patients = dict(stats.duplicate_patients)
+    if stats.duplicate_patients:
+        problems["Patient: same id read more than once (newest used)"] += len(
+            stats.duplicate_patients
+        )
     report.skipped = dict(sorted(stats.skipped.items()))
     report.problems = dict(problems.most_common())
     report.data_as_of = data_as_of

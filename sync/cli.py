@@ -353,6 +353,15 @@ def print_cycle(result: CycleResult) -> None:
         print(f"{report.problem_count:,} resources or references could not be used:")
         for reason, count in list(report.problems.items())[:20]:
             print(f"  {count:>7,}  {reason}")
+            places = report.problem_places.get(reason, [])[:5]
+            for place in places:
+                print(f"             at {place}")
+            if places and count > len(places):
+                print(f"             ... and {count - len(places):,} more")
+    if report.duplicate_patients:
+        print(f"{len(report.duplicate_patients):,} Patient id(s) read more than once:")
+        for key, places in list(report.duplicate_patients.items())[:20]:
+            print(f"  {key}: {', '.join(places[:5])}")
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:

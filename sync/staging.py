@@ -61,6 +61,7 @@ _STALE_SECONDS = 24 * 3600
 # generated patients: staging writes ~20% less CPU, reads the same (32/64 KiB pages read
 # slower: a patient's rows are scattered and each hit decrypts a whole page).
 _PAGE_SIZE = 16384
+_MAX_PLACES = 20  # places named per problem reason / duplicate patient in the build report
 _QUERY_CHUNK = 400  # SQLite host parameters per IN (...) query, well under its limit
 
 # Problem reasons (stable strings: they are counted and shown in the build report)
@@ -81,6 +82,16 @@ class StagingStats:
     duplicates: int = 0
     merged: int = 0
     newest_update: datetime | None = None
+    # reason -> where (file:line, file#entryN), the first _MAX_PLACES of each
+    places: dict[str, list[str]] = field(default_factory=dict)
+    # "Patient/id" read more than once -> where each copy was read (first _MAX_PLACES)
+    duplicate_patients: dict[str, list[str]] = field(default_factory=dict)
+
+    def note_place(self, reason: str, origin: str) -> None:
+        """Remember where a problem was found (a bounded list per reason)."""
+        places = self.places.setdefault(reason, [])
+        if len(places) < _MAX_PLACES:
+            places.append(origin)
 
     @property
     def total(self) -> int:
@@ -106,6 +117,7 @@ class _PatientInfo:
     active: bool
     links: list[tuple[str, Any]]  # (link type, Reference)
     identifiers: list[tuple[str, str]]  # (system, value)
+    origin: str = ""  # where it was read (file:line), for the duplicate report
 
 
 def _last_updated(resource: dict[str, Any]) -> str:
@@ -177,7 +189,7 @@ class Classifier:
 
     def __call__(self, item: SourceItem | SourceProblem) -> Classified:
         if isinstance(item, SourceProblem):
-            return (PROBLEM, item.reason)
+            return (PROBLEM, item.reason, item.origin)
         resource = item.resource
         rtype: str = resource["resourceType"]
         updated = _last_updated(resource)
@@ -186,7 +198,7 @@ class Classifier:
             resource["id"] = self._invent_id(item.full_url)
             raw = None  # changed: serialise again
         if rtype == "Patient":
-            return (PATIENT, rtype, updated, item.full_url, resource)
+            return (PATIENT, rtype, updated, item.full_url, resource, item.origin)
         if rtype in IGNORED_PATIENT_TYPES:
             return (SKIPPED, rtype, updated)
         if rtype in PATIENT_REFERENCE_FIELDS:
@@ -330,6 +342,8 @@ class Staging:
         kind = staged[0]
         if kind == PROBLEM:
             self.stats.problems[staged[1]] += 1
+            if len(staged) > 2:
+                self.stats.note_place(staged[1], staged[2])
             return
         rtype: str = staged[1]
         updated: str = staged[2]
@@ -347,7 +361,7 @@ class Staging:
             if len(self._rows) >= _INSERT_BATCH:
                 self._flush()
         elif kind == PATIENT:
-            self._add_patient(staged[4], staged[3], updated)
+            self._add_patient(staged[4], staged[3], updated, staged[5] if len(staged) > 5 else "")
             if len(self._patient_rows) >= _INSERT_BATCH:
                 self._flush()
         elif kind == SHARED:
@@ -364,13 +378,20 @@ class Staging:
         ):
             self.stats.newest_update = parsed
 
-    def _add_patient(self, resource: dict[str, Any], full_url: str | None, updated: str) -> None:
+    def _add_patient(
+        self, resource: dict[str, Any], full_url: str | None, updated: str, origin: str = ""
+    ) -> None:
         key = f"Patient/{resource['id']}"
         previous = self._patients.get(key)
         if previous is not None:
+            # Never silent: a second Patient with the same id is either a newer version or a
+            # clash of two people; the build report names the id and where each copy was read.
             self.stats.duplicates += 1
+            places = self.stats.duplicate_patients.setdefault(key, [previous.origin])
+            if len(places) < _MAX_PLACES:
+                places.append(origin)
             if updated < previous.last_updated:
-                return  # an older copy of a patient we already have
+                return  # an older copy of a patient we already have (the newest is kept)
         self.index.add(resource, full_url, keep=False)
         links: list[tuple[str, Any]] = []
         for link in resource.get("link") or ():
@@ -384,7 +405,7 @@ class Staging:
             and isinstance(i.get("value"), str)
         ]
         self._patients[key] = _PatientInfo(
-            updated, resource.get("active") is not False, links, identifiers
+            updated, resource.get("active") is not False, links, identifiers, origin
         )
         self._patient_rows.append((key, updated, orjson.dumps(resource)))
 

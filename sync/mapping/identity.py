@@ -177,6 +177,12 @@ def identity_fields(m: Mapper, patient: dict[str, Any]) -> dict[str, Any]:
         fields["birth_date"] = parse_fhir_date(birth)
         if fields["birth_date"] is None:
             m.problem("Patient: bad birthDate")
+        elif fields["birth_date"] > m.ctx.now.astimezone(m.tz).date():
+            # Kept as sent (the chart shows what the source says), but reported: a typo here
+            # makes a wrong age and wrong dose ranges.
+            m.problem("Patient: birth date in the future (implausible)")
+        elif fields["birth_date"].year < 1900:
+            m.problem("Patient: birth date before 1900 (implausible)")
     gender = patient.get("gender")
     fields["sex"] = _SEX.get(gender, Sex.UNKNOWN) if isinstance(gender, str) else Sex.UNKNOWN
     if patient.get("deceasedBoolean") is True:

@@ -152,8 +152,10 @@ def _iter_json(path: Path, label: str) -> Iterator[SourceItem | SourceProblem]:
         return
     try:
         value = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        yield SourceProblem(label, "invalid JSON")
+    except orjson.JSONDecodeError as exc:
+        # Name the line (and column) where the JSON breaks, so IT can find it in a big file.
+        where = f"{label}:{exc.lineno}:{exc.colno}" if getattr(exc, "lineno", None) else label
+        yield SourceProblem(where, "invalid JSON")
         return
     del data
     if isinstance(value, dict) and "resourceType" not in value:
@@ -175,7 +177,9 @@ def _expand(
         yield SourceProblem(origin, "missing resourceType")
         return
     if rtype not in RESOURCE_TYPES:
-        yield SourceProblem(origin, "unknown resourceType")
+        # The type name goes with the place (not into the counted reason): "Observaton" tells
+        # IT what to fix. Capped: it is whatever the file says.
+        yield SourceProblem(f"{origin} ({rtype[:40]})", "unknown resourceType")
         return
     if rtype != "Bundle":
         yield SourceItem(value, full_url, origin)
