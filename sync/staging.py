@@ -189,7 +189,7 @@ class Classifier:
 
     def __call__(self, item: SourceItem | SourceProblem) -> Classified:
         if isinstance(item, SourceProblem):
-            return (PROBLEM, item.reason, item.origin)
+            return (PROBLEM, item.reason, item.place or item.origin)
         resource = item.resource
         rtype: str = resource["resourceType"]
         updated = _last_updated(resource)

@@ -53,6 +53,9 @@ class SourceProblem:
 
     origin: str
     reason: str
+    # A more precise place for the build report when there is one: "file.json:3:13" (line and
+    # column of broken JSON), "file.ndjson:5 (Observaton)" (the unknown type as written).
+    place: str | None = None
 
 
 def iter_files(path: Path) -> Iterator[SourceItem | SourceProblem]:
@@ -155,7 +158,7 @@ def _iter_json(path: Path, label: str) -> Iterator[SourceItem | SourceProblem]:
     except orjson.JSONDecodeError as exc:
         # Name the line (and column) where the JSON breaks, so IT can find it in a big file.
         where = f"{label}:{exc.lineno}:{exc.colno}" if getattr(exc, "lineno", None) else label
-        yield SourceProblem(where, "invalid JSON")
+        yield SourceProblem(label, "invalid JSON", where)
         return
     del data
     if isinstance(value, dict) and "resourceType" not in value:
@@ -179,7 +182,7 @@ def _expand(
     if rtype not in RESOURCE_TYPES:
         # The type name goes with the place (not into the counted reason): "Observaton" tells
         # IT what to fix. Capped: it is whatever the file says.
-        yield SourceProblem(f"{origin} ({rtype[:40]})", "unknown resourceType")
+        yield SourceProblem(origin, "unknown resourceType", f"{origin} ({rtype[:40]})")
         return
     if rtype != "Bundle":
         yield SourceItem(value, full_url, origin)
