@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import logging
 import multiprocessing
 import os
@@ -74,6 +75,9 @@ class WardSnapshot:
     key: bytes = field(repr=False)
     meta: SnapshotMeta
     patients: int
+    # A hash of the ward's records (each patient's record JSON, by patient id): equal digests
+    # mean equal contents, so an unchanged ward need not be published again (sync.cycle).
+    digest: str = ""
 
 
 @dataclass
@@ -360,6 +364,7 @@ def build_snapshots(
     *,
     workers: int | None = None,
     data_as_of: datetime | None = None,
+    exclude: Sequence[str] = (),
 ) -> BuildResult:
     """Build one snapshot per ward (and the hospital-wide ward) from the FHIR files at `source`.
 
@@ -369,6 +374,7 @@ def build_snapshots(
     `workers` is the number of mapping processes (1 = map in this process). `source` may also
     be an ItemSource (the live source's resource store, sync.store); then `data_as_of` should be
     the time the FHIR server was last read (else: the newest lastUpdated, as for files).
+    `exclude` leaves those ward ids out (the hospital-wide ward between its hourly builds).
     Returns the snapshots with their keys and the build report.
     Raises BuildError (unknown ward, missing source), SnapshotError (cannot write a snapshot).
     """
@@ -411,7 +417,7 @@ def build_snapshots(
         )
         locations = [r for k, r in st.index.resources.items() if k.startswith("Location/")]
         ward_configs = effective_wards(config, locations)
-        targets = _select_wards(config, ward_configs, wards)
+        targets = [t for t in _select_wards(config, ward_configs, wards) if t[0] not in exclude]
         log.info("building %d ward snapshot(s): %s", len(targets), ", ".join(t[0] for t in targets))
         newest = st.stats.newest_update if data_as_of is None else data_as_of
         # A lastUpdated in the future is a clock error at the source; never claim fresher data
@@ -464,6 +470,7 @@ def _write_wards(
     keys = {ward_id: new_key() for ward_id, _ in targets}
     writers: dict[str, SnapshotWriter] = {}
     counts: Counter[str] = Counter()
+    contents: dict[str, list[tuple[str, bytes]]] = {ward_id: [] for ward_id, _ in targets}
     try:
         for ward_id, ward_name in targets:
             meta = SnapshotMeta(
@@ -486,11 +493,13 @@ def _write_wards(
             report.patients_mapped += 1
             if ward_ids:
                 report.patients_placed += 1
+            fingerprint = hashlib.blake2b(record.data, digest_size=16).digest()
             for ward_id in ward_ids:
                 writer = writers.get(ward_id)
                 if writer is not None:
                     writer.add_prepared(record)
                     counts[ward_id] += 1
+                    contents[ward_id].append((record.patient_id, fingerprint))
         for ward_id, writer in writers.items():
             writer.finish()
             log.debug("ward %s: snapshot written, %d patients", ward_id, counts[ward_id])
@@ -506,9 +515,18 @@ def _write_wards(
             key=keys[ward_id],
             meta=writers[ward_id].meta,
             patients=counts[ward_id],
+            digest=_ward_digest(contents[ward_id]),
         )
         for ward_id, ward_name in targets
     ]
+
+
+def _ward_digest(rows: list[tuple[str, bytes]]) -> str:
+    """SHA-256 over the ward's (patient id, record hash) pairs in patient-id order (pure)."""
+    digest = hashlib.sha256()
+    for patient_id, fingerprint in sorted(rows):
+        digest.update(patient_id.encode() + b"\0" + fingerprint)
+    return digest.hexdigest()
 
 
 def _bound_held(writers: Iterable[SnapshotWriter]) -> None:

@@ -269,8 +269,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     now = parse_now(args.now) or datetime.now(UTC)
     if str(source).lower().startswith(("http://", "https://")):
         return _build_live(args, home, config.model_copy(update={"source": source}), outbox, now)
-    if args.full:
-        raise CliError("--full only applies to a FHIR server source (http/https)", EXIT_USAGE)
+    if args.full or args.force:
+        raise CliError(
+            "--full and --force only apply to a FHIR server source (http/https)", EXIT_USAGE
+        )
     try:
         result = run_cycle(
             sync_home=home,
@@ -296,22 +298,31 @@ def _build_live(
     A server that cannot be read completely publishes nothing (exit 3, the reason on stderr)."""
     from sync.build import BuildError
     from sync.cycle import run_live_cycle
+    from sync.lock import LockBusy, hold
     from sync.sources.http import FhirSourceError
     from sync.store import StoreError
+    from sync.watch import LOCK_FILE
 
     signing_key = _load_signing_key(home)
     try:
-        result = run_live_cycle(
-            sync_home=home,
-            outbox=Path(outbox),
-            config=config,
-            signing_key=signing_key,
-            full=args.full,
-            wards=args.ward or None,
-            now=now,
-            workers=args.workers,
-            keep=args.keep,
-        )
+        with hold(home / LOCK_FILE, what="wardcopy-sync build"):
+            result = run_live_cycle(
+                sync_home=home,
+                outbox=Path(outbox),
+                config=config,
+                signing_key=signing_key,
+                full=args.full,
+                force=args.force,
+                wards=args.ward or None,
+                now=now,
+                workers=args.workers,
+                keep=args.keep,
+            )
+    except LockBusy as exc:
+        raise CliError(
+            f"another cycle is running ({exc.holder or 'pid unknown'}); nothing was done",
+            EXIT_PROBLEMS,
+        ) from None
     except FhirSourceError as exc:
         raise CliError(f"{exc}; nothing was published", EXIT_IO) from None
     except StoreError as exc:
@@ -331,7 +342,7 @@ def _build_live(
             for line in fetched.errors:
                 print(f"  {line}")
     print_cycle(result)
-    return EXIT_OK
+    return EXIT_PROBLEMS if result.refused else EXIT_OK
 
 
 def print_cycle(result: CycleResult) -> None:
@@ -347,6 +358,10 @@ def print_cycle(result: CycleResult) -> None:
             f"  {ward.ward_id:<24} {ward.patients:>6} patients  package {ward.sequence:<5} "
             f"{ward.size / 1e6:7.1f} MB  {ward.recipients} laptop(s){warn}"
         )
+    if result.unchanged:
+        print(f"  unchanged, not published again: {', '.join(result.unchanged)}")
+    for line in result.refused:
+        print(f"REFUSED {line}", file=sys.stderr)
     if result.roster_published:
         print("  staff roster published")
     if report.problems:
@@ -362,6 +377,50 @@ def print_cycle(result: CycleResult) -> None:
         print(f"{len(report.duplicate_patients):,} Patient id(s) read more than once:")
         for key, places in list(report.duplicate_patients.items())[:20]:
             print(f"  {key}: {', '.join(places[:5])}")
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    """Live cycles until SIGTERM / Ctrl-C (sync.watch). Exit 0 after a requested stop."""
+    import threading
+
+    from sync.config import ConfigError, load_config
+    from sync.lock import LockBusy, hold
+    from sync.watch import LOCK_FILE, Watcher, install_stop_handlers
+
+    home = sync_home(args.home)
+    signing_key = _load_signing_key(home)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    if not config.source_is_url or config.outbox is None:
+        raise CliError(
+            "watch needs an http(s) FHIR server as source and an outbox in the config",
+            EXIT_USAGE,
+        )
+
+    def out(line: str) -> None:
+        print(line, flush=True)
+
+    stop = threading.Event()
+    install_stop_handlers(stop, out)
+    try:
+        with hold(home / LOCK_FILE, what="wardcopy-sync watch"):
+            watcher = Watcher(
+                home, config, config.outbox, signing_key, force_first=args.force, out=out
+            )
+            out(
+                f"watching {config.source} every {config.watch.interval_minutes:g} min "
+                f"(status: {watcher.status_path})"
+            )
+            watcher.run(stop, cycles=args.cycles)
+    except LockBusy as exc:
+        raise CliError(
+            f"another cycle is running ({exc.holder or 'pid unknown'}); not started",
+            EXIT_PROBLEMS,
+        ) from None
+    out("stopped")
+    return EXIT_OK
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
@@ -447,6 +506,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="FHIR server: read everything again instead of the changes since the last run",
     )
+    build.add_argument(
+        "--force",
+        action="store_true",
+        help="FHIR server: publish even a ward whose census fell by more than max_census_drop",
+    )
     build.add_argument("--out", type=Path, help="outbox folder laptops fetch from")
     build.add_argument("--ward", action="append", help="only this ward (repeatable)")
     build.add_argument("--config", type=Path, help="TOML configuration (docs/configuration.md)")
@@ -454,6 +518,16 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--workers", type=int, help="mapping processes (default: CPU count)")
     build.add_argument("--now", help="build clock (ISO 8601 with offset); default: now")
     build.set_defaults(func=cmd_build)
+
+    watch = sub.add_parser("watch", help="live cycles from a FHIR server until stopped")
+    watch.add_argument("--config", type=Path, required=True, help="TOML configuration")
+    watch.add_argument(
+        "--force",
+        action="store_true",
+        help="first cycle only: publish wards whose census fell by more than max_census_drop",
+    )
+    watch.add_argument("--cycles", type=int, help="stop after this many cycles")
+    watch.set_defaults(func=cmd_watch)
 
     config = sub.add_parser("config", help="configuration files")
     config_sub = config.add_subparsers(dest="config_command", required=True)

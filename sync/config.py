@@ -50,6 +50,7 @@ __all__ = [
     "VitalRangesConfig",
     "WardConfig",
     "WardRule",
+    "WatchSettings",
     "check_config_file",
     "load_config",
     "parse_config",
@@ -267,6 +268,23 @@ class FhirSettings(_Strict):
         return self
 
 
+class WatchSettings(_Strict):
+    """`[watch]`: the schedule of `wardcopy-sync watch` and its publishing guards."""
+
+    interval_minutes: float = Field(default=5.0, gt=0)
+    full_refresh_at: str = "02:00"  # hospital time; "" = never a scheduled full read
+    hospital_every_minutes: float = Field(default=60.0, ge=0)  # the hospital-wide ward
+    max_census_drop: float = Field(default=0.5, gt=0, le=1)  # fraction; refused beyond it
+    status_file: Path | None = None  # default: <sync home>/watch-status.json
+
+    @field_validator("full_refresh_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if value and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError(f"full_refresh_at {value!r} must be HH:MM (24 h), or empty")
+        return value
+
+
 class Config(_Strict):
     """A sync server's configuration. `Config()` is the default used without a file: wards are
     derived from the source's Location resources with physicalType "wa"."""
@@ -292,6 +310,7 @@ class Config(_Strict):
     # the source marks a merge only by `active = false` (no Patient.link), as ISiK examples do.
     merge_inactive_duplicates: bool = True
     fhir: FhirSettings = Field(default_factory=FhirSettings)
+    watch: WatchSettings = Field(default_factory=WatchSettings)
 
     @field_validator("timezone")
     @classmethod

@@ -12,15 +12,16 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from sync import publish
+from sync import fsutil, publish
 from sync import roster as rosterlib
 from sync.build import BuildReport, build_snapshots
 from sync.config import Config
@@ -49,6 +50,39 @@ class CycleResult:
     wards: list[PublishedWard] = field(default_factory=list)
     roster_published: bool = False
     fetch: FetchResult | None = None  # what a live source's fetch read (None for files)
+    unchanged: list[str] = field(default_factory=list)  # wards built but equal to their last
+    refused: list[str] = field(default_factory=list)  # one readable line per refused ward
+
+
+WARD_STATE = "ward-state.json"
+# A census drop only counts as suspicious when at least this many patients vanished: a 4-bed
+# ward losing 3 patients to discharges is ordinary, a 30-bed ward losing 20 is not.
+MIN_SUSPICIOUS_DROP = 5
+
+
+def load_ward_state(sync_home: Path) -> dict[str, dict[str, Any]]:
+    """What was last published per ward (digest, patients, sequence, published_at,
+    data_as_of); {} when nothing was or the file is unreadable (then every ward publishes)."""
+    try:
+        value = orjson.loads((sync_home / WARD_STATE).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def census_drop_refusal(
+    ward_id: str, previous: int, now: int, max_drop: float, min_drop: int = MIN_SUSPICIOUS_DROP
+) -> str | None:
+    """A message when the census fell from `previous` to `now` by more than `max_drop` (a
+    fraction) and by at least `min_drop` patients; None when the change is plausible (pure)."""
+    if previous <= 0 or now >= previous * (1 - max_drop) or previous - now < min_drop:
+        return None
+    percent = 100 * (previous - now) / previous
+    return (
+        f"ward {ward_id}: census fell from {previous} to {now} patients (-{percent:.0f} %, more "
+        f"than {100 * max_drop:.0f} %); not published, the laptops keep the last package. "
+        "If the ward really emptied, run again with --force"
+    )
 
 
 def run_cycle(
@@ -63,20 +97,54 @@ def run_cycle(
     workers: int | None = None,
     keep: int | None = None,
     data_as_of: datetime | None = None,
+    skip_unchanged: bool = False,
+    max_census_drop: float | None = None,
+    force: bool = False,
+    exclude: Sequence[str] = (),
 ) -> CycleResult:
     """Build, seal and publish. Raises BuildError, SnapshotError, PublishError, OSError; a failure
-    leaves every previously published package and LATEST pointer as they were."""
+    leaves every previously published package and LATEST pointer as they were.
+
+    `skip_unchanged`: a ward whose records equal those of its last package is not published
+    again. `max_census_drop`: a ward whose census fell by more than this fraction (and by at
+    least MIN_SUSPICIOUS_DROP patients) against its last package is refused unless `force`
+    (an empty export after a source glitch looks exactly like a ward that emptied).
+    `exclude`: ward ids not built this time. Side effect: records what was published per ward
+    in `<sync home>/ward-state.json`."""
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="build-", dir=sync_home))
     log.info("cycle started")
     log.debug("work folder %s", workdir)
     try:
         built = build_snapshots(
-            source, config, workdir, wards=wards, now=now, workers=workers, data_as_of=data_as_of
+            source,
+            config,
+            workdir,
+            wards=wards,
+            now=now,
+            workers=workers,
+            data_as_of=data_as_of,
+            exclude=exclude,
         )
         result = CycleResult(report=built.report)
+        state = load_ward_state(sync_home)
         log.info("sealing and publishing %d ward package(s)", len(built.wards))
         for snap in built.wards:
+            last = state.get(snap.ward_id) or {}
+            if skip_unchanged and last.get("digest") == snap.digest:
+                result.unchanged.append(snap.ward_id)
+                continue
+            refusal = (
+                census_drop_refusal(
+                    snap.ward_id, int(last.get("patients") or 0), snap.patients, max_census_drop
+                )
+                if max_census_drop is not None and not force
+                else None
+            )
+            if refusal is not None:
+                log.warning("%s", refusal)
+                result.refused.append(refusal)
+                continue
             published = publish.publish_snapshot(
                 sync_home=sync_home,
                 outbox=outbox,
@@ -98,6 +166,16 @@ def run_cycle(
                     recipients=len(published.manifest.recipients),
                     path=published.path,
                 )
+            )
+            state[snap.ward_id] = {
+                "digest": snap.digest,
+                "patients": snap.patients,
+                "sequence": published.manifest.sequence,
+                "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "data_as_of": snap.meta.data_as_of.isoformat(),
+            }
+            fsutil.atomic_write(
+                sync_home / WARD_STATE, orjson.dumps(state, option=orjson.OPT_INDENT_2)
             )
             log.info(
                 "ward %s published as package %d (%d patients, %.1f MB, %d laptop(s))",
@@ -134,6 +212,8 @@ def run_live_cycle(
     workers: int | None = None,
     keep: int | None = None,
     progress: Callable[[str], None] | None = None,
+    force: bool = False,
+    exclude: Sequence[str] = (),
 ) -> CycleResult:
     """Fetch the changes from the FHIR server `config.source` into the resource store
     (sync.store; a full read the first time or with `full`), then build, seal and publish from
@@ -141,6 +221,8 @@ def run_live_cycle(
 
     Raises FhirSourceError or StoreError when the server cannot be read completely: then
     nothing is applied to the store and nothing is published (the last good packages stay).
+    Only wards whose records changed are published; a ward whose census fell by more than
+    `[watch] max_census_drop` is refused unless `force` (see run_cycle).
     Also raises what run_cycle raises.
     """
     from sync.sources.http import safe_url
@@ -161,6 +243,10 @@ def run_live_cycle(
             workers=workers,
             keep=keep,
             data_as_of=fetched.read_at,
+            skip_unchanged=True,
+            max_census_drop=config.watch.max_census_drop,
+            force=force,
+            exclude=exclude,
         )
     result.fetch = fetched
     for reason, count in fetched.problems.items():
