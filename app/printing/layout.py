@@ -59,7 +59,7 @@ from sync.model import PatientRecord
 PORTRAIT = A4
 LANDSCAPE = landscape(A4)
 MARGIN = 14 * mm
-HEADER_HEIGHT = 34 * mm
+HEADER_HEIGHT = 40 * mm  # room for two identifier codes and a row of alert badges
 FOOTER_HEIGHT = 12 * mm
 
 RED = colors.HexColor("#B00020")
@@ -99,12 +99,26 @@ class PageContext:
     printed_line: str
     ident_name: str
     ident_lines: tuple[str, ...] = ()
-    barcode_value: str | None = None
+    barcode_value: str | None = None  # the MRN (census: the ward id)
+    barcode_label: str | None = None  # clear text under it (default: the value)
+    case_value: str | None = None  # the case (encounter) number, a second code
+    case_label: str | None = None
+    break_glass_line: str | None = None  # printed by a break-glass session: said on every page
     # Each badge: its texts from most to least detailed (the header shortens them to keep the
     # patient's name whole), and whether it is red.
     badges: tuple[tuple[tuple[str, ...], bool], ...] = ()
     pagesize: tuple[float, float] = PORTRAIT
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def codes(self) -> tuple[tuple[str, str], ...]:
+        """(label, value) of each identifier code in the header, rightmost first."""
+        out: list[tuple[str, str]] = []
+        if self.barcode_value:
+            out.append((self.barcode_label or self.barcode_value, self.barcode_value))
+        if self.case_value:
+            out.append((self.case_label or self.case_value, self.case_value))
+        return tuple(out)
 
 
 # --------------------------------------------------------------------------- styles
@@ -254,12 +268,15 @@ def patient_context(
     today = now.astimezone(tz).date()
     parts = [born_text(record.birth_date, today, lang), sex_word(record.sex, lang)]
     parts.append(t("print.mrn", lang, mrn=record.mrn) if record.mrn else t("print.no_mrn", lang))
-    lines = [" · ".join(parts)]
     stay = record.stay
+    case = stay.encounter_id if stay is not None and stay.encounter_id else None
+    lines = [" · ".join(parts)]
     if stay is not None:
         where = [x for x in (stay.ward or meta.ward_name,) if x]
         if stay.room or stay.bed:
             where.append(room_bed_text(stay.room, stay.bed, lang))
+        if case:
+            where.append(t("print.case", lang, case=case))
         if where:
             lines.append(" · ".join(where))
     badges: list[tuple[tuple[str, ...], bool]] = []
@@ -270,11 +287,17 @@ def patient_context(
         badges.append(((code_status_label(cs.kind, lang, short=True),), True))
     if record.allergies:
         label = t("print.allergy_badge", lang)
-        substances = [a.substance[:30] for a in record.allergies]
-        texts = [
-            f"{label}: {', '.join(substances[:n])}{' …' if n < len(substances) else ''}"
-            for n in range(min(3, len(substances)), 0, -1)
+        # Never cut without a marker: "+2 more" says how many the badge leaves out (the full
+        # list is on the page); a long substance name ends in "…".
+        substances = [
+            a.substance if len(a.substance) <= 30 else a.substance[:29] + "…"
+            for a in record.allergies
         ]
+        texts = []
+        for n in range(min(4, len(substances)), 0, -1):
+            more = len(substances) - n
+            tail = f" {t('print.allergy_more', lang, count=more)}" if more else ""
+            texts.append(f"{label}: {', '.join(substances[:n])}{tail}")
         badges.append(((*texts, label), True))
     return PageContext(
         lang=lang,
@@ -284,6 +307,10 @@ def patient_context(
         ident_name=record.name,
         ident_lines=tuple(lines),
         barcode_value=record.mrn or record.id,
+        # The values are in the identity line; beside the codes only what each one is.
+        barcode_label=t("print.mrn", lang, mrn="").strip() if record.mrn else "ID",
+        case_value=case,
+        case_label=t("print.case", lang, case="").strip() if case else None,
         badges=tuple(badges),
         pagesize=pagesize,
     )
@@ -309,25 +336,97 @@ def _fit(text: str, font: str, size: float, width: float, canvas: Canvas) -> str
     return text + "…"
 
 
-def _draw_barcode(canvas: Canvas, value: str, right: float, top: float) -> tuple[float, float]:
-    """Draw the identifier as Code 128 (short ASCII) or QR, right-aligned under `top`.
+# Barcodes must decode from a 150 dpi scan or fax of the page: Code 128 modules of 1.2 pt
+# (0.42 mm, 2.5 pixels at 150 dpi) with a quiet zone of 10 modules on each side; QR modules of
+# 0.6 mm (3.5 pixels) with a 2-module border. Each code has its clear text to its left.
+BAR_MODULE = 1.2
+BAR_HEIGHT = 5.5 * mm
+BAR_QUIET_MODULES = 10
+QR_MODULE = 0.6 * mm
+QR_BORDER = 2
+CODE128_MAX_WIDTH = 62 * mm
+CODE_AREA_HEIGHT = 16 * mm  # between the downtime band and the header rule
+CODE_LABEL_SIZE = 8.0
+CODE_GAP = 1.5 * mm
 
-    Returns (width, bottom) of the drawn code.
-    """
+
+def _code128(value: str) -> Code128 | None:
+    """A Code 128 of `value` when it is printable ASCII and fits CODE128_MAX_WIDTH, else None."""
+    if not (value.isascii() and value.isprintable()) or len(value) > 40:
+        return None
+    quiet = BAR_QUIET_MODULES * BAR_MODULE
+    code = Code128(
+        value,
+        barHeight=BAR_HEIGHT,
+        barWidth=BAR_MODULE,
+        humanReadable=False,
+        quiet=True,
+        lquiet=quiet,
+        rquiet=quiet,
+    )
+    return code if code.width <= CODE128_MAX_WIDTH else None
+
+
+def _qr(value: str) -> tuple[QrCodeWidget, float]:
+    widget = QrCodeWidget(value, barLevel="M", barBorder=QR_BORDER)
+    widget.qr.make()
+    size = (widget.qr.getModuleCount() + 2 * QR_BORDER) * QR_MODULE
+    widget.barWidth = widget.barHeight = size
+    return widget, size
+
+
+def barcode_size(value: str) -> tuple[float, float]:
+    """(width, height) of the code `_draw_barcode` draws for `value` (quiet zone included)."""
+    code = _code128(value)
+    if code is not None:
+        return float(code.width), BAR_HEIGHT
+    _widget, size = _qr(value)
+    return size, size
+
+
+def _draw_barcode(canvas: Canvas, value: str, right: float, top: float) -> tuple[float, float]:
+    """Draw `value` as Code 128 (printable ASCII that fits) or else QR, right-aligned under
+    `top`, quiet zone included. Returns (width, bottom) of the drawn code."""
     canvas.setFillColor(colors.black)  # bars are drawn in the current fill colour
     canvas.setStrokeColor(colors.black)
-    if value.isascii() and value.isprintable() and len(value) <= 20:
-        height = 9 * mm
-        code = Code128(value, barHeight=height, barWidth=0.75, humanReadable=False, quiet=False)
-        code.drawOn(canvas, right - code.width, top - height)
-        return code.width, top - height
-    size = 11 * mm
-    widget = QrCodeWidget(value, barLevel="M", barBorder=0)
-    x0, y0, x1, y1 = widget.getBounds()
-    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
+    code = _code128(value)
+    if code is not None:
+        code.drawOn(canvas, right - code.width, top - BAR_HEIGHT)
+        return float(code.width), top - BAR_HEIGHT
+    widget, size = _qr(value)
+    drawing = Drawing(size, size)
     drawing.add(widget)
     renderPDF.draw(drawing, canvas, right - size, top - size)
     return size, top - size
+
+
+def _draw_codes(
+    canvas: Canvas, codes: Sequence[tuple[str, str]], right: float, top: float
+) -> float:
+    """The identifier codes at the right of the header, each with its clear text to its left:
+    stacked when they fit the header's height, else side by side. Returns the width used."""
+    if not codes:
+        return 0.0
+    sizes = [barcode_size(value) for _label, value in codes]
+    label_ws = [
+        min(canvas.stringWidth(label, REGULAR, CODE_LABEL_SIZE), 45 * mm) for label, _v in codes
+    ]
+    stacked = sum(h for _w, h in sizes) + CODE_GAP * (len(codes) - 1) <= CODE_AREA_HEIGHT
+    x, y, used = right, top, 0.0
+    for (label, value), (w, h), label_w in zip(codes, sizes, label_ws, strict=True):
+        _draw_barcode(canvas, value, x, y)
+        canvas.setFillColor(DARK)
+        canvas.setFont(REGULAR, CODE_LABEL_SIZE)
+        text = _fit(label, REGULAR, CODE_LABEL_SIZE, label_w, canvas)
+        canvas.drawRightString(x - w, y - h / 2 - CODE_LABEL_SIZE * 0.35, text)
+        block = w + label_w + 1 * mm
+        if stacked:
+            used = max(used, block)
+            y -= h + CODE_GAP
+        else:
+            used += block + 3 * mm
+            x -= block + 3 * mm
+    return used
 
 
 def _draw_page(canvas: Canvas, ctx: PageContext, page: int, total: int) -> None:
@@ -346,17 +445,7 @@ def _draw_page(canvas: Canvas, ctx: PageContext, page: int, total: int) -> None:
     canvas.drawRightString(right - 2 * mm, top - band_h + 2 * mm, ctx.title)
     y = top - band_h - 5.5 * mm
     # Barcode (right), identity (left), badges (right of identity).
-    code_w = 0.0
-    if ctx.barcode_value:
-        code_w, bottom = _draw_barcode(canvas, ctx.barcode_value, right, y + 3 * mm)
-        # The identifier in clear text under the code; right-aligned when wider than the code.
-        canvas.setFillColor(DARK)
-        canvas.setFont(REGULAR, 6.5)
-        label = _fit(ctx.barcode_value, REGULAR, 6.5, 70 * mm, canvas)
-        if canvas.stringWidth(label, REGULAR, 6.5) <= code_w:
-            canvas.drawCentredString(right - code_w / 2, bottom - 2.6 * mm, label)
-        else:
-            canvas.drawRightString(right, bottom - 2.6 * mm, label)
+    code_w = _draw_codes(canvas, ctx.codes, right, y + 3.5 * mm)
     # The name is never shortened for the badges: the badges shorten, then move down a row.
     name_room = right - left - code_w - 4 * mm
     name_size = 13.0
@@ -366,12 +455,15 @@ def _draw_page(canvas: Canvas, ctx: PageContext, page: int, total: int) -> None:
     name_w = canvas.stringWidth(name, BOLD, name_size)
     texts, badge_w = _choose_badges(canvas, ctx.badges, name_room - name_w - 5 * mm)
     badge_y = y - 1.5 * mm
-    if texts and badge_w > name_room - name_w - 5 * mm:
-        # Beside the identity lines instead of the name, with the room those lines leave.
-        badge_y = y - 8 * mm
-        lines_w = max((canvas.stringWidth(x, REGULAR, 8.5) for x in ctx.ident_lines), default=0)
-        texts, badge_w = _choose_badges(canvas, ctx.badges, name_room - lines_w - 5 * mm)
-    _draw_badges(canvas, texts, right - code_w - 4 * mm, badge_y)
+    badge_right = right - code_w - 4 * mm
+    detailed = sum(_badge_width(canvas, x[0]) + 2 * mm for x, _red in ctx.badges)
+    if texts and detailed > name_room - name_w - 5 * mm:
+        # A row of their own under the identity lines, as wide as the name's room.
+        badge_y = y - 15.5 * mm
+        badge_right = left + name_room
+        texts, badge_w = _choose_badges(canvas, ctx.badges, name_room)
+        badge_right = left + badge_w
+    _draw_badges(canvas, texts, badge_right, badge_y)
     canvas.setFillColor(DARK)
     canvas.setFont(BOLD, name_size)
     canvas.drawString(left, y, name)

@@ -22,6 +22,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "print.page": {"de": "Seite {page} von {total}", "en": "Page {page} of {total}"},
     "print.mrn": {"de": "MRN {mrn}", "en": "MRN {mrn}"},
     "print.no_mrn": {"de": "keine MRN", "en": "no MRN"},
+    "print.allergy_more": {"de": "+{count} weitere", "en": "+{count} more"},
+    "print.case": {"de": "Fall {case}", "en": "Case {case}"},
+    "print.break_glass": {
+        "de": "NOTFALLZUGANG (Break-Glass): {user}",
+        "en": "EMERGENCY ACCESS (break-glass): {user}",
+    },
     # document titles
     "print.title.mar": {
         "de": "Medikationsplan / Verabreichungsnachweis ({hours} h)",

@@ -1,0 +1,93 @@
+"""Paper that works in a downtime: every barcode decodes from a 150 dpi render (as a scan or
+fax of the page would give), with a real decoder (zbarimg from zbar-tools) on every page."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from app.printing import DocumentMeta, render_census, render_mar, render_summary
+from app.printing.sample import big_record, sample_census, sample_record
+from sync.model import PatientRecord, Stay
+
+TZ = ZoneInfo("Europe/Berlin")
+NOW = datetime(2026, 11, 30, 9, 30, tzinfo=TZ)
+META = DocumentMeta(ward_name="Station 7 Innere", data_as_of=NOW, ward_id="ward-7")
+
+needs_tools = pytest.mark.skipif(
+    shutil.which("zbarimg") is None or shutil.which("pdftoppm") is None,
+    reason="zbarimg (zbar-tools) and pdftoppm (poppler-utils) are needed",
+)
+
+
+def decoded_per_page(pdf: bytes, folder: Path, dpi: int = 150) -> list[set[str]]:
+    """What zbarimg reads on each page of `pdf` rendered at `dpi` (greyscale, as a scanner)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    source = folder / "doc.pdf"
+    source.write_bytes(pdf)
+    subprocess.run(
+        ["pdftoppm", "-r", str(dpi), "-gray", "-png", str(source), str(folder / "p")],
+        check=True,
+        timeout=120,
+    )
+    found: list[set[str]] = []
+    for image in sorted(folder.glob("p-*.png")):
+        done = subprocess.run(
+            ["zbarimg", "-q", "--raw", str(image)], capture_output=True, text=True, timeout=60
+        )
+        found.append({line.strip() for line in done.stdout.splitlines() if line.strip()})
+    return found
+
+
+@needs_tools
+@pytest.mark.parametrize("doc", ["summary", "mar24"])
+def test_every_page_has_mrn_and_case_barcodes_that_decode_at_150_dpi(
+    doc: str, tmp_path: Path
+) -> None:
+    record = sample_record(NOW)
+    assert record.mrn and record.stay and record.stay.encounter_id
+    if doc == "summary":
+        pdf = render_summary(record, META, "Anna Test", "de", NOW, TZ)
+    else:
+        pdf = render_mar(record, META, "Anna Test", "en", NOW, TZ, hours=24)
+    found = decoded_per_page(pdf, tmp_path)
+    assert found
+    for number, codes in enumerate(found, start=1):
+        assert {record.mrn, record.stay.encounter_id} <= codes, f"page {number}: {codes}"
+
+
+@needs_tools
+@pytest.mark.slow
+def test_barcodes_decode_on_every_page_of_the_100_order_mar_and_the_census(
+    tmp_path: Path,
+) -> None:
+    record = big_record(NOW)
+    pdf = render_mar(record, META, "Anna Test", "de", NOW, TZ, hours=72)
+    found = decoded_per_page(pdf, tmp_path / "mar")
+    assert len(found) > 5
+    assert all({record.mrn, "enc-1"} <= codes for codes in found), found
+    census = render_census(sample_census(60, NOW), META, "Anna Test", "de", NOW, TZ)
+    found = decoded_per_page(census, tmp_path / "census")
+    assert found and all("ward-7" in codes for codes in found), found
+
+
+@needs_tools
+def test_long_case_number_and_non_ascii_mrn_fall_back_to_qr_that_decodes(
+    tmp_path: Path,
+) -> None:
+    base = sample_record(NOW)
+    case = "f81d4fae-7dec-11d0-a765-00a0c91e6bf6"
+    assert base.stay is not None
+    record: PatientRecord = base.model_copy(
+        update={"mrn": "Ø-4711-ß", "stay": base.stay.model_copy(update={"encounter_id": case})}
+    )
+    assert isinstance(record.stay, Stay)
+    pdf = render_summary(record, META, "Anna Test", "de", NOW, TZ)
+    found = decoded_per_page(pdf, tmp_path)
+    for codes in found:
+        assert case in codes and "Ø-4711-ß" in codes, codes
