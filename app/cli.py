@@ -19,6 +19,7 @@ from pathlib import Path
 from app.paths import laptop_home
 from sync.checks import add_min_free_argument
 from sync.errors import (
+    EXIT_BUSY,
     EXIT_NOT_READY,
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -95,26 +96,52 @@ def cmd_receive(args: argparse.Namespace) -> int:
     # Without --ward, keep every ward this laptop already has up to date (or let receive pick
     # the only ward the source offers).
     wards: list[str | None] = list(args.ward or receive.installed_wards(home) or [None])
-    failed = 0
+    max_size = int(args.max_size_mb * 1e6) if args.max_size_mb else None
+    codes: list[int] = []
     for ward in wards:
         try:
             result = receive.receive(
-                home, args.source, ward, trust_server_key=args.trust_server_key
+                home,
+                args.source,
+                ward,
+                trust_server_key=args.trust_server_key,
+                timeout=args.timeout,
+                lock_wait=args.wait,
+                max_size=max_size,
             )
         except device.DeviceError as exc:
-            raise CliError(str(exc), EXIT_NOT_READY) from None
+            raise CliError(str(exc), EXIT_NOT_READY) from exc
         except PackageError as exc:
+            code = receive.exit_code_of(exc)
+            if code in (EXIT_BUSY, EXIT_NOT_READY):  # the same for every ward: stop here
+                raise CliError(str(exc), code) from exc
             print(f"wardcopy: {ward or 'receive'}: {exc}", file=sys.stderr)
-            failed += 1
+            codes.append(code)
             continue
         for warning in result.warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        verb = "installed" if result.status == "installed" else "already installed"
+        verb = {
+            "installed": "installed",
+            "already-installed": "already installed",
+            "repaired": f"repaired ({result.repair}; reinstalled from the source)",
+        }[result.status]
         print(
             f"{result.ward}: package {result.sequence} {verb}, data as of "
             f"{result.data_as_of.isoformat(timespec='minutes')} (roster {result.roster})"
         )
-    return EXIT_PROBLEMS if failed else EXIT_OK
+    # Several wards failing differently: the highest code (4 not ready > 3 I/O > 2 > 1 refused).
+    return max(codes, default=EXIT_OK)
+
+
+def _not_ready(home: Path) -> bool:
+    """True if the device key or the pinned server key is missing (exit code 4)."""
+    from sync import device
+
+    try:
+        device.load_device_key(home)
+        return device.pinned_server_key(home) is None
+    except device.DeviceError:
+        return True
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -137,6 +164,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem)
     code = verify.exit_code(problems)
+    if not args.package and code and _not_ready(home):
+        print(f"{what}: this laptop is not set up (device key or pinned server key missing)")
+        return EXIT_NOT_READY
     print(f"{what}: {'OK' if code == 0 else f'{len(problems)} problem(s)'}")
     return code
 
@@ -227,6 +257,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--trust-server-key",
         action="store_true",
         help="pin the source's signing.pub if no key is pinned yet (first use only)",
+    )
+    rec.add_argument(
+        "--timeout",
+        type=float,
+        default=900.0,
+        metavar="SECONDS",
+        help="overall deadline for the download (default 900 = 15 minutes)",
+    )
+    rec.add_argument(
+        "--wait",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="wait this long for another running receive, then exit 5 (default 60)",
+    )
+    rec.add_argument(
+        "--max-size-mb",
+        type=float,
+        metavar="MB",
+        help="accept a package up to this size (default: 4x the installed one or 64 MB more)",
     )
     rec.set_defaults(func=cmd_receive)
 

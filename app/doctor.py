@@ -119,6 +119,14 @@ def _check_ward(home: Path, ward: str, now: datetime, thresholds: FreshnessThres
     text = f"snapshot {seq}, {patients} patients, data as of {format_timestamp(as_of)} ({age} old)"
     if fallback:
         return Check("WARN", name, f"{text}; showing an older snapshot: {fallback}")
+    pointer = receive.read_pointer(home / "snapshots" / ward) or {}
+    if isinstance(pointer.get("repaired_at"), str):
+        return Check(
+            "WARN",
+            name,
+            f"{text}; `wardcopy receive` repaired it at {pointer['repaired_at']} "
+            f"({pointer.get('repair', 'damaged')}); if this repeats, check the laptop's disk",
+        )
     status = _LEVEL_STATUS[fresh.level]
     if fresh.level == FreshnessLevel.FUTURE:
         return Check("WARN", name, f"{text}: data is from the future; check this laptop's clock")
@@ -134,8 +142,11 @@ def _check_integrity(home: Path) -> list[Check]:
     problems = [p for p in verify.verify_installed(home) if p.where not in _OWN_CHECKS]
     if not problems:
         return [Check("OK", "integrity", "every installed snapshot verifies")]
+    hint = "; run `wardcopy receive`: it reinstalls a damaged current snapshot from the source"
     return [
-        Check("FAIL" if p.severity == "error" else "WARN", "integrity", f"{p.where}: {p.message}")
+        Check("FAIL", "integrity", f"{p.where}: {p.message}{hint}")
+        if p.severity == "error"
+        else Check("WARN", "integrity", f"{p.where}: {p.message}")
         for p in problems
     ]
 

@@ -2,7 +2,8 @@
 every problem (like `restic check`) instead of stopping at the first.
 
 Exit codes (docs/package-format.md §9): 0 no errors (warnings allowed), 1 errors found, 2 usage
-error, 3 nothing readable to check. Reads files only; never changes anything.
+error, 3 nothing readable to check, 4 not set up (no device key or pinned server key; the CLI
+decides that one). Reads files only; never changes anything.
 """
 
 from __future__ import annotations

@@ -440,6 +440,9 @@ def _receive_ward(
             "data_as_of": package.format_timestamp(manifest.data_as_of),
             "installed_at": package.format_timestamp(datetime.now(UTC)),
         }
+        if repair is not None:  # kept for `wardcopy doctor`: repeated repairs mean a bad disk
+            new_pointer["repaired_at"] = new_pointer["installed_at"]
+            new_pointer["repair"] = repair[:500]
         previous_dir = _previous_dir(pointer, final.name)
         if previous_dir is not None:
             new_pointer["previous"] = previous_dir

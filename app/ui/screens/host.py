@@ -247,8 +247,8 @@ class ScreenHost:
         )
         notices: list[str] = []
         snap = self.backend.current
-        if snap is not None and snap.fallback_reason:
-            notices.append(self.translate("problem.fallback", reason=snap.fallback_reason))
+        if snap is not None and snap.is_older:  # never show an older snapshot silently
+            notices.append(self.translate("problem.fallback", reason=snap.fallback_reason or ""))
         if self.backend.settings_problem:
             notices.append(self.backend.settings_problem)
         self.notice_slot.content = (
