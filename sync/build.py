@@ -292,13 +292,13 @@ def _source_bytes(source: Path) -> int:
     return total
 
 
-def _reader_main(source: Path, queue: Any) -> None:
+def _reader_main(source: Path, queue: Any, follow_outside: bool = False) -> None:
     """Reader process: parse and classify the source, send batches; None at the end, or an
     error text (exception type and message: paths, never patient data)."""
     try:
         classify = Classifier()
         batch: list[Any] = []
-        for item in iter_source(source):
+        for item in iter_source(source, follow_outside=follow_outside):
             batch.append(classify(item))
             if len(batch) >= _READ_BATCH:
                 queue.put(batch)
@@ -310,22 +310,25 @@ def _reader_main(source: Path, queue: Any) -> None:
         queue.put(f"{type(exc).__name__}: {exc}")
 
 
-def _read_source(source: Path | ItemSource, st: Staging, *, parallel: bool) -> None:
+def _read_source(
+    source: Path | ItemSource, st: Staging, *, parallel: bool, follow_outside: bool = False
+) -> None:
     """Pass 1: stream the source into staging. With `parallel`, parsing and classifying run in
-    a reader process (fork only) while this process writes the staging store.
-    Raises BuildError when the source cannot be read."""
+    a reader process (fork only) while this process writes the staging store. Symbolic links
+    out of a source folder are read only with `follow_outside` (config
+    `follow_symlinks_outside_source`). Raises BuildError when the source cannot be read."""
     if not isinstance(source, Path):
         for item in source.items():  # the resource store: already parsed once, read inline
             st.add(item)
         return
     methods = multiprocessing.get_all_start_methods()
     if not parallel or "fork" not in methods:
-        for item in iter_source(source):
+        for item in iter_source(source, follow_outside=follow_outside):
             st.add(item)
         return
     context = multiprocessing.get_context("fork")
     queue = context.Queue(maxsize=_READ_QUEUE)
-    reader = context.Process(target=_reader_main, args=(source, queue), daemon=True)
+    reader = context.Process(target=_reader_main, args=(source, queue, follow_outside), daemon=True)
     reader.start()
     try:
         while True:
@@ -404,7 +407,9 @@ def build_snapshots(
             "with a reader process" if parallel else "inline",
             workdir,
         )
-        _read_source(source, st, parallel=parallel)
+        _read_source(
+            source, st, parallel=parallel, follow_outside=config.follow_symlinks_outside_source
+        )
         st.finish_loading()
         read_seconds = time.perf_counter() - started
         log.info(

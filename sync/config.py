@@ -311,6 +311,10 @@ class Config(_Strict):
     merge_inactive_duplicates: bool = True
     fhir: FhirSettings = Field(default_factory=FhirSettings)
     watch: WatchSettings = Field(default_factory=WatchSettings)
+    # Read files that a symbolic link in the source folder points to outside that folder. Off:
+    # such links are reported as problems and not read (a link to /etc/passwd must not end up
+    # in a build). Links inside the folder are always read.
+    follow_symlinks_outside_source: bool = False
 
     @field_validator("timezone")
     @classmethod

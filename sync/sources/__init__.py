@@ -42,9 +42,12 @@ class ItemSource(Protocol):
         ...
 
 
-def iter_source(path: Path) -> Iterator[SourceItem | SourceProblem]:
+def iter_source(
+    path: Path, *, follow_outside: bool = False
+) -> Iterator[SourceItem | SourceProblem]:
     """Stream every resource from a file or folder of FHIR files (see sync.sources.files).
 
+    Symbolic links to files outside the folder are reported, not read, unless `follow_outside`.
     Raises FileNotFoundError when `path` does not exist; bad content becomes SourceProblem items.
     """
-    return iter_files(Path(path))
+    return iter_files(Path(path), follow_outside=follow_outside)

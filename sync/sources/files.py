@@ -5,6 +5,11 @@ read the same order) and yields one `SourceItem` per resource, or one `SourcePro
 file that cannot be used. It never raises for bad content; only an unreadable *path* (missing,
 permission denied) raises `OSError`, because that is a setup error the operator must fix.
 
+Symbolic links: a link inside the source folder to a file outside it (e.g. to /etc/passwd) is
+not followed unless the caller allows it (`follow_outside`, the config option
+`follow_symlinks_outside_source`); it becomes a `SourceProblem` naming the link. Links to files
+inside the folder are read; linked folders are never descended into.
+
 Memory: an NDJSON file is read line by line (gzip too); a JSON file is parsed whole, one file at a
 time, since a JSON document cannot be streamed without a much slower parser.
 """
@@ -26,6 +31,10 @@ log = logging.getLogger(__name__)
 
 NDJSON_SUFFIXES = (".ndjson", ".ndjson.gz", ".jsonl")
 JSON_SUFFIXES = (".json", ".json.gz")
+OUTSIDE_LINK = (
+    "symbolic link to a file outside the source folder (not followed; find them with "
+    "`find SOURCE -type l`, or set follow_symlinks_outside_source)"
+)
 
 # How many leading NDJSON objects without resourceType make a file "not FHIR" (a Bulk Data
 # export's log.ndjson, say): skipped as one problem instead of one problem per line.
@@ -58,22 +67,32 @@ class SourceProblem:
     place: str | None = None
 
 
-def iter_files(path: Path) -> Iterator[SourceItem | SourceProblem]:
+def iter_files(path: Path, *, follow_outside: bool = False) -> Iterator[SourceItem | SourceProblem]:
     """Yield every resource under `path` (a file or a folder).
 
     Files whose names end in neither NDJSON nor JSON suffixes (LICENSE, README.md, *.txt) and
-    hidden files are skipped silently. Raises FileNotFoundError when `path` does not exist.
+    hidden files are skipped silently. A symbolic link to a file outside the folder yields one
+    SourceProblem and is not read, unless `follow_outside`. Raises FileNotFoundError when `path`
+    does not exist.
     """
     if not path.exists():
         raise FileNotFoundError(f"FHIR source {path} does not exist: give a file or a folder")
     if path.is_file():
         yield from _iter_file(path, path.name)
         return
+    root = path.resolve()
     files = sorted(_source_files(path), key=lambda p: p.relative_to(path).as_posix())
     # Counts only: file names can carry patient names (Synthea writes one Bundle per patient).
     log.debug("source folder: %d FHIR file(s) to read", len(files))
     for file in files:
-        yield from _iter_file(file, file.relative_to(path).as_posix())
+        label = file.relative_to(path).as_posix()
+        target = file.resolve()
+        if not target.is_relative_to(root) and not follow_outside:
+            # The reason names no file: file names can carry patient names.
+            yield SourceProblem(label, OUTSIDE_LINK)
+            continue
+        # Read the checked target, not the link: swapping the link afterwards changes nothing.
+        yield from _iter_file(target, label, file.name)
 
 
 def _source_files(root: Path) -> Iterator[Path]:
@@ -94,25 +113,29 @@ def _kind(name: str) -> str | None:
     return None
 
 
-def _open(path: Path) -> IO[bytes]:
-    if path.name.lower().endswith(".gz"):
+def _open(path: Path, name: str) -> IO[bytes]:
+    if name.lower().endswith(".gz"):
         return gzip.open(path, "rb")  # type: ignore[return-value]
     return path.open("rb")
 
 
-def _iter_file(path: Path, label: str) -> Iterator[SourceItem | SourceProblem]:
-    kind = _kind(path.name)
+def _iter_file(
+    path: Path, label: str, name: str | None = None
+) -> Iterator[SourceItem | SourceProblem]:
+    """Resources of one file; `name` (default: the path's) decides its kind and compression."""
+    name = name or path.name
+    kind = _kind(name)
     if kind == "ndjson":
-        yield from _iter_ndjson(path, label)
+        yield from _iter_ndjson(path, label, name)
     elif kind == "json":
-        yield from _iter_json(path, label)
+        yield from _iter_json(path, label, name)
 
 
-def _iter_ndjson(path: Path, label: str) -> Iterator[SourceItem | SourceProblem]:
+def _iter_ndjson(path: Path, label: str, name: str) -> Iterator[SourceItem | SourceProblem]:
     pending: list[SourceProblem] = []  # held back while deciding whether the file is FHIR
     seen_fhir = False
     try:
-        with _open(path) as handle:
+        with _open(path, name) as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
@@ -146,9 +169,9 @@ def _iter_ndjson(path: Path, label: str) -> Iterator[SourceItem | SourceProblem]
         yield SourceProblem(label, "not a FHIR file (skipped)")
 
 
-def _iter_json(path: Path, label: str) -> Iterator[SourceItem | SourceProblem]:
+def _iter_json(path: Path, label: str, name: str) -> Iterator[SourceItem | SourceProblem]:
     try:
-        with _open(path) as handle:
+        with _open(path, name) as handle:
             data = handle.read()
     except (OSError, EOFError, gzip.BadGzipFile):
         yield SourceProblem(label, "unreadable file")
