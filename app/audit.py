@@ -83,6 +83,7 @@ class AuditEvent(StrEnum):
     LOGIN_FAILED = "login_failed"
     LOGIN_REFUSED = "login_refused"  # right password, but disabled or ward not permitted
     LOCKOUT = "lockout"
+    LOGIN_THROTTLED = "login_throttled"  # too many failures on this laptop over all user ids
     LOGOUT = "logout"
     IDLE_LOCK = "idle_lock"
     UNLOCK = "unlock"

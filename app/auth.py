@@ -7,6 +7,12 @@
   30 s); after `settings.max_failed_logins` failures the id is locked for
   `settings.lockout_minutes`. Counters live in `<home>/login-state.json` (keyed by a hash of
   the user id, no passwords) so that restarting the viewer does not reset them.
+- Rate limiting per laptop, over all user ids (one password tried against many ids): once
+  `settings.max_failed_logins_laptop` failures happened on this laptop without a quiet spell of
+  `settings.lockout_minutes`, every password attempt (any id, right or wrong) waits 1, 2, 4, ...
+  s (at most 30) after the previous failure. It slows guessing without ever locking the ward out;
+  a successful login does not reset it (an attacker's own account must not wipe it). Stored in the
+  same file under the key "laptop".
 - Break-glass: a named person with a reason gets a session marked `break_glass=True` if the
   signed roster allows it and this laptop has not switched it off (`app.settings`).
 - Sessions lock after `settings.idle_lock_minutes` without activity (`Session.is_idle`);
@@ -43,6 +49,7 @@ log = logging.getLogger(__name__)
 STATE_FILE = "login-state.json"
 MAX_RETRY_DELAY = timedelta(seconds=30)
 BREAK_GLASS_USER_PREFIX = "break-glass:"
+LAPTOP_KEY = "laptop"  # the laptop-wide counter's key among the per-user ones (64 hex digits)
 NAME_LENGTH = (3, 100)
 REASON_LENGTH = (5, 500)
 
@@ -58,6 +65,7 @@ class FailureReason(StrEnum):
     EMPTY = "empty"  # user id or password not entered
     BAD_CREDENTIALS = "bad_credentials"  # unknown user id or wrong password (not told apart)
     TOO_SOON = "too_soon"  # within the delay after a failure
+    LAPTOP_THROTTLED = "laptop_throttled"  # too many failures on this laptop (any user ids)
     LOCKED = "locked"  # too many failures
     DISABLED = "disabled"
     WARD_NOT_PERMITTED = "ward_not_permitted"
@@ -142,10 +150,15 @@ class FailureState:
 class LockoutPolicy:
     max_failures: int = 5
     lockout: timedelta = timedelta(minutes=5)
+    laptop_failures: int = 10  # failures over all ids before every attempt is slowed down
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LockoutPolicy:
-        return cls(settings.max_failed_logins, timedelta(minutes=settings.lockout_minutes))
+        return cls(
+            settings.max_failed_logins,
+            timedelta(minutes=settings.lockout_minutes),
+            settings.max_failed_logins_laptop,
+        )
 
 
 def retry_delay(failures: int) -> timedelta:
@@ -197,6 +210,30 @@ def record_failure(
     failures = (state.failures if state else 0) + 1
     locked_until = now + policy.lockout if failures >= policy.max_failures else None
     return FailureState(failures, now, locked_until)
+
+
+def check_laptop(
+    state: FailureState | None, now: datetime, policy: LockoutPolicy
+) -> LoginFailure | None:
+    """Pure: a LoginFailure if the laptop-wide counter `state` makes an attempt at `now` wait.
+
+    Below `policy.laptop_failures` nothing waits; from there each failure adds to the wait
+    (1, 2, 4, ... 30 s after the latest failure), until `policy.lockout` passes without one."""
+    state = current_state(state, now, policy)
+    if state is None or state.failures < policy.laptop_failures:
+        return None
+    next_allowed = state.last_failure + retry_delay(state.failures - policy.laptop_failures + 1)
+    if state.last_failure <= now < next_allowed:
+        return LoginFailure(FailureReason.LAPTOP_THROTTLED, next_allowed - now)
+    return None
+
+
+def record_laptop_failure(
+    state: FailureState | None, now: datetime, policy: LockoutPolicy
+) -> FailureState:
+    """Pure: the laptop-wide counter after one more failure at `now` (it never locks)."""
+    state = current_state(state, now, policy)
+    return FailureState((state.failures if state else 0) + 1, now)
 
 
 def state_key(user_id: str) -> str:
@@ -336,7 +373,16 @@ class Authenticator:
             self._dummy = hash_password(secrets.token_urlsafe(16), cost)
         return self._dummy
 
+    def _merge_saved(self) -> None:
+        """Take in failures another process (the print command, a second viewer) saved since
+        this one last read the file; per key the newer failure wins."""
+        for key, saved in _load_states(self.state_path).items():
+            mine = self._states.get(key)
+            if mine is None or saved.last_failure > mine.last_failure:
+                self._states[key] = saved
+
     def _set_state(self, key: str, state: FailureState | None) -> None:
+        self._merge_saved()  # never overwrite another process's failures with an older view
         now = self.clock()
         policy = self.policy
         if state is None:
@@ -355,13 +401,26 @@ class Authenticator:
         now = self.clock()
         key = state_key(user_id)
         state = record_failure(self._states.get(key), now, self.policy)
+        laptop = record_laptop_failure(self._states.get(LAPTOP_KEY), now, self.policy)
+        self._states[LAPTOP_KEY] = laptop
         self._set_state(key, state)
         who = user.user_id if user else None
         details: dict[str, object] = {"reason": FailureReason.BAD_CREDENTIALS.value}
         details["failures"] = state.failures
+        details["laptop_failures"] = laptop.failures
         if user is None:
             details["unknown_id_sha256"] = key[:12]
         self._audit(event, user=who, ward=ward, details=details)
+        if laptop.failures == self.policy.laptop_failures:
+            # Once per episode: from now on every attempt on this laptop waits.
+            self._audit(
+                AuditEvent.LOGIN_THROTTLED,
+                ward=ward,
+                details={
+                    "laptop_failures": laptop.failures,
+                    "within_minutes": int(self.policy.lockout.total_seconds() // 60),
+                },
+            )
         if state.locked_until is not None:
             self._audit(
                 AuditEvent.LOCKOUT,
@@ -374,12 +433,20 @@ class Authenticator:
                 },
             )
             return LoginFailure(FailureReason.LOCKED, state.locked_until - now, state.locked_until)
-        return LoginFailure(FailureReason.BAD_CREDENTIALS, retry_delay(state.failures))
+        laptop_wait = check_laptop(laptop, now, self.policy)
+        delay = retry_delay(state.failures)
+        if laptop_wait is not None and laptop_wait.retry_after is not None:
+            delay = max(delay, laptop_wait.retry_after)
+        return LoginFailure(FailureReason.BAD_CREDENTIALS, delay)
 
     def _blocked(
         self, user_id: str, user: StaffUser | None, ward: str | None
     ) -> LoginFailure | None:
-        refusal = check_allowed(self._states.get(state_key(user_id)), self.clock(), self.policy)
+        now = self.clock()
+        self._merge_saved()
+        refusal = check_laptop(self._states.get(LAPTOP_KEY), now, self.policy) or check_allowed(
+            self._states.get(state_key(user_id)), now, self.policy
+        )
         if refusal is not None:
             self._audit(
                 AuditEvent.LOGIN_FAILED,
@@ -598,6 +665,10 @@ i18n.register(
         "auth.too_soon": {
             "de": "Bitte {seconds} s warten und erneut versuchen.",
             "en": "Please wait {seconds} s and try again.",
+        },
+        "auth.laptop_throttled": {
+            "de": "Zu viele Fehlversuche an diesem Laptop: bitte {seconds} s warten.",
+            "en": "Too many failed attempts on this laptop: please wait {seconds} s.",
         },
         "auth.locked": {
             "de": "Zu viele Fehlversuche: gesperrt für {minutes} min.",

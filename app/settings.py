@@ -51,6 +51,13 @@ class Settings(BaseModel):
     default_printer: str | None = Field(None, description="OS printer name; None = OS default")
     max_failed_logins: int = Field(5, ge=1, le=100, description="failures before a lockout")
     lockout_minutes: int = Field(5, ge=1, le=24 * 60, description="length of a lockout")
+    max_failed_logins_laptop: int = Field(
+        10,
+        ge=1,
+        le=1000,
+        description="failures on this laptop, over all user ids, before every password "
+        "attempt waits 1, 2, 4 ... 30 s",
+    )
 
     @field_validator("time_zone")
     @classmethod
