@@ -41,7 +41,9 @@ class Settings(BaseModel):
         "auto", description="UI language; auto follows the system locale"
     )
     time_zone: str | None = Field(
-        None, description="IANA zone for displayed times (e.g. Europe/Berlin); None = system"
+        None,
+        description="IANA zone for displayed times (e.g. Europe/Berlin); "
+        "None = the hospital's zone recorded in the snapshot",
     )
     idle_lock_minutes: int = Field(5, ge=1, le=240, description="lock the screen after idle")
     freshness: FreshnessThresholds = Field(default_factory=FreshnessThresholds)

@@ -154,6 +154,18 @@ def _write_source(folder: Path) -> Path:
     return folder
 
 
+def test_every_snapshot_records_the_hospital_time_zone_of_the_config(tmp_path: Path) -> None:
+    """The laptops show times in this zone whatever their own clock zone says."""
+    source = _write_source(tmp_path / "export")
+    config = Config(hospital="Test", timezone="America/Chicago")
+    result = build_snapshots(source, config, tmp_path / "work", now=NOW)
+    assert result.wards
+    for ward in result.wards:
+        assert ward.meta.time_zone == "America/Chicago"
+        with SnapshotReader(ward.path, ward.key) as reader:
+            assert reader.meta.time_zone == "America/Chicago"
+
+
 def test_build_counts_problems_and_still_writes_a_snapshot_per_ward(tmp_path: Path) -> None:
     source = _write_source(tmp_path / "export")
     result = build_snapshots(source, Config(hospital="Test"), tmp_path / "work", now=NOW)

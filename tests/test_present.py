@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -292,3 +292,94 @@ def test_one_folding_for_the_instant_filter_and_the_snapshot_index(typed: str, n
     folded = fold(typed)
     assert any(token.startswith(folded) for token in index_tokens(name))  # the snapshot index
     assert fmt.fold is not None and fmt.fold(name) == fold(name)
+
+
+# --- screen and paper say the same ---------------------------------------------------------
+
+
+def _squeeze(text: str) -> str:
+    """Text without whitespace: PDF table cells wrap lines where the screen does not."""
+    return "".join(text.split())
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_screen_and_paper_show_the_same_dose_status_and_number_text(lang: str) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    from app.printing import DocumentMeta, render_mar, render_summary
+    from app.printing.sample import sample_record
+    from app.ui.viewmodels.chart import ChartModel
+    from sync.model import Administration
+
+    now = datetime(2026, 11, 30, 9, 30, tzinfo=BERLIN)
+    record = sample_record(now)
+    record.medications.append(
+        MedicationOrder(
+            id="mr-pip",
+            drug="Piperacillin/Tazobactam",
+            status="active",
+            start=now - timedelta(hours=20),
+            dosages=[
+                Dosage(
+                    dose_text="4.5 g",
+                    dose_value=4.5,
+                    dose_unit="g",
+                    route="i.v.",
+                    timing=Timing(frequency=1, period=8, period_unit="h"),
+                )
+            ],
+        )
+    )
+    record.administrations.append(
+        Administration(
+            order_id="mr-pip",
+            drug="Piperacillin/Tazobactam",
+            status="not-done",
+            when=now - timedelta(hours=4),
+            dose_text="4.5 g",
+        )
+    )
+    record.labs.append(
+        Observation(
+            name="hs-Troponin T",
+            value=1067,
+            unit="ng/L",
+            ref_high=14,
+            interpretation=Interpretation.CRITICAL_HIGH,
+            effective=now - timedelta(hours=2),
+        )
+    )
+    meta = DocumentMeta(ward_name="Station 7", data_as_of=now, ward_id="w7")
+    pdfs = [
+        render_summary(record, meta, "S. Pflege", lang, now, BERLIN),
+        render_mar(record, meta, "S. Pflege", lang, now, BERLIN),
+    ]
+    paper = _squeeze(
+        "\n".join(
+            page.extract_text() or "" for pdf in pdfs for page in PdfReader(io.BytesIO(pdf)).pages
+        )
+    )
+    chart = ChartModel(record, now=now, tz=BERLIN, lang=lang)
+    meds = chart.medications()
+    assert {m.drug for m in meds} >= {"Piperacillin/Tazobactam", "Insulin lispro"}
+    for med in meds:
+        for text in (med.dose, med.route, med.schedule):
+            assert _squeeze(text) in paper, (med.drug, text)
+    insulin = next(m for m in meds if m.drug == "Insulin lispro")
+    assert insulin.dose == "nach Schema laut BZ"  # the prescriber's text, not "–"
+    metamizol = next(m for m in meds if m.drug.startswith("Metamizol"))
+    assert ("Max." if lang == "de" else "Max") in metamizol.schedule  # PRN maximum on both
+    given = chart.administrations()
+    for line in given:
+        assert _squeeze(line.status) in paper and _squeeze(line.dose) in paper
+    not_given = next(a for a in given if a.drug == "Piperacillin/Tazobactam")
+    assert not_given.status == ("nicht gegeben" if lang == "de" else "not given")
+    troponin = next(t.latest for g in chart.lab_groups() for t in g.tests if "Troponin" in t.name)
+    assert troponin.value == "1067 ng/L" and troponin.ref == "≤ 14" and troponin.flag == "HH!"
+    assert _squeeze(f"{troponin.value}{troponin.flag}{troponin.ref}") in paper
+    pip = next(m for m in meds if m.drug == "Piperacillin/Tazobactam")
+    assert pip.dose == ("4,5 g" if lang == "de" else "4.5 g")
+    wrong = "4.5g" if lang == "de" else "4,5g"
+    assert wrong not in paper and "1.067" not in paper and "1,067" not in paper

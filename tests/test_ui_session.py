@@ -164,3 +164,16 @@ def test_only_an_admin_saves_settings_and_it_is_audited(home: UiHome) -> None:
     entry = events(home.home)[-1]
     assert entry["event"] == "settings_change" and entry["user"] == "admin"
     assert entry["details"]["changed"] == ["idle_lock_minutes"]
+
+
+def test_times_are_shown_in_the_hospital_zone_not_the_laptops(home: UiHome) -> None:
+    """A snapshot without a recorded zone (built before the field existed) reads in the default
+    hospital zone; an administrator's setting wins over the snapshot."""
+    from zoneinfo import ZoneInfo
+
+    from app.settings import save_settings
+
+    backend = opened(home)
+    assert backend.tz() == ZoneInfo("Europe/Berlin")
+    save_settings(home.home, Settings(time_zone="Europe/Vienna"))
+    assert ViewerBackend(home.home).tz() == ZoneInfo("Europe/Vienna")

@@ -159,7 +159,7 @@ def _stay(record: PatientRecord, st: Styles, lang: str, tz: tzinfo) -> list[Flow
     if stay is None:
         return []
     facts = [
-        (t("print.admitted", lang), when_text(stay.admitted, lang, tz) if stay.admitted else None),
+        (t("col.admitted", lang), when_text(stay.admitted, lang, tz) if stay.admitted else None),
         (t("print.attending", lang), stay.attending),
         (t("print.department", lang), stay.department),
         (t("print.reason", lang), stay.reason),

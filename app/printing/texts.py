@@ -46,7 +46,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "print.col.type": {"de": "Art", "en": "Type"},
     # sections
     "print.stay": {"de": "Aufenthalt", "en": "Stay"},
-    "print.admitted": {"de": "Aufnahme", "en": "Admitted"},
     "print.attending": {"de": "Behandelnd", "en": "Attending"},
     "print.department": {"de": "Fachabteilung", "en": "Department"},
     "print.reason": {"de": "Aufnahmegrund", "en": "Reason"},

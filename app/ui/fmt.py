@@ -1,8 +1,9 @@
-"""Pure formatting for the viewer: ages, dates, durations, text folding for matching.
+"""The viewer's short names for the presentation layer, plus matching and sorting helpers.
 
-No I/O and no Flet. Dates, times and ages come from app.i18n (German "29.11.2026 14:05", English
-"29 Nov 2026 14:05": never a bare 11/12 that could be read either way); matching and sorting helpers
-live here.
+No I/O and no Flet. Words, dates, times and ages come from app.present (German "29.11.2026 14:05",
+English "29 Nov 2026 14:05": never a bare 11/12 that could be read either way), so the screen says
+what the printouts say; the census filter folds text with app.present.search, the snapshot
+search's folding.
 """
 
 from __future__ import annotations
@@ -12,23 +13,10 @@ from datetime import date, datetime, tzinfo
 from functools import lru_cache
 
 from app import i18n
+from app.present import clinical
 from app.present.search import fold as _fold
 from app.present.search import fold_forms as _fold_forms
 from sync.model import Sex
-
-_SEX_SHORT = {
-    "de": {Sex.MALE: "m", Sex.FEMALE: "w", Sex.OTHER: "d", Sex.UNKNOWN: "?"},
-    "en": {Sex.MALE: "M", Sex.FEMALE: "F", Sex.OTHER: "X", Sex.UNKNOWN: "?"},
-}
-_SEX_LONG = {
-    "de": {
-        Sex.MALE: "männlich",
-        Sex.FEMALE: "weiblich",
-        Sex.OTHER: "divers",
-        Sex.UNKNOWN: "unbekannt",
-    },
-    "en": {Sex.MALE: "male", Sex.FEMALE: "female", Sex.OTHER: "other", Sex.UNKNOWN: "unknown"},
-}
 
 
 # Pure and called for every census row on every redraw: the few distinct dates, languages and
@@ -36,19 +24,18 @@ _SEX_LONG = {
 @lru_cache(maxsize=4096)
 def age_text(birth: date | None, today: date, lang: str) -> str:
     """Age for display: "78 J." / "78 y", infants in months/weeks/days; "?" if unknown."""
-    if birth is None:
-        return "?"
-    return i18n.fmt_age(birth, today, lang)
+    return clinical.age_text(birth, today, lang)
 
 
 @lru_cache(maxsize=64)
 def sex_short(sex: Sex, lang: str) -> str:
-    return _SEX_SHORT[i18n.normalize_language(lang)][sex]
+    """ "w" / "F": the census column, as on the printed census."""
+    return clinical.sex_word(sex, lang, short=True)
 
 
 @lru_cache(maxsize=64)
 def sex_long(sex: Sex, lang: str) -> str:
-    return _SEX_LONG[i18n.normalize_language(lang)][sex]
+    return clinical.sex_word(sex, lang)
 
 
 @lru_cache(maxsize=4096)
@@ -76,15 +63,6 @@ def days_since(start: datetime | None, now: datetime) -> int | None:
     if start is None:
         return None
     return (now.date() - start.astimezone(now.tzinfo).date()).days
-
-
-def number_text(value: float | None) -> str:
-    """A measured value without a spurious ".0": 37.0 -> "37", 7.25 -> "7.25"."""
-    if value is None:
-        return "–"
-    if float(value).is_integer():
-        return str(int(value))
-    return f"{value:.3g}" if abs(value) < 1 else f"{value:.4g}"
 
 
 def fold(text: str) -> str:
@@ -134,23 +112,14 @@ def matches(query: str, *fields: str | None) -> bool:
     return all(any(token.startswith(word) for token in tokens) for word in words)
 
 
-_PLACE_WORD = re.compile(
-    r"^\s*(zimmer|raum|room|bett|bed|platz|stellplatz|zi|rm)\b\.?\s*[:#-]?\s*(?=\S)",
-    re.IGNORECASE,
-)
-
-
 def short_place(text: str | None) -> str:
     """A room or bed without its label word: "Zimmer 301" -> "301", "Bett 1" -> "1"."""
-    if not text:
-        return ""
-    return _PLACE_WORD.sub("", text).strip()
+    return clinical.short_place(text)
 
 
 def room_bed(room: str | None, bed: str | None) -> str:
     """Compact "room/bed" for the census column: "301/1"; "–" when neither is known."""
-    parts = [short_place(room), short_place(bed)]
-    return "/".join(p for p in parts if p) or "–"
+    return clinical.room_bed_short(room, bed)
 
 
 _NATURAL_PART = re.compile(r"(\d+)")

@@ -12,6 +12,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Literal
 
+from app.present.zone import hospital_zone
 from app.settings import Settings, load_settings_or_defaults
 from app.ui.state import UserView
 from sync.model import CensusRow, PatientRecord
@@ -68,8 +69,12 @@ class ViewerBackend:
 
     # -- snapshots --------------------------------------------------------------------------------
 
-    def tz(self) -> tzinfo | None:
-        return self.settings.zone()
+    def tz(self) -> tzinfo:
+        """The hospital's zone for every time shown: the setting `time_zone` if an administrator
+        set one, else the open snapshot's (`SnapshotMeta.time_zone`), else the default
+        (app.present.zone); never the laptop clock's zone."""
+        snapshot_zone = self.current.reader.meta.time_zone if self.current is not None else None
+        return hospital_zone(self.settings.time_zone, snapshot_zone)
 
     def ward_ids(self) -> list[str]:
         """Installed wards a census can be shown for (the hospital-wide snapshot is search-only)."""

@@ -20,7 +20,7 @@ import flet as ft
 from app.ui import theme
 from app.ui.screens.census import CensusScreen
 from app.ui.screens.chart import ChartScreen
-from app.ui.screens.host import ScreenHost, idle_timeout, local_tz, suppress
+from app.ui.screens.host import ScreenHost, idle_timeout, suppress
 from app.ui.screens.lock import IdleLocker
 from app.ui.screens.login import LoginScreen
 from app.ui.screens.print_dialog import PrintDialog
@@ -92,6 +92,7 @@ class Viewer(ScreenHost):
             self.show_problem()
             return
         self.problem = None
+        self.tz = self.backend.tz()  # the hospital's zone, as this snapshot records it
         self.break_glass_ok = await self.on_worker(self.backend.break_glass_allowed)
         self.ward_choices = await self.on_worker(self.backend.ward_choices)
         rows = await self.on_worker(self.backend.census)
@@ -152,7 +153,7 @@ class Viewer(ScreenHost):
         settings = self.backend.settings
         if settings.language != "auto":
             self.lang = settings.language
-        self.tz = settings.zone() or local_tz()
+        self.tz = self.backend.tz()
         self.idle.timeout = idle_timeout(settings.idle_lock_minutes)
         self.rerender()
 

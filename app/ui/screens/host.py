@@ -52,12 +52,6 @@ def idle_timeout(minutes: int, environ: dict[str, str] | None = None) -> timedel
     return configured
 
 
-def local_tz() -> tzinfo:
-    """The laptop clock's zone (used only when the settings name no hospital zone)."""
-    tz = datetime.now().astimezone().tzinfo
-    return tz if tz is not None else UTC
-
-
 class suppress:
     """Context manager: ignore errors of optional niceties (window size in the browser, ...)."""
 
@@ -88,7 +82,7 @@ class ScreenHost:
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wardcopy-data")
         settings = self.backend.settings
         self.lang = i18n.detect_language(None if settings.language == "auto" else settings.language)
-        self.tz: tzinfo = settings.zone() or local_tz()
+        self.tz: tzinfo = self.backend.tz()
         self.user: UserView | None = None
         self.allowed_wards: tuple[str, ...] = ()
         # Which screen is shown: loading | problem | login | lock | census | chart.

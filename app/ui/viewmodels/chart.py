@@ -7,15 +7,26 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 
-from app import i18n
-from app.schedule import describe_dosage_timing, next_due
+from app.present.catalog import t
+from app.present.clinical import (
+    CRITICAL_INTERPRETATIONS,
+    StatusKind,
+    allergy_text,
+    code_word,
+    interpretation_flag,
+    observation_value,
+    reference_range,
+    status_word,
+)
+from app.present.dose import medication_text
+from app.present.formats import date_text, localize_numbers
+from app.schedule import next_due
 from app.ui import fmt
 from app.ui.strings import tr
 from app.ui.viewmodels.common import CodeStatusView, code_status_view, is_isolation_flag
 from sync.model import (
+    Allergy,
     CodeStatusKind,
-    Criticality,
-    Interpretation,
     MedicationOrder,
     Observation,
     PatientRecord,
@@ -129,30 +140,16 @@ class TextItem:
     danger: bool = False  # urgent/stat order: shown red
 
 
-_CRITICAL_FLAGS = {"HH", "LL", "AA"}
-
-
 def _obs_line(obs: Observation, tz: tzinfo | None, lang: str, today: date) -> ObsLine:
-    value = obs.value_text or (i18n.fmt_number(obs.value, lang) if obs.value is not None else "–")
-    if obs.unit and obs.value is not None and not obs.value_text:
-        value = f"{value} {obs.unit}"
-    if obs.ref_text:
-        ref = obs.ref_text
-    elif obs.ref_low is not None or obs.ref_high is not None:
-        low = i18n.fmt_number(obs.ref_low, lang) if obs.ref_low is not None else ""
-        high = i18n.fmt_number(obs.ref_high, lang) if obs.ref_high is not None else ""
-        ref = f"{low}–{high}" if low and high else (f"> {low}" if low else f"< {high}")
-    else:
-        ref = ""
-    # "N" (normal) is noise in a column that should draw the eye only to abnormal values.
-    flag = "" if obs.interpretation is Interpretation.NORMAL else obs.interpretation.value
+    # Value, range and flag in the printouts' words (app.present.clinical); "N" (normal) is
+    # left out, a column that should draw the eye only to abnormal values.
     return ObsLine(
         name=obs.name,
-        value=value,
-        flag=flag,
+        value=observation_value(obs, lang),
+        flag=interpretation_flag(obs),
         abnormal=obs.is_abnormal,
-        critical=flag in _CRITICAL_FLAGS,
-        ref=ref,
+        critical=obs.interpretation in CRITICAL_INTERPRETATIONS,
+        ref=reference_range(obs, lang),
         when=fmt.time_text(obs.effective, tz, lang, today),
     )
 
@@ -187,24 +184,16 @@ def _histories(
     return out
 
 
-def _dosage_texts(order: MedicationOrder, lang: str) -> tuple[str, str, str]:
-    """Dose, route and schedule text of an order (several dosages joined with ";")."""
-    dose: list[str] = []
-    route: list[str] = []
-    schedule: list[str] = []
-    for d in order.dosages:
-        if d.dose_text:
-            dose.append(d.dose_text)
-        elif d.dose_value is not None:
-            dose.append(f"{i18n.fmt_number(d.dose_value, lang)} {d.dose_unit or ''}".strip())
-        if d.route:
-            route.append(d.route)
-        schedule.append(describe_dosage_timing(d, lang))
-    return (
-        "; ".join(dose) or "–",
-        ", ".join(dict.fromkeys(route)) or "–",
-        "; ".join(s for s in schedule if s) or "–",
-    )
+def _dosage_texts(order: MedicationOrder, lang: str, tz: tzinfo) -> tuple[str, str, str]:
+    """Dose, route and schedule text of an order (several dosages joined with ";"): the same
+    words as the printed summary and MAR (`app.present.dose.medication_text`)."""
+    text = medication_text(order, lang, tz)
+    return text.dose(), text.route(), text.schedule()
+
+
+def _status(code: str | None, lang: str, kind: StatusKind = "generic") -> str:
+    """A status code in words for a detail line; "" when there is none."""
+    return status_word(code, lang, kind) if code and code.strip() else ""
 
 
 class ChartModel:
@@ -297,21 +286,18 @@ class ChartModel:
             deceased=r.deceased,
         )
 
-    def _allergy_line(self, a: object) -> AllergyLine:
-        from sync.model import Allergy
-
-        assert isinstance(a, Allergy)
-        severe = a.criticality == Criticality.HIGH or (a.severity or "").lower() == "severe"
+    def _allergy_line(self, a: Allergy) -> AllergyLine:
+        words = allergy_text(a, self.lang)  # the printed allergy table's words
         bits = []
-        if a.reactions:
-            bits.append(", ".join(a.reactions))
-        if a.criticality == Criticality.HIGH:
-            bits.append(self.translate("allergy.high_risk"))
+        if words.reactions != "–":
+            bits.append(words.reactions)
+        if words.high:
+            bits.append(t("crit.high_risk", self.lang))
         if a.kind == "intolerance":
-            bits.append(self.translate("allergy.intolerance"))
-        if a.verification_status and a.verification_status not in ("confirmed",):
-            bits.append(a.verification_status)
-        return AllergyLine(substance=a.substance, detail=" · ".join(bits), severe=severe)
+            bits.append(code_word(a.kind, self.lang))
+        if words.status:
+            bits.append(words.status)
+        return AllergyLine(substance=a.substance, detail=" · ".join(bits), severe=words.severe)
 
     # -- medications -----------------------------------------------------------------------------
 
@@ -337,7 +323,7 @@ class ChartModel:
         active = [m for m in self.record.medications if (m.status or "active") == "active"]
         out = []
         for m in active:
-            dose, route, schedule = _dosage_texts(m, self.lang)
+            dose, route, schedule = _dosage_texts(m, self.lang, self.tz)
             out.append(
                 MedLine(
                     drug=m.drug,
@@ -346,9 +332,7 @@ class ChartModel:
                     schedule=schedule,
                     prn=m.as_needed,
                     due=self._due(m),
-                    start=fmt.date_text(m.start.astimezone(self.tz).date(), self.lang)
-                    if m.start
-                    else "–",
+                    start=date_text(m.start, self.lang, self.tz),
                     prescriber=m.prescriber or "–",
                     note=m.note or "",
                 )
@@ -364,9 +348,9 @@ class ChartModel:
             AdminLine(
                 when=fmt.time_text(a.when, self.tz, self.lang, self.today),
                 drug=a.drug,
-                dose=a.dose_text or "–",
+                dose=localize_numbers(a.dose_text, self.lang) or "–",
                 route=a.route or "–",
-                status=a.status or "–",
+                status=status_word(a.status, self.lang, "administration"),
                 performer=a.performer or "–",
             )
             for a in items
@@ -410,11 +394,12 @@ class ChartModel:
                 for x in (
                     self.translate("problems.main") if p.is_main_diagnosis else "",
                     codes,
-                    p.clinical_status or "",
+                    _status(p.clinical_status, self.lang, "problem"),
                 )
                 if x
             )
-            when = fmt.date_text(p.onset.date(), self.lang) if p.onset else ""
+            onset = p.onset_date or p.onset  # a FHIR date stays that calendar date
+            when = date_text(onset, self.lang, self.tz) if onset else ""
             items.append(TextItem(p.text, detail, when, emphasis=p.is_main_diagnosis))
         return items
 
@@ -423,7 +408,7 @@ class ChartModel:
             TextItem(
                 f.text,
                 f.category or "",
-                fmt.date_text(f.start.date(), self.lang) if f.start else "",
+                date_text(f.start, self.lang, self.tz) if f.start else "",
                 emphasis=is_isolation_flag(f.text, f.category),
             )
             for f in self.record.flags
@@ -450,8 +435,8 @@ class ChartModel:
             detail = " · ".join(
                 x
                 for x in (
-                    o.priority or "",
-                    o.status or "",
+                    code_word(o.priority, self.lang),
+                    _status(o.status, self.lang, "order"),
                     o.requester or "",
                     o.note or "",
                 )
@@ -463,7 +448,11 @@ class ChartModel:
 
     def procedures(self) -> list[TextItem]:
         return [
-            TextItem(p.text, p.status or "", fmt.datetime_text(p.performed, self.tz, self.lang))
+            TextItem(
+                p.text,
+                _status(p.status, self.lang),
+                fmt.datetime_text(p.performed, self.tz, self.lang),
+            )
             for p in sorted(
                 self.record.procedures,
                 key=lambda p: p.performed.timestamp() if p.performed else 0.0,
@@ -475,8 +464,8 @@ class ChartModel:
         return [
             TextItem(
                 i.vaccine,
-                i.status or "",
-                fmt.date_text(i.date.date() if i.date else None, self.lang),
+                _status(i.status, self.lang),
+                date_text(i.date, self.lang, self.tz),
             )
             for i in self.record.immunizations
         ]
@@ -496,7 +485,7 @@ class ChartModel:
         return out
 
     def devices(self) -> list[TextItem]:
-        return [TextItem(d.text, d.status or "") for d in self.record.devices]
+        return [TextItem(d.text, _status(d.status, self.lang)) for d in self.record.devices]
 
     def section_count(self, section: Section) -> int:
         """How many entries a section has (shown beside its name; 0 means "none recorded")."""

@@ -4,26 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.present.clinical import LIMITING_CODE_STATUS, code_status_text
 from app.ui import fmt
-from app.ui.strings import tr
 from sync.model import (
     CodeStatusKind,
 )
 
-_CODE_LABEL_KEYS = {
-    CodeStatusKind.FULL: "code.full",
-    CodeStatusKind.DNR: "code.dnr",
-    CodeStatusKind.DNI: "code.dni",
-    CodeStatusKind.DNR_DNI: "code.dnr_dni",
-    CodeStatusKind.COMFORT: "code.comfort",
-    CodeStatusKind.OTHER: "code.other",
-    CodeStatusKind.UNKNOWN: "code.unknown",
-}
-
 # Any limitation of resuscitation is shown as an alarm, never as a quiet grey word.
-RESTRICTIVE_CODES = frozenset(
-    {CodeStatusKind.DNR, CodeStatusKind.DNI, CodeStatusKind.DNR_DNI, CodeStatusKind.COMFORT}
-)
+RESTRICTIVE_CODES = LIMITING_CODE_STATUS
 
 
 @dataclass(frozen=True)
@@ -40,15 +28,14 @@ def code_status_view(
     """Display form of a code status; any limitation is `restrictive` (shown red, large).
 
     `short` gives the census form ("DNR"); the chart uses the long one ("DNR – keine Reanimation").
+    The words are the printouts' (`app.present.clinical.code_status_text`).
     """
-    key = _CODE_LABEL_KEYS[kind]
-    label = tr(key.replace("code.", "code.short.") if short else key, lang)
-    detail = text if text and text.strip() and text.strip() != label else None
+    words = code_status_text(kind, text, lang, short=short)
     return CodeStatusView(
-        label=label,
-        detail=detail,
-        restrictive=kind in RESTRICTIVE_CODES,
-        unknown=kind == CodeStatusKind.UNKNOWN,
+        label=words.label,
+        detail=words.documented,
+        restrictive=words.limiting,
+        unknown=words.unknown,
     )
 
 
