@@ -116,7 +116,11 @@ def _fold_once(text: str) -> str:
     if text.isascii():
         return text.lower()  # the common case; the same result as the general path, faster
     # Map special letters before decomposing too: NFKD would turn "ŀ" into "l" + middle dot.
-    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_SPECIAL_TABLE))
+    # casefold() maps Cherokee small letters to capitals (Unicode's case folding for that script
+    # goes upward); lower() after it gives every script its lower-case form, so a folded token
+    # never holds a capital letter.
+    lowered = text.casefold().lower()
+    decomposed = unicodedata.normalize("NFKD", lowered.translate(_SPECIAL_TABLE))
     out: list[str] = []
     base_limit_ok = False  # whether the last base character takes droppable diacritics
     for ch in decomposed:
