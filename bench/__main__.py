@@ -143,14 +143,38 @@ def bench_receive(patients: int, tmp: Path) -> dict[str, Any]:
     )
     latest = publish.read_latest(demo.outbox, "hospital") or {}
     package_path = demo.outbox / "hospital" / str(latest["file"])
-    start = time.perf_counter()
     copy = tmp / "copy.bin"
-    shutil.copyfile(package_path, copy)
-    hashlib.sha256(copy.read_bytes()).hexdigest()
-    baseline = time.perf_counter() - start
+
+    def copy_and_hash() -> float:
+        copy.unlink(missing_ok=True)
+        start = time.perf_counter()
+        shutil.copyfile(package_path, copy)
+        hashlib.sha256(copy.read_bytes()).hexdigest()
+        return time.perf_counter() - start
+
+    def fresh_receive() -> float:
+        # The whole receive as a laptop runs it: lock, size cap, free-space check, fetch,
+        # verify, install with fsyncs, pointer, prune.
+        shutil.rmtree(laptop2 / "snapshots", ignore_errors=True)
+        start = time.perf_counter()
+        result = receive.receive(laptop2, str(demo.outbox), "hospital")
+        assert result.status == "installed"
+        return time.perf_counter() - start
+
+    # Interleaved, median of three each: the machine is shared, so both see the same load.
+    baselines: list[float] = []
+    receives: list[float] = []
+    for _ in range(3):
+        baselines.append(copy_and_hash())
+        receives.append(fresh_receive())
+    baseline = statistics.median(baselines)
+    seconds = statistics.median(receives)
+    # The scheduled run when nothing is new: the installed copy is re-hashed against its signed
+    # manifest (the repair check), under the lock.
     start = time.perf_counter()
-    receive.receive(laptop2, str(demo.outbox), "hospital")
-    seconds = time.perf_counter() - start
+    again = receive.receive(laptop2, str(demo.outbox), "hospital")
+    already_s = time.perf_counter() - start
+    assert again.status == "already-installed"
     start = time.perf_counter()
     installed = receive.open_installed(laptop2, "hospital")
     open_s = time.perf_counter() - start
@@ -164,6 +188,7 @@ def bench_receive(patients: int, tmp: Path) -> dict[str, Any]:
         "plain_sqlite_mb": round(plain / 1e6, 2),
         "package_vs_plain": round(size / plain, 3),
         "receive_verify_install_s": round(seconds, 3),
+        "already_installed_check_s": round(already_s, 3),
         "open_installed_s": round(open_s, 3),
         "copy_and_hash_baseline_s": round(baseline, 3),
         "x_vs_copy_and_hash": round(seconds / baseline, 1),
