@@ -200,6 +200,31 @@ def run_cycle(
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def sign_freshness(
+    sync_home: Path,
+    outbox: Path,
+    signing_key: Ed25519PrivateKey,
+    as_of: datetime,
+    result: CycleResult,
+    exclude: Sequence[str] = (),
+) -> list[str]:
+    """After a complete read of the source: sign "package N is still the newest as of
+    `as_of`" for every ward whose newest package holds what the source said at `as_of`: the
+    wards published or unchanged in `result`. Refused wards and wards not built this cycle
+    (`exclude`) get none, so their age keeps growing on the laptops. Returns the ward ids.
+    Raises OSError when the outbox cannot be written."""
+    state = load_ward_state(sync_home)
+    current = {w.ward_id for w in result.wards} | set(result.unchanged)
+    signed: list[str] = []
+    for ward_id in sorted(current - set(exclude)):
+        sequence = (state.get(ward_id) or {}).get("sequence")
+        if isinstance(sequence, int) and sequence >= 1:
+            publish.publish_freshness(outbox, ward_id, sequence, as_of, signing_key)
+            signed.append(ward_id)
+    log.info("freshness signed for %d ward(s) as of %s", len(signed), as_of.isoformat())
+    return signed
+
+
 def run_live_cycle(
     *,
     sync_home: Path,
@@ -249,6 +274,7 @@ def run_live_cycle(
             exclude=exclude,
         )
     result.fetch = fetched
+    sign_freshness(sync_home, outbox, signing_key, fetched.read_at, result, exclude)
     for reason, count in fetched.problems.items():
         result.report.problems[f"source: {reason}"] = (
             result.report.problems.get(f"source: {reason}", 0) + count

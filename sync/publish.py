@@ -394,6 +394,23 @@ def publish_document(
     return path
 
 
+def publish_freshness(
+    outbox: Path,
+    ward: str,
+    package_sequence: int,
+    as_of: datetime,
+    signing_key: Ed25519PrivateKey,
+) -> Path:
+    """Place OUTBOX/<ward>/FRESHNESS.wcdoc: package `package_sequence` is still the ward's
+    newest as of `as_of` (docs/package-format.md §7a), replacing the previous statement
+    atomically. Raises ValueError (bad ward/sequence), OSError."""
+    data = package.seal_freshness(ward, package_sequence, as_of, signing_key)
+    path = outbox / ward / package.FRESHNESS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, data)
+    return path
+
+
 def publish_key_rotation(
     outbox: Path, old_key: Ed25519PrivateKey, new_key: Ed25519PrivateKey
 ) -> Path:

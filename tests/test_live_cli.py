@@ -3,6 +3,7 @@ FHIR test server on 127.0.0.1, changes between cycles, a server that fails, a ki
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from fhirserver import Fault, FhirTestServer
 
+from sync import keys, package
 from sync.generate import generate
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -79,6 +81,15 @@ def test_build_from_a_fhir_server_then_only_changes(
     second = _sync("build", "--config", str(config), env=env)
     assert second.returncode == 0, second.stderr
     assert "bulk changes: 1 resources updated, 0 deleted" in second.stdout
+    # every current ward got a signed "still the newest as of <read time>" statement
+    public = keys.load_signing_key(tmp_path / "server" / "keys" / "signing.key").public_key()
+    state = json.loads((tmp_path / "server" / "ward-state.json").read_text())
+    for ward, info in state.items():
+        data = (tmp_path / "outbox" / ward / package.FRESHNESS_FILE).read_bytes()
+        statement = package.parse_freshness(data, public, ward)
+        assert statement.package_sequence == info["sequence"]
+        package_as_of = datetime.fromisoformat(info["data_as_of"]).replace(microsecond=0)
+        assert statement.as_of >= package_as_of
     full = _sync("build", "--config", str(config), "--full", env=env)
     assert full.returncode == 0 and "bulk full read:" in full.stdout
 

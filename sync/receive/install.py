@@ -44,6 +44,7 @@ from sync.receive.installed import (
     installed_sequences,
     installed_wards,
     load_roster,
+    read_freshness,
     read_installed_header,
     read_pointer,
     roster_path,
@@ -345,9 +346,46 @@ def receive(
             home, src, ward, ward_dir, trusted, identity, device_key, step, max_size
         )
         roster_status, warnings = _receive_roster(home, src, trusted)
-        return dataclasses.replace(
-            result, roster=roster_status, warnings=result.warnings + warnings
+        statement, fresh_warnings = _receive_freshness(
+            home, src, ward, ward_dir, trusted, result.sequence
         )
+        return dataclasses.replace(
+            result,
+            roster=roster_status,
+            warnings=result.warnings + warnings + fresh_warnings,
+            data_as_of=package.effective_as_of(result.data_as_of, result.sequence, statement),
+        )
+
+
+def _receive_freshness(
+    home: Path, src: Source, ward: str, ward_dir: Path, trusted: Ed25519PublicKey, sequence: int
+) -> tuple[package.Freshness | None, tuple[str, ...]]:
+    """Fetch OUTBOX/<ward>/FRESHNESS.wcdoc, verify it, and store it beside the installed
+    snapshots when it is about the installed package and newer than the stored one
+    (docs/package-format.md §7a). A missing, foreign, old or bad statement changes nothing
+    (the package's own data_as_of stands) and is a warning, never an error."""
+    try:
+        data = src.read_small(f"{ward}/{package.FRESHNESS_FILE}", package.MAX_FRESHNESS)
+    except ReceiveError as exc:
+        return read_freshness(home, ward, sequence), (f"freshness not fetched: {exc}",)
+    stored = read_freshness(home, ward, sequence)
+    if data is None:
+        return stored, ()
+    try:
+        statement = package.parse_freshness(data, trusted, ward)
+    except PackageError as exc:
+        return stored, (f"freshness statement refused: {exc}",)
+    if statement.package_sequence != sequence:
+        return stored, ()  # about a newer package not yet installed, or an older one
+    if stored is not None and statement.sequence <= stored.sequence:
+        if statement.sequence < stored.sequence:
+            return stored, ("freshness statement refused: older than the one already stored",)
+        return stored, ()
+    try:
+        fsutil.atomic_write(ward_dir / package.FRESHNESS_FILE, data)
+    except OSError as exc:
+        return stored, (f"freshness statement not stored: {exc.strerror or exc}",)
+    return statement, ()
 
 
 def _receive_ward(

@@ -38,6 +38,7 @@ __all__ = [
     "installed_wards",
     "load_roster",
     "open_installed",
+    "read_freshness",
     "read_installed_header",
     "read_pointer",
     "roster_path",
@@ -66,9 +67,15 @@ class InstalledSnapshot:
     tried: list[str] = field(default_factory=list)
     newest_sequence: int | None = None
 
+    freshness: package.Freshness | None = None  # a verified statement for this very package
+
     @property
     def data_as_of(self) -> datetime:
-        return self.manifest.data_as_of
+        """When the source was last read for this data: the package's own time, or later when
+        a signed freshness statement says this package was still the newest then."""
+        return package.effective_as_of(
+            self.manifest.data_as_of, self.manifest.sequence, self.freshness
+        )
 
     @property
     def is_older(self) -> bool:
@@ -239,12 +246,29 @@ def open_installed(
             fallback_reason=reason,
             tried=failures,
             newest_sequence=newest,
+            freshness=read_freshness(home, ward, seq),
         )
     raise ReceiveError(
         "not-installed",
         f"no installed snapshot of ward {ward} can be opened: {'; '.join(failures)}; "
         "run `wardcopy receive` again",
     )
+
+
+def read_freshness(home: Path, ward: str, sequence: int) -> package.Freshness | None:
+    """The stored freshness statement of `ward`, re-verified against the pinned key(s), when it
+    is about package `sequence`; None when absent, unverifiable or about another package (the
+    package's own data_as_of then stands). Never raises."""
+    try:
+        data = (snapshots_dir(home) / ward / package.FRESHNESS_FILE).read_bytes()
+    except OSError:
+        return None
+    try:
+        pinned = device.pinned_server_key(home)
+        statement = package.parse_freshness(data, pinned, ward) if pinned else None
+    except (PackageError, device.DeviceError):
+        return None  # only the pinned key vouches for freshness, never a retired one
+    return statement if statement is not None and statement.package_sequence == sequence else None
 
 
 def load_roster(home: Path) -> package.SignedDocument | None:
