@@ -72,7 +72,10 @@ def make_demo(folder: Path, patients: int, seed: int, now: datetime | None = Non
     public_text = keys.signing_public_key_text(signing_key.public_key())
     made = device.init_device(laptop, use_keyring=False, server_key=public_text)
 
-    config = Config()
+    from sync.generate.vocab import DEMO_CODE_MAP
+
+    # The demo's bedside monitor codes vitals locally: the code map makes them vital signs.
+    config = Config(code_map=DEMO_CODE_MAP)
     ward_ids = _ward_ids(source, config)
     for ward in ward_ids:
         publish.enrol(sync_home, ward, made.identity.enrolment_code, label="demo laptop")

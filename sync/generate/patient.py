@@ -265,6 +265,20 @@ _SCHEMA_MINUTES = {
 _WHEN_MINUTES = {"ACM": (450,), "AC": (450, 690, 1050), "HS": (1320,)}
 _WHEN_TEXT = {"ACM": "1-0-0 vor dem Frühstück", "AC": "vor den Mahlzeiten", "HS": "zur Nacht"}
 _INTERVAL_ANCHOR = {6: 360, 8: 360, 12: 480, 24: 600}
+
+
+def _schedule_text(schedule: str) -> str:
+    """A catalogue schedule as a chart writes it: "q8h" -> "alle 8 h"; "1-0-1" stays."""
+    if schedule.startswith("q") and schedule.endswith("h"):
+        return f"alle {schedule[1:-1]} h"
+    return schedule
+
+
+_STOPPED_DRUGS = ("ceftriaxon", "enoxaparin", "ramipril", "metformin")
+_STOP_REASONS = ("Therapie beendet", "Nierenfunktion verschlechtert", "Umstellung", "Allergie?")
+_HOLD_DRUGS = ("metoprolol", "ramipril", "torasemid", "ass")
+_HOLD_REASONS = ("OP geplant", "Hypotonie", "Patient nüchtern", "Blutungsrisiko")
+_HOME_DRUGS = ("ass", "atorvastatin", "pantoprazol", "amlodipin", "bisoprolol")
 _NOT_DONE_REASONS = (
     "Patient verweigert",
     "Patient nüchtern (OP/Untersuchung)",
@@ -339,6 +353,7 @@ class PatientBuilder:
         yield from self._immunizations()
         yield from self._care_team()
         yield from self._notes()
+        yield from self._fidelity_cases()
         self.info = PatientInfo(
             id=self.id,
             name=self.display,
@@ -1790,6 +1805,132 @@ class PatientBuilder:
                 {"role": [{"text": "Bezugspflege"}], "member": primary.ref},
             ],
         }
+
+    # ------------------------------------------------------------------ real-world cases
+
+    def _fidelity_cases(self) -> Iterator[dict[str, Any]]:
+        """What real records hold and the demo must show (issue 9): an order stopped yesterday,
+        one on hold, home medication (MedicationStatement), a superseded note, and vitals
+        from a bedside monitor coded in a local system (DEMO_CODE_MAP makes them vitals).
+
+        A generator of its own (seeded by this patient): the resources made before keep
+        exactly the values they had without these cases.
+        """
+        if self.role != "in":
+            return
+        rng = random.Random(f"wardcopy-fidelity:{self.id}")
+        now = self.now
+        subj = self._subject()
+
+        def meta(ts: float) -> dict[str, str]:
+            return {"lastUpdated": fmt_ts(min(now, ts + 120), self.st_lu)}
+
+        def order(key: str, status: str, reason: str, authored: float) -> dict[str, Any]:
+            drug = DRUGS[key]
+            return {
+                "resourceType": "MedicationRequest",
+                "id": self._nid("mr"),
+                "meta": meta(authored),
+                "status": status,
+                "statusReason": {"text": reason},
+                "intent": "order",
+                **self._medication_item(key, drug),
+                "subject": subj,
+                "encounter": self.eref,
+                "authoredOn": fmt_ts(authored, self.st_clin),
+                "requester": self.attending.ref,
+                "dosageInstruction": [
+                    {
+                        "text": _schedule_text(drug.schedule),
+                        "route": {"text": ROUTES[drug.route].text},
+                    }
+                ],
+            }
+
+        if rng.random() < 0.35 and now - self.admit > DAY:
+            key = rng.choice(_STOPPED_DRUGS)
+            stopped = now - rng.uniform(14, 34) * HOUR
+            res = order(key, "stopped", rng.choice(_STOP_REASONS), max(self.admit, stopped - DAY))
+            res["meta"] = meta(stopped)
+            res["dispenseRequest"] = {
+                "validityPeriod": {
+                    "start": res["authoredOn"],
+                    "end": fmt_ts(stopped, self.st_clin),
+                }
+            }
+            yield res
+        if rng.random() < 0.12:
+            key = rng.choice(_HOLD_DRUGS)
+            yield order(key, "on-hold", rng.choice(_HOLD_REASONS), self.admit + HOUR)
+        if rng.random() < 0.45:
+            for key in rng.sample(_HOME_DRUGS, rng.choice((1, 1, 2, 3))):
+                drug = DRUGS[key]
+                yield {
+                    "resourceType": "MedicationStatement",
+                    "id": self._nid("ms"),
+                    "meta": meta(self.admit + HOUR),
+                    "status": "active",
+                    **self._medication_item(key, drug),
+                    "subject": subj,
+                    "context": self.eref,
+                    "dateAsserted": fmt_ts(self.admit + HOUR, self.st_clin),
+                    "informationSource": subj,
+                    "dosage": [{"text": f"{_schedule_text(drug.schedule)} (Hausmedikation)"}],
+                }
+        if rng.random() < 0.15 and now - self.admit > 6 * HOUR:
+            draft_at = self.admit + 2 * HOUR
+            draft = self._note(
+                "admission",
+                draft_at,
+                self.attending,
+                "Aufnahmebefund (vorläufig): Anamnese unvollständig, Medikation ungeklärt.",
+                "de",
+                title="Aufnahmebefund (Entwurf)",
+            )
+            draft["status"] = "superseded"
+            draft["docStatus"] = "preliminary"
+            draft["meta"] = meta(draft_at + 3 * HOUR)
+            final = self._note(
+                "admission",
+                draft_at + 3 * HOUR,
+                self.attending,
+                "Aufnahmebefund: Anamnese vollständig, Hausmedikation mit Patient abgeglichen.",
+                "de",
+                title="Aufnahmebefund",
+            )
+            final["relatesTo"] = [
+                {"code": "replaces", "target": {"reference": f"DocumentReference/{draft['id']}"}}
+            ]
+            yield draft
+            yield final
+        if rng.random() < 0.3:
+            at = math.floor((now - rng.uniform(0.2, 2.5) * HOUR) / 60) * 60
+            if at > self.admit:
+                snap = self.vital_snapshots.get(int(at // DAY)) or next(
+                    iter(self.vital_snapshots.values()), {}
+                )
+                hr = snap.get("hr", 80) + rng.randint(-3, 3)
+                rr = snap.get("rr", 16) + rng.randint(-1, 1)
+                spo2 = min(100, snap.get("spo2", 96) + rng.randint(-1, 1))
+                for code, display, value, unit in (
+                    ("HF", "Puls (Monitor)", hr, "/min"),
+                    ("AF", "Atemfrequenz (Monitor)", rr, "/min"),
+                    ("SPO2", "SpO2 (Monitor)", spo2, "%"),
+                ):
+                    yield {
+                        "resourceType": "Observation",
+                        "id": self._nid("mon"),
+                        "meta": meta(at),
+                        "status": "final",
+                        "code": {
+                            "coding": [{"system": vocab.DEMO_MONITOR_SYSTEM, "code": code}],
+                            "text": display,
+                        },
+                        "subject": subj,
+                        "encounter": self.eref,
+                        "effectiveDateTime": fmt_ts(at, self.st_vital),
+                        "valueQuantity": {"value": value, "unit": unit},
+                    }
 
     # ------------------------------------------------------------------ notes
 

@@ -1726,3 +1726,13 @@ LABS: dict[str, LabDef] = {
 }
 DAILY_LABS = ("hb", "leuko", "thrombo", "na", "k", "krea", "crp")
 ADMISSION_LABS = (*DAILY_LABS, "glc", "inr")
+
+
+# A bedside monitor that codes vital signs in a local system (no LOINC, no category): the demo
+# sync configuration maps them (DEMO_CODE_MAP, docs/configuration.md "Codes outside LOINC").
+DEMO_MONITOR_SYSTEM = "http://demo-klinikum.example/fhir/CodeSystem/monitor"
+DEMO_CODE_MAP: dict[str, str] = {
+    f"{DEMO_MONITOR_SYSTEM}|HF": "heart-rate",
+    f"{DEMO_MONITOR_SYSTEM}|AF": "resp-rate",
+    f"{DEMO_MONITOR_SYSTEM}|SPO2": "spo2",
+}
