@@ -1883,7 +1883,10 @@ class PatientBuilder:
                 "admission",
                 draft_at,
                 self.attending,
-                "Aufnahmebefund (vorläufig): Anamnese unvollständig, Medikation ungeklärt.",
+                "Aufnahmebefund (ENTWURF, vorläufig)\n"
+                "Anamnese: unvollständig, Patient schläfrig.\n"
+                "Hausmedikation: ungeklärt, Angehörige bringen Medikamentenplan.\n"
+                "Procedere: Befund wird nach Rücksprache vervollständigt.",
                 "de",
                 title="Aufnahmebefund (Entwurf)",
             )
@@ -1894,7 +1897,10 @@ class PatientBuilder:
                 "admission",
                 draft_at + 3 * HOUR,
                 self.attending,
-                "Aufnahmebefund: Anamnese vollständig, Hausmedikation mit Patient abgeglichen.",
+                "Aufnahmebefund\n"
+                "Anamnese: vollständig erhoben, mit Angehörigen abgeglichen.\n"
+                "Hausmedikation: mit Medikamentenplan abgeglichen (siehe Hausmedikation).\n"
+                "Procedere: wie besprochen; ersetzt den Entwurf vom Aufnahmetag.",
                 "de",
                 title="Aufnahmebefund",
             )
