@@ -26,11 +26,16 @@ from app.ui.screens.login import LoginScreen
 from app.ui.screens.print_dialog import PrintDialog
 from app.ui.screens.problem import ProblemScreen
 from app.ui.screens.settings import SettingsDialog
+from app.ui.screens.status import StatusScreen
 from app.ui.session import SnapshotProblem
 from app.ui.viewmodels.census import CensusModel
 from app.ui.viewmodels.chart import ChartModel
+from app.ui.viewmodels.layout import layout_for
+from app.ui.viewmodels.status import sees_patients
 
 log = logging.getLogger(__name__)
+
+DIALOG_ESC_GRACE = 0.6  # s: an Esc this soon after a dialog closed was meant for the dialog
 
 
 class Viewer(ScreenHost):
@@ -52,6 +57,7 @@ class Viewer(ScreenHost):
         self.chart_screen = ChartScreen(self)
         self.print_dialog = PrintDialog(self)
         self.settings_dialog = SettingsDialog(self)
+        self.status_screen = StatusScreen(self)
 
     # -- start ------------------------------------------------------------------------------------
 
@@ -67,6 +73,7 @@ class Viewer(ScreenHost):
         page.on_close = self._on_close
         page.on_disconnect = self._on_disconnect
         page.on_connect = self._on_connect
+        page.on_resize = self._on_resize
         if self.sessions is not None:
             self.sessions.opened()
         with suppress():
@@ -79,6 +86,8 @@ class Viewer(ScreenHost):
                 [self.banner_slot, self.notice_slot, self.body],
                 spacing=0,
                 expand=True,
+                # Full width: the banner's halves sit at both ends (and wrap when narrow).
+                horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
             )
         )
         self.show_loading()
@@ -117,16 +126,24 @@ class Viewer(ScreenHost):
         self.login_screen.show(locked=locked)
 
     def show_census(self, *, reuse: bool = False) -> None:
+        # The IT admin role (without a clinical one) gets the status screen: no patient data.
+        if not sees_patients(self.user):
+            self.census_screen.drop()
+            self.status_screen.show()
+            return
         self.census_screen.show(reuse=reuse)
 
     def show_chart(self) -> None:
-        self.chart_screen.show()
+        if sees_patients(self.user):
+            self.chart_screen.show()
 
     async def open_patient(self, patient_id: str) -> None:
-        await self.chart_screen.open_patient(patient_id)
+        if sees_patients(self.user):
+            await self.chart_screen.open_patient(patient_id)
 
     async def open_print_dialog(self, *, patient: bool) -> None:
-        await self.print_dialog.open(patient=patient)
+        if sees_patients(self.user):
+            await self.print_dialog.open(patient=patient)
 
     async def open_settings(self, e: Any) -> None:
         await self.settings_dialog.open(e)
@@ -162,6 +179,13 @@ class Viewer(ScreenHost):
     async def _on_key(self, e: ft.KeyboardEvent) -> None:
         self.touch()
         log.debug("key %r ctrl=%s screen=%s", e.key, e.ctrl, self.screen)
+        if self.open_dialog is not None:
+            # A dialog has the keys: Esc closes it and nothing else (not the chart as well).
+            if e.key == "Escape":
+                self.close_dialog()
+            return
+        if e.key == "Escape" and time.monotonic() - self.dialog_closed_at < DIALOG_ESC_GRACE:
+            return
         if self.screen == "census":
             await self.census_screen.on_key(e)
         elif self.screen == "chart":
@@ -184,7 +208,23 @@ class Viewer(ScreenHost):
             self.show_login(locked=self.screen == "lock")
         elif self.screen == "problem":
             self.show_problem(expired=self.problem is None)
+        elif self.screen == "status":
+            self.status_screen.show()
         else:
+            self.render_banner()
+            self.update()
+
+    async def _on_resize(self, e: ft.PageResizeEvent) -> None:
+        """A narrower or wider window: switch between the compact and the full layout."""
+        layout = layout_for(e.width)
+        changed = layout.compact != self.layout.compact
+        self.layout = layout
+        if not changed:
+            return
+        if self.screen in ("census", "chart"):
+            self.rerender()
+        else:
+            # Forms are not rebuilt (what is being typed stays); only the banner changes.
             self.render_banner()
             self.update()
 

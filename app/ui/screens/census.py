@@ -13,8 +13,8 @@ import flet as ft
 from app.ui import theme
 from app.ui.screens.host import ScreenHost, suppress
 from app.ui.viewmodels.census import CensusLine, SortKey
-from app.ui.widgets.basic import text
-from app.ui.widgets.census import ROW_HEIGHT, census_header, census_row
+from app.ui.widgets.basic import icon_button, text
+from app.ui.widgets.census import census_header, census_row, row_height
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class CensusScreen:
     def _key(self) -> tuple[object, ...]:
         """What the census screen's controls (toolbar, list) were built for."""
         host = self.host
-        return (host.census, host.lang, host.census.hospital_scope, host.user)
+        return (host.census, host.lang, host.census.hospital_scope, host.user, host.layout.compact)
 
     def drop(self) -> None:
         """Forget the kept census controls (they hold patient rows)."""
@@ -83,8 +83,11 @@ class CensusScreen:
                 host.update()
             return
         self._row_controls = {}
+        compact = host.layout.compact
         field = ft.TextField(
             hint_text=tr("census.search"),
+            # Compact: a smaller hint, so that it fits beside the tools at 1024 px.
+            hint_style=ft.TextStyle(size=theme.FONT_BODY) if compact else None,
             prefix_icon=ft.Icons.SEARCH,
             value=host.census.query,
             autofocus=True,
@@ -110,12 +113,20 @@ class CensusScreen:
                     on_change=host.handler(self._on_scope),
                 )
             )
-        tools.append(self.count_text)
-        tools.append(
-            ft.OutlinedButton(
-                tr("census.print"), icon=ft.Icons.PRINT, on_click=host.handler(self._print_census)
+        if not compact:
+            tools.append(self.count_text)
+        if compact:
+            tools.append(
+                icon_button(ft.Icons.PRINT, tr("census.print"), host.handler(self._print_census))
             )
-        )
+        else:
+            tools.append(
+                ft.OutlinedButton(
+                    tr("census.print"),
+                    icon=ft.Icons.PRINT,
+                    on_click=host.handler(self._print_census),
+                )
+            )
         toolbar = ft.Container(
             ft.Row(tools, spacing=12, vertical_alignment=ft.CrossAxisAlignment.CENTER),
             padding=ft.Padding.symmetric(horizontal=12, vertical=8),
@@ -124,12 +135,19 @@ class CensusScreen:
         self.list_view = ft.ListView(
             expand=True,
             spacing=0,
-            item_extent=ROW_HEIGHT,
+            item_extent=row_height(compact),
             on_scroll=self._on_scroll,
             scroll_interval=150,
         )
+        keys = text(tr("census.keys"), theme.FONT_SMALL, color=theme.MUTED)
         footer = ft.Container(
-            text(tr("census.keys"), theme.FONT_SMALL, color=theme.MUTED),
+            # Compact: the count moves down here, so that the search box keeps its width.
+            ft.Row(
+                [ft.Container(keys, expand=True), self.count_text],
+                vertical_alignment=ft.CrossAxisAlignment.CENTER,
+            )
+            if compact
+            else keys,
             padding=ft.Padding.symmetric(horizontal=12, vertical=4),
         )
         host.body.content = ft.Column(
@@ -162,13 +180,13 @@ class CensusScreen:
         # Typing often leaves the list as it was (the search confirms the local filter): then
         # nothing is rebuilt or sent to the client. "Searching..." shows only in an empty list.
         pending = model.search_pending and not lines
-        state = (lines, selected, model.sort, model.descending, pending, host.lang)
+        state = (lines, selected, model.sort, model.descending, pending, host.lang, host.layout)
         if state == self._rendered and self.list_view.controls:
             return False
         self._rendered = state
         self._render_gen += 1
         self.header_slot.content = census_header(
-            model.sort, model.descending, self._on_sort, host.lang
+            model.sort, model.descending, self._on_sort, host.lang, compact=host.layout.compact
         )
         # The highlight must be among the rows drawn at once (arrow keys, Page Down).
         first = max(FIRST_ROWS, model.selected + FIRST_ROWS // 2)
@@ -244,6 +262,7 @@ class CensusScreen:
                     selected=is_selected,
                     on_open=self.host.handler(self._on_row),
                     lang=self.host.lang,
+                    compact=self.host.layout.compact,
                 )
             fresh[line.patient_id] = (line, is_selected, control)
             rows.append(control)
@@ -262,7 +281,11 @@ class CensusScreen:
         # Near the end of what is drawn: draw the next rows now rather than after the pause.
         pixels = getattr(e, "pixels", None)
         end = getattr(e, "max_scroll_extent", None)
-        if pixels is not None and end is not None and pixels >= end - 10 * ROW_HEIGHT:
+        if (
+            pixels is not None
+            and end is not None
+            and pixels >= end - 10 * row_height(self.host.layout.compact)
+        ):
             self._fill_chunk()
 
     async def _on_search(self, e: Any) -> None:
@@ -311,7 +334,7 @@ class CensusScreen:
         self.host.census.move(delta)
         self.refresh()
         if self.list_view is not None:
-            offset = max(0, (self.host.census.selected - 3) * ROW_HEIGHT)
+            offset = max(0, (self.host.census.selected - 3) * row_height(self.host.layout.compact))
             with suppress():
                 await self.list_view.scroll_to(offset=offset, duration=0)
 

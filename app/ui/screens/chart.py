@@ -184,9 +184,7 @@ class ChartScreen:
 
     def _close_button(self) -> ft.Control:
         host = self.host
-        return ft.TextButton(
-            host.translate("close"), on_click=host.handler(lambda _e: host.page.pop_dialog())
-        )
+        return ft.TextButton(host.translate("close"), on_click=host.handler(host.close_dialog))
 
     def _show_history(self, test: TestHistory) -> None:
         host = self.host
@@ -207,7 +205,7 @@ class ChartScreen:
             ),
             actions=[self._close_button()],
         )
-        host.page.show_dialog(dialog)
+        host.show_dialog(dialog)
 
     async def _open_note(self, e: Any) -> None:
         item: TextItem = e.control.data
@@ -231,7 +229,7 @@ class ChartScreen:
             ),
             actions=[self._close_button()],
         )
-        self.host.page.show_dialog(dialog)
+        self.host.show_dialog(dialog)
 
     async def _back(self, _e: Any) -> None:
         self.host.close_dialogs()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -27,6 +28,7 @@ from app.ui.strings import tr
 from app.ui.viewmodels.banner import BannerView, UserView, banner_view
 from app.ui.viewmodels.census import CensusModel
 from app.ui.viewmodels.chart import ChartModel
+from app.ui.viewmodels.layout import layout_for
 from app.ui.viewmodels.lock import IdleLock
 from app.ui.viewmodels.login import LoginForm
 from app.ui.widgets import banner as banner_widget
@@ -101,6 +103,11 @@ class ScreenHost:
         self.reopen_patient: tuple[str, str] | None = None  # (user id, patient id) after a lock
         self.closed = False
         self.last_metrics: dict[str, float] = {}
+        self.open_dialog: ft.AlertDialog | None = None  # Esc closes it before anything else
+        # When the client last closed a dialog by itself (Esc, a click outside): it may report
+        # that Esc after the dialog is gone; such an Esc belongs to the dialog, not the screen.
+        self.dialog_closed_at = 0.0
+        self.layout = layout_for(page.width)  # updated on resize (app.ui.shell)
         # The frame: banner, notices, and the body that each screen fills.
         self.banner_slot = ft.Container()
         self.notice_slot = ft.Container()
@@ -142,7 +149,31 @@ class ScreenHost:
         except Exception as exc:  # the page may be gone (window closed) while a task finishes
             log.debug("page update failed: %s", exc)
 
+    def show_dialog(self, dialog: ft.AlertDialog) -> None:
+        """Open `dialog` over the current screen; Esc then closes only the dialog."""
+
+        def dismissed(_e: Any) -> None:
+            if self.open_dialog is dialog:
+                self.open_dialog = None
+                self.dialog_closed_at = time.monotonic()
+
+        dialog.on_dismiss = dismissed
+        self.open_dialog = dialog
+        self.page.show_dialog(dialog)
+
+    def close_dialog(self, _e: Any = None) -> None:
+        """Close the open dialog (its Close/Cancel button, or Esc); the screen stays."""
+        if self.open_dialog is not None:
+            self.open_dialog = None
+            try:
+                self.page.pop_dialog()
+            except Exception as exc:  # already closed by the client (Esc)
+                log.debug("pop_dialog: %s", exc)
+            self.update()
+
     def close_dialogs(self) -> None:
+        """Close every dialog (leaving a screen, locking)."""
+        self.open_dialog = None
         for _ in range(10):
             try:
                 if self.page.pop_dialog() is None:
@@ -238,6 +269,7 @@ class ScreenHost:
             on_language=self.handler(self.on_language),
             lang=self.lang,
             on_settings=self.handler(self.open_settings) if self.may_change_settings else None,
+            compact=self.layout.compact,
         )
         notices: list[str] = []
         snap = self.backend.current

@@ -28,6 +28,10 @@ class LoginScreen:
     def show(self, *, locked: bool = False) -> None:
         host = self.host
         tr = host.translate
+        if host.screen in ("login", "lock"):
+            self._remember_typed()  # a redraw (language, break-glass switch) keeps the text
+        else:
+            self.fields = None  # a new login: nothing of the last one
         host.screen = "lock" if locked else "login"
         host.idle.pause(True)
         host.close_dialogs()
@@ -40,7 +44,8 @@ class LoginScreen:
             autofocus=not form.break_glass and not prefilled,
             text_size=theme.FONT_TITLE - 2,
             on_submit=submit_login,
-            value=host.reopen_patient[0] if (locked and host.reopen_patient) else "",
+            value=form.user_id
+            or (host.reopen_patient[0] if (locked and host.reopen_patient) else ""),
         )
         password_field = ft.TextField(
             label=tr("login.password"),
@@ -55,12 +60,14 @@ class LoginScreen:
             text_size=theme.FONT_TITLE - 2,
             on_submit=submit_login,
             autofocus=form.break_glass,
+            value=form.name,
         )
         reason_field = ft.TextField(
             label=tr("login.reason"),
             text_size=theme.FONT_TITLE - 2,
             multiline=False,
             on_submit=submit_login,
+            value=form.reason,
         )
         self.fields = (user_field, password_field, name_field, reason_field)
         message = (
@@ -134,6 +141,15 @@ class LoginScreen:
         )
         host.update()
 
+    def _remember_typed(self) -> None:
+        """Keep what was typed (not the password) in the form's model before a redraw."""
+        if self.fields is None:
+            return
+        user_field, _password, name_field, reason_field = self.fields
+        self.host.login_form.remember(
+            user_field.value or "", name_field.value or "", reason_field.value or ""
+        )
+
     async def _toggle_break_glass(self, _e: Any) -> None:
         host = self.host
         host.login_form.break_glass = not host.login_form.break_glass
@@ -152,6 +168,7 @@ class LoginScreen:
         name = name_field.value or ""
         reason = reason_field.value or ""
         log.debug("login submit: user %d chars, password %d chars", len(user_id), len(password))
+        form.remember(user_field.value or "", name, reason)
         problem = form.validate(user_id, password, name, reason, host.lang)
         if problem:
             form.message, form.message_is_error = problem, True

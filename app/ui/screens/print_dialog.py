@@ -82,7 +82,7 @@ class PrintDialog:
             await run(False)
 
         actions: list[ft.Control] = [
-            ft.TextButton(tr("cancel"), on_click=host.handler(lambda _e: host.page.pop_dialog())),
+            ft.TextButton(tr("cancel"), on_click=host.handler(host.close_dialog)),
             ft.OutlinedButton(
                 tr("print.save_pdf"), icon=ft.Icons.PICTURE_AS_PDF, on_click=host.handler(pdf)
             ),
@@ -91,7 +91,7 @@ class PrintDialog:
             actions.append(
                 ft.Button(tr("print.do_print"), icon=ft.Icons.PRINT, on_click=host.handler(send))
             )
-        host.page.show_dialog(
+        host.show_dialog(
             ft.AlertDialog(
                 title=text(tr("print.title"), theme.FONT_TITLE, bold=True),
                 content=ft.Container(ft.Column(content, tight=True, spacing=10), width=480),

@@ -92,7 +92,7 @@ class SettingsDialog:
             status.value, status.color = tr("settings.saved"), theme.OK
             host.update()
 
-        host.page.show_dialog(
+        host.show_dialog(
             ft.AlertDialog(
                 title=text(tr("settings.title"), theme.FONT_TITLE, bold=True),
                 content=ft.Container(
@@ -100,9 +100,7 @@ class SettingsDialog:
                     width=460,
                 ),
                 actions=[
-                    ft.TextButton(
-                        tr("close"), on_click=host.handler(lambda _e: host.page.pop_dialog())
-                    ),
+                    ft.TextButton(tr("close"), on_click=host.handler(host.close_dialog)),
                     ft.Button(tr("settings.save"), icon=ft.Icons.SAVE, on_click=host.handler(save)),
                 ],
             )

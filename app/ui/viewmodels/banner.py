@@ -29,6 +29,7 @@ class BannerView:
     colour: str  # "green" | "amber" | "red"
     warning: bool  # stale or worse: the banner turns into a warning bar
     read_only: str  # always visible
+    read_only_short: str  # the same in the session's language only (compact banner)
     user_text: str | None  # "Pflege Anna Berg" / "NOTFALLZUGRIFF: Anna Berg"
     break_glass: bool
 
@@ -70,6 +71,7 @@ def banner_view(
         colour=fresh.colour,
         warning=fresh.is_warning,
         read_only=tr("banner.read_only", lang),
+        read_only_short=tr("banner.read_only_short", lang),
         user_text=user_text,
         break_glass=bool(user and user.break_glass),
     )

@@ -14,6 +14,14 @@ class LoginForm:
     break_glass: bool = False
     message: str | None = None
     message_is_error: bool = False
+    # What was typed (never the password): shown again after an error or a redraw.
+    user_id: str = ""
+    name: str = ""
+    reason: str = ""
+
+    def remember(self, user_id: str, name: str, reason: str) -> None:
+        """Keep the typed user id, break-glass name and reason (not the password)."""
+        self.user_id, self.name, self.reason = user_id, name, reason
 
     def validate(
         self, user_id: str, password: str, name: str, reason: str, lang: str

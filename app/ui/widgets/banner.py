@@ -7,7 +7,7 @@ import flet as ft
 from app.ui import theme
 from app.ui.strings import tr
 from app.ui.viewmodels.banner import BannerView
-from app.ui.widgets.basic import Handler, pill, text
+from app.ui.widgets.basic import Handler, icon_button, pill, text
 
 
 def banner(
@@ -18,8 +18,14 @@ def banner(
     lang: str,
     ward_picker: ft.Control | None = None,
     on_settings: Handler | None = None,
+    compact: bool = False,
 ) -> ft.Control:
-    """Top bar on every screen: ward, data age (coloured), read-only notice, user, logout."""
+    """Top bar on every screen: ward, data age (coloured), read-only notice, user, logout.
+
+    `compact` (narrow windows) says "read-only" in one language and shows logout as an icon
+    with its name as tooltip; if it still does not fit, the right half wraps below the left
+    rather than covering the data age.
+    """
     fg, bg = theme.FRESHNESS.get(view.colour, theme.FRESHNESS["red"])
     age = ft.Container(
         content=ft.Row(
@@ -40,7 +46,12 @@ def banner(
         border=ft.Border.all(2 if view.warning else 0, fg),
     )
     right: list[ft.Control] = [
-        pill(view.read_only, theme.NAVY, "#FFFFFF", size=theme.FONT_SMALL),
+        pill(
+            view.read_only_short if compact else view.read_only,
+            theme.NAVY,
+            "#FFFFFF",
+            size=theme.FONT_SMALL,
+        ),
     ]
     if view.user_text:
         if view.break_glass:
@@ -66,14 +77,17 @@ def banner(
     )
     if on_settings is not None:
         right.append(
-            ft.IconButton(
-                ft.Icons.SETTINGS,
-                icon_color=theme.NAVY_TEXT,
-                on_click=on_settings,
-                tooltip=tr("settings.open", lang),
+            icon_button(
+                ft.Icons.SETTINGS, tr("settings.open", lang), on_settings, color=theme.NAVY_TEXT
             )
         )
-    if on_logout is not None:
+    if on_logout is not None and compact:
+        right.append(
+            icon_button(
+                ft.Icons.LOGOUT, tr("banner.logout", lang), on_logout, color=theme.NAVY_TEXT
+            )
+        )
+    elif on_logout is not None:
         right.append(
             ft.OutlinedButton(
                 tr("banner.logout", lang),
@@ -91,9 +105,14 @@ def banner(
     ]
     bar = ft.Container(
         content=ft.Row(
-            [ft.Row(left, spacing=14, expand=True), ft.Row(right, spacing=10, tight=True)],
+            [
+                ft.Row(left, spacing=14, tight=True),
+                ft.Row(right, spacing=10, tight=True),
+            ],
             alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
             vertical_alignment=ft.CrossAxisAlignment.CENTER,
+            wrap=True,
+            run_spacing=6,
         ),
         bgcolor=theme.NAVY,
         padding=ft.Padding.symmetric(horizontal=16, vertical=8),

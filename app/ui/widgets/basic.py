@@ -106,3 +106,20 @@ def grid(
             )
         )
     return ft.Column(body, spacing=0, tight=True)
+
+
+def icon_button(
+    icon: ft.IconData,
+    label: str,
+    on_click: Handler,
+    *,
+    color: str = theme.NAVY,
+    size: int = 24,
+) -> ft.IconButton:
+    """An icon-only button with a name: the tooltip for the mouse and the same words as its
+    accessible name (screen readers, keyboard users, tests find it by that name)."""
+    return ft.IconButton(
+        icon=ft.Icon(icon, color=color, size=size, semantics_label=label),
+        on_click=on_click,
+        tooltip=label,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import flet as ft
@@ -13,71 +14,146 @@ from app.ui.viewmodels.census import CensusLine, SortKey
 from app.ui.widgets.basic import Handler, pill, text
 from app.ui.widgets.markers import allergy_marker, code_marker
 
-# (sort key or None, i18n id, flex weight)
-CENSUS_COLUMNS: list[tuple[SortKey | None, str, int]] = [
-    (SortKey.BED, "census.col.bed", 9),
-    (SortKey.NAME, "census.col.name", 24),
-    (SortKey.AGE, "census.col.age", 8),
-    (SortKey.ADMITTED, "census.col.admitted", 12),
-    (SortKey.ATTENDING, "census.col.attending", 11),
-    (SortKey.DIAGNOSIS, "census.col.diagnosis", 22),
-    (None, "census.col.allergy", 17),
-    (SortKey.CODE, "census.col.code", 12),
-    (None, "census.col.flags", 19),
+
+@dataclass(frozen=True)
+class Column:
+    """One census column: its sort key (None: not sortable), heading, and either a fixed width
+    (px: short facts that must never be cut, e.g. bed, name, birth date, MRN, code status) or a
+    flex weight (free text that wraps: diagnosis, allergies, flags)."""
+
+    id: str
+    sort: SortKey | None
+    label_id: str
+    width: int | None = None
+    flex: int = 0
+
+
+# Wide windows (1280 px and more): every fact in its own column.
+WIDE_COLUMNS: list[Column] = [
+    Column("bed", SortKey.BED, "census.col.bed", width=80),
+    Column("name", SortKey.NAME, "census.col.name", width=220),
+    Column("age", SortKey.AGE, "census.col.age", width=70),
+    Column("admitted", SortKey.ADMITTED, "census.col.admitted", width=110),
+    Column("attending", SortKey.ATTENDING, "census.col.attending", flex=14),
+    Column("diagnosis", SortKey.DIAGNOSIS, "census.col.diagnosis", flex=22),
+    Column("allergy", None, "census.col.allergy", flex=17),
+    Column("code", SortKey.CODE, "census.col.code", width=120),
+    Column("flags", None, "census.col.flags", flex=19),
+]
+# Compact (1024 px): the attending goes under the diagnosis, so that the facts keep their width.
+COMPACT_COLUMNS: list[Column] = [
+    Column("bed", SortKey.BED, "census.col.bed", width=76),
+    Column("name", SortKey.NAME, "census.col.name", width=200),
+    Column("age", SortKey.AGE, "census.col.age", width=60),
+    Column("admitted", SortKey.ADMITTED, "census.col.admitted", width=96),
+    Column("diagnosis", SortKey.DIAGNOSIS, "census.col.diagnosis_short", flex=28),
+    Column("allergy", None, "census.col.allergy", flex=16),
+    Column("code", SortKey.CODE, "census.col.code", width=106),
+    Column("flags", None, "census.col.flags", flex=16),
 ]
 
+
+def census_columns(compact: bool) -> list[Column]:
+    return COMPACT_COLUMNS if compact else WIDE_COLUMNS
+
+
+def _cell(content: ft.Control, column: Column) -> ft.Control:
+    if column.width is not None:
+        return ft.Container(content, width=column.width, alignment=ft.Alignment.CENTER_LEFT)
+    return ft.Container(content, expand=column.flex, alignment=ft.Alignment.CENTER_LEFT)
+
+
 ROW_HEIGHT = 56
+COMPACT_ROW_HEIGHT = 64  # compact rows hold diagnosis (2 lines) and attending
+
+
+def row_height(compact: bool) -> int:
+    return COMPACT_ROW_HEIGHT if compact else ROW_HEIGHT
+
+
+def _sort_button(
+    key: SortKey,
+    label: str,
+    sort: SortKey,
+    descending: bool,
+    on_sort: Callable[[SortKey], Any],
+    lang: str,
+) -> ft.Control:
+    """A column heading that sorts (a button: reachable with Tab; Enter sorts)."""
+
+    def _click(_e: Any) -> Any:
+        return on_sort(key)
+
+    label_row: list[ft.Control] = [
+        text(label, theme.FONT_SMALL, bold=True, color=theme.INK if key is sort else theme.MUTED)
+    ]
+    if key is sort:
+        # An icon, not a "▲" glyph: the offline web build has no font with arrows.
+        label_row.append(
+            ft.Icon(
+                ft.Icons.ARROW_DOWNWARD if descending else ft.Icons.ARROW_UPWARD,
+                size=16,
+                color=theme.INK,
+            )
+        )
+    return ft.TextButton(
+        content=ft.Row(label_row, spacing=2, tight=True),
+        on_click=_click,
+        # No tooltip: a tooltip appearing under the mouse takes the keyboard focus from the
+        # search box in the browser build; the heading's words are its name.
+        style=ft.ButtonStyle(
+            padding=ft.Padding.symmetric(horizontal=0, vertical=6),
+            alignment=ft.Alignment.CENTER_LEFT,
+            shape=ft.RoundedRectangleBorder(radius=4),
+        ),
+    )  # fmt: skip
 
 
 def census_header(
-    sort: SortKey, descending: bool, on_sort: Callable[[SortKey], Any], lang: str
+    sort: SortKey,
+    descending: bool,
+    on_sort: Callable[[SortKey], Any],
+    lang: str,
+    *,
+    compact: bool = False,
 ) -> ft.Control:
     cells: list[ft.Control] = []
-    for key, label_id, flex in CENSUS_COLUMNS:
-        label = tr(label_id, lang)
-        if key is None:
-            cells.append(
-                ft.Container(
-                    text(label, theme.FONT_SMALL, bold=True, color=theme.MUTED), expand=flex
-                )
+    for column in census_columns(compact):
+        label = tr(column.label_id, lang)
+        if column.sort is None:
+            content: ft.Control = text(label, theme.FONT_SMALL, bold=True, color=theme.MUTED)
+        elif compact and column.id == "diagnosis":
+            # The attending lives in this column when compact: both headings sort.
+            content = ft.Row(
+                [
+                    _sort_button(column.sort, label, sort, descending, on_sort, lang),
+                    _sort_button(
+                        SortKey.ATTENDING,
+                        tr("census.col.attending", lang),
+                        sort,
+                        descending,
+                        on_sort,
+                        lang,
+                    ),
+                ],
+                spacing=10,
             )
-            continue
-
-        def _click(_e: Any, k: SortKey = key) -> Any:
-            return on_sort(k)
-
-        label_row: list[ft.Control] = [
-            text(
-                label, theme.FONT_SMALL, bold=True, color=theme.INK if key is sort else theme.MUTED
-            )
-        ]
-        if key is sort:
-            # An icon, not a "▲" glyph: the offline web build has no font with arrows.
-            label_row.append(
-                ft.Icon(
-                    ft.Icons.ARROW_DOWNWARD if descending else ft.Icons.ARROW_UPWARD,
-                    size=16,
-                    color=theme.INK,
-                )
-            )
-        cells.append(
-            ft.Container(
-                content=ft.Row(label_row, spacing=2, tight=True),
-                expand=flex,
-                on_click=_click,
-                tooltip=label,
-                padding=ft.Padding.symmetric(vertical=6),
-            )
-        )
+        else:
+            content = _sort_button(column.sort, label, sort, descending, on_sort, lang)
+        cells.append(_cell(content, column))
     return ft.Container(
         content=ft.Row(cells, spacing=8),
-        padding=ft.Padding.symmetric(horizontal=12, vertical=2),
+        padding=ft.Padding.only(left=17, right=12, top=2, bottom=2),
         bgcolor=theme.CANVAS,
         border=ft.Border.only(bottom=ft.BorderSide(2, theme.LINE)),
     )
 
 
-def census_row(line: CensusLine, *, selected: bool, on_open: Handler, lang: str) -> ft.Control:
+def census_row(
+    line: CensusLine, *, selected: bool, on_open: Handler, lang: str, compact: bool = False
+) -> ft.Control:
+    """One patient. Name, birth date and MRN always show in full (hospital-wide hits too: their
+    ward is a marker among the flags)."""
     name_bits: list[ft.Control] = [
         text(line.name, theme.FONT_BODY, bold=True, max_lines=1),
         text(
@@ -87,15 +163,10 @@ def census_row(line: CensusLine, *, selected: bool, on_open: Handler, lang: str)
             max_lines=1,
         ),
     ]
-    if line.other_ward and line.ward:
-        name_bits[1] = text(
-            f"{line.ward} · {tr('chart.born', lang)} {line.birth}",
-            theme.FONT_SMALL,
-            color=theme.WARN,
-            max_lines=1,
-        )
     small = theme.FONT_SMALL - 1
     flags: list[ft.Control] = []
+    if line.other_ward and line.ward:
+        flags.append(pill(line.ward, theme.WARN, theme.WARN_BG, size=small))
     if line.deceased:
         flags.append(pill(tr("flag.deceased", lang), "#FFFFFF", theme.MUTED, size=small))
     for flag_text, isolation in line.flags:
@@ -103,11 +174,22 @@ def census_row(line: CensusLine, *, selected: bool, on_open: Handler, lang: str)
             flags.append(pill(flag_text, theme.ISOLATION_TEXT, theme.ISOLATION_BG, size=small))
         else:
             flags.append(pill(flag_text, theme.INK, theme.CANVAS, size=small, bold=False))
-    cells: list[ft.Control] = [
-        text(line.room_bed, theme.FONT_BODY, bold=True),
-        ft.Column(name_bits, spacing=0, tight=True),
-        text(line.age_sex, theme.FONT_TABLE),
-        ft.Column(
+    if compact:
+        diagnosis: ft.Control = ft.Column(
+            [
+                text(line.diagnosis, theme.FONT_SMALL, max_lines=2),
+                text(line.attending, theme.FONT_SMALL - 1, color=theme.MUTED, max_lines=1),
+            ],
+            spacing=0,
+            tight=True,
+        )
+    else:
+        diagnosis = text(line.diagnosis, theme.FONT_TABLE, max_lines=2)
+    cells: dict[str, ft.Control] = {
+        "bed": text(line.room_bed, theme.FONT_BODY, bold=True),
+        "name": ft.Column(name_bits, spacing=0, tight=True),
+        "age": text(line.age_sex, theme.FONT_TABLE),
+        "admitted": ft.Column(
             [
                 text(line.admitted, theme.FONT_TABLE, max_lines=1),
                 text(line.admitted_day, theme.FONT_SMALL, color=theme.MUTED),
@@ -115,23 +197,25 @@ def census_row(line: CensusLine, *, selected: bool, on_open: Handler, lang: str)
             spacing=0,
             tight=True,
         ),
-        text(line.attending, theme.FONT_TABLE, max_lines=2),
-        text(line.diagnosis, theme.FONT_TABLE, max_lines=2),
-        allergy_marker(line.allergy, line.allergy_severe),
-        code_marker(line.code),
-        ft.Row(flags, spacing=4, run_spacing=2, wrap=True) if flags else text("", theme.FONT_SMALL),
-    ]
+        # Free text wraps to two lines (the chart shows all of it).
+        "attending": text(line.attending, theme.FONT_TABLE, max_lines=2),
+        "diagnosis": diagnosis,
+        "allergy": allergy_marker(line.allergy, line.allergy_severe),
+        "code": code_marker(line.code),
+        "flags": (
+            ft.Row(flags, spacing=4, run_spacing=2, wrap=True)
+            if flags
+            else text("", theme.FONT_SMALL)
+        ),
+    }
     row = ft.Row(
-        [
-            ft.Container(cell, expand=flex, alignment=ft.Alignment.CENTER_LEFT)
-            for cell, (_k, _l, flex) in zip(cells, CENSUS_COLUMNS, strict=True)
-        ],
+        [_cell(cells[column.id], column) for column in census_columns(compact)],
         spacing=8,
         vertical_alignment=ft.CrossAxisAlignment.CENTER,
     )
     return ft.Container(
         content=row,
-        height=ROW_HEIGHT,
+        height=row_height(compact),
         padding=ft.Padding.symmetric(horizontal=12),
         bgcolor=theme.SELECT if selected else theme.PAPER,
         border=ft.Border.only(

@@ -20,8 +20,10 @@ from app.ui.viewmodels.chart import (
     TestHistory,
     TextItem,
 )
-from app.ui.widgets.basic import Handler, grid, heading, none_recorded, pill, text
+from app.ui.widgets.basic import Handler, grid, heading, icon_button, none_recorded, pill, text
 from app.ui.widgets.markers import code_box, isolation_marker
+
+BOX_WIDTH = 250  # code status and allergy boxes: beside the name from 1366 px on
 
 
 def chart_header(
@@ -39,6 +41,7 @@ def chart_header(
                     ),
                 ],
                 spacing=10,
+                tight=True,
             ),
             text(
                 f"{tr('chart.born', lang)} {header.birth} ({header.age}) · {header.sex} · "
@@ -53,7 +56,7 @@ def chart_header(
             ),
         ],
         spacing=2,
-        expand=True,
+        tight=True,
     )
     # Severe: red; present: orange; none known: green; not documented: amber (ask!).
     fg, bg = {
@@ -74,23 +77,27 @@ def chart_header(
         bgcolor=bg,
         padding=ft.Padding.symmetric(horizontal=12, vertical=6),
         border_radius=8,
-        width=340,
+        width=BOX_WIDTH,
     )
     flags: list[ft.Control] = []
     if header.isolation:
         flags.append(isolation_marker(lang, theme.FONT_BODY))
     flags.extend(pill(f, theme.INK, theme.WARN_BG, size=theme.FONT_SMALL) for f in header.flags)
+    # Identity, code status, allergies and flags flow in one wrapping row: side by side on a
+    # wide window (a compact header leaves the height to the chart), on two lines at 1024 px,
+    # never clipped.
+    facts = ft.Row(
+        [ident, code_box(header.code, lang, width=BOX_WIDTH), allergy_box, *flags],
+        spacing=14,
+        run_spacing=8,
+        wrap=True,
+        vertical_alignment=ft.CrossAxisAlignment.START,
+        expand=True,
+    )
     top = ft.Row(
         [
-            ft.IconButton(
-                ft.Icons.ARROW_BACK,
-                on_click=on_back,
-                tooltip=tr("chart.back", lang),
-                icon_size=28,
-            ),
-            ident,
-            code_box(header.code, lang),
-            allergy_box,
+            icon_button(ft.Icons.ARROW_BACK, tr("chart.back", lang), on_back, size=28),
+            facts,
             ft.OutlinedButton(
                 tr("chart.print", lang),
                 icon=ft.Icons.PRINT,
@@ -98,14 +105,11 @@ def chart_header(
                 style=ft.ButtonStyle(color=theme.NAVY, side=ft.BorderSide(1, theme.NAVY)),
             ),
         ],
-        spacing=14,
+        spacing=10,
         vertical_alignment=ft.CrossAxisAlignment.START,
     )
-    controls: list[ft.Control] = [top]
-    if flags:
-        controls.append(ft.Row(flags, spacing=6, wrap=True))
     return ft.Container(
-        content=ft.Column(controls, spacing=6, tight=True),
+        content=top,
         bgcolor=theme.PAPER,
         padding=ft.Padding.symmetric(horizontal=12, vertical=8),
         border=ft.Border.only(bottom=ft.BorderSide(2, theme.LINE)),
@@ -123,8 +127,9 @@ def section_nav(
         def _click(_e: Any, s: str = sid) -> Any:
             return on_select(s)
 
+        # A button, not a clickable container: reachable with Tab, Enter/Space opens it.
         buttons.append(
-            ft.Container(
+            ft.TextButton(
                 content=ft.Row(
                     [
                         text(
@@ -141,13 +146,14 @@ def section_nav(
                     ],
                     alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
                 ),
-                padding=ft.Padding.symmetric(horizontal=12, vertical=9),
-                bgcolor=theme.SELECT if active else None,
-                border=ft.Border.only(
-                    left=ft.BorderSide(5, theme.NAVY if active else theme.CANVAS)
-                ),
                 on_click=_click,
-                border_radius=4,
+                style=ft.ButtonStyle(
+                    padding=ft.Padding.symmetric(horizontal=12, vertical=9),
+                    bgcolor=theme.SELECT if active else None,
+                    side=ft.BorderSide(0, theme.CANVAS),
+                    shape=ft.RoundedRectangleBorder(radius=4),
+                    alignment=ft.Alignment.CENTER_LEFT,
+                ),
             )
         )
     return ft.Container(
@@ -285,8 +291,16 @@ def obs_table(
             def _click(_e: Any, idx: int = i) -> Any:
                 return on_name(idx)
 
-            name = ft.Container(
-                text(o.name, theme.FONT_TABLE, color=theme.NAVY), on_click=_click, tooltip=o.name
+            # A button (Tab reaches it) that opens the test's history.
+            name = ft.TextButton(
+                content=text(o.name, theme.FONT_TABLE, color=theme.NAVY),
+                on_click=_click,
+                tooltip=tr("obs.history", lang, name=o.name),
+                style=ft.ButtonStyle(
+                    padding=ft.Padding.symmetric(horizontal=2, vertical=0),
+                    alignment=ft.Alignment.CENTER_LEFT,
+                    shape=ft.RoundedRectangleBorder(radius=4),
+                ),
             )
         cells: list[ft.Control] = [
             name,

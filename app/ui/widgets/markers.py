@@ -10,7 +10,7 @@ from app.ui.viewmodels.common import CodeStatusView
 from app.ui.widgets.basic import pill, text
 
 
-def code_box(code: CodeStatusView, lang: str) -> ft.Control:
+def code_box(code: CodeStatusView, lang: str, *, width: int = 340) -> ft.Control:
     """The chart's code status block: red for any limitation, always labelled, never hidden."""
     restrictive = code.restrictive
     fg = "#FFFFFF" if restrictive else (theme.WARN if code.unknown else theme.INK)
@@ -38,7 +38,7 @@ def code_box(code: CodeStatusView, lang: str) -> ft.Control:
         bgcolor=bg,
         padding=ft.Padding.symmetric(horizontal=12, vertical=6),
         border_radius=8,
-        width=340,
+        width=width,
     )
 
 
