@@ -24,8 +24,13 @@ def code_box(code: CodeStatusView, lang: str, *, width: int = 340) -> ft.Control
                     if restrictive
                     else []
                 ),
-                text(code.label, theme.FONT_TITLE if restrictive else theme.FONT_BODY + 1,
-                     bold=True, color=fg, max_lines=2),
+                # Expanded, so that a long label ("DNR/DNI - do not resuscitate, do not
+                # intubate", the printout's words) wraps in the box instead of being cut off.
+                ft.Container(
+                    text(code.label, theme.FONT_TITLE if restrictive else theme.FONT_BODY + 1,
+                         bold=True, color=fg, max_lines=3),
+                    expand=True,
+                ),
             ],
             spacing=6,
             tight=True,
