@@ -95,6 +95,8 @@ class AuditEvent(StrEnum):
     PRINT = "print"
     PRINT_FAILED = "print_failed"  # follows a "print" whose document never reached paper or file
     INSTALL = "install"
+    INSTALL_REPAIRED = "install_repaired"  # a damaged current package reinstalled
+    INSTALL_REFUSED = "install_refused"  # a package looked at and rejected (rollback, signature)
     SETTINGS_CHANGE = "settings_change"
     AUDIT_EXPORT = "audit_export"
 

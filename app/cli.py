@@ -15,11 +15,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.paths import laptop_home
 from sync.checks import add_min_free_argument
 from sync.errors import (
     EXIT_BUSY,
+    EXIT_IO,
     EXIT_NOT_READY,
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -28,6 +30,10 @@ from sync.errors import (
     run_handler,
 )
 from sync.logs import add_verbose_argument, configure_logging
+
+if TYPE_CHECKING:  # only for annotations: the commands import these when they run
+    from sync.package import PackageError
+    from sync.receive import ReceiveResult
 
 
 def _home(args: argparse.Namespace) -> Path:
@@ -117,7 +123,10 @@ def cmd_receive(args: argparse.Namespace) -> int:
                 raise CliError(str(exc), code) from exc
             print(f"wardcopy: {ward or 'receive'}: {exc}", file=sys.stderr)
             codes.append(code)
+            if receive.outcome_of(exc) == "refused":
+                codes.append(_audit_receive(home, ward, refused=exc))
             continue
+        codes.append(_audit_receive(home, result.ward, result=result))
         for warning in result.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         verb = {
@@ -131,6 +140,43 @@ def cmd_receive(args: argparse.Namespace) -> int:
         )
     # Several wards failing differently: the highest code (4 not ready > 3 I/O > 2 > 1 refused).
     return max(codes, default=EXIT_OK)
+
+
+def _audit_receive(
+    home: Path,
+    ward: str | None,
+    *,
+    result: ReceiveResult | None = None,
+    refused: PackageError | None = None,
+) -> int:
+    """Audit what one receive did to the laptop: `install`, `install_repaired` or
+    `install_refused` (an unchanged "already installed" is not audited). Moves the audit mark
+    (app.audit). Returns EXIT_OK, or EXIT_IO after printing why the audit log could not be
+    written (the install itself stands; the laptop's disk needs attention)."""
+    from app.audit import AuditError, AuditEvent, AuditLog
+
+    details: dict[str, object] = {"by": "wardcopy receive"}
+    if refused is not None:
+        event = AuditEvent.INSTALL_REFUSED
+        details.update(reason=refused.reason, message=str(refused)[:300])
+    elif result is not None and result.status != "already-installed":
+        event = AuditEvent.INSTALL if result.status == "installed" else AuditEvent.INSTALL_REPAIRED
+        details.update(
+            sequence=result.sequence,
+            previous_sequence=result.previous_sequence,
+            data_as_of=result.data_as_of.isoformat(),
+            roster=result.roster,
+        )
+        if result.repair:
+            details["repair"] = result.repair
+    else:
+        return EXIT_OK
+    try:
+        AuditLog(home).append(event, ward=ward, details=details, mark=True)
+    except (AuditError, OSError) as exc:
+        print(f"wardcopy: {ward or 'receive'}: {event} not audited: {exc}", file=sys.stderr)
+        return EXIT_IO
+    return EXIT_OK
 
 
 def _not_ready(home: Path) -> bool:
