@@ -192,6 +192,11 @@ def test_break_glass_print_only_where_the_viewer_allows_it(
     assert [e["event"] for e in entries] == ["break_glass", "print"]
     assert entries[1]["user"] == "break-glass:Maria Notfall"
     assert entries[1]["details"]["break_glass"] is True  # type: ignore[index]
+    printed = PdfReader(io.BytesIO(out.read_bytes())).pages
+    assert all(
+        re.search(r"(NOTFALLZUGANG|EMERGENCY ACCESS).*Maria Notfall", p.extract_text() or "")
+        for p in printed
+    )
     out.unlink()
 
     settings, _ = load_settings_or_defaults(home)

@@ -91,3 +91,61 @@ def test_long_case_number_and_non_ascii_mrn_fall_back_to_qr_that_decodes(
     found = decoded_per_page(pdf, tmp_path)
     for codes in found:
         assert case in codes and "Ø-4711-ß" in codes, codes
+
+
+@pytest.mark.parametrize("doc", ["summary", "mar", "census"])
+def test_break_glass_printout_says_so_on_every_page(doc: str) -> None:
+    from tests.test_printing import pages
+
+    record = big_record(NOW, medications=30, labs=120)
+    who = "Maria Notfall"
+    if doc == "summary":
+        pdf = render_summary(record, META, who, "de", NOW, TZ, break_glass=True)
+        mark = "NOTFALLZUGANG (Break-Glass): Maria Notfall"
+    elif doc == "mar":
+        pdf = render_mar(record, META, who, "en", NOW, TZ, hours=72, break_glass=True)
+        mark = "EMERGENCY ACCESS (break-glass): Maria Notfall"
+    else:
+        pdf = render_census(sample_census(60, NOW), META, who, "de", NOW, TZ, break_glass=True)
+        mark = "NOTFALLZUGANG (Break-Glass): Maria Notfall"
+    texts = pages(pdf)
+    assert len(texts) > 1
+    assert all(mark in text for text in texts)
+    plain = render_census(sample_census(3, NOW), META, who, "de", NOW, TZ)
+    assert not any("NOTFALLZUGANG" in text for text in pages(plain))
+
+
+def test_a_1400_character_family_name_prints_the_census_marked_and_the_other_rows_whole() -> None:
+    from tests.test_printing import pages
+
+    rows = sample_census(6, NOW)
+    rows[2] = rows[2].model_copy(update={"name": "Q" * 1400 + ", Anna"})
+    text = "".join(pages(render_census(rows, META, "A", "de", NOW, TZ)))
+    assert "…" in text  # cut with a marker, not silently
+    for row in rows[:2] + rows[3:]:
+        assert row.name in text
+
+
+def test_a_5_mb_name_prints_fast_everywhere() -> None:
+    import time
+
+    huge = "Ω" * 5_000_000
+    rows = sample_census(3, NOW)
+    rows[0] = rows[0].model_copy(update={"name": huge})
+    record = sample_record(NOW).model_copy(update={"name": huge})
+    start = time.perf_counter()
+    render_census(rows, META, "A", "de", NOW, TZ)
+    render_summary(record, META, "A", "de", NOW, TZ)
+    render_mar(record, META, "A", "de", NOW, TZ)
+    assert time.perf_counter() - start < 10
+
+
+def test_a_52_character_name_leaves_birth_date_and_mrn_whole_in_the_footer() -> None:
+    from tests.test_printing import pages
+
+    name = "Wolfeschlegelsteinhausenbergerdorff-Ravensburg, Marie"
+    assert len(name) >= 52
+    record = sample_record(NOW).model_copy(update={"name": name})
+    for text in pages(render_summary(record, META, "A", "de", NOW, TZ)):
+        footer = [line for line in text.splitlines() if "Seite" in line or "MRN 0470815" in line]
+        assert any("geb. 17.03.1941" in line and "MRN 0470815" in line for line in footer), footer

@@ -28,6 +28,7 @@ from app.printing.layout import (
     PageContext,
     Styles,
     build_pdf,
+    capped_fields,
     content_width,
     data_table,
     downtime_line,
@@ -35,6 +36,7 @@ from app.printing.layout import (
     para,
     printed_line,
     styles,
+    with_break_glass,
 )
 from sync.model import CensusRow
 
@@ -86,7 +88,8 @@ def census_flowables(
         return [empty_line(t("print.none", lang), st)]
     data: list[list[Any]] = []
     limiting: list[int] = []
-    for i, row in enumerate(rows):
+    for i, full in enumerate(rows):
+        row = capped_fields(full)
         name = f"<b>{escape(row.name)}</b>"
         if row.deceased:
             name += f" <font color='#B00020'>({escape(t('patient.deceased', lang))})</font>"
@@ -131,6 +134,8 @@ def render_census(
     lang: str,
     now: datetime,
     tz: tzinfo,
+    *,
+    break_glass: bool = False,
 ) -> bytes:
     """The ward census as PDF bytes (A4 landscape), rows in the given order. Writes nothing.
 
@@ -148,4 +153,5 @@ def render_census(
         pagesize=LANDSCAPE,
     )
     flowables = census_flowables(rows, lang, now, tz, content_width(ctx))
+    ctx = with_break_glass(ctx, break_glass, printed_by)
     return build_pdf(flowables, ctx, subject="census")

@@ -232,16 +232,21 @@ def cmd_print(args: argparse.Namespace) -> int:
         )
         now = datetime.now(tz)
         printed_by = session.display_name
+        bg = session.break_glass
         patient_id: str | None = None
         if args.document == "census":
-            pdf = render_census(snap.reader.census(), meta, printed_by, lang, now, tz)
+            pdf = render_census(
+                snap.reader.census(), meta, printed_by, lang, now, tz, break_glass=bg
+            )
         else:
             record = _find_record(snap.reader, args.patient, args.mrn)
             patient_id = record.id
             if args.document == "mar":
-                pdf = render_mar(record, meta, printed_by, lang, now, tz, hours=args.hours)
+                pdf = render_mar(
+                    record, meta, printed_by, lang, now, tz, hours=args.hours, break_glass=bg
+                )
             else:
-                pdf = render_summary(record, meta, printed_by, lang, now, tz)
+                pdf = render_summary(record, meta, printed_by, lang, now, tz, break_glass=bg)
     finally:
         snap.close()
     details: dict[str, object] = {

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from functools import partial
 from typing import Any, Protocol
@@ -61,6 +61,7 @@ LANDSCAPE = landscape(A4)
 MARGIN = 14 * mm
 HEADER_HEIGHT = 40 * mm  # room for two identifier codes and a row of alert badges
 FOOTER_HEIGHT = 12 * mm
+BREAK_GLASS_BAR = 4.8 * mm
 
 RED = colors.HexColor("#B00020")
 DARK = colors.HexColor("#111111")
@@ -220,7 +221,16 @@ def data_table(
     body: list[list[Any]] = []
     for i, row in enumerate(rows):
         style = st.cell_bold if i in bold_rows else st.cell
-        body.append([para(c, style) if isinstance(c, str) or c is None else c for c in row])
+        body.append(
+            [
+                para(cap_cell(c, w), style)
+                if isinstance(c, str)
+                else para(c, style)
+                if c is None
+                else c
+                for c, w in zip(row, widths, strict=False)
+            ]
+        )
     table = Table([head, *body], colWidths=list(widths), repeatRows=1, hAlign="LEFT")
     commands: list[tuple[Any, ...]] = [
         ("BACKGROUND", (0, 0), (-1, 0), LIGHT),
@@ -328,12 +338,64 @@ def printed_line(printed_by: str, now: datetime, lang: str, tz: tzinfo) -> str:
 
 
 def _fit(text: str, font: str, size: float, width: float, canvas: Canvas) -> str:
-    """Cut `text` with an ellipsis so it fits `width` (a header must never overflow)."""
+    """Cut `text` with an ellipsis so it fits `width` (a header must never overflow).
+
+    Bad data can hold megabytes in one field: no glyph is narrower than a fifth of the font
+    size, so at most that many characters can fit, and the rest is never measured."""
+    text = text[: int(width / (size * 0.2)) + 2]
     if canvas.stringWidth(text, font, size) <= width:
         return text
-    while text and canvas.stringWidth(text + "…", font, size) > width:
-        text = text[:-1]
-    return text + "…"
+    low, high = 0, len(text)  # the longest prefix that fits with the ellipsis
+    while low < high:
+        mid = (low + high + 1) // 2
+        if canvas.stringWidth(text[:mid] + "…", font, size) <= width:
+            low = mid
+        else:
+            high = mid - 1
+    return text[:low] + "…"
+
+
+# A table cell holds at most this many lines of its column's width: one bad field (a family
+# name of 1,400 characters, a 5 MB name) must not make a row taller than a page (reportlab's
+# LayoutError) or take minutes to lay out. Cut text ends in "…".
+CELL_MAX_LINES = 20
+AVG_CHAR_WIDTH = 4.8  # points per character of 8 pt text (capitals are wider than average)
+
+
+FIELD_MAX_CHARS = 600  # any one text field of a row, before layout
+LIST_MAX_ITEMS = 40
+
+
+def cap_text(text: str | None, limit: int = FIELD_MAX_CHARS) -> str | None:
+    """Pure: `text` cut with "…" at `limit` characters (None stays None)."""
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip() + "…"
+
+
+def capped_fields(model: Any, limit: int = FIELD_MAX_CHARS) -> Any:
+    """Pure: a copy of the pydantic `model` whose top-level text fields (and text lists) are
+    cut with "…" to `limit` characters / LIST_MAX_ITEMS items; `model` itself when nothing is
+    too long. Bad data in one row must not fail or stall the whole printout."""
+    update: dict[str, Any] = {}
+    for name, value in model:
+        if isinstance(value, str) and len(value) > limit:
+            update[name] = cap_text(value, limit)
+        elif isinstance(value, list) and value and all(isinstance(x, str) for x in value):
+            items = [cap_text(x, limit) for x in value[:LIST_MAX_ITEMS]]
+            if len(value) > LIST_MAX_ITEMS:
+                items.append(f"… +{len(value) - LIST_MAX_ITEMS}")
+            if items != value:
+                update[name] = items
+    return model.model_copy(update=update) if update else model
+
+
+def cap_cell(text: str, width: float) -> str:
+    """Pure: `text` cut with "…" to what `CELL_MAX_LINES` lines of `width` points can hold."""
+    limit = max(40, int(width / AVG_CHAR_WIDTH) * CELL_MAX_LINES)
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip() + "…"
 
 
 # Barcodes must decode from a 150 dpi scan or fax of the page: Code 128 modules of 1.2 pt
@@ -482,15 +544,30 @@ def _draw_page(canvas: Canvas, ctx: PageContext, page: int, total: int) -> None:
     canvas.setLineWidth(0.4)
     canvas.line(left, foot_y + 3.5 * mm, right, foot_y + 3.5 * mm)
     canvas.setFillColor(DARK)
-    canvas.setFont(BOLD, 7.5)
+    canvas.setFont(BOLD, 8)
     page_text = t("print.page", ctx.lang, page=page, total=total)
     canvas.drawRightString(right, foot_y, page_text)
-    avail = right - left - canvas.stringWidth(page_text, BOLD, 7.5) - 6 * mm
-    ident = " · ".join([ctx.ident_name, *ctx.ident_lines[:1]])
-    canvas.drawString(left, foot_y, _fit(ident, BOLD, 7.5, avail, canvas))
-    canvas.setFont(REGULAR, 7)
+    avail = right - left - canvas.stringWidth(page_text, BOLD, 8) - 6 * mm
+    # The identifiers (birth date, MRN) stay whole; a long name is the part that gets "…".
+    tail = " · ".join(ctx.ident_lines[:1])
+    tail = _fit(tail, BOLD, 8, avail * 0.75, canvas) if tail else ""
+    room = avail - (canvas.stringWidth(" · " + tail, BOLD, 8) if tail else 0)
+    ident = _fit(ctx.ident_name, BOLD, 8, room, canvas) + (" · " + tail if tail else "")
+    canvas.drawString(left, foot_y, ident)
+    if ctx.break_glass_line:
+        # Printed by a break-glass session: a black bar above the footer on every page (seen on
+        # a black-and-white copy; docs/viewer.md promises it).
+        bar_y = foot_y + 4.5 * mm
+        canvas.setFillColor(DARK)
+        canvas.rect(left, bar_y, right - left, BREAK_GLASS_BAR, stroke=0, fill=1)
+        canvas.setFillColor(colors.white)
+        canvas.setFont(BOLD, 9)
+        text = _fit(ctx.break_glass_line, BOLD, 9, right - left - 4 * mm, canvas)
+        canvas.drawString(left + 2 * mm, bar_y + 1.4 * mm, text)
+        canvas.setFillColor(DARK)
+    canvas.setFont(REGULAR, 8)
     lower = f"{ctx.printed_line} · {ctx.downtime_line}"
-    canvas.drawString(left, foot_y - 3.3 * mm, _fit(lower, REGULAR, 7, right - left, canvas))
+    canvas.drawString(left, foot_y - 3.3 * mm, _fit(lower, REGULAR, 8, right - left, canvas))
     canvas.restoreState()
 
 
@@ -557,6 +634,14 @@ class _NumberedCanvas(Canvas):  # type: ignore[misc]  # reportlab is untyped
         super().save()
 
 
+def with_break_glass(ctx: PageContext, break_glass: bool, printed_by: str) -> PageContext:
+    """`ctx` marked as printed by a break-glass session (a bar on every page), or unchanged."""
+    if not break_glass:
+        return ctx
+    line = t("print.break_glass", ctx.lang, user=printed_by or "?")
+    return replace(ctx, break_glass_line=line)
+
+
 def build_pdf(flowables: list[Flowable], ctx: PageContext, *, subject: str) -> bytes:
     """Lay out `flowables` under the page furniture of `ctx`; return the PDF bytes.
 
@@ -567,13 +652,14 @@ def build_pdf(flowables: list[Flowable], ctx: PageContext, *, subject: str) -> b
     """
     register_fonts()
     buffer = io.BytesIO()
+    bar = BREAK_GLASS_BAR + 2 * mm if ctx.break_glass_line else 0
     doc = SimpleDocTemplate(
         buffer,
         pagesize=ctx.pagesize,
         leftMargin=MARGIN,
         rightMargin=MARGIN,
         topMargin=HEADER_HEIGHT + 1 * mm,
-        bottomMargin=FOOTER_HEIGHT + 2 * mm,
+        bottomMargin=FOOTER_HEIGHT + 2 * mm + bar,
         title=ctx.title,
         author="Wardcopy",
         subject=subject,

@@ -35,6 +35,8 @@ from app.printing.layout import (
     MetaLike,
     Styles,
     build_pdf,
+    cap_text,
+    capped_fields,
     content_width,
     data_table,
     empty_line,
@@ -44,6 +46,7 @@ from app.printing.layout import (
     spacer,
     styles,
     when_text,
+    with_break_glass,
 )
 from app.schedule import has_schedule, is_active, next_due, scheduled_times
 from sync.model import Administration, MedicationOrder, PatientRecord
@@ -140,7 +143,7 @@ def _last_given(
 def _drug_cell(order: MedicationOrder, st: Styles, lang: str, tz: tzinfo) -> Any:
     text = medication_text(order, lang, tz)
     dose, route, timing = text.dose(" / "), text.route(), text.schedule("\n")
-    parts = [f"<b>{escape(order.drug)}</b>"]
+    parts = [f"<b>{escape(cap_text(order.drug, 300) or '')}</b>"]
     parts.append(escape(" · ".join(x for x in (dose, route) if x and x != "–")))
     parts.append(f"<font size=7>{escape(timing).replace(chr(10), '<br/>')}</font>")
     if order.prescriber:
@@ -310,6 +313,8 @@ def render_mar(
     now: datetime,
     tz: tzinfo,
     hours: int = 24,
+    *,
+    break_glass: bool = False,
 ) -> bytes:
     """The MAR sheet as PDF bytes (A4 landscape) for the `hours` (24 or 72) after `now`.
 
@@ -318,6 +323,7 @@ def render_mar(
     """
     if hours not in ALLOWED_HOURS:
         raise ValueError(f"MAR period must be 24 or 72 hours, not {hours}")
+    record = capped_fields(record)  # one bad field must not fail or stall the print
     ctx = patient_context(
         record,
         title=t("print.title.mar", lang, hours=hours),
@@ -329,6 +335,7 @@ def render_mar(
         pagesize=LANDSCAPE,
     )
     flowables = mar_flowables(record, lang, now, tz, hours, content_width(ctx))
+    ctx = with_break_glass(ctx, break_glass, printed_by)
     return build_pdf(flowables, ctx, subject="mar")
 
 

@@ -42,6 +42,7 @@ from app.printing.layout import (
     MetaLike,
     Styles,
     build_pdf,
+    capped_fields,
     content_width,
     data_table,
     empty_line,
@@ -52,6 +53,7 @@ from app.printing.layout import (
     spacer,
     styles,
     when_text,
+    with_break_glass,
 )
 from sync.model import Observation, PatientRecord
 
@@ -322,6 +324,8 @@ def render_summary(
     lang: str,
     now: datetime,
     tz: tzinfo,
+    *,
+    break_glass: bool = False,
 ) -> bytes:
     """The patient summary as PDF bytes (A4 portrait). Writes nothing.
 
@@ -329,6 +333,7 @@ def render_summary(
     print time shown in the footer and the reference for "next due". Raises FontMissingError
     when the bundled font is missing.
     """
+    record = capped_fields(record)  # one bad field must not fail or stall the print
     ctx = patient_context(
         record,
         title=t("doc.summary", lang),
@@ -340,4 +345,5 @@ def render_summary(
         pagesize=PORTRAIT,
     )
     flowables = summary_flowables(record, lang, now, tz, content_width(ctx))
+    ctx = with_break_glass(ctx, break_glass, printed_by)
     return build_pdf(flowables, ctx, subject="summary")

@@ -195,18 +195,24 @@ class ViewerBackend:
         now: datetime,
         tz: tzinfo,
         hospital: bool = False,
+        break_glass: bool = False,
     ) -> bytes:
-        """PDF bytes of `doc` ("summary", "mar24", "mar72", "census"), in memory only."""
+        """PDF bytes of `doc` ("summary", "mar24", "mar72", "census"), in memory only; a
+        break-glass session's printout says so on every page."""
         from app.printing import render_census, render_mar, render_summary
 
         meta = self._meta(hospital)
         if doc == "census":
-            return render_census(rows or [], meta, printed_by, lang, now, tz)
+            return render_census(
+                rows or [], meta, printed_by, lang, now, tz, break_glass=break_glass
+            )
         assert record is not None
         if doc == "summary":
-            return render_summary(record, meta, printed_by, lang, now, tz)
+            return render_summary(record, meta, printed_by, lang, now, tz, break_glass=break_glass)
         hours = 72 if doc == "mar72" else 24
-        return render_mar(record, meta, printed_by, lang, now, tz, hours=hours)
+        return render_mar(
+            record, meta, printed_by, lang, now, tz, hours=hours, break_glass=break_glass
+        )
 
     def print_pdf(self, pdf: bytes, printer: str | None, lang: str) -> Any:
         """Send to the OS printer; returns app.printing.PrintResult (never raises)."""

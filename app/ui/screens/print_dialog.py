@@ -121,6 +121,7 @@ class PrintDialog:
             now=now,
             tz=host.tz,
             hospital=host.chart_hospital and record is not None,
+            break_glass=bool(host.user and host.user.break_glass),
         )
         patient_id = record.id if record is not None else None
         if to_pdf:
