@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -95,6 +96,44 @@ def cmd_device_trust(args: argparse.Namespace) -> int:
 
 
 def cmd_receive(args: argparse.Namespace) -> int:
+    if args.watch is None:
+        return _receive_once(args)
+    return _receive_watch(args)
+
+
+def _receive_watch(args: argparse.Namespace) -> int:
+    """`receive --watch MINUTES`: receive every MINUTES after a random delay of up to `--jitter`
+    seconds (so 200 laptops do not hit the share at once), until SIGTERM / Ctrl-C (exit 0).
+    A failed round is reported on stderr and tried again next time; two receives never overlap
+    (each takes the receive lock; a busy round waits `--wait` seconds, then is skipped)."""
+    import random
+    import signal
+    import threading
+
+    stop = threading.Event()
+
+    def handle(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handle)
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, handle)
+    rng = random.Random()
+    interval = max(args.watch, 0.0) * 60
+    while not stop.wait(rng.uniform(0, max(args.jitter, 0.0))):
+        began = time.monotonic()
+        try:
+            _receive_once(args)
+        except CliError as exc:
+            print(f"wardcopy: {exc}", file=sys.stderr)
+        sys.stdout.flush()
+        if stop.wait(max(0.0, interval - (time.monotonic() - began))):
+            break
+    print("stopped", flush=True)
+    return EXIT_OK
+
+
+def _receive_once(args: argparse.Namespace) -> int:
     from sync import device, receive
     from sync.package import PackageError
 
@@ -299,6 +338,19 @@ def build_parser() -> argparse.ArgumentParser:
     rec = sub.add_parser("receive", help="fetch, verify and install the newest package")
     rec.add_argument("--from", dest="source", required=True, help="outbox folder or http(s) URL")
     rec.add_argument("--ward", action="append", help="ward id (repeatable)")
+    rec.add_argument(
+        "--watch",
+        type=float,
+        metavar="MINUTES",
+        help="keep receiving every MINUTES until stopped (SIGTERM / Ctrl-C)",
+    )
+    rec.add_argument(
+        "--jitter",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="with --watch: random delay of up to SECONDS before each round (default 60)",
+    )
     rec.add_argument(
         "--trust-server-key",
         action="store_true",

@@ -1,4 +1,4 @@
-"""Benchmarks: `./dev bench [build|receive|viewer|print|all] [--scales 1000,10000] [--synthea]`.
+"""Benchmarks: `./dev bench [build|receive|viewer|live|print|all] [--scales 1000,10000]`.
 
 Every figure is measured in one run next to a baseline from the same run, on generated data at
 several scales (and on ../shared/data's Synthea set when present). Results are printed as
@@ -298,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scales", default="1000,10000")
     parser.add_argument("--no-synthea", dest="synthea", action="store_false")
     parser.add_argument("--viewer-patients", type=int, default=10000)
+    parser.add_argument("--live-patients", type=int, default=10000)
     args = parser.parse_args(argv)
     scales = [int(s) for s in args.scales.split(",") if s]
     out = ROOT / "bench" / "out"
@@ -313,6 +314,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.what in ("viewer", "all"):
             results["viewer"] = bench_viewer(args.viewer_patients, tmp)
             print(results["viewer"], flush=True)
+        if args.what in ("live", "all"):
+            from bench.live_cycle import bench_live
+
+            results["live"] = bench_live(args.live_patients, tmp, NOW)
+            print(results["live"], flush=True)
         if args.what in ("print", "all"):
             results["print"] = bench_print(tmp)
             print(results["print"], flush=True)

@@ -132,3 +132,63 @@ def test_a_new_package_starts_from_its_own_time(setup: tuple[Server, Laptop]) ->
     result = receive.receive(laptop.home, str(server.outbox), WARD)
     assert result.sequence == 2 and result.data_as_of == DATA_AS_OF
     assert _as_of(laptop.home) == DATA_AS_OF
+
+
+@pytest.mark.slow
+def test_receive_watch_follows_new_packages_and_stops_on_sigterm(
+    setup: tuple[Server, Laptop],
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    server, laptop = setup
+    env = {
+        **os.environ,
+        "WARDCOPY_HOME": str(laptop.home),
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "wardcopy"),
+            "receive",
+            "--from",
+            str(server.outbox),
+            "--ward",
+            WARD,
+            "--watch",
+            "0.01",
+            "--jitter",
+            "0.2",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        pointer = laptop.home / "snapshots" / WARD / "current"
+
+        def installed() -> int:
+            try:
+                return int(json.loads(pointer.read_text())["sequence"])
+            except (OSError, ValueError, KeyError):
+                return 0
+
+        deadline = time.monotonic() + 90
+        while installed() < 1:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.1)
+        server.publish(WARD)
+        while installed() < 2:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "package 2 installed" in out and out.strip().endswith("stopped")
