@@ -414,3 +414,30 @@ def test_key_file_readable_by_others_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(FhirSourceError, match="chmod 600"):
         client_for(config)
+
+
+def test_config_check_names_fhir_problems(tmp_path: Path) -> None:
+    from sync.config import check_config_file
+
+    key = tmp_path / "client.pem"
+    key.write_text("not really a key")
+    key.chmod(0o644)
+    config = tmp_path / "sync.toml"
+    config.write_text(
+        'source = "http://ehr.example/fhir"\n'
+        '[fhir]\nexport_level = "group"\n'
+        '[fhir.auth]\nmethod = "smart"\nclient_id = "c"\nkey_file = "client.pem"\n'
+    )
+    problems = check_config_file(config)
+    assert any(p.startswith("fhir") and "needs group_id" in p for p in problems)
+    config.write_text(
+        'source = "http://ehr.example/fhir"\n'
+        '[fhir.auth]\nmethod = "smart"\nclient_id = "c"\nkey_file = "client.pem"\n'
+    )
+    problems = check_config_file(config)
+    assert any("chmod 600" in p and "fhir.auth.key_file" in p for p in problems)
+    assert any("unencrypted over http://" in p for p in problems)
+    config.write_text('source = "https://ehr.example/fhir"\n[fhir.auth]\nmethod = "bearer"\n')
+    assert any("token_file or token_keyring" in p for p in check_config_file(config))
+    config.write_text('[fhir]\nmode = "soap"\n')
+    assert any(p.startswith("fhir.mode") for p in check_config_file(config))
