@@ -138,6 +138,15 @@ def test_budget_deadline_is_overall_not_per_read() -> None:
     assert errors.exit_code_of(err.value) == 3
 
 
+def test_budget_measures_the_rate_from_the_transfer_not_from_the_receive() -> None:
+    # 50 s went to other requests; this transfer opened at 50 and is fast: no verdict at 61.
+    budget = trust.TransferBudget(0.0, "pkg", timeout=900, min_rate=100.0, window=60, opened=50)
+    budget.check(61.0, 5_000)
+    budget.check(111.0, 11_000)  # 180 bytes/s over its first full window
+    with pytest.raises(ReceiveError):
+        budget.check(171.0, 12_000)
+
+
 def test_budget_refuses_a_drip_below_the_minimum_rate() -> None:
     budget = trust.TransferBudget(0.0, "pkg", timeout=1e9, min_rate=100.0, window=10.0)
     budget.check(5.0, 10)  # the window is not full yet: no verdict

@@ -96,7 +96,12 @@ class Source:
     def budget(self, what: str) -> TransferBudget:
         """A budget sharing this source's overall deadline (started when it was opened)."""
         return TransferBudget(
-            self.started, what, self.timeout, self.min_rate, window=self.rate_window
+            self.started,
+            what,
+            self.timeout,
+            self.min_rate,
+            window=self.rate_window,
+            opened=time.monotonic(),
         )
 
     def _url(self, name: str) -> str:

@@ -207,13 +207,16 @@ class TransferBudget:
         timeout: float = DEFAULT_TIMEOUT,
         min_rate: float = DEFAULT_MIN_RATE,
         window: float = RATE_WINDOW,
+        opened: float | None = None,
     ) -> None:
         self.start = start
         self.what = what
         self.timeout = timeout
         self.min_rate = min_rate
         self.window = window
-        self._mark_time = start
+        # The rate is measured from when this transfer began (`opened`), the deadline from the
+        # start of the whole receive (`start`).
+        self._mark_time = start if opened is None else opened
         self._mark_bytes = 0
 
     def remaining(self, now: float) -> float:
