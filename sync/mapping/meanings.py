@@ -76,6 +76,7 @@ _SNOMED: dict[str, str] = {
     "78564009": "heart-rate",  # Pulse rate
     "86290005": "resp-rate",  # Respiratory rate
     "431314004": "spo2",  # Peripheral oxygen saturation
+    "442476006": "spo2",  # Arterial oxygen saturation (like LOINC 2708-6)
     "386725007": "temperature",  # Body temperature
     "276885007": "temperature",  # Core body temperature
     "75367002": "bp",  # Blood pressure
@@ -106,6 +107,17 @@ def meaning_of(
         if found is not None:
             return found
     return None
+
+
+def flaggable(codings: list[tuple[str, str]], code_map: Mapping[tuple[str, str], str]) -> bool:
+    """True when every LOINC / SNOMED CT coding of an Observation is one we know (or one the
+    hospital mapped). A more specific code beside a generic one (an intracardiac "left atrial
+    pressure, systolic" that also carries the generic systolic code) keeps its meaning for
+    grouping but is never flagged against adult ranges made for something else."""
+    for pair in codings:
+        if pair[0] in (LOINC, SNOMED) and pair not in KNOWN and pair not in code_map:
+            return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,12 +153,13 @@ NEWS2_RANGES: dict[str, VitalRange] = {
     "temperature": VitalRange(low=36.1, high=38.0, critical_low=35.0),
 }
 #: Units a range applies to (case-insensitive); a value in another unit is not flagged.
+_PER_MIN = ("/min", "1/min", "per minute", "pro minute", "/minute")
 RANGE_UNITS: dict[str, frozenset[str]] = {
-    "resp-rate": frozenset({"/min", "{breaths}/min", "breaths/min", "1/min", "/min.", ""}),
-    "spo2": frozenset({"%", ""}),
-    "systolic": frozenset({"mm[hg]", "mmhg", ""}),
-    "heart-rate": frozenset({"/min", "{beats}/min", "beats/min", "1/min", "bpm", ""}),
-    "temperature": frozenset({"cel", "°c", "degc", "c"}),
+    "resp-rate": frozenset({*_PER_MIN, "{breaths}/min", "breaths/min", "breaths per minute", ""}),
+    "spo2": frozenset({"%", "percent", "prozent", ""}),
+    "systolic": frozenset({"mm[hg]", "mmhg", "millimeter mercury column", ""}),
+    "heart-rate": frozenset({*_PER_MIN, "{beats}/min", "beats/min", "beats per minute", "bpm", ""}),
+    "temperature": frozenset({"cel", "°c", "degc", "c", "degree celsius", "grad celsius"}),
 }
 
 

@@ -19,7 +19,7 @@ from sync.mapping._common import (
     ref_id,
     text_of,
 )
-from sync.mapping.meanings import DEFAULT_RANGES, MEANINGS, VitalRanges, meaning_of
+from sync.mapping.meanings import DEFAULT_RANGES, MEANINGS, VitalRanges, flaggable, meaning_of
 from sync.model import Interpretation, Observation, SourceRef
 
 LOINC = "http://loinc.org"
@@ -239,7 +239,8 @@ def map_observation(m: Mapper, res: dict[str, Any], group: str | None) -> list[O
         return []
     kind = observation_kind(res)
     code_map = m.ctx.code_map
-    meaning = meaning_of(_pairs(code_cc), code_map)
+    pairs = _pairs(code_cc)
+    meaning = meaning_of(pairs, code_map)
     if kind == "other" and meaning is not None:
         # Coded outside LOINC's vital-sign list (SNOMED CT, a configured local code): the
         # meaning decides, so such a hospital's vitals are not filed as "other" labs.
@@ -263,6 +264,7 @@ def map_observation(m: Mapper, res: dict[str, Any], group: str | None) -> list[O
         el_system: str | None,
         el_group: str | None,
         el_meaning: str | None,
+        el_flaggable: bool,
     ) -> Observation | None:
         has, value, text, unit = _value(el)
         if not has:
@@ -270,7 +272,14 @@ def map_observation(m: Mapper, res: dict[str, Any], group: str | None) -> list[O
         low, high, ref_text = _reference_range(el)
         interp = interpretation_of(el.get("interpretation"))
         range_source = None
-        if interp is None and kind == "vital" and low is None and high is None and not ref_text:
+        if (
+            interp is None
+            and kind == "vital"
+            and el_flaggable
+            and low is None
+            and high is None
+            and not ref_text
+        ):
             # The source gave neither flag nor range: flag against the configured adult ranges
             # and say so (range_source), instead of leaving an abnormal vital unflagged.
             interp = ranges.flag(el_meaning, value, unit)
@@ -292,7 +301,7 @@ def map_observation(m: Mapper, res: dict[str, Any], group: str | None) -> list[O
             }
         )  # fmt: skip
 
-    main = make(res, name, code, system, group, meaning)
+    main = make(res, name, code, system, group, meaning, flaggable(pairs, code_map))
     if main is not None:
         out.append(main)
     components = list(dicts(res.get("component")))
@@ -306,8 +315,17 @@ def map_observation(m: Mapper, res: dict[str, Any], group: str | None) -> list[O
         if not comp_name:
             continue
         comp_code, comp_system = _code(comp_cc)
-        comp_meaning = meaning_of(_pairs(comp_cc), code_map)
-        obs = make(comp, comp_name, comp_code, comp_system, comp_group, comp_meaning)
+        comp_pairs = _pairs(comp_cc)
+        comp_meaning = meaning_of(comp_pairs, code_map)
+        obs = make(
+            comp,
+            comp_name,
+            comp_code,
+            comp_system,
+            comp_group,
+            comp_meaning,
+            flaggable(comp_pairs, code_map),
+        )
         if obs is None:
             continue
         # An interpretation on the panel applies to the panel, not to each component.
@@ -411,7 +429,7 @@ def merge_same_time(
             and not any(o.value_text for o in same)
         ):
             high, low = max(values), min(values)  # type: ignore[type-var]
-            replace[indexes[0]] = _split_bp(first, high, low, others, ranges)  # type: ignore[arg-type]
+            replace[indexes[0]] = _split_bp(first, high, low, others)  # type: ignore[arg-type]
         else:
             worst = max(same, key=lambda o: _FLAG_RANK.get(o.interpretation, 0))
             merged = first.model_copy(
@@ -441,9 +459,11 @@ def _split_bp(
     systolic: float,
     diastolic: float,
     others: list[SourceRef],
-    ranges: VitalRanges,
 ) -> list[Observation]:
-    """A BP sent as two Observations with the panel code: the higher value is the systolic."""
+    """A BP sent as two Observations with the panel code: the higher value is the systolic.
+
+    Not flagged against adult ranges: which vessel or chamber the values came from is unknown
+    here (an invasive pressure may carry the generic BP code too)."""
     base = {"kind": first.kind, "group": first.name, "unit": first.unit,
             "effective": first.effective, "status": first.status, "source": first.source,
             "also_from": others}  # fmt: skip
@@ -452,7 +472,6 @@ def _split_bp(
         ("systolic", "8480-6", "Systolic blood pressure", systolic),
         ("diastolic", "8462-4", "Diastolic blood pressure", diastolic),
     ):
-        flag = ranges.flag(meaning, value, first.unit)
         parts.append(
             Observation.model_validate(
                 {
@@ -462,8 +481,7 @@ def _split_bp(
                     "name": label,
                     "meaning": meaning,
                     "value": value,
-                    "interpretation": flag or Interpretation.UNKNOWN,
-                    "range_source": ranges.name if flag else None,
+                    "interpretation": Interpretation.UNKNOWN,
                 }
             )
         )
@@ -472,8 +490,7 @@ def _split_bp(
             "value": None,
             "value_text": f"{fmt_number(systolic)}/{fmt_number(diastolic)}",
             "also_from": others,
-            "interpretation": parts[0].interpretation,
-            "range_source": parts[0].range_source,
+            "interpretation": Interpretation.UNKNOWN,
         }
     )
     return [panel, *parts]
