@@ -146,7 +146,8 @@ def fold(text: str) -> str:
     current = text
     for _ in range(6):
         folded = _fold_once(current)
-        if folded == current:
+        if folded == current or (folded.isascii() and folded == folded.lower()):
+            # Lower-case ASCII is a fixed point already: skip the confirming pass.
             return folded
         current = folded
     return current
