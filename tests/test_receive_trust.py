@@ -3,6 +3,7 @@ or clocks inside them; the tests hand them bytes, numbers and keys)."""
 
 from __future__ import annotations
 
+import ast
 from dataclasses import replace
 from pathlib import Path
 
@@ -261,3 +262,59 @@ def test_every_failure_has_an_outcome_and_a_documented_exit_code(
     exc = ReceiveError(reason, "x")
     assert errors.outcome_of(exc) == outcome
     assert errors.exit_code_of(exc) == code
+
+
+# --- the split's promises, checked on the source ------------------------------------------------
+
+RECEIVE_DIR = Path(__file__).resolve().parent.parent / "sync" / "receive"
+_IO_MODULES = {"os", "io", "pathlib", "shutil", "socket", "time", "httpx", "tempfile", "subprocess"}
+_IO_NAMES = {"open", "Path", "print", "input", "sleep", "monotonic", "time"}
+_WRITE_CALLS = {
+    "write",
+    "write_bytes",
+    "write_text",
+    "mkdir",
+    "unlink",
+    "rename",
+    "replace",
+    "rmtree",
+    "atomic_write",
+    "write_new_file",
+    "open_exclusive",
+    "ensure_private_dir",
+    "pin_server_key",
+    "follow_rotation",
+}
+
+
+def _tree(name: str) -> ast.Module:
+    return ast.parse((RECEIVE_DIR / name).read_text(encoding="utf-8"))
+
+
+def test_trust_imports_and_calls_nothing_that_does_io() -> None:
+    tree = _tree("trust.py")
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {
+        (node.module or "").split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+    }
+    assert not imported & _IO_MODULES, imported & _IO_MODULES
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    assert not names & _IO_NAMES, names & _IO_NAMES
+
+
+@pytest.mark.parametrize("name", ["trust.py", "sources.py", "installed.py", "errors.py"])
+def test_only_install_writes(name: str) -> None:
+    calls = {
+        node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        for node in ast.walk(_tree(name))
+        if isinstance(node, ast.Call)
+    }
+    # sources writes only into the file object the install transaction hands it.
+    allowed = {"write"} if name == "sources.py" else set()
+    assert not (calls & _WRITE_CALLS) - allowed, (calls & _WRITE_CALLS) - allowed
