@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from app.present.clinical import (
     allergy_text,
     code_status_text,
+    flag_category_word,
     interpretation_flag,
     observation_value,
     reference_range,
@@ -169,6 +170,13 @@ def test_fhir_status_codes_never_reach_a_german_reader_untranslated(kind: str) -
     assert status_word("completed", "de", "administration") == "gegeben"
     assert status_word(None, "de") == "–"
     assert status_word("some-local-code", "de") == "some-local-code"  # unknown: as written
+
+
+def test_flag_categories_in_words() -> None:
+    assert flag_category_word("safety", "de") == "Sicherheit"
+    assert flag_category_word("isolation", "en") == "isolation"
+    assert flag_category_word("local-thing", "de") == "local-thing"
+    assert flag_category_word(None, "de") == ""
 
 
 def test_code_status_words_and_alarm() -> None:

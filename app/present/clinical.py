@@ -94,6 +94,14 @@ def status_word(code: str | None, lang: str, kind: StatusKind = "generic") -> st
 _KIND_PREFIX = {"administration": "admin."}
 
 
+def flag_category_word(category: str | None, lang: str) -> str:
+    """A flag's category in words ("safety" -> "Sicherheit"); unknown as written; None -> ""."""
+    if not category or not category.strip():
+        return ""
+    key = f"flagcat.{category.strip().lower()}"
+    return t(key, lang) if has_message(key) else category.strip()
+
+
 def criticality_word(criticality: Criticality, lang: str) -> str:
     """ "HOCH" / "HIGH", "niedrig" / "low", "nicht beurteilbar", "unbekannt"."""
     return t(f"crit.{criticality.value}", lang)
@@ -239,6 +247,7 @@ __all__ = [
     "code_status_text",
     "code_word",
     "criticality_word",
+    "flag_category_word",
     "interpretation_flag",
     "observation_value",
     "reference_range",

@@ -63,6 +63,18 @@ WORDS: dict[str, dict[str, str]] = {
     "code.urgent": {"de": "dringend", "en": "urgent"},
     "code.asap": {"de": "baldmöglichst", "en": "asap"},
     "code.stat": {"de": "sofort", "en": "stat"},
+    # Flag.category (FHIR flag-category) and the mapping's "isolation"
+    "flagcat.isolation": {"de": "Isolation", "en": "isolation"},
+    "flagcat.diet": {"de": "Ernährung", "en": "diet"},
+    "flagcat.drug": {"de": "Medikation", "en": "drug"},
+    "flagcat.lab": {"de": "Labor", "en": "lab"},
+    "flagcat.admin": {"de": "Verwaltung", "en": "administrative"},
+    "flagcat.behavioral": {"de": "Verhalten", "en": "behavioural"},
+    "flagcat.research": {"de": "Studie", "en": "research"},
+    "flagcat.advance-directive": {"de": "Patientenverfügung", "en": "advance directive"},
+    "flagcat.safety": {"de": "Sicherheit", "en": "safety"},
+    "flagcat.clinical": {"de": "klinisch", "en": "clinical"},
+    "flagcat.contact": {"de": "Kontakt", "en": "contact"},
     # -- status words (FHIR status codes of every resource the record holds) ------------------
     "status.active": {"de": "aktiv", "en": "active"},
     "status.on-hold": {"de": "pausiert", "en": "on hold"},

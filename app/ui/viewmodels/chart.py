@@ -13,6 +13,7 @@ from app.present.clinical import (
     StatusKind,
     allergy_text,
     code_word,
+    flag_category_word,
     interpretation_flag,
     observation_value,
     reference_range,
@@ -407,7 +408,7 @@ class ChartModel:
         return [
             TextItem(
                 f.text,
-                f.category or "",
+                flag_category_word(f.category, self.lang),
                 date_text(f.start, self.lang, self.tz) if f.start else "",
                 emphasis=is_isolation_flag(f.text, f.category),
             )
