@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from sync.errors import EXIT_IO, EXIT_NOT_READY, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, CliError
+from sync.errors import (
+    EXIT_BUSY,
+    EXIT_IO,
+    EXIT_NOT_READY,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    CliError,
+)
 from sync.errors import run_handler as run
 from sync.logs import add_verbose_argument, configure_logging
 from sync.paths import sync_home
@@ -273,22 +281,37 @@ def cmd_build(args: argparse.Namespace) -> int:
         raise CliError(
             "--full and --force only apply to a FHIR server source (http/https)", EXIT_USAGE
         )
+    from sync.lock import LockBusy, hold
+    from sync.watch import LOCK_FILE
+
     try:
-        result = run_cycle(
-            sync_home=home,
-            source=Path(source),
-            outbox=Path(outbox),
-            config=config,
-            signing_key=signing_key,
-            wards=args.ward or None,
-            now=now,
-            workers=args.workers,
-            keep=args.keep,
-        )
+        # One cycle per sync home (folder builds, live builds and watch alike): an OS lock that
+        # dies with the process, so a killed build never blocks the next one.
+        with hold(home / LOCK_FILE, what="wardcopy-sync build"):
+            result = run_cycle(
+                sync_home=home,
+                source=Path(source),
+                outbox=Path(outbox),
+                config=config,
+                signing_key=signing_key,
+                wards=args.ward or None,
+                now=now,
+                workers=args.workers,
+                keep=args.keep,
+            )
+    except LockBusy as exc:
+        raise CliError(_busy_message(home / LOCK_FILE, exc.holder), EXIT_BUSY) from None
     except BuildError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
     print_cycle(result)
     return EXIT_OK
+
+
+def _busy_message(lock: Path, holder: str) -> str:
+    return (
+        f"another build or watch is running on this sync home ({holder or 'pid unknown'}; lock "
+        f"{lock}); nothing was done. Wait for it to finish, or schedule builds further apart"
+    )
 
 
 def _build_live(
@@ -319,10 +342,7 @@ def _build_live(
                 keep=args.keep,
             )
     except LockBusy as exc:
-        raise CliError(
-            f"another cycle is running ({exc.holder or 'pid unknown'}); nothing was done",
-            EXIT_PROBLEMS,
-        ) from None
+        raise CliError(_busy_message(home / LOCK_FILE, exc.holder), EXIT_BUSY) from None
     except FhirSourceError as exc:
         raise CliError(f"{exc}; nothing was published", EXIT_IO) from None
     except StoreError as exc:
@@ -348,6 +368,12 @@ def _build_live(
 def print_cycle(result: CycleResult) -> None:
     """Print what a cycle built and published (counts only, no patient data)."""
     report = result.report
+    if result.stale_removed:
+        size = sum(s.size for s in result.stale_removed)
+        print(
+            f"removed {len(result.stale_removed)} work folder(s) of killed builds "
+            f"({size / 1e6:,.1f} MB)"
+        )
     print(
         f"read {report.total_resources:,} resources ({report.resources_per_second:,.0f}/s), "
         f"{report.patients_mapped:,} patients mapped, {report.patients_placed:,} placed on wards"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,11 +20,12 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from sync import fsutil, publish
+from sync import fsutil, publish, workdirs
 from sync import roster as rosterlib
 from sync.build import BuildReport, build_snapshots
 from sync.config import Config
 from sync.sources import ItemSource
+from sync.workdirs import StaleWorkdir
 
 if TYPE_CHECKING:
     from sync.sources.live import FetchResult
@@ -52,6 +52,8 @@ class CycleResult:
     fetch: FetchResult | None = None  # what a live source's fetch read (None for files)
     unchanged: list[str] = field(default_factory=list)  # wards built but equal to their last
     refused: list[str] = field(default_factory=list)  # one readable line per refused ward
+    # Work folders of killed builds removed before this one started (sync.workdirs).
+    stale_removed: list[StaleWorkdir] = field(default_factory=list)
 
 
 WARD_STATE = "ward-state.json"
@@ -112,7 +114,8 @@ def run_cycle(
     `exclude`: ward ids not built this time. Side effect: records what was published per ward
     in `<sync home>/ward-state.json`."""
     started = time.perf_counter()
-    workdir = Path(tempfile.mkdtemp(prefix="build-", dir=sync_home))
+    # Removes the work folders of killed builds first (only those whose process is gone).
+    workdir, stale_removed = workdirs.new_workdir(sync_home)
     log.info("cycle started")
     log.debug("work folder %s", workdir)
     try:
@@ -126,7 +129,7 @@ def run_cycle(
             data_as_of=data_as_of,
             exclude=exclude,
         )
-        result = CycleResult(report=built.report)
+        result = CycleResult(report=built.report, stale_removed=stale_removed)
         state = load_ward_state(sync_home)
         log.info("sealing and publishing %d ward package(s)", len(built.wards))
         for snap in built.wards:

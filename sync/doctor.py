@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from sync import keys, package, paths, publish
+from sync import keys, package, paths, publish, workdirs
 from sync.checks import (
     DEFAULT_MIN_FREE,
     Check,
@@ -341,6 +341,7 @@ def check_server(
     """Every check of a sync server, in order: home, signing key, config, state files, outbox
     (exists, writable, free space, index, leftovers), each ward (LATEST, package size/hash and
     signature, data age against `max_age`, enrolled laptops), enrolled wards without packages,
+    work folders left by killed builds,
     the roster. Never raises for something it can describe. Side effect: creates and deletes a
     probe file in the outbox."""
     now = now or datetime.now(UTC)
@@ -348,6 +349,7 @@ def check_server(
     checks += _check_signing_key(sync_home)
     checks += _check_config(config_path)
     checks += _check_state_files(sync_home)
+    checks.append(_check_workdirs(sync_home))
     trusted = server_public_keys(sync_home)
     try:
         enrolments = publish.list_enrolments(sync_home)
@@ -368,6 +370,22 @@ def check_server(
             checks += _check_outbox_contents(outbox, trusted, by_ward, now, max_age)
     checks.append(_check_roster(sync_home, outbox, trusted))
     return checks
+
+
+def _check_workdirs(sync_home: Path) -> Check:
+    """Work folders left by killed builds (sync.workdirs): WARN with their size."""
+    stale = workdirs.stale_workdirs(sync_home)
+    if not stale:
+        return Check("OK", "work folders", "none left by killed builds")
+    size = sum(s.size for s in stale)
+    names = ", ".join(f"{s.path.name} ({s.why})" for s in stale[:5])
+    more = f" and {len(stale) - 5} more" if len(stale) > 5 else ""
+    return Check(
+        "WARN",
+        "work folders",
+        f"{len(stale)} left by killed builds in {sync_home}, {size / 1e6:,.1f} MB: {names}{more}; "
+        "the next build removes them (or delete them: no build uses them)",
+    )
 
 
 def _check_outbox_contents(
