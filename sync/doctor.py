@@ -248,7 +248,7 @@ def _check_ward(
         checks.append(
             Check("WARN", f"{name} key", "signed by a retired key; the next build re-signs it")
         )
-    checks.append(_age_check(name, m.data_as_of, now, max_age))
+    checks.append(_age_check(name, _fresh_as_of(ward_dir, ward, m, trusted), now, max_age))
     if enrolled:
         missing = enrolled - {r.device_id for r in m.recipients}
         if missing:
@@ -263,6 +263,19 @@ def _check_ward(
         else:
             checks.append(Check("OK", f"{name} laptops", f"{len(enrolled)} enrolled"))
     return checks
+
+
+def _fresh_as_of(
+    ward_dir: Path, ward: str, manifest: package.Manifest, trusted: list[Ed25519PublicKey]
+) -> datetime:
+    """The ward's data age as laptops see it: the package's data_as_of, or later when the
+    outbox's freshness statement (package-format.md §7a) vouches for this very package."""
+    try:
+        data = (ward_dir / package.FRESHNESS_FILE).read_bytes()
+        statement = package.parse_freshness(data, trusted[0], ward)
+    except (OSError, package.PackageError, IndexError):
+        statement = None
+    return package.effective_as_of(manifest.data_as_of, manifest.sequence, statement)
 
 
 def _age_check(name: str, data_as_of: datetime, now: datetime, max_age: timedelta) -> Check:

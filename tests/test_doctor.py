@@ -138,6 +138,23 @@ def test_stale_package_warns_but_does_not_fail(demo: Demo) -> None:
     assert not _by_status(relaxed, "WARN")
 
 
+def test_freshness_statement_keeps_an_unchanged_ward_fresh(demo: Demo) -> None:
+    from sync import keys, package
+
+    key = keys.load_signing_key(demo.sync_home / "keys" / "signing.key")
+    ward = demo.wards[0]
+    latest = orjson.loads((demo.outbox / ward / "LATEST").read_bytes())
+    later = demo.now + timedelta(hours=2, minutes=55)
+    publish.publish_freshness(demo.outbox, ward, latest["sequence"], later, key)
+    checks = _server(demo, now=demo.now + timedelta(hours=3))
+    fresh = _find(checks, "OK", f"ward {ward} age")
+    assert package.format_timestamp(later) in fresh.message
+    # a statement about another package vouches for nothing
+    publish.publish_freshness(demo.outbox, ward, latest["sequence"] + 1, later, key)
+    checks = _server(demo, now=demo.now + timedelta(hours=3))
+    assert "3 h" in _find(checks, "WARN", f"ward {ward} age").message
+
+
 def test_ward_without_enrolled_laptops_warns(demo: Demo) -> None:
     ward = demo.wards[0]
     device_id = publish.list_enrolments(demo.sync_home, ward)[0].device_id
