@@ -138,7 +138,8 @@ def test_mar_lists_scheduled_times_for_the_next_24_hours(record: PatientRecord) 
     assert re.search(r"30\.11\. 11:30 30\.11\. 19:30 01\.12\. 03:30 Insulin", flat)
     assert "Zeiten nicht berechenbar" in flat  # free-text insulin schema: boxes to fill in
     assert "Bedarfsmedikation" in flat and "Metamizol 500 mg" in flat
-    assert flat.count("Zeit/Dosis/Hz") == 8
+    # Metamizol "max. 4× / 24 h": as many boxes as the maximum daily doses times the days
+    assert flat.count("Zeit/Dosis/Hz") == 4
     assert "Verabreichungen (letzte 72 h)" in flat and "S. Иванова" in flat
 
 

@@ -149,3 +149,89 @@ def test_a_52_character_name_leaves_birth_date_and_mrn_whole_in_the_footer() -> 
     for text in pages(render_summary(record, META, "A", "de", NOW, TZ)):
         footer = [line for line in text.splitlines() if "Seite" in line or "MRN 0470815" in line]
         assert any("geb. 17.03.1941" in line and "MRN 0470815" in line for line in footer), footer
+
+
+def flat_text(pdf: bytes) -> list[str]:
+    import re
+
+    from tests.test_printing import pages
+
+    return [re.sub(r"\s+", " ", text) for text in pages(pdf)]
+
+
+def test_stale_snapshot_mar_has_boxes_from_data_as_of_and_no_false_overdue() -> None:
+    as_of = datetime(2026, 11, 29, 7, 30, tzinfo=TZ)  # 26 h before printing
+    meta = DocumentMeta(ward_name="Station 7 Innere", data_as_of=as_of, ward_id="ward-7")
+    record = sample_record(NOW)
+    texts = flat_text(render_mar(record, meta, "Anna Test", "de", NOW, TZ, hours=24))
+    flat = " ".join(texts)
+    assert "ACHTUNG: Die Daten sind 1 Tag 2 h alt (Datenstand 29.11.2026 07:30)" in flat
+    assert "Zeitraum 29.11.2026 07:30 bis 01.12.2026 09:30" in flat
+    metoprolol = flat.split("Metoprololsuccinat")[1].split("Furosemid")[0]
+    # Every dose since data-as-of has a box (no gap), none is called overdue: the snapshot
+    # cannot know whether they were given.
+    for box in ("29.11. 08:00", "29.11. 20:00", "30.11. 08:00", "30.11. 20:00", "01.12. 08:00"):
+        assert box in metoprolol, box
+    assert "!" not in metoprolol
+    assert "ÜBERFÄLLIG" not in flat
+
+
+def test_fresh_snapshot_says_its_age_without_alarm() -> None:
+    texts = flat_text(render_mar(sample_record(NOW), META, "Anna Test", "en", NOW, TZ))
+    assert "Data as of 30 Nov 2026 09:30 (< 1 min before printing)." in texts[0]
+    assert "WARNING: the data is" not in " ".join(texts)
+
+
+def test_order_notes_print_in_full_on_the_mar_and_the_summary() -> None:
+    note = (
+        "Korrekturschema: BZ 150-199 mg/dl 2 IE, 200-249 4 IE, 250-299 6 IE, ab 300 8 IE und "
+        "Arzt informieren. Zeitkritisch: innerhalb 15 min nach BZ-Messung geben."
+    )
+    record = sample_record(NOW)
+    meds = [
+        m.model_copy(update={"note": note}) if m.drug == "Insulin lispro" else m
+        for m in record.medications
+    ]
+    record = record.model_copy(update={"medications": meds})
+    for pdf in (
+        render_mar(record, META, "A", "de", NOW, TZ, hours=72),
+        render_summary(record, META, "A", "de", NOW, TZ),
+    ):
+        flat = " ".join(flat_text(pdf))
+        assert f"Hinweis: {note}" in flat
+
+
+def test_prn_boxes_are_max_daily_doses_times_days() -> None:
+    from app.printing.mar import prn_box_count
+
+    record = sample_record(NOW)
+    metamizol = next(m for m in record.medications if m.as_needed)
+    assert metamizol.dosages[0].max_per_period == "4× / 24 h"
+    assert prn_box_count(metamizol, 24) == 4
+    assert prn_box_count(metamizol, 72) == 12  # Paracetamol-like "max 4/day" over 72 h
+    flat = " ".join(flat_text(render_mar(record, META, "A", "en", NOW, TZ, hours=72)))
+    assert flat.count("Time/dose/init.") == 12
+    no_max = metamizol.model_copy(
+        update={"dosages": [metamizol.dosages[0].model_copy(update={"max_per_period": None})]}
+    )
+    assert prn_box_count(no_max, 24) == 8 and prn_box_count(no_max, 72) == 16
+
+
+def test_mar_form_parts_not_given_codes_on_every_page_and_blank_forms() -> None:
+    record = big_record(NOW, medications=40, labs=10)
+    texts = flat_text(render_mar(record, META, "A", "de", NOW, TZ, hours=72))
+    assert len(texts) > 2
+    for text in texts:
+        assert "Nicht gegeben – Kürzel ins Kästchen + Grund: V = verweigert" in text
+    flat = " ".join(texts)
+    for part in (
+        "Neue Anordnungen (handschriftlich)",
+        "Arzt/Ärztin: Unterschrift",
+        "Handzeichen-Liste",
+        "Unterschrift Handzeichen Funktion",
+        "Gewicht:",
+    ):
+        assert part in flat, part
+    sample = " ".join(flat_text(render_mar(sample_record(NOW), META, "A", "de", NOW, TZ)))
+    enoxaparin = sample.split("Enoxaparin 40 mg s.c.")[1].split("Meropenem")[0]
+    assert "Injektionsstelle: ____" in enoxaparin  # s.c.: the site of each injection

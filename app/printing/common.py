@@ -51,20 +51,26 @@ def due_text(
     now: datetime,
     tz: tzinfo,
     lang: str,
+    as_of: datetime | None = None,
 ) -> tuple[str, bool]:
-    """("14:00" or "ÜBERFÄLLIG 08:00; 14:00", overdue?) for the medication table."""
+    """("14:00" or "ÜBERFÄLLIG 08:00; 14:00", overdue?) for the medication table.
+
+    With `as_of` (the snapshot's data-as-of) older than `now`, only times before `as_of` can
+    be overdue: a dose due after it may well have been given, the snapshot cannot know.
+    """
     info = next_due(order, now, administrations, tz)
     if info is None:
         return ("–", False)
     parts = []
-    if info.overdue:
-        times = ", ".join(fmt_time(x, lang, tz) for x in info.overdue_times)
+    late = [x for x in info.overdue_times if as_of is None or x < as_of]
+    if late:
+        times = ", ".join(fmt_time(x, lang, tz) for x in late)
         parts.append(t("med.overdue", lang, times=times))
     if info.next_time is not None:
         day = info.next_time.astimezone(tz).date()
         prefix = "" if day == now.astimezone(tz).date() else f"{fmt_date(day, lang)} "
         parts.append(t("med.next", lang, time=prefix + fmt_time(info.next_time, lang, tz)))
-    return ("\n".join(parts) or "–", info.overdue)
+    return ("\n".join(parts) or "–", bool(late))
 
 
 def code_status_block(

@@ -62,6 +62,7 @@ MARGIN = 14 * mm
 HEADER_HEIGHT = 40 * mm  # room for two identifier codes and a row of alert badges
 FOOTER_HEIGHT = 12 * mm
 BREAK_GLASS_BAR = 4.8 * mm
+LEGEND_HEIGHT = 4.5 * mm
 
 RED = colors.HexColor("#B00020")
 DARK = colors.HexColor("#111111")
@@ -105,6 +106,7 @@ class PageContext:
     case_value: str | None = None  # the case (encounter) number, a second code
     case_label: str | None = None
     break_glass_line: str | None = None  # printed by a break-glass session: said on every page
+    legend_line: str | None = None  # a key printed above the footer of every page (MAR codes)
     # Each badge: its texts from most to least detailed (the header shortens them to keep the
     # patient's name whole), and whether it is red.
     badges: tuple[tuple[tuple[str, ...], bool], ...] = ()
@@ -362,6 +364,7 @@ CELL_MAX_LINES = 20
 AVG_CHAR_WIDTH = 4.8  # points per character of 8 pt text (capitals are wider than average)
 
 
+NOTE_MAX_CHARS = 1500  # an order's note is printed in full up to this (a page holds it)
 FIELD_MAX_CHARS = 600  # any one text field of a row, before layout
 LIST_MAX_ITEMS = 40
 
@@ -554,10 +557,16 @@ def _draw_page(canvas: Canvas, ctx: PageContext, page: int, total: int) -> None:
     room = avail - (canvas.stringWidth(" · " + tail, BOLD, 8) if tail else 0)
     ident = _fit(ctx.ident_name, BOLD, 8, room, canvas) + (" · " + tail if tail else "")
     canvas.drawString(left, foot_y, ident)
+    bar_y = foot_y + 4.5 * mm
+    if ctx.legend_line:
+        canvas.setFont(REGULAR, 8)
+        canvas.drawString(
+            left, bar_y + 1.2 * mm, _fit(ctx.legend_line, REGULAR, 8, right - left, canvas)
+        )
+        bar_y += LEGEND_HEIGHT
     if ctx.break_glass_line:
         # Printed by a break-glass session: a black bar above the footer on every page (seen on
         # a black-and-white copy; docs/viewer.md promises it).
-        bar_y = foot_y + 4.5 * mm
         canvas.setFillColor(DARK)
         canvas.rect(left, bar_y, right - left, BREAK_GLASS_BAR, stroke=0, fill=1)
         canvas.setFillColor(colors.white)
@@ -653,6 +662,7 @@ def build_pdf(flowables: list[Flowable], ctx: PageContext, *, subject: str) -> b
     register_fonts()
     buffer = io.BytesIO()
     bar = BREAK_GLASS_BAR + 2 * mm if ctx.break_glass_line else 0
+    bar += LEGEND_HEIGHT if ctx.legend_line else 0
     doc = SimpleDocTemplate(
         buffer,
         pagesize=ctx.pagesize,

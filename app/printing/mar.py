@@ -11,6 +11,9 @@ Pure: returns PDF bytes, writes nothing.
 
 from __future__ import annotations
 
+import math
+import re
+from dataclasses import replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from xml.sax.saxutils import escape
@@ -19,9 +22,9 @@ from reportlab.lib import colors
 from reportlab.platypus import Flowable, Table, TableStyle
 
 from app.present.catalog import normalize_language, t
-from app.present.clinical import status_word
+from app.present.clinical import observation_value, status_word
 from app.present.dose import medication_text
-from app.present.formats import fmt_time, localize_numbers
+from app.present.formats import date_text, fmt_span, fmt_time, localize_numbers
 from app.printing.common import (
     allergy_block,
     code_status_block,
@@ -32,6 +35,7 @@ from app.printing.fonts import BOLD, REGULAR
 from app.printing.layout import (
     ABNORMAL_BG,
     LANDSCAPE,
+    NOTE_MAX_CHARS,
     MetaLike,
     Styles,
     build_pdf,
@@ -40,6 +44,7 @@ from app.printing.layout import (
     content_width,
     data_table,
     empty_line,
+    keep,
     para,
     patient_context,
     section,
@@ -54,7 +59,12 @@ from sync.model import Administration, MedicationOrder, PatientRecord
 ALLOWED_HOURS = (24, 72)
 BOX_W = 38.0  # points: room for a time label and handwritten initials
 BOX_H = 15.0
-PRN_BOXES = 8
+PRN_BOXES = 8  # boxes per line, and per day when the order names no maximum
+PRN_MAX_BOXES = 48
+_MAX_RE = re.compile(
+    r"(\d+(?:[.,]\d+)?)\s*(?:x|×|mal)?\s*(?:/|pro|per|in)\s*(\d+(?:[.,]\d+)?)?\s*(h|d|tag|day)",
+    re.IGNORECASE,
+)
 PRN_BOX_H = 24.0  # room for time, dose and initials
 MANUAL_BOXES = 10
 MAX_BOX_LINES = 6  # lines of boxes per table row, so that one row always fits a page
@@ -76,7 +86,7 @@ def _box_grid(
     st: Styles,
     *,
     blank_h: float = BOX_H,
-    label_size: float = 7.5,
+    label_size: float = 8.0,
     label_font: str = BOLD,
 ) -> Table:
     """Boxes in lines of `per_line`: a label cell (day, time) over an empty cell to initial.
@@ -145,10 +155,28 @@ def _drug_cell(order: MedicationOrder, st: Styles, lang: str, tz: tzinfo) -> Any
     dose, route, timing = text.dose(" / "), text.route(), text.schedule("\n")
     parts = [f"<b>{escape(cap_text(order.drug, 300) or '')}</b>"]
     parts.append(escape(" · ".join(x for x in (dose, route) if x and x != "–")))
-    parts.append(f"<font size=7>{escape(timing).replace(chr(10), '<br/>')}</font>")
+    parts.append(escape(timing).replace(chr(10), "<br/>"))
+    if order.note and order.note.strip():
+        # The order's note in full: insulin scale, "time-critical", "level before 4th dose".
+        note = cap_text(order.note.strip(), NOTE_MAX_CHARS) or ""
+        parts.append(f"<b>{escape(t('print.mar.note', lang))}:</b> {escape(note)}")
     if order.prescriber:
-        parts.append(f"<font size=6.5 color='#555555'>{escape(order.prescriber)}</font>")
+        parts.append(f"<font color='#444444'>{escape(order.prescriber)}</font>")
+    if _injected(order):
+        parts.append(escape(t("print.mar.site", lang)) + " ____________")
     return para("<br/>".join(p for p in parts if p), st.cell, markup=True)
+
+
+_INJECTION_ROUTES = ("s.c.", "sc", "i.m.", "im", "subcutan", "intramusc", "i.v.", "iv", "intraven")
+
+
+def _injected(order: MedicationOrder) -> bool:
+    """Whether a dose of `order` is an injection (a site is documented per dose)."""
+    for dosage in order.dosages:
+        route = (dosage.route or "").strip().casefold()
+        if route and any(route == r or route.startswith(r) for r in _INJECTION_ROUTES):
+            return True
+    return False
 
 
 def _scheduled(
@@ -159,7 +187,13 @@ def _scheduled(
     now: datetime,
     end: datetime,
     tz: tzinfo,
+    start: datetime | None = None,
 ) -> list[Flowable]:
+    """Scheduled orders with a box per dose from `start` (the snapshot's data-as-of, when
+    older than the print time `now`) to `end`: a dose due between data-as-of and printing gets
+    a box (no gap), and only doses before data-as-of can be "overdue, not documented in the
+    system" ("!")."""
+    start = min(start or now, now)
     orders = [o for o in record.medications if is_active(o) and not _prn_only(o)]
     out: list[Flowable] = [section(t("print.mar.scheduled", lang), st)]
     if not orders:
@@ -175,19 +209,19 @@ def _scheduled(
             # Doses still open from before `now` (due now, or overdue within the last hours)
             # get a box too, so that a late dose can be signed; "!" marks overdue ones.
             info = next_due(order, now, record.administrations, tz)
-            late = set(info.overdue_times) if info else set()
+            late = {x for x in (info.overdue_times if info else ()) if x < start}
             open_before = sorted(
                 [*(info.overdue_times if info else ()), *(info.due_now if info else ())]
             )
-            times = [x for x in open_before if x < now] + scheduled_times(order, now, end, tz)
+            times = [x for x in open_before if x < start] + scheduled_times(order, start, end, tz)
             labels = [
                 (_day_label(x, lang), fmt_time(x, lang, tz) + (" !" if x in late else ""))
                 for x in times
             ]
             # A row must fit on a page: very frequent orders continue on further rows.
             step = per_line * MAX_BOX_LINES
-            for start in range(0, len(labels), step):
-                chunks.append(_box_grid(labels[start : start + step], per_line, BOX_W, st))
+            for first in range(0, len(labels), step):
+                chunks.append(_box_grid(labels[first : first + step], per_line, BOX_W, st))
             if not chunks:
                 chunks.append(para(t("print.none", lang), st.small))
         else:
@@ -197,7 +231,7 @@ def _scheduled(
                     _box_grid([("", "")] * MANUAL_BOXES, per_line, BOX_W, st),
                 ]
             )
-        due, overdue = due_text(order, record.administrations, now, tz, lang)
+        due, overdue = due_text(order, record.administrations, now, tz, lang, as_of=start)
         last = _last_given(order, record.administrations, lang, tz)
         if overdue:
             last = f"{due}\n{last}"
@@ -217,7 +251,28 @@ def _prn_only(order: MedicationOrder) -> bool:
     return bool(order.dosages) and all(d.as_needed for d in order.dosages)
 
 
-def _prn(record: PatientRecord, st: Styles, width: float, lang: str, tz: tzinfo) -> list[Flowable]:
+def prn_box_count(order: MedicationOrder, hours: int) -> int:
+    """Pure: boxes for an as-needed order over `hours`: its maximum doses per day times the
+    days ("4× / 24 h" over 72 h = 12), else PRN_BOXES per day; at most PRN_MAX_BOXES."""
+    days = max(1, -(-hours // 24))
+    per_day: float | None = None
+    for dosage in order.dosages:
+        m = _MAX_RE.search(dosage.max_per_period or "")
+        if m:
+            count = float(m.group(1).replace(",", "."))
+            span = float((m.group(2) or "1").replace(",", "."))
+            unit = (m.group(3) or "d").casefold()
+            day_fraction = span / 24 if unit.startswith("h") else span
+            if count > 0 and day_fraction > 0:
+                per_day = max(per_day or 0.0, count / day_fraction)
+    if per_day is None:  # no maximum: 8 for a day, 4 more per further day
+        return PRN_BOXES + 4 * (days - 1)
+    return max(1, min(PRN_MAX_BOXES, math.ceil(per_day * days)))
+
+
+def _prn(
+    record: PatientRecord, st: Styles, width: float, lang: str, tz: tzinfo, hours: int
+) -> list[Flowable]:
     orders = [o for o in record.medications if is_active(o) and o.as_needed]
     out: list[Flowable] = [section(t("print.mar.prn", lang), st)]
     if not orders:
@@ -228,13 +283,14 @@ def _prn(record: PatientRecord, st: Styles, width: float, lang: str, tz: tzinfo)
     label = t("print.mar.prn_box", lang)
     rows = []
     for order in orders:
+        count = prn_box_count(order, hours)
         grid = _box_grid(
-            [("", label)] * PRN_BOXES,
+            [("", label)] * count,
             PRN_BOXES,
             box_w,
             st,
             blank_h=PRN_BOX_H,
-            label_size=6.5,
+            label_size=8.0,
             label_font=REGULAR,
         )
         rows.append(
@@ -278,20 +334,134 @@ def _recent(
     return [section(t("print.mar.recent", lang), st), data_table(header, rows, widths, st)]
 
 
+STALE_AFTER = timedelta(hours=1)
+SIGNATURE_ROWS = 8
+NEW_ORDER_ROWS = 6
+
+
+def _measure(record: PatientRecord, meaning: str, lang: str, tz: tzinfo) -> str:
+    """The latest weight / height with its date, or "–" (dose calculations need both)."""
+    found = [
+        o
+        for o in (*record.vitals, *record.labs)
+        if o.meaning == meaning and (o.value is not None or o.value_text)
+    ]
+    if not found:
+        return "–"
+    latest = max(found, key=lambda o: o.effective or datetime.min.replace(tzinfo=tz))
+    value = observation_value(latest, lang)
+    return f"{value} ({date_text(latest.effective, lang, tz)})" if latest.effective else value
+
+
+def _age_banner(
+    as_of: datetime, now: datetime, st: Styles, width: float, lang: str, tz: tzinfo
+) -> Flowable:
+    """How old the data is; boxed and bold when older than STALE_AFTER."""
+    age = fmt_span(now - as_of, lang) if now > as_of else fmt_span(timedelta(0), lang)
+    stale = now - as_of > STALE_AFTER
+    key = "print.mar.stale" if stale else "print.mar.fresh"
+    text = t(key, lang, age=age, time=when_text(as_of, lang, tz))
+    cell = para(text, st.bold if stale else st.body)
+    table = Table([[cell]], colWidths=[width])
+    commands: list[tuple[Any, ...]] = [("LEFTPADDING", (0, 0), (-1, -1), 4)]
+    if stale:
+        commands += [
+            ("BOX", (0, 0), (-1, -1), 1.6, colors.black),
+            ("BACKGROUND", (0, 0), (-1, -1), ABNORMAL_BG),
+        ]
+    table.setStyle(TableStyle(commands))
+    return table
+
+
+def _blank_form(
+    header: list[str], widths: list[float], rows: int, st: Styles, height: float = 18.0
+) -> Table:
+    """A table of empty rows to write in by hand, its header repeated on every page."""
+    table = Table(
+        [[para(h, st.head_cell) for h in header], *[[""] * len(header) for _ in range(rows)]],
+        colWidths=widths,
+        rowHeights=[None, *[height] * rows],
+        repeatRows=1,
+        hAlign="LEFT",
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.black),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#EEEEEE")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    return table
+
+
+def _form_parts(st: Styles, width: float, lang: str) -> list[Flowable]:
+    """Empty rows for new handwritten orders and the signature/initials legend."""
+    orders = [
+        t("print.col.drug", lang),
+        t("col.dose", lang),
+        t("col.route", lang),
+        t("print.mar.frequency", lang),
+        t("print.mar.start", lang),
+        t("print.mar.prescriber_sign", lang),
+    ]
+    order_w = [width * f for f in (0.28, 0.12, 0.08, 0.16, 0.14, 0.22)]
+    legend = [
+        t("print.mar.sig_name", lang),
+        t("print.mar.sig_signature", lang),
+        t("print.mar.sig_initials", lang),
+        t("print.mar.sig_role", lang),
+    ]
+    legend_w = [width * f for f in (0.35, 0.35, 0.12, 0.18)]
+    # Each block whole on one page (a heading never alone at a page bottom).
+    return [
+        keep(
+            section(t("print.mar.new_orders", lang), st),
+            _blank_form(orders, order_w, NEW_ORDER_ROWS, st),
+        ),
+        keep(
+            section(t("print.mar.signatures", lang), st),
+            _blank_form(legend, legend_w, SIGNATURE_ROWS, st),
+        ),
+    ]
+
+
 def mar_flowables(
-    record: PatientRecord, lang: str, now: datetime, tz: tzinfo, hours: int, width: float
+    record: PatientRecord,
+    lang: str,
+    now: datetime,
+    tz: tzinfo,
+    hours: int,
+    width: float,
+    as_of: datetime | None = None,
 ) -> list[Flowable]:
-    """The body of the MAR (without page furniture); pure."""
+    """The body of the MAR (without page furniture); pure.
+
+    `as_of` is the snapshot's data-as-of. When it is older than `now` (the print time), the
+    boxes start at `as_of` so that no dose since then is missing, and only doses before
+    `as_of` can be called overdue; a banner says how old the data is.
+    """
     st = styles()
     end = now + timedelta(hours=hours)
+    start = min(as_of, now) if as_of is not None else now
     body: list[Flowable] = [code_status_block(record, st, width, lang, tz), spacer(2)]
     body.append(section(t("print.allergies", lang), st))
     body.extend(allergy_block(record, st, width, lang))
     flags = flags_line(record, st, lang)
     if flags is not None:
         body += [spacer(2), flags]
+    measures = t(
+        "print.mar.measures",
+        lang,
+        weight=_measure(record, "weight", lang, tz),
+        height=_measure(record, "height", lang, tz),
+    )
+    body += [spacer(2), para(measures, st.body)]
+    if as_of is not None:
+        body += [spacer(2), _age_banner(as_of, now, st, width, lang, tz)]
     window = t(
-        "print.mar.window", lang, start=when_text(now, lang, tz), end=when_text(end, lang, tz)
+        "print.mar.window", lang, start=when_text(start, lang, tz), end=when_text(end, lang, tz)
     )
     body += [
         spacer(2),
@@ -299,9 +469,10 @@ def mar_flowables(
             f"<b>{escape(window)}</b> · {escape(t('print.mar.hint', lang))}", st.body, markup=True
         ),
     ]
-    body += _scheduled(record, st, width, lang, now, end, tz)
-    body += _prn(record, st, width, lang, tz)
+    body += _scheduled(record, st, width, lang, now, end, tz, start)
+    body += _prn(record, st, width, lang, tz, hours)
     body += _recent(record, st, width, lang, tz)
+    body += _form_parts(st, width, lang)
     return body
 
 
@@ -334,7 +505,10 @@ def render_mar(
         tz=tz,
         pagesize=LANDSCAPE,
     )
-    flowables = mar_flowables(record, lang, now, tz, hours, content_width(ctx))
+    ctx = replace(ctx, legend_line=t("print.mar.not_given_codes", lang))
+    flowables = mar_flowables(
+        record, lang, now, tz, hours, content_width(ctx), as_of=meta.data_as_of
+    )
     ctx = with_break_glass(ctx, break_glass, printed_by)
     return build_pdf(flowables, ctx, subject="mar")
 

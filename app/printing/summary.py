@@ -35,13 +35,16 @@ from app.printing.common import (
     due_text,
     flags_line,
 )
+from app.printing.fonts import REGULAR
 from app.printing.layout import (
     ABNORMAL_BG,
     CRITICAL_BG,
+    NOTE_MAX_CHARS,
     PORTRAIT,
     MetaLike,
     Styles,
     build_pdf,
+    cap_text,
     capped_fields,
     content_width,
     data_table,
@@ -204,10 +207,15 @@ def _medications(
         due, overdue = due_text(order, record.administrations, now, tz, lang)
         drug = _esc(order.drug)
         if order.as_needed:
-            drug += f" <font size=7>[{_esc(t('med.prn_short', lang))}]</font>"
+            drug += f" <font size=8>[{_esc(t('med.prn_short', lang))}]</font>"
         if order.status and order.status.strip().lower() != "active":
             status = status_word(order.status, lang, "medication")
-            drug += f" <font size=7>({_esc(status)})</font>"
+            drug += f" <font size=8>({_esc(status)})</font>"
+        if order.note and order.note.strip():
+            # The order's note in full (insulin scale, "time-critical", "level before 4th dose").
+            note = cap_text(order.note.strip(), NOTE_MAX_CHARS) or ""
+            label = _esc(t("print.mar.note", lang))
+            drug += f"<br/><font name='{REGULAR}'>{label}: {_esc(note)}</font>"
         rows.append(
             [
                 para(drug, st.cell_bold, markup=True),

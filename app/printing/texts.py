@@ -88,6 +88,48 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Times cannot be computed - read the order, write times by hand",
     },
     "print.mar.prn_box": {"de": "Zeit/Dosis/Hz", "en": "Time/dose/init."},
+    "print.mar.note": {"de": "Hinweis", "en": "Note"},
+    "print.mar.site": {"de": "Injektionsstelle:", "en": "Injection site:"},
+    "print.mar.measures": {
+        "de": "Gewicht: {weight} · Größe: {height}",
+        "en": "Weight: {weight} · Height: {height}",
+    },
+    "print.mar.fresh": {
+        "de": "Datenstand {time} ({age} vor dem Druck).",
+        "en": "Data as of {time} ({age} before printing).",
+    },
+    "print.mar.stale": {
+        "de": "ACHTUNG: Die Daten sind {age} alt (Datenstand {time}). Gaben danach kennt "
+        "dieser Ausdruck nicht: die Kästchen beginnen am Datenstand; vor jeder Gabe klären, "
+        "ob sie schon erfolgt ist. „!“ (überfällig) nur vor dem Datenstand.",
+        "en": "WARNING: the data is {age} old (as of {time}). Doses given since are not known "
+        "to this printout: boxes start at data-as-of; before each dose check whether it was "
+        'already given. "!" (overdue) only before data-as-of.',
+    },
+    "print.mar.not_given_codes": {
+        "de": "Nicht gegeben – Kürzel ins Kästchen + Grund: V = verweigert · P = pausiert/"
+        "zurückgehalten · N = nüchtern · A = nicht verfügbar · S = sonstiges",
+        "en": "Not given - code in the box + reason: R = refused · H = held · "
+        "N = NPO (nil by mouth) · U = unavailable · O = other",
+    },
+    "print.mar.new_orders": {
+        "de": "Neue Anordnungen (handschriftlich)",
+        "en": "New orders (handwritten)",
+    },
+    "print.mar.frequency": {"de": "Häufigkeit/Zeiten", "en": "Frequency/times"},
+    "print.mar.start": {"de": "Beginn (Datum, Zeit)", "en": "Start (date, time)"},
+    "print.mar.prescriber_sign": {
+        "de": "Arzt/Ärztin: Unterschrift",
+        "en": "Prescriber signature",
+    },
+    "print.mar.signatures": {
+        "de": "Handzeichen-Liste",
+        "en": "Signature and initials legend",
+    },
+    "print.mar.sig_name": {"de": "Name", "en": "Name"},
+    "print.mar.sig_signature": {"de": "Unterschrift", "en": "Signature"},
+    "print.mar.sig_initials": {"de": "Handzeichen", "en": "Initials"},
+    "print.mar.sig_role": {"de": "Funktion", "en": "Role"},
     "print.mar.recent": {
         "de": "Verabreichungen (letzte 72 h)",
         "en": "Administrations (last 72 h)",
