@@ -1,4 +1,4 @@
-"""Benchmarks: `./dev bench [build|receive|viewer|live|print|all] [--scales 1000,10000]`.
+"""Benchmarks: `./dev bench [build|receive|viewer|live|print|startup|all] [--scales N,M]`.
 
 Every figure is measured in one run next to a baseline from the same run, on generated data at
 several scales (and on ../shared/data's Synthea set when present). Results are printed as
@@ -299,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-synthea", dest="synthea", action="store_false")
     parser.add_argument("--viewer-patients", type=int, default=10000)
     parser.add_argument("--live-patients", type=int, default=10000)
+    parser.add_argument("--reps", type=int, default=9, help="repetitions of `startup`")
     args = parser.parse_args(argv)
     scales = [int(s) for s in args.scales.split(",") if s]
     out = ROOT / "bench" / "out"
@@ -322,6 +323,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.what in ("print", "all"):
             results["print"] = bench_print(tmp)
             print(results["print"], flush=True)
+        if args.what in ("startup", "all"):
+            from bench.startup import bench_startup
+
+            results["startup"] = bench_startup(tmp, args.reps)
+            print(json.dumps(results["startup"], indent=2), flush=True)
     (out / f"results-{args.what}.json").write_text(json.dumps(results, indent=2, default=str))
     return 0
 

@@ -62,6 +62,9 @@ SYNC_SERVER_SIDE = (
     "sync.refs",
     "sync.sources",
     "sync.staging",
+    "sync.store",
+    "sync.watch",
+    "sync.workdirs",
     "sync.wards",
 )
 SYNC_NEVER = ("app", "demo", "flet", "reportlab")

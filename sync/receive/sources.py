@@ -13,13 +13,16 @@ import errno
 import hashlib
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 from urllib.parse import urljoin, urlparse
-
-import httpx
 
 from sync.receive.errors import ReceiveError
 from sync.receive.trust import DEFAULT_MIN_RATE, DEFAULT_TIMEOUT, RATE_WINDOW, TransferBudget
+
+if TYPE_CHECKING:
+    # httpx is imported where an HTTP source uses it: opening an installed snapshot (the viewer,
+    # `wardcopy print`) or a folder source needs none of it, and it costs a tenth of a second.
+    import httpx
 
 __all__ = ["READ_TIMEOUT", "Source"]
 
@@ -69,6 +72,8 @@ class Source:
         self.base = ""
         self.root = Path(source)
         if self.is_url:
+            import httpx
+
             self.base = source if source.endswith("/") else source + "/"
             per_read = min(READ_TIMEOUT, timeout)
             self.client = httpx.Client(
@@ -127,6 +132,8 @@ class Source:
                 return None
             except OSError as exc:
                 raise ReceiveError("source", f"cannot read {path}: {exc.strerror}") from exc
+        import httpx
+
         url = self._url(name)
         budget = self.budget(url)
         chunks: list[bytes] = []
@@ -184,6 +191,8 @@ class Source:
             except OSError as exc:
                 raise ReceiveError("source", f"cannot read {path}: {exc.strerror}") from exc
             return digest.hexdigest()
+        import httpx
+
         url = self._url(name)
         try:
             with self.client.stream("GET", url) as response:
