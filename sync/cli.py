@@ -441,10 +441,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
             )
             watcher.run(stop, cycles=args.cycles)
     except LockBusy as exc:
-        raise CliError(
-            f"another cycle is running ({exc.holder or 'pid unknown'}); not started",
-            EXIT_PROBLEMS,
-        ) from None
+        raise CliError(_busy_message(home / LOCK_FILE, exc.holder), EXIT_BUSY) from None
     out("stopped")
     return EXIT_OK
 

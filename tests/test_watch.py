@@ -186,7 +186,7 @@ def test_watch_process_stops_gracefully_and_never_overlaps(
             text=True,
             timeout=60,
         )
-        assert second.returncode == 1 and "another cycle is running" in second.stderr
+        assert second.returncode == 5 and "another build or watch is running" in second.stderr
         assert "wardcopy-sync watch" in second.stderr  # who holds it
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=120)
