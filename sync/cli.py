@@ -340,6 +340,11 @@ def _build_live(
                 now=now,
                 workers=args.workers,
                 keep=args.keep,
+                # On a terminal the export's progress (X-Progress) is shown as it comes;
+                # otherwise it goes to the log (-v), keeping stderr to one line on failure.
+                progress=(lambda line: print(line, file=sys.stderr, flush=True))
+                if sys.stderr.isatty()
+                else None,
             )
     except LockBusy as exc:
         raise CliError(_busy_message(home / LOCK_FILE, exc.holder), EXIT_BUSY) from None
