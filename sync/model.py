@@ -523,7 +523,9 @@ class CensusRow(_Base):
     @property
     def is_current(self) -> bool:
         """The patient is in the stay shown (not discharged). See Stay.is_current."""
-        return Stay(status=self.stay_status, discharged=self.discharged).is_current
+        if self.discharged is not None:  # the rule of Stay.is_current, without a model copy
+            return False
+        return self.stay_status in CURRENT_STAY_STATUSES or self.stay_status is None
 
     def discharged_within(self, now: datetime, window: timedelta) -> bool:
         """True when the stay ended within `window` before `now` (a clock ahead by a little is

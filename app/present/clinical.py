@@ -212,18 +212,22 @@ def observation_value(obs: Observation, lang: str) -> str:
 
 
 def reference_range(obs: Observation, lang: str) -> str:
-    """ "3,5–5,1" / "≥ 60" / "≤ 5"; the documented range text as written; "" when none."""
+    """ "3,5–5,1" / "≥ 60" / "≤ 5"; the documented range text as written; "" when none;
+    "12–20 (NEWS2)" when the range is the configured vital-sign range, not the source's."""
     if obs.ref_text:
         return localize_numbers(obs.ref_text, lang)
     low = clinical_number(obs.ref_low, lang) if obs.ref_low is not None else None
     high = clinical_number(obs.ref_high, lang) if obs.ref_high is not None else None
     if low and high:
-        return f"{low}–{high}"
-    if low:
-        return f"≥ {low}"
-    if high:
-        return f"≤ {high}"
-    return ""
+        text = f"{low}–{high}"
+    elif low:
+        text = f"≥ {low}"
+    elif high:
+        text = f"≤ {high}"
+    else:
+        return ""
+    # A range the source did not send (adult vital-sign ranges, e.g. NEWS2) says whose it is.
+    return f"{text} ({obs.range_source})" if obs.range_source else text
 
 
 def interpretation_flag(obs: Observation) -> str:

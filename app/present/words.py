@@ -133,6 +133,28 @@ WORDS: dict[str, dict[str, str]] = {
     "med.active": {"de": "Aktive Medikation", "en": "Active medications"},
     "med.overdue": {"de": "ÜBERFÄLLIG {times}", "en": "OVERDUE {times}"},
     "med.next": {"de": "nächste {time}", "en": "next {time}"},
+    # issue 9: what is current and what is not
+    "med.on_hold": {"de": "Pausierte Verordnungen", "en": "Orders on hold"},
+    "med.stopped": {"de": "Abgesetzt (letzte {hours} h)", "en": "Stopped (last {hours} h)"},
+    "med.stopped_at": {"de": "abgesetzt {when}", "en": "stopped {when}"},
+    "med.home": {"de": "Hausmedikation (nicht verordnet)", "en": "Home medication (not ordered)"},
+    "med.last_given": {"de": "zuletzt gegeben {when} · {who}", "en": "last given {when} · {who}"},
+    "med.not_given_because": {"de": "nicht gegeben: {reason}", "en": "not given: {reason}"},
+    "note.superseded": {
+        "de": "ersetzt durch neuere Fassung",
+        "en": "superseded by a newer version",
+    },
+    "note.copies": {"de": "auch in {n} weiteren Dokumenten", "en": "also in {n} more documents"},
+    "problem.no_text": {"de": "nur Code, kein Text", "en": "code only, no text"},
+    "range.source": {"de": "{range} ({source})", "en": "{range} ({source})"},
+    "stay.discharged": {"de": "entlassen {when}", "en": "discharged {when}"},
+    "stay.finished": {"de": "Aufenthalt beendet", "en": "stay finished"},
+    "census.on_ward": {
+        "de": "{on_ward} auf Station, {discharged} in den letzten 24 h entlassen",
+        "en": "{on_ward} on the ward, {discharged} discharged in the last 24 h",
+    },
+    "allergy.nka_short": {"de": "keine bekannt", "en": "none known"},
+    "allergy.not_documented_short": {"de": "nicht dokumentiert", "en": "not documented"},
     # -- headings and column names used on screen and on paper ----------------------------------
     "col.name": {"de": "Name", "en": "Name"},
     "col.admitted": {"de": "Aufnahme", "en": "Admitted"},

@@ -10,9 +10,10 @@ from typing import Any
 
 import flet as ft
 
+from app.present.catalog import t
 from app.ui import theme
 from app.ui.screens.host import ScreenHost, suppress
-from app.ui.viewmodels.census import CensusLine, SortKey
+from app.ui.viewmodels.census import CensusLine, SortKey, ward_counts
 from app.ui.widgets.basic import icon_button, text
 from app.ui.widgets.census import census_header, census_row, row_height
 
@@ -213,7 +214,12 @@ class CensusScreen:
         if model.hospital_scope:
             self.count_text.value = host.translate("census.hits", shown=len(lines))
         else:
-            self.count_text.value = host.translate("census.count", shown=len(lines), total=total)
+            count = host.translate("census.count", shown=len(lines), total=total)
+            on_ward, gone = ward_counts(model.rows, host.now())
+            if gone or on_ward != total:
+                # "N on the ward, M discharged in the last 24 h": who is really here.
+                count += " · " + t("census.on_ward", host.lang, on_ward=on_ward, discharged=gone)
+            self.count_text.value = count
         host.update()
         return True
 

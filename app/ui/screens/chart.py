@@ -152,6 +152,13 @@ class ChartScreen:
                     [
                         heading(tr("meds.active")),
                         med_table(chart.medications(), lang),
+                        # On hold, stopped in the last 72 h, home medication: apart, never
+                        # mixed with what is to be given.
+                        *[
+                            control
+                            for title, items in chart.other_medications()
+                            for control in (heading(title), text_items(items, lang))
+                        ],
                         heading(tr("meds.given")),
                         admin_table(chart.administrations(), lang),
                     ]

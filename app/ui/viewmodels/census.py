@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 
+from app.present.catalog import t
 from app.ui import fmt
 from app.ui.strings import tr
 from app.ui.viewmodels.common import CodeStatusView, code_status_view, is_isolation_flag
@@ -48,6 +49,9 @@ class CensusLine:
     mrn: str
     deceased: bool
     other_ward: bool  # a hospital-wide hit outside the current ward
+    discharged: str = ""  # "entlassen 10.03. 07:45" for a finished stay; "" while on the ward
+    allergy_state: str = "allergies"  # allergies | no-known | not-documented (AllergyStatus)
+    allergy_none: str = ""  # "keine bekannt" / "nicht dokumentiert" when no allergy is listed
 
 
 def _code_rank(kind: CodeStatusKind) -> int:
@@ -348,6 +352,20 @@ def census_line(
         allergy = row.allergies_short or tr("census.allergies_n", lang, n=row.allergy_count)
     else:
         allergy = ""
+    # No allergy listed: "none known" (documented) and "not documented" (unknown, NOT none)
+    # are different facts and look different.
+    allergy_none = (
+        ""
+        if row.allergy_count
+        else t("allergy.nka_short", lang)
+        if row.no_known_allergies
+        else t("allergy.not_documented_short", lang)
+    )
+    discharged = ""
+    if not row.is_current:
+        when = fmt.datetime_text(row.discharged, tz, lang) if row.discharged else ""
+        discharged = t("stay.discharged", lang, when=when).strip()
+        admitted_day = ""  # no "day N" for a stay that is over
     return CensusLine(
         patient_id=row.patient_id,
         ward=row.ward or row.ward_id or "",
@@ -367,4 +385,15 @@ def census_line(
         mrn=row.mrn or "–",
         deceased=row.deceased,
         other_ward=bool(ward_id and row.ward_id and row.ward_id != ward_id),
+        discharged=discharged,
+        allergy_state=row.allergy_status.value,
+        allergy_none=allergy_none,
     )
+
+
+def ward_counts(rows: Sequence[CensusRow], now: datetime, hours: float = 24) -> tuple[int, int]:
+    """(patients on the ward, patients discharged within `hours` before `now`)."""
+    window = timedelta(hours=hours)
+    on_ward = sum(1 for r in rows if r.is_current)
+    gone = sum(1 for r in rows if not r.is_current and r.discharged_within(now, window))
+    return on_ward, gone

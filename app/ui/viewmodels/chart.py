@@ -90,6 +90,7 @@ class MedLine:
     start: str
     prescriber: str
     note: str
+    last_given: str = ""  # "zuletzt gegeben 08:10 · S. Roth"
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ class TextItem:
     body: str = ""  # full text (notes)
     emphasis: bool = False  # main diagnosis, isolation: shown bold
     danger: bool = False  # urgent/stat order: shown red
+    muted: bool = False  # superseded note, a code standing in for a name: shown grey
 
 
 def _obs_line(obs: Observation, tz: tzinfo | None, lang: str, today: date) -> ObsLine:
@@ -192,6 +194,11 @@ def _dosage_texts(order: MedicationOrder, lang: str, tz: tzinfo) -> tuple[str, s
     return text.dose(), text.route(), text.schedule()
 
 
+def _dose(order: MedicationOrder, lang: str, tz: tzinfo) -> str:
+    """Dose, route and schedule of an order in one line ("5 mg · p.o. · 1-0-0")."""
+    return " · ".join(x for x in _dosage_texts(order, lang, tz) if x and x != "–")
+
+
 def _status(code: str | None, lang: str, kind: StatusKind = "generic") -> str:
     """A status code in words for a detail line; "" when there is none."""
     return status_word(code, lang, kind) if code and code.strip() else ""
@@ -243,9 +250,22 @@ class ChartModel:
                 )
         admitted = "–"
         if stay is not None and stay.admitted is not None:
-            days = fmt.days_since(stay.admitted, self.now.astimezone(self.tz))
             admitted = fmt.datetime_text(stay.admitted, self.tz, self.lang)
-            admitted += " " + self.translate("census.days", days=days)
+            if stay.is_current:
+                days = fmt.days_since(stay.admitted, self.now.astimezone(self.tz))
+                admitted += " " + self.translate("census.days", days=days)
+        if stay is not None and not stay.is_current:
+            # A finished stay is never shown as the current one (no "day 10680").
+            ended = (
+                t(
+                    "stay.discharged",
+                    self.lang,
+                    when=fmt.datetime_text(stay.discharged, self.tz, self.lang),
+                )
+                if stay.discharged is not None
+                else t("stay.finished", self.lang)
+            )
+            admitted = f"{admitted} · {ended.upper()}"
         allergies = [self._allergy_line(a) for a in r.allergies]
         if allergies:
             summary = ", ".join(
@@ -336,10 +356,58 @@ class ChartModel:
                     start=date_text(m.start, self.lang, self.tz),
                     prescriber=m.prescriber or "–",
                     note=m.note or "",
+                    last_given=self._last_given(m),
                 )
             )
         # Overdue first, then scheduled by next time, then PRN: the order a nurse works in.
         return sorted(out, key=lambda line: (not line.due.overdue, line.prn))
+
+    def _last_given(self, m: MedicationOrder) -> str:
+        if m.last_given is None:
+            return ""
+        when = fmt.time_text(m.last_given, self.tz, self.lang, self.today)
+        return t("med.last_given", self.lang, when=when, who=m.last_given_by or "–")
+
+    def other_medications(self) -> list[tuple[str, list[TextItem]]]:
+        """On-hold orders, orders stopped in the window and home medication, each under its
+        heading (only those that have entries): never mixed with the active orders."""
+        lang = self.lang
+        out: list[tuple[str, list[TextItem]]] = []
+        held = [
+            TextItem(
+                m.drug,
+                " · ".join(
+                    x
+                    for x in (
+                        status_word(m.status, lang),
+                        m.status_reason or "",
+                        _dose(m, lang, self.tz),
+                    )
+                    if x
+                ),
+                date_text(m.start, lang, self.tz) if m.start else "",
+            )
+            for m in self.record.on_hold_medications
+        ]
+        if held:
+            out.append((t("med.on_hold", lang), held))
+        stopped = [
+            TextItem(
+                m.drug,
+                " · ".join(x for x in (m.status_reason or "", _dose(m, lang, self.tz)) if x),
+                t("med.stopped_at", lang, when=fmt.datetime_text(m.stopped, self.tz, lang))
+                if m.stopped
+                else status_word(m.status, lang),
+                muted=True,
+            )
+            for m in self.record.stopped_medications
+        ]
+        if stopped:
+            out.append((t("med.stopped", lang, hours=72), stopped))
+        home = [TextItem(m.drug, _dose(m, lang, self.tz), "") for m in self.record.home_medications]
+        if home:
+            out.append((t("med.home", lang), home))
+        return out
 
     def administrations(self) -> list[AdminLine]:
         since = self.now - self.ADMIN_WINDOW
@@ -351,7 +419,9 @@ class ChartModel:
                 drug=a.drug,
                 dose=localize_numbers(a.dose_text, self.lang) or "–",
                 route=a.route or "–",
-                status=status_word(a.status, self.lang, "administration"),
+                status=t("med.not_given_because", self.lang, reason=a.status_reason)
+                if a.not_given and a.status_reason
+                else status_word(a.status, self.lang, "administration"),
                 performer=a.performer or "–",
             )
             for a in items
@@ -399,9 +469,13 @@ class ChartModel:
                 )
                 if x
             )
+            if p.text_is_code:
+                detail = " · ".join(x for x in (t("problem.no_text", self.lang), detail) if x)
             onset = p.onset_date or p.onset  # a FHIR date stays that calendar date
             when = date_text(onset, self.lang, self.tz) if onset else ""
-            items.append(TextItem(p.text, detail, when, emphasis=p.is_main_diagnosis))
+            items.append(
+                TextItem(p.text, detail, when, emphasis=p.is_main_diagnosis, muted=p.text_is_code)
+            )
         return items
 
     def alerts(self) -> list[TextItem]:
@@ -416,15 +490,28 @@ class ChartModel:
         ]
 
     def notes(self) -> list[TextItem]:
+        # Current notes newest first, then superseded ones (marked, grey): still readable.
         notes = sorted(
-            self.record.notes, key=lambda n: n.date.timestamp() if n.date else 0.0, reverse=True
+            self.record.notes,
+            key=lambda n: (not n.superseded, n.date.timestamp() if n.date else 0.0),
+            reverse=True,
         )
         return [
             TextItem(
                 n.title,
-                " · ".join(x for x in (n.kind or "", n.author or "") if x),
+                " · ".join(
+                    x
+                    for x in (
+                        t("note.superseded", self.lang) if n.superseded else "",
+                        n.kind or "",
+                        n.author or "",
+                        t("note.copies", self.lang, n=len(n.also_in)) if n.also_in else "",
+                    )
+                    if x
+                ),
                 fmt.datetime_text(n.date, self.tz, self.lang),
                 body=n.text,
+                muted=n.superseded,
             )
             for n in notes
         ]
@@ -466,7 +553,7 @@ class ChartModel:
             TextItem(
                 i.vaccine,
                 _status(i.status, self.lang),
-                date_text(i.date, self.lang, self.tz),
+                date_text(i.day or i.date, self.lang, self.tz),
             )
             for i in self.record.immunizations
         ]

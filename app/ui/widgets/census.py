@@ -12,7 +12,7 @@ from app.ui import theme
 from app.ui.strings import tr
 from app.ui.viewmodels.census import CensusLine, SortKey
 from app.ui.widgets.basic import Handler, pill, text
-from app.ui.widgets.markers import allergy_marker, code_marker
+from app.ui.widgets.markers import allergy_marker, allergy_status_marker, code_marker
 
 
 @dataclass(frozen=True)
@@ -167,6 +167,9 @@ def census_row(
     flags: list[ft.Control] = []
     if line.other_ward and line.ward:
         flags.append(pill(line.ward, theme.WARN, theme.WARN_BG, size=small))
+    if line.discharged:
+        # A finished stay: never looks like a patient on the ward.
+        flags.append(pill(line.discharged, "#FFFFFF", theme.NAVY, size=small))
     if line.deceased:
         flags.append(pill(tr("flag.deceased", lang), "#FFFFFF", theme.MUTED, size=small))
     for flag_text, isolation in line.flags:
@@ -200,7 +203,11 @@ def census_row(
         # Free text wraps to two lines (the chart shows all of it).
         "attending": text(line.attending, theme.FONT_TABLE, max_lines=2),
         "diagnosis": diagnosis,
-        "allergy": allergy_marker(line.allergy, line.allergy_severe),
+        "allergy": (
+            allergy_marker(line.allergy, line.allergy_severe)
+            if line.allergy_state == "allergies"
+            else allergy_status_marker(line.allergy_none, line.allergy_state)
+        ),
         "code": code_marker(line.code),
         "flags": (
             ft.Row(flags, spacing=4, run_spacing=2, wrap=True)

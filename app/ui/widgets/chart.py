@@ -169,11 +169,12 @@ def text_items(items: Sequence[TextItem], lang: str, on_open: Handler | None = N
         return none_recorded(lang)
     rows: list[ft.Control] = []
     for item in items:
+        color = theme.DANGER if item.danger else (theme.NAVY if item.emphasis else theme.INK)
         title = text(
             item.title,
             theme.FONT_BODY,
-            bold=True,
-            color=theme.DANGER if item.danger else (theme.NAVY if item.emphasis else theme.INK),
+            bold=not item.muted,
+            color=theme.MUTED if item.muted else color,
         )
         sub = [x for x in (item.when, item.detail) if x]
         col = ft.Column(
@@ -209,6 +210,12 @@ def med_table(lines: Sequence[MedLine], lang: str, *, compact: bool = False) -> 
                 *(
                     [text(m.note, theme.FONT_SMALL, color=theme.MUTED)]
                     if m.note and not compact
+                    else []
+                ),
+                # Last dose given and by whom, as the printed MAR shows it.
+                *(
+                    [text(m.last_given, theme.FONT_SMALL, color=theme.MUTED, max_lines=1)]
+                    if m.last_given and not compact
                     else []
                 ),
             ],

@@ -71,6 +71,18 @@ def code_marker(code: CodeStatusView, *, large: bool = False) -> ft.Control:
     return text(label, size, color=theme.INK, bold=large)
 
 
+def allergy_status_marker(label: str, state: str, *, size: int = theme.FONT_TABLE) -> ft.Control:
+    """No allergy listed: "none known" (documented, quiet green) and "not documented" (amber:
+    ask!) must never look alike, and neither like a dash."""
+    fg, bg = (theme.OK, theme.OK_BG) if state == "no-known" else (theme.WARN, theme.WARN_BG)
+    return ft.Container(
+        content=text(label, size - 1, color=fg, max_lines=2),
+        bgcolor=bg,
+        padding=ft.Padding.symmetric(horizontal=6, vertical=2),
+        border_radius=6,
+    )
+
+
 def allergy_marker(label: str, severe: bool, *, size: int = theme.FONT_TABLE) -> ft.Control:
     if not label:
         return text("–", size, color=theme.MUTED)
