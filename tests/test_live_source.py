@@ -441,3 +441,32 @@ def test_config_check_names_fhir_problems(tmp_path: Path) -> None:
     assert any("token_file or token_keyring" in p for p in check_config_file(config))
     config.write_text('[fhir]\nmode = "soap"\n')
     assert any(p.startswith("fhir.mode") for p in check_config_file(config))
+
+
+@given(
+    st.lists(
+        st.dictionaries(st.sampled_from(["id", "resourceType", "x"]), st.text(max_size=8)),
+        max_size=6,
+    ),
+    st.lists(st.integers(min_value=1, max_value=7), min_size=1, max_size=40),
+    st.booleans(),
+)
+def test_ndjson_lines_are_the_same_however_the_stream_is_chunked(
+    objects: list[dict[str, str]], cuts: list[int], final_newline: bool
+) -> None:
+    import json
+
+    from sync.sources.bulk import CutShort, ndjson_lines
+
+    lines = [json.dumps(o).encode() for o in objects]
+    data = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
+    chunks, pos, i = [], 0, 0
+    while pos < len(data):
+        size = cuts[i % len(cuts)]
+        chunks.append(data[pos : pos + size])
+        pos, i = pos + size, i + 1
+    assert list(ndjson_lines(chunks)) == lines
+    if len(data) > 2 and data.rstrip(b"\n")[-1:] == b"}":
+        cut = data.rstrip(b"\n")[:-1]  # the last object loses its closing brace
+        with pytest.raises(CutShort):
+            list(ndjson_lines([cut]))

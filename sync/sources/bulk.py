@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -36,7 +36,7 @@ from sync.sources.http import (
     safe_url,
 )
 
-__all__ = ["BulkOptions", "ExportResult", "Sink", "run_export"]
+__all__ = ["BulkOptions", "CutShort", "ExportResult", "Sink", "ndjson_lines", "run_export"]
 
 log = logging.getLogger(__name__)
 
@@ -251,22 +251,37 @@ def _read_file(
         with client.stream(url, with_auth=with_auth, ok=(410,)) as response:
             if response.status_code == 410:
                 raise _Expired()
-            pending = b""
-            for chunk in response.iter_bytes():
-                pending += chunk
-                *complete, pending = pending.split(b"\n")
-                for line in complete:
+            try:
+                for line in ndjson_lines(response.iter_bytes()):
                     lines += _line(line, handle, sink)
-            if pending.strip():
-                try:
-                    orjson.loads(pending)
-                except orjson.JSONDecodeError:
-                    raise TransientError(f"GET {safe_url(url)}: file cut short") from None
-                lines += _line(pending, handle, sink)
+            except CutShort:
+                raise TransientError(f"GET {safe_url(url)}: file cut short") from None
         return lines
 
     result: int = client.retry(attempt)
     return result
+
+
+class CutShort(Exception):
+    """An NDJSON stream ended inside a line (its last line has no newline and is no JSON)."""
+
+
+def ndjson_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The lines of an NDJSON byte stream delivered in arbitrary chunks, without their newline
+    (blank lines included). A last line without newline is yielded only when it parses as JSON
+    (a writer may omit the final newline); otherwise the stream was cut short: CutShort (pure)."""
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        if b"\n" in chunk:
+            *complete, pending = pending.split(b"\n")
+            yield from complete
+    if pending.strip():
+        try:
+            orjson.loads(pending)
+        except orjson.JSONDecodeError:
+            raise CutShort() from None
+        yield pending
 
 
 def _line(
