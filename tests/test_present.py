@@ -28,7 +28,13 @@ from app.present.clinical import (
     status_word,
 )
 from app.present.dose import dose_text, medication_text
-from app.present.formats import clinical_number, date_text, datetime_text, localize_numbers
+from app.present.formats import (
+    clinical_number,
+    date_text,
+    datetime_text,
+    localize_numbers,
+    short_day,
+)
 from app.present.search import fold
 from app.present.zone import DEFAULT_TIME_ZONE, hospital_zone
 from app.ui import fmt
@@ -231,6 +237,13 @@ def test_fhir_dates_stay_calendar_dates_and_moments_move_to_the_hospital_zone() 
     late = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
     assert date_text(late, "de", BERLIN) == "01.12.2026"
     assert datetime_text(late, "en", BERLIN) == "1 Dec 2026 00:30"
+
+
+def test_short_day_of_a_grid_is_the_hospital_day() -> None:
+    late = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)  # 00:30 on 1 December in Berlin
+    assert short_day(late, "de", BERLIN) == "01.12."
+    assert short_day(late, "en", BERLIN) == "1 Dec"
+    assert short_day(date(2026, 3, 7), "de") == "07.03."
 
 
 def test_times_are_berlin_times_on_a_laptop_whose_clock_zone_is_utc() -> None:

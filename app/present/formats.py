@@ -236,6 +236,21 @@ def localize_numbers(text: str | None, lang: str) -> str:
     return _DECIMAL_IN_TEXT.sub(r"\1,\2", text)
 
 
+_EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def short_day(value: date | datetime, lang: str, tz: tzinfo | None = None) -> str:
+    """The day without the year, for grids of times: "30.11." (de) / "30 Nov" (en).
+
+    An aware datetime is taken in `tz` first (a dose at 00:30 Berlin is on the Berlin day).
+    Plain string building, not babel: a 72-hour MAR labels thousands of boxes.
+    """
+    day = _aware_in(value, tz).date() if isinstance(value, datetime) else value
+    if _lang(lang) == "de":
+        return f"{day.day:02d}.{day.month:02d}."
+    return f"{day.day} {_EN_MONTHS[day.month - 1]}"
+
+
 def date_text(value: date | datetime | None, lang: str, tz: tzinfo | None = None) -> str:
     """A calendar date ("03.05.1948" / "3 May 1948"), a datetime's date in `tz`; "–" if None."""
     return DASH if value is None else fmt_date(value, lang, tz)

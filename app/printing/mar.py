@@ -21,10 +21,10 @@ from xml.sax.saxutils import escape
 from reportlab.lib import colors
 from reportlab.platypus import Flowable, Table, TableStyle
 
-from app.present.catalog import normalize_language, t
+from app.present.catalog import t
 from app.present.clinical import observation_value, status_word
 from app.present.dose import medication_text
-from app.present.formats import date_text, fmt_span, fmt_time, localize_numbers
+from app.present.formats import date_text, fmt_span, fmt_time, localize_numbers, short_day
 from app.printing.common import (
     allergy_block,
     code_status_block,
@@ -70,13 +70,10 @@ MANUAL_BOXES = 10
 MAX_BOX_LINES = 6  # lines of boxes per table row, so that one row always fits a page
 LAST_GIVEN = 3
 _NOT_GIVEN = {"not-done", "entered-in-error"}
-_EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def _day_label(value: datetime, lang: str) -> str:
-    if normalize_language(lang) == "de":
-        return value.strftime("%d.%m.")
-    return f"{value.day} {_EN_MONTHS[value.month - 1]}"
+def _day_label(value: datetime, lang: str, tz: tzinfo) -> str:
+    return short_day(value, lang, tz)
 
 
 def _box_grid(
@@ -145,7 +142,7 @@ def _last_given(
         status = "" if given else f" ({status_word(a.status, lang, 'administration')})"
         who = f" {a.performer}" if a.performer else ""
         when = a.when.astimezone(tz) if a.when and a.when.tzinfo else a.when
-        stamp = f"{_day_label(when, lang)} {fmt_time(when, lang, tz)}" if when else "–"
+        stamp = f"{_day_label(when, lang, tz)} {fmt_time(when, lang, tz)}" if when else "–"
         lines.append(f"{stamp}{status}{who}")
     return "\n".join(lines) or "–"
 
@@ -215,7 +212,7 @@ def _scheduled(
             )
             times = [x for x in open_before if x < start] + scheduled_times(order, start, end, tz)
             labels = [
-                (_day_label(x, lang), fmt_time(x, lang, tz) + (" !" if x in late else ""))
+                (_day_label(x, lang, tz), fmt_time(x, lang, tz) + (" !" if x in late else ""))
                 for x in times
             ]
             # A row must fit on a page: very frequent orders continue on further rows.
