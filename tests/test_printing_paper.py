@@ -235,3 +235,48 @@ def test_mar_form_parts_not_given_codes_on_every_page_and_blank_forms() -> None:
     sample = " ".join(flat_text(render_mar(sample_record(NOW), META, "A", "de", NOW, TZ)))
     enoxaparin = sample.split("Enoxaparin 40 mg s.c.")[1].split("Meropenem")[0]
     assert "Injektionsstelle: ____" in enoxaparin  # s.c.: the site of each injection
+
+
+def test_hospital_wide_census_has_a_ward_column_groups_by_ward_and_does_not_count_discharged() -> (
+    None
+):
+    from datetime import timedelta
+
+    rows = sample_census(12, NOW)
+    wards = ["Station 3A", "Station 7 Innere", "Intensiv"]
+    rows = [
+        r.model_copy(update={"ward": wards[n % 3], "ward_id": f"w{n % 3}"})
+        for n, r in enumerate(rows)
+    ]
+    rows[4] = rows[4].model_copy(
+        update={"discharged": NOW - timedelta(hours=5), "stay_status": "finished"}
+    )
+    meta = DocumentMeta(ward_name="Ganzes Haus", data_as_of=NOW, ward_id="hospital")
+    texts = flat_text(render_census(rows, meta, "A", "de", NOW, TZ))
+    flat = " ".join(texts)
+    assert "Station Ganzes Haus" not in flat and "Ganzes Haus" in texts[0]
+    assert "11 Patienten anwesend · 1 entlassen (gelistet, nicht gezählt)" in texts[0]
+    assert "Station Zi./Bett" in flat  # the ward column
+    # Grouped: each ward's line once, wards in alphabetical order.
+    positions = [flat.index(f"{w} (") for w in sorted(wards, key=str.casefold)]
+    assert positions == sorted(positions)
+    assert "Station 3A (4 anwesend)" in flat  # rows 0, 3, 6, 9
+    assert "Station 7 Innere (3 anwesend)" in flat  # rows 1, 4, 7, 10; 4 was discharged
+    assert f"{rows[4].name} [ENTLASSEN 30.11.2026]" in flat
+
+
+def test_discharged_patient_is_marked_in_the_mar_and_summary_header() -> None:
+    from datetime import timedelta
+
+    record = sample_record(NOW)
+    assert record.stay is not None
+    stay = record.stay.model_copy(
+        update={"discharged": NOW - timedelta(days=1), "status": "finished"}
+    )
+    record = record.model_copy(update={"stay": stay})
+    for pdf in (
+        render_mar(record, META, "A", "de", NOW, TZ),
+        render_summary(record, META, "A", "de", NOW, TZ),
+    ):
+        for text in flat_text(pdf):
+            assert "ENTLASSEN 29.11.2026" in text

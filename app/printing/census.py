@@ -68,6 +68,13 @@ def _code_cell(row: CensusRow, st: Styles, lang: str) -> Any:
     return para(label, st.cell, markup=True)
 
 
+HOSPITAL_WARD_ID = "hospital"
+
+
+def _ward_of(row: CensusRow) -> str:
+    return row.ward or row.ward_id or "–"
+
+
 def _ward_title(name: str, lang: str) -> str:
     """ "Station 7 Innere" stays as is; a bare "7 Innere" gets the word "Station"/"Ward"."""
     word = t("place.ward", lang)
@@ -77,10 +84,28 @@ def _ward_title(name: str, lang: str) -> str:
     return f"{word} {name}"
 
 
+def is_hospital_wide(rows: Sequence[CensusRow], ward_id: str = "") -> bool:
+    """Pure: a census of more than one ward (the hospital-wide snapshot)."""
+    return ward_id == HOSPITAL_WARD_ID or len({r.ward_id or r.ward for r in rows}) > 1
+
+
+def present_count(rows: Sequence[CensusRow]) -> int:
+    """Pure: patients in the ward now (discharged rows are listed, not counted)."""
+    return sum(1 for r in rows if r.is_current)
+
+
 def census_flowables(
-    rows: Sequence[CensusRow], lang: str, now: datetime, tz: tzinfo, width: float
+    rows: Sequence[CensusRow],
+    lang: str,
+    now: datetime,
+    tz: tzinfo,
+    width: float,
+    *,
+    by_ward: bool = False,
 ) -> list[Flowable]:
-    """The census table (without page furniture); pure."""
+    """The census table (without page furniture); pure. `by_ward`: a ward column, rows grouped
+    by ward (in the given order within each ward) under a line "Station X (n)". Discharged
+    patients are marked "entlassen <date>"."""
     st = styles()
     today = now.astimezone(tz).date()
     out: list[Flowable] = []
@@ -88,16 +113,41 @@ def census_flowables(
         return [empty_line(t("print.none", lang), st)]
     data: list[list[Any]] = []
     limiting: list[int] = []
-    for i, full in enumerate(rows):
+    group_rows: list[int] = []
+    ordered = list(rows)
+    if by_ward:
+        first_seen: dict[str, int] = {}
+        for n, r in enumerate(ordered):
+            first_seen.setdefault(_ward_of(r), n)
+        ordered.sort(key=lambda r: (_ward_of(r).casefold(), first_seen[_ward_of(r)]))
+    current_ward: str | None = None
+    for full in ordered:
         row = capped_fields(full)
+        if by_ward and _ward_of(row) != current_ward:
+            current_ward = _ward_of(row)
+            members = [r for r in ordered if _ward_of(r) == current_ward]
+            label = t(
+                "print.census.group",
+                lang,
+                ward=current_ward,
+                count=present_count(members),
+            )
+            group_rows.append(len(data))
+            data.append([para(label, st.bold)] + [""] * 8)
+        i = len(data)
         name = f"<b>{escape(row.name)}</b>"
         if row.deceased:
             name += f" <font color='#B00020'>({escape(t('patient.deceased', lang))})</font>"
+        if not row.is_current:
+            when = date_text(row.discharged, lang, tz) if row.discharged else ""
+            gone = t("print.census.discharged", lang, date=when).strip()
+            name += f" <b>[{escape(gone)}]</b>"
         if row.mrn:
-            name += f"<br/><font size=7>{escape(t('print.mrn', lang, mrn=row.mrn))}</font>"
+            name += f"<br/>{escape(t('print.mrn', lang, mrn=row.mrn))}"
         born = born_text(row.birth_date, today, lang).removeprefix("geb. ").removeprefix("born ")
         data.append(
             [
+                escape(_ward_of(row)) if by_ward else None,
                 para(_bed(row), st.cell_bold),
                 para(name, st.cell, markup=True),
                 f"{born}, {sex_word(row.sex, lang, short=True)}",
@@ -111,6 +161,7 @@ def census_flowables(
         if code_status_text(row.code_status, None, lang).limiting:
             limiting.append(i)
     header = [
+        t("place.ward", lang),
         t("print.col.bed", lang),
         t("col.name", lang),
         t("print.col.born", lang),
@@ -120,9 +171,24 @@ def census_flowables(
         t("flags.heading", lang),
         t("print.col.admitted", lang),
     ]
-    fractions = (0.06, 0.19, 0.14, 0.18, 0.14, 0.10, 0.10, 0.09)
+    fractions: tuple[float, ...] = (0.06, 0.19, 0.14, 0.18, 0.14, 0.10, 0.10, 0.09)
+    if by_ward:
+        fractions = (0.09, 0.06, 0.17, 0.12, 0.16, 0.13, 0.10, 0.09, 0.08)
+    else:  # no ward column
+        header = header[1:]
+        data = [row[1:] for row in data]
     table = data_table(header, data, [f * width for f in fractions], st)
-    table.setStyle(TableStyle([("BACKGROUND", (5, i + 1), (5, i + 1), RED) for i in limiting]))
+    code_col = 6 if by_ward else 5
+    commands: list[tuple[Any, ...]] = [
+        ("BACKGROUND", (code_col, i + 1), (code_col, i + 1), RED) for i in limiting
+    ]
+    for g in group_rows:
+        commands += [
+            ("SPAN", (0, g + 1), (-1, g + 1)),
+            ("BACKGROUND", (0, g + 1), (-1, g + 1), colors.HexColor("#DDDDDD")),
+            ("LINEABOVE", (0, g + 1), (-1, g + 1), 1.2, colors.black),
+        ]
+    table.setStyle(TableStyle(commands))
     out.append(table)
     return out
 
@@ -142,16 +208,21 @@ def render_census(
     Raises FontMissingError when the bundled font is missing.
     """
     ward_id = getattr(meta, "ward_id", "") or ""
+    hospital = is_hospital_wide(rows, ward_id)
+    present = present_count(rows)
+    count_line = t("print.census.count", lang, count=present)
+    if present < len(rows):
+        count_line += " · " + t("print.census.gone", lang, count=len(rows) - present)
     ctx = PageContext(
         lang=lang,
         title=t("print.title.census", lang),
         downtime_line=downtime_line(meta, lang, tz),
         printed_line=printed_line(printed_by, now, lang, tz),
-        ident_name=_ward_title(meta.ward_name, lang),
-        ident_lines=(t("print.census.count", lang, count=len(rows)),),
+        ident_name=meta.ward_name if hospital else _ward_title(meta.ward_name, lang),
+        ident_lines=(count_line,),
         barcode_value=ward_id or None,
         pagesize=LANDSCAPE,
     )
-    flowables = census_flowables(rows, lang, now, tz, content_width(ctx))
+    flowables = census_flowables(rows, lang, now, tz, content_width(ctx), by_ward=hospital)
     ctx = with_break_glass(ctx, break_glass, printed_by)
     return build_pdf(flowables, ctx, subject="census")

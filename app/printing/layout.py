@@ -52,7 +52,7 @@ from app.present.clinical import (
     room_bed_text,
     sex_word,
 )
-from app.present.formats import datetime_text, fmt_datetime
+from app.present.formats import datetime_text, fmt_date, fmt_datetime
 from app.printing.fonts import BOLD, REGULAR, register_fonts
 from sync.model import PatientRecord
 
@@ -292,6 +292,10 @@ def patient_context(
         if where:
             lines.append(" · ".join(where))
     badges: list[tuple[tuple[str, ...], bool]] = []
+    if stay is not None and stay.is_finished:
+        # A discharged patient's MAR or summary must not be mistaken for a current one.
+        when = fmt_date(stay.discharged, lang, tz) if stay.discharged else ""
+        badges.append(((t("print.census.discharged", lang, date=when).strip(),), False))
     if record.deceased:
         badges.append(((t("patient.deceased", lang),), True))
     cs = record.code_status

@@ -135,7 +135,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Administrations (last 72 h)",
     },
     # census
-    "print.census.count": {"de": "{count} Patienten", "en": "{count} patients"},
+    "print.census.count": {"de": "{count} Patienten anwesend", "en": "{count} patients present"},
+    "print.census.gone": {
+        "de": "{count} entlassen (gelistet, nicht gezählt)",
+        "en": "{count} discharged (listed, not counted)",
+    },
+    "print.census.group": {"de": "{ward} ({count} anwesend)", "en": "{ward} ({count} present)"},
+    "print.census.discharged": {"de": "ENTLASSEN {date}", "en": "DISCHARGED {date}"},
     "print.col.bed": {"de": "Zi./Bett", "en": "Rm/bed"},
     "print.col.born": {"de": "Geb.", "en": "Born"},
     "print.col.diagnosis": {"de": "Diagnose", "en": "Diagnosis"},
