@@ -150,8 +150,8 @@ WORDS: dict[str, dict[str, str]] = {
     "stay.discharged": {"de": "entlassen {when}", "en": "discharged {when}"},
     "stay.finished": {"de": "Aufenthalt beendet", "en": "stay finished"},
     "census.on_ward": {
-        "de": "{on_ward} auf Station, {discharged} in den letzten 24 h entlassen",
-        "en": "{on_ward} on the ward, {discharged} discharged in the last 24 h",
+        "de": "{on_ward} auf Station, {discharged} entlassen (24 h)",
+        "en": "{on_ward} on the ward, {discharged} discharged (24 h)",
     },
     "allergy.nka_short": {"de": "keine bekannt", "en": "none known"},
     "allergy.not_documented_short": {"de": "nicht dokumentiert", "en": "not documented"},

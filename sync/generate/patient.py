@@ -271,6 +271,8 @@ def _schedule_text(schedule: str) -> str:
     """A catalogue schedule as a chart writes it: "q8h" -> "alle 8 h"; "1-0-1" stays."""
     if schedule.startswith("q") and schedule.endswith("h"):
         return f"alle {schedule[1:-1]} h"
+    if schedule.startswith("when:"):
+        return "vor den Mahlzeiten" if schedule == "when:ACM" else "nach Plan"
     return schedule
 
 
@@ -1875,7 +1877,7 @@ class PatientBuilder:
                     "context": self.eref,
                     "dateAsserted": fmt_ts(self.admit + HOUR, self.st_clin),
                     "informationSource": subj,
-                    "dosage": [{"text": f"{_schedule_text(drug.schedule)} (Hausmedikation)"}],
+                    "dosage": [{"text": _schedule_text(drug.schedule)}],
                 }
         if rng.random() < 0.15 and now - self.admit > 6 * HOUR:
             draft_at = self.admit + 2 * HOUR

@@ -218,7 +218,8 @@ class CensusScreen:
             on_ward, gone = ward_counts(model.rows, host.now())
             if gone or on_ward != total:
                 # "N on the ward, M discharged in the last 24 h": who is really here.
-                count += " · " + t("census.on_ward", host.lang, on_ward=on_ward, discharged=gone)
+                # On a second line: the toolbar keeps the search box's width at 1024 px.
+                count += "\n" + t("census.on_ward", host.lang, on_ward=on_ward, discharged=gone)
             self.count_text.value = count
         host.update()
         return True

@@ -195,8 +195,15 @@ def _dosage_texts(order: MedicationOrder, lang: str, tz: tzinfo) -> tuple[str, s
 
 
 def _dose(order: MedicationOrder, lang: str, tz: tzinfo) -> str:
-    """Dose, route and schedule of an order in one line ("5 mg · p.o. · 1-0-0")."""
-    return " · ".join(x for x in _dosage_texts(order, lang, tz) if x and x != "–")
+    """Dose, route and the written instruction of an order not to be given now (on hold,
+    stopped, home medication) in one line ("5 mg · p.o. · 1-0-0"): no computed clock times,
+    which would suggest it is scheduled here."""
+    parts: list[str] = []
+    for d in order.dosages:
+        for x in (localize_numbers(d.dose_text, lang), d.route, d.text):
+            if x and x not in parts:
+                parts.append(x)
+    return " · ".join(parts)
 
 
 def _status(code: str | None, lang: str, kind: StatusKind = "generic") -> str:
