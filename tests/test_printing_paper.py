@@ -280,3 +280,12 @@ def test_discharged_patient_is_marked_in_the_mar_and_summary_header() -> None:
     ):
         for text in flat_text(pdf):
             assert "ENTLASSEN 29.11.2026" in text
+
+
+def test_limited_code_status_and_severe_allergy_are_marked_not_only_red() -> None:
+    summary = " ".join(flat_text(render_summary(sample_record(NOW), META, "A", "de", NOW, TZ)))
+    assert "⚠ Reanimationsstatus: DNR" in summary
+    assert "⚠ Penicillin" in summary  # high criticality
+    assert "⚠ Latex" not in summary  # low criticality: no alarm
+    census = " ".join(flat_text(render_census(sample_census(8, NOW), META, "A", "de", NOW, TZ)))
+    assert "⚠ DNR" in census

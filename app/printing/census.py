@@ -28,6 +28,7 @@ from app.printing.layout import (
     PageContext,
     Styles,
     build_pdf,
+    cap_text,
     capped_fields,
     content_width,
     data_table,
@@ -62,8 +63,9 @@ def _code_cell(row: CensusRow, st: Styles, lang: str) -> Any:
         return para(words.label, st.small)
     label = escape(words.label)
     if words.documented:
-        label += f"<br/><font size=6.5>{escape(words.documented[:60])}</font>"
+        label += f"<br/>{escape(cap_text(words.documented, 120) or '')}"
     if words.limiting:
+        label = f"⚠ {label}"  # not by red alone: recognisable on a black-and-white copy
         return para(label, st.cell_bold.clone("csw", textColor=colors.white), markup=True)
     return para(label, st.cell, markup=True)
 

@@ -87,7 +87,10 @@ def code_status_block(
     else:
         fill, text_colour = colors.HexColor("#E8F0E8"), colors.black
     style = st.big_alert.clone("cs", textColor=text_colour)
-    cells: list[Any] = [para(f"{heading}: {words.label}", style)]
+    # Recognisable on a black-and-white copy too, not by red alone: a warning sign and a heavy
+    # border for a limiting code status.
+    mark = "⚠ " if words.limiting else ""
+    cells: list[Any] = [para(f"{mark}{heading}: {words.label}", style)]
     if cs is not None and words.documented:
         documented = f"{t('cs.documented', lang)}: {words.documented}"
         if cs.recorded:
@@ -98,7 +101,7 @@ def code_status_block(
         TableStyle(
             [
                 ("BACKGROUND", (0, 0), (-1, -1), fill),
-                ("BOX", (0, 0), (-1, -1), 1.2, colors.black),
+                ("BOX", (0, 0), (-1, -1), 3.0 if words.limiting else 1.2, colors.black),
                 ("TOPPADDING", (0, 0), (-1, -1), 4),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
                 ("LEFTPADDING", (0, 0), (-1, -1), 6),
@@ -122,7 +125,11 @@ def allergy_block(record: PatientRecord, st: Styles, width: float, lang: str) ->
     for i, allergy in enumerate(record.allergies):
         words = allergy_text(allergy, lang)
         substance = words.substance + (f" ({words.status})" if words.status else "")
-        cell = para(substance, st.cell_bold if not words.high else st.alert)
+        # High criticality: "⚠" and bold as well as red (a black-and-white copy keeps both).
+        cell = para(
+            f"⚠ {substance}" if words.high else substance,
+            st.cell_bold if not words.high else st.alert,
+        )
         rows.append([cell, words.criticality, words.reactions, words.kind])
         if words.high:
             backgrounds[i] = colors.HexColor("#FFE3E3")

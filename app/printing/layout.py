@@ -147,11 +147,11 @@ def styles() -> Styles:
     body = ParagraphStyle("body", fontName=REGULAR, fontSize=8.5, leading=10.5, alignment=TA_LEFT)
     return Styles(
         body=body,
-        small=ParagraphStyle("small", parent=body, fontSize=7, leading=8.5, textColor=GREY),
+        small=ParagraphStyle("small", parent=body, fontSize=8, leading=9.5, textColor=GREY),
         bold=ParagraphStyle("bold", parent=body, fontName=BOLD),
         cell=ParagraphStyle("cell", parent=body, fontSize=8, leading=9.5),
         cell_bold=ParagraphStyle("cellb", parent=body, fontName=BOLD, fontSize=8, leading=9.5),
-        head_cell=ParagraphStyle("headc", parent=body, fontName=BOLD, fontSize=7.5, leading=9),
+        head_cell=ParagraphStyle("headc", parent=body, fontName=BOLD, fontSize=8, leading=9.5),
         h1=ParagraphStyle("h1", parent=body, fontName=BOLD, fontSize=13, leading=16),
         h2=ParagraphStyle(
             "h2",

@@ -181,15 +181,15 @@ def _problems(record: PatientRecord, st: Styles, lang: str, tz: tzinfo) -> list[
         return [*out, empty_line(t("print.none", lang), st)]
     for problem in record.problems:
         codes = ", ".join(c.code for c in problem.coding if c.code)
-        text = _esc(problem.text) + (f" <font size=7>({_esc(codes)})</font>" if codes else "")
+        text = _esc(problem.text) + (f" <font size=8>({_esc(codes)})</font>" if codes else "")
         if problem.is_main_diagnosis:
             text = f"<b>{text}</b> – {_esc(t('problem.main', lang))}"
         status = (problem.clinical_status or "").strip().lower()
         if status and status != "active":
-            text += f" <font size=7>({_esc(status_word(status, lang, 'problem'))})</font>"
+            text += f" <font size=8>({_esc(status_word(status, lang, 'problem'))})</font>"
         onset = problem.onset_date or problem.onset  # a FHIR date stays that calendar date
         if onset:
-            text += f" <font size=7>· {date_text(onset, lang, tz)}</font>"
+            text += f" <font size=8>· {date_text(onset, lang, tz)}</font>"
         out.append(para(f"• {text}", st.body, markup=True))
     return out
 
