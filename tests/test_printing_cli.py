@@ -263,3 +263,21 @@ def test_print_without_printer_fails_clearly_and_unknown_patient_is_named(
     assert code != 0
     assert "no patient with id 'nope'" in capsys.readouterr().err
     assert not (tmp_path / "x.pdf").exists()
+
+
+@pytest.mark.slow
+def test_print_due_list_of_the_ward_to_a_file_with_audit(
+    demo: tuple[Path, str, list[CensusRow]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, ward, _rows = demo
+    out = tmp_path / "due.pdf"
+    password(monkeypatch, "pflege-demo")
+    assert main(["--home", str(home), "print", "due", "--ward", ward, "--hours", "8", *LOGIN,
+                 "--lang", "en", "--tz", "Europe/Berlin", "--out", str(out)]) == 0  # fmt: skip
+    pages = [re.sub(r"\s+", " ", p.extract_text() or "") for p in PdfReader(out).pages]
+    for n, page in enumerate(pages, 1):
+        assert "Medications due (next 8 h)" in page and f"Page {n} of {len(pages)}" in page
+        assert "DOWNTIME COPY - data as of" in page and "Schwester Anna Demo" in page
+    entry = audit_prints(home)[-1]
+    assert entry["details"]["document"] == "due" and entry["details"]["hours"] == 8  # type: ignore[index]
+    assert entry["patient_id"] is None and entry["user"] == "pflege"

@@ -5,6 +5,7 @@ Public API (see docs/printing.md):
     render_summary(record, meta, printed_by, lang, now, tz) -> bytes
     render_mar(record, meta, printed_by, lang, now, tz, hours=24) -> bytes
     render_census(rows, meta, printed_by, lang, now, tz) -> bytes
+    render_due(records, meta, printed_by, lang, now, tz, hours=4) -> bytes
     print_pdf(pdf, printer=None) -> PrintResult
     list_printers() -> list[str]
     save_pdf(pdf, path) -> Path
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from app.printing.census import render_census
+    from app.printing.due import render_due
     from app.printing.layout import DocumentMeta, MetaLike
     from app.printing.mar import render_mar
     from app.printing.osprint import PrintResult, list_printers, print_pdf, save_pdf
@@ -34,6 +36,7 @@ _HOMES = {
     "list_printers": "app.printing.osprint",
     "print_pdf": "app.printing.osprint",
     "render_census": "app.printing.census",
+    "render_due": "app.printing.due",
     "render_mar": "app.printing.mar",
     "render_summary": "app.printing.summary",
     "save_pdf": "app.printing.osprint",
@@ -46,6 +49,7 @@ __all__ = [
     "list_printers",
     "print_pdf",
     "render_census",
+    "render_due",
     "render_mar",
     "render_summary",
     "save_pdf",

@@ -1,10 +1,11 @@
-"""`wardcopy print summary|mar|census`: print or save a downtime document from the installed
+"""`wardcopy print summary|mar|census|due`: print or save a downtime document from the installed
 snapshot, after logging in like the viewer does.
 
     wardcopy print summary (--patient ID | --mrn MRN) --user ID [--password-stdin] [--ward W]
                            [--lang de|en] [--tz ZONE] [--out FILE.pdf | --printer NAME]
     wardcopy print mar     (--patient ID | --mrn MRN) --user ID [--hours 24|72] ...
     wardcopy print census  --user ID [--ward W] ...
+    wardcopy print due     --user ID [--ward W] [--hours 2|4|8|12] ...   (medications due)
     wardcopy print ... --break-glass --user "FULL NAME" --reason "WHY"
 
 Login: `--user` is a user id of the signed staff roster; the password is asked for (no echo)
@@ -45,13 +46,13 @@ if TYPE_CHECKING:  # imported lazily at run time: `wardcopy --help` stays fast
     from app.auth import Session
     from sync.model import PatientRecord
 
-DOCUMENTS = ("summary", "mar", "census")
+DOCUMENTS = ("summary", "mar", "census", "due")
 
 
 def add_print_parser(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
-    """Register `print` with its three documents on the `wardcopy` sub-command parser.
+    """Register `print` with its four documents on the `wardcopy` sub-command parser.
 
     Each sub-command sets `func` to `cmd_print`; `args.home` comes from the main parser.
     Returns the `print` parser.
@@ -62,15 +63,24 @@ def add_print_parser(
         ("summary", "patient summary: alerts, problems, medications, results, notes"),
         ("mar", "medication administration record with boxes to initial (landscape)"),
         ("census", "ward list with allergy and code status markers (landscape)"),
+        ("due", "medications due on the ward in the next hours, overdue first (landscape)"),
     ):
         doc = docs.add_parser(name, help=help_text)
-        if name != "census":
+        if name not in ("census", "due"):
             who = doc.add_mutually_exclusive_group(required=True)
             who.add_argument("--patient", help="patient id (FHIR Patient id)")
             who.add_argument("--mrn", help="medical record number")
         if name == "mar":
             doc.add_argument(
                 "--hours", type=int, choices=(24, 72), default=24, help="period (default 24)"
+            )
+        if name == "due":
+            doc.add_argument(
+                "--hours",
+                type=int,
+                choices=(2, 4, 8, 12),
+                default=4,
+                help="look ahead this many hours (default 4)",
             )
         doc.add_argument("--ward", help="ward id (needed when several wards are installed)")
         doc.add_argument("--lang", choices=("de", "en"), help="language (default: settings)")
@@ -238,6 +248,19 @@ def cmd_print(args: argparse.Namespace) -> int:
             pdf = render_census(
                 snap.reader.census(), meta, printed_by, lang, now, tz, break_glass=bg
             )
+        elif args.document == "due":
+            from app.printing.due import render_due
+
+            pdf = render_due(
+                snap.reader.iter_records(),
+                meta,
+                printed_by,
+                lang,
+                now,
+                tz,
+                hours=args.hours,
+                break_glass=bg,
+            )
         else:
             record = _find_record(snap.reader, args.patient, args.mrn)
             patient_id = record.id
@@ -264,7 +287,7 @@ def cmd_print(args: argparse.Namespace) -> int:
         details["break_glass"] = True
     if args.printer:
         details["printer"] = args.printer
-    if args.document == "mar":
+    if args.document in ("mar", "due"):
         details["hours"] = args.hours
     try:
         audit.append(

@@ -12,6 +12,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Literal
 
+from app.duelist import DueDose, PatientDue, patient_due, ward_due
 from app.present.zone import hospital_zone
 from app.settings import Settings, load_settings_or_defaults
 from app.ui.state import UserView
@@ -143,6 +144,23 @@ class ViewerBackend:
         assert self.current is not None
         return self.current.reader.census()
 
+    def ward_records(self) -> list[PatientRecord]:
+        """Every record of the open ward snapshot (decoded in memory; nothing is written)."""
+        assert self.current is not None
+        return list(self.current.reader.iter_records())
+
+    def census_dues(self, now: datetime, tz: tzinfo) -> dict[str, PatientDue]:
+        """The census due/overdue column per patient id (app.duelist.patient_due, overdue judged
+        against the snapshot's data-as-of). Reads every record of the ward."""
+        assert self.current is not None
+        as_of = self.current.data_as_of
+        return {r.id: patient_due(r, now, as_of, tz) for r in self.ward_records()}
+
+    def due_list(self, now: datetime, hours: int, tz: tzinfo) -> list[DueDose]:
+        """The ward's medications due over the next `hours` (app.duelist.ward_due)."""
+        assert self.current is not None
+        return ward_due(self.ward_records(), now, hours, self.current.data_as_of, tz)
+
     def search(self, query: str, *, hospital: bool = False, limit: int = 60) -> list[CensusRow]:
         snap = self._hospital_snapshot() if hospital else self.current
         if snap is None:
@@ -197,11 +215,23 @@ class ViewerBackend:
         hospital: bool = False,
         break_glass: bool = False,
     ) -> bytes:
-        """PDF bytes of `doc` ("summary", "mar24", "mar72", "census"), in memory only; a
-        break-glass session's printout says so on every page."""
-        from app.printing import render_census, render_mar, render_summary
+        """PDF bytes of `doc` ("summary", "mar24", "mar72", "census", "due4" = medications due
+        in the next 4 h; also due2, due8, due12), in memory only; a break-glass session's
+        printout says so on every page."""
+        from app.printing import render_census, render_due, render_mar, render_summary
 
         meta = self._meta(hospital)
+        if doc.startswith("due") and doc[3:].isdigit():
+            return render_due(
+                self.ward_records(),
+                self._due_meta(),
+                printed_by,
+                lang,
+                now,
+                tz,
+                hours=int(doc[3:]),
+                break_glass=break_glass,
+            )
         if doc == "census":
             return render_census(
                 rows or [], meta, printed_by, lang, now, tz, break_glass=break_glass
@@ -212,6 +242,19 @@ class ViewerBackend:
         hours = 72 if doc == "mar72" else 24
         return render_mar(
             record, meta, printed_by, lang, now, tz, hours=hours, break_glass=break_glass
+        )
+
+    def _due_meta(self) -> Any:
+        """The due list's page furniture: ward name and id, and the data-as-of overdue is
+        judged against (the installed snapshot's, as in `due_list`)."""
+        from app.printing import DocumentMeta
+
+        assert self.current is not None
+        meta = self.current.reader.meta
+        return DocumentMeta(
+            ward_name=meta.ward_name or self.current.ward,
+            data_as_of=self.current.data_as_of,
+            ward_id=self.current.ward,
         )
 
     def print_pdf(self, pdf: bytes, printer: str | None, lang: str) -> Any:

@@ -34,6 +34,7 @@ from app.ui.viewmodels.layout import layout_for
 from app.ui.viewmodels.status import sees_patients
 
 log = logging.getLogger(__name__)
+DUES_MAX_AGE = 120.0  # seconds: the census due column is recomputed when older on return
 
 DIALOG_ESC_GRACE = 0.6  # s: an Esc this soon after a dialog closed was meant for the dialog
 
@@ -58,6 +59,7 @@ class Viewer(ScreenHost):
         self.print_dialog = PrintDialog(self)
         self.settings_dialog = SettingsDialog(self)
         self.status_screen = StatusScreen(self)
+        self.dues_loaded_at = float("-inf")  # time.monotonic() of the last due column load
 
     # -- start ------------------------------------------------------------------------------------
 
@@ -106,6 +108,8 @@ class Viewer(ScreenHost):
         self.ward_choices = await self.on_worker(self.backend.ward_choices)
         rows = await self.on_worker(self.backend.census)
         self.census = CensusModel(rows, ward_id=result.ward)
+        # The due/overdue column needs every record decoded: after the census is shown.
+        self.page.run_task(self.load_dues)
         if self.freshness_level() == "expired" and not self.expired_ack:
             self.show_problem(expired=True)
             return
@@ -113,6 +117,20 @@ class Viewer(ScreenHost):
             self.show_login()
         else:
             self.show_census()
+
+    async def load_dues(self) -> None:
+        """Fill the census due/overdue column (app.duelist) from the ward's records, off the UI
+        thread; a damaged record must not break the census (the column then stays empty)."""
+        census = self.census
+        self.dues_loaded_at = time.monotonic()
+        try:
+            dues = await self.on_worker(self.backend.census_dues, self.now(), self.tz)
+        except Exception as exc:
+            log.warning("due/overdue column: %s", exc)
+            return
+        if census is self.census:  # still the same ward
+            census.set_dues(dues)
+            self.census_screen.refresh()
 
     # -- routes -----------------------------------------------------------------------------------
 
@@ -132,6 +150,9 @@ class Viewer(ScreenHost):
             self.status_screen.show()
             return
         self.census_screen.show(reuse=reuse)
+        if time.monotonic() - self.dues_loaded_at > DUES_MAX_AGE:
+            # Due and overdue change with the clock: recompute when the census comes back.
+            self.page.run_task(self.load_dues)
 
     def show_chart(self) -> None:
         if sees_patients(self.user):

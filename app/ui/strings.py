@@ -177,6 +177,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "ui.census.col.allergy": WORDS["allergy.heading"],
     "ui.census.col.code": {"de": "REA-Status", "en": "Code status"},
     "ui.census.col.flags": {"de": "Hinweise", "en": "Flags"},
+    "ui.census.col.due": {"de": "Medikation fällig", "en": "Meds due"},
     "ui.census.print": {"de": "Belegung drucken", "en": "Print census"},
     "ui.census.keys": {
         "de": "Pfeiltasten: Patient wählen · Enter: öffnen · Esc: Suche leeren · "

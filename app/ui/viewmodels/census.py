@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
 
+from app.duelist import PatientDue
 from app.present.catalog import t
+from app.present.due import due_cell
 from app.ui import fmt
 from app.ui.strings import tr
 from app.ui.viewmodels.common import CodeStatusView, code_status_view, is_isolation_flag
@@ -25,6 +27,7 @@ class SortKey(StrEnum):
     ATTENDING = "attending"
     DIAGNOSIS = "diagnosis"
     CODE = "code"
+    DUE = "due"
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class CensusLine:
     discharged: str = ""  # "entlassen 10.03. 07:45" for a finished stay; "" while on the ward
     allergy_state: str = "allergies"  # allergies | no-known | not-documented (AllergyStatus)
     allergy_none: str = ""  # "keine bekannt" / "nicht dokumentiert" when no allergy is listed
+    due: str = ""  # "überfällig 08:00" / "fällig 10:45" / "–" (app.present.due)
+    due_state: str = "none"  # overdue | soon | none (app.duelist.DueState)
 
 
 def _code_rank(kind: CodeStatusKind) -> int:
@@ -72,8 +77,23 @@ def _bed_key(row: CensusRow) -> tuple[object, ...]:
     return (fmt.natural_key(row.room), fmt.natural_key(row.bed), fmt.fold(row.name))
 
 
-def _sort_key(key: SortKey) -> Callable[[CensusRow], tuple[object, ...]]:
+_NO_DUE = PatientDue()
+
+
+def _sort_key(
+    key: SortKey, dues: dict[str, PatientDue] | None = None
+) -> Callable[[CensusRow], tuple[object, ...]]:
     far_past = date.min
+    if key is SortKey.DUE:
+        # Overdue first (oldest missed dose first), then due within the hour, then the rest.
+        table = dues or {}
+
+        def due_key(r: CensusRow) -> tuple[object, ...]:
+            due = table.get(r.patient_id, _NO_DUE)
+            first = (due.overdue or due.soon or (None,))[0]
+            return (due.rank, first.timestamp() if first else 0.0, *_bed_key(r))
+
+        return due_key
     if key is SortKey.NAME:
         return lambda r: (fmt.fold(r.name), *_bed_key(r))
     if key is SortKey.AGE:
@@ -118,6 +138,7 @@ class CensusModel:
         self._memo_key: tuple[object, ...] | None = None
         self._memo: list[CensusRow] = []
         self._lines: dict[str, tuple[CensusRow, tuple[object, ...], CensusLine]] = {}
+        self._dues: dict[str, PatientDue] = {}
         self.rows = list(rows)
         self.selected = 0
 
@@ -139,6 +160,16 @@ class CensusModel:
     def set_rows(self, rows: Sequence[CensusRow]) -> None:
         self.rows = list(rows)
         self.selected = 0
+
+    def set_dues(self, dues: dict[str, PatientDue]) -> None:
+        """The due/overdue state per patient id (app.duelist.patient_due, computed from the
+        records off the UI thread); patients not in it show "–". Re-sorts when sorted by due."""
+        self._dues = dict(dues)
+        self._orders = {k: v for k, v in self._orders.items() if k[0] is not SortKey.DUE}
+        self._version += 1
+
+    def due_of(self, patient_id: str) -> PatientDue:
+        return self._dues.get(patient_id, _NO_DUE)
 
     def has_patient(self, patient_id: str) -> bool:
         """True when the census rows (not the search hits) hold this patient."""
@@ -166,7 +197,7 @@ class CensusModel:
         key = (self.sort, self.descending)
         order = self._orders.get(key)
         if order is None:
-            sort_key = _sort_key(self.sort)
+            sort_key = _sort_key(self.sort, self._dues)
             keys = [sort_key(r) for r in self._rows]
             # Stable like list.sort on the rows: ties keep the census order, also reversed.
             order = sorted(range(len(keys)), key=keys.__getitem__, reverse=self.descending)
@@ -241,7 +272,7 @@ class CensusModel:
     def _compute_visible(self) -> list[CensusRow]:
         query = self.query.strip()
         hits = self._hits if self._hits_query == self.query else []
-        sort_key = _sort_key(self.sort)
+        sort_key = _sort_key(self.sort, self._dues)
         if self.hospital_scope:
             chosen = list(hits) if query else []
             chosen.sort(key=sort_key, reverse=self.descending)
@@ -288,12 +319,14 @@ class CensusModel:
         cache = self._lines
         out = []
         for r in rows:
+            due = self._dues.get(r.patient_id)
+            row_context = (*context, due)
             cached = cache.get(r.patient_id)
-            if cached is not None and cached[0] is r and cached[1] == context:
+            if cached is not None and cached[0] is r and cached[1] == row_context:
                 out.append(cached[2])
                 continue
-            line = census_line(r, now, tz, lang, self.ward_id)
-            cache[r.patient_id] = (r, context, line)
+            line = census_line(r, now, tz, lang, self.ward_id, due)
+            cache[r.patient_id] = (r, row_context, line)
             out.append(line)
         return out
 
@@ -340,8 +373,14 @@ def _text_matches(words: list[str], text: str) -> bool:
 
 
 def census_line(
-    row: CensusRow, now: datetime, tz: tzinfo | None, lang: str, ward_id: str | None = None
+    row: CensusRow,
+    now: datetime,
+    tz: tzinfo | None,
+    lang: str,
+    ward_id: str | None = None,
+    due: PatientDue | None = None,
 ) -> CensusLine:
+    """One census row in words. `due`: the patient's due state (None: not computed, "")."""
     local_today = now.astimezone(tz).date()
     days = fmt.days_since(row.admitted, now.astimezone(tz))
     admitted = fmt.date_text(row.admitted.astimezone(tz).date(), lang) if row.admitted else "–"
@@ -361,6 +400,7 @@ def census_line(
         if row.no_known_allergies
         else t("allergy.not_documented_short", lang)
     )
+    cell = due_cell(due, lang, tz or UTC, local_today) if due is not None else None
     discharged = ""
     if not row.is_current:
         when = fmt.datetime_text(row.discharged, tz, lang) if row.discharged else ""
@@ -388,6 +428,8 @@ def census_line(
         discharged=discharged,
         allergy_state=row.allergy_status.value,
         allergy_none=allergy_none,
+        due=cell.text if cell else "",
+        due_state=cell.state.value if cell else "none",
     )
 
 

@@ -38,6 +38,7 @@ WIDE_COLUMNS: list[Column] = [
     Column("diagnosis", SortKey.DIAGNOSIS, "census.col.diagnosis", flex=22),
     Column("allergy", None, "census.col.allergy", flex=17),
     Column("code", SortKey.CODE, "census.col.code", width=120),
+    Column("due", SortKey.DUE, "census.col.due", width=150),
     Column("flags", None, "census.col.flags", flex=19),
 ]
 # Compact (1024 px): the attending goes under the diagnosis, so that the facts keep their width.
@@ -49,6 +50,7 @@ COMPACT_COLUMNS: list[Column] = [
     Column("diagnosis", SortKey.DIAGNOSIS, "census.col.diagnosis_short", flex=28),
     Column("allergy", None, "census.col.allergy", flex=16),
     Column("code", SortKey.CODE, "census.col.code", width=106),
+    Column("due", SortKey.DUE, "census.col.due", width=112),
     Column("flags", None, "census.col.flags", flex=16),
 ]
 
@@ -149,6 +151,33 @@ def census_header(
     )
 
 
+def due_marker(line: CensusLine, *, compact: bool = False) -> ft.Control:
+    """Due/overdue: an icon AND words (never colour alone); red for overdue, amber for due
+    within the hour, a quiet dash otherwise."""
+    if line.due_state == "none" or not line.due:
+        return text(line.due or "", theme.FONT_TABLE, color=theme.MUTED)
+    overdue = line.due_state == "overdue"
+    fg, bg = (theme.DANGER, theme.DANGER_BG) if overdue else (theme.WARN, theme.WARN_BG)
+    size = theme.FONT_SMALL if compact else theme.FONT_TABLE
+    return ft.Container(
+        content=ft.Row(
+            [
+                ft.Icon(
+                    ft.Icons.WARNING if overdue else ft.Icons.SCHEDULE, color=fg, size=size + 2
+                ),
+                ft.Container(
+                    text(line.due, size, bold=overdue, color=fg, max_lines=2), expand=True
+                ),
+            ],
+            spacing=4,
+            tight=True,
+        ),
+        bgcolor=bg,
+        padding=ft.Padding.symmetric(horizontal=4, vertical=2),
+        border_radius=6,
+    )
+
+
 def census_row(
     line: CensusLine, *, selected: bool, on_open: Handler, lang: str, compact: bool = False
 ) -> ft.Control:
@@ -209,6 +238,7 @@ def census_row(
             else allergy_status_marker(line.allergy_none, line.allergy_state)
         ),
         "code": code_marker(line.code),
+        "due": due_marker(line, compact=compact),
         "flags": (
             ft.Row(flags, spacing=4, run_spacing=2, wrap=True)
             if flags

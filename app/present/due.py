@@ -1,0 +1,130 @@
+"""Medications due in words: the census column and the ward's "medications due" list.
+
+One text for screen and paper (the census column, the due screen, the due printout). Times are
+in the hospital's zone; "overdue" is always said in words plus a symbol, never by colour alone.
+
+Pure: no I/O. Import side effect: registers the messages (idempotent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, tzinfo
+
+from app.duelist import DueDose, DueState, PatientDue
+from app.present import words as _words  # noqa: F401  (registers the shared vocabulary)
+from app.present.catalog import register, t
+from app.present.clinical import room_bed_short
+from app.present.dose import medication_text
+from app.present.formats import DASH, time_text
+
+register(
+    {
+        "due.col": {"de": "Fällig", "en": "Due"},
+        # The screen puts an icon before these words (its font has no warning sign).
+        "due.overdue": {"de": "überfällig {time}", "en": "overdue {time}"},
+        "due.overdue_more": {
+            "de": "überfällig {time} (+{more})",
+            "en": "overdue {time} (+{more})",
+        },
+        "due.soon": {"de": "fällig {time}", "en": "due {time}"},
+        "due.none": {"de": "–", "en": "–"},
+        "due.title": {
+            "de": "Fällige Medikamente (nächste {hours} h)",
+            "en": "Medications due (next {hours} h)",
+        },
+        "due.col.time": {"de": "Zeit", "en": "Time"},
+        "due.col.bed": {"de": "Zi./Bett", "en": "Rm/bed"},
+        "due.col.patient": {"de": "Patient", "en": "Patient"},
+        "due.col.drug": {"de": "Medikament", "en": "Medication"},
+        "due.col.dose": {"de": "Dosis", "en": "Dose"},
+        "due.col.route": {"de": "Weg", "en": "Route"},
+        "due.col.given": {"de": "Gegeben (Zeit, Kürzel)", "en": "Given (time, initials)"},
+        "due.mark.overdue": {"de": "⚠ ÜBERFÄLLIG", "en": "⚠ OVERDUE"},
+        "due.count": {
+            "de": "{count} Gaben, davon {overdue} überfällig",
+            "en": "{count} doses, {overdue} of them overdue",
+        },
+        "due.empty": {
+            "de": "Keine geplanten Gaben in den nächsten {hours} h.",
+            "en": "No scheduled doses in the next {hours} h.",
+        },
+        "due.rule": {
+            "de": "Überfällig: vor dem Datenstand geplant und nicht dokumentiert. "
+            "Bedarfsmedikation (PRN) ist nicht aufgeführt.",
+            "en": "Overdue: scheduled before data-as-of and not documented. "
+            "As-needed (PRN) medication is not listed.",
+        },
+        "due.hours": {"de": "{hours} h", "en": "{hours} h"},
+        "due.open": {"de": "Fällige Medikamente", "en": "Medications due"},
+        "due.keys": {
+            "de": "Pfeiltasten: Zeile · Enter: Patient öffnen · 2/4/8/12: Stunden · "
+            "Strg+P: drucken · Esc: zurück",
+            "en": "Arrows: row · Enter: open patient · 2/4/8/12: hours · Ctrl+P: print · Esc: back",
+        },
+    }
+)
+
+
+@dataclass(frozen=True)
+class DueCell:
+    """The census column of one patient: words with a symbol, and the state for styling."""
+
+    text: str
+    state: DueState
+
+
+def due_cell(due: PatientDue, lang: str, tz: tzinfo, today: date | None) -> DueCell:
+    """ "überfällig 08:00" / "fällig 10:45" / "–": the first overdue, else due time. The words
+    carry the state; the screen adds an icon (warning / clock) so that colour is never alone."""
+    if due.overdue:
+        first = time_text(due.overdue[0], lang, tz, today)
+        more = len(due.overdue) - 1
+        if more:
+            return DueCell(t("due.overdue_more", lang, time=first, more=more), DueState.OVERDUE)
+        return DueCell(t("due.overdue", lang, time=first), DueState.OVERDUE)
+    if due.soon:
+        when = time_text(due.soon[0], lang, tz, today)
+        return DueCell(t("due.soon", lang, time=when), DueState.SOON)
+    return DueCell(DASH, DueState.NONE)
+
+
+@dataclass(frozen=True)
+class DueRowText:
+    """One row of the due list in words (screen and paper)."""
+
+    patient_id: str
+    time: str
+    overdue: bool
+    mark: str  # "⚠ ÜBERFÄLLIG" for an overdue dose, else ""
+    room_bed: str
+    patient: str
+    drug: str
+    dose: str
+    route: str
+
+
+def due_row(dose: DueDose, lang: str, tz: tzinfo, today: date | None) -> DueRowText:
+    """The words of one due dose; time only when today (hospital zone), else date and time."""
+    med = medication_text(dose.order, lang, tz)
+    return DueRowText(
+        patient_id=dose.patient_id,
+        time=time_text(dose.when, lang, tz, today),
+        overdue=dose.overdue,
+        mark=t("due.mark.overdue", lang) if dose.overdue else "",
+        room_bed=room_bed_short(dose.room, dose.bed) or DASH,
+        patient=dose.name,
+        drug=dose.order.drug,
+        dose=med.dose(),
+        route=med.route(),
+    )
+
+
+def due_columns(lang: str) -> tuple[str, ...]:
+    """Column headings of the due list, in order."""
+    return tuple(
+        t(f"due.col.{key}", lang) for key in ("time", "bed", "patient", "drug", "dose", "route")
+    )
+
+
+__all__ = ["DueCell", "DueRowText", "due_cell", "due_columns", "due_row"]
