@@ -58,6 +58,7 @@ _LEVEL_STATUS: dict[FreshnessLevel, Status] = {
     FreshnessLevel.AGING: "OK",
     FreshnessLevel.STALE: "WARN",
     FreshnessLevel.FUTURE: "WARN",
+    FreshnessLevel.CLOCK_AHEAD: "WARN",
     FreshnessLevel.EXPIRED: "FAIL",
     FreshnessLevel.UNKNOWN: "FAIL",
 }

@@ -9,6 +9,8 @@ Every view shows "data as of"; this module decides how loudly. Levels, with defa
 | stale     | 4 h to under 72 h         | red    | orders and results may have changed           |
 | expired   | 72 h or more              | red    | strong warning: treat as historical only      |
 | future    | more than 5 min ahead     | red    | this laptop's clock is wrong; ages unreliable |
+|           | (or clock before build)   |        |                                               |
+| clock_ahead | 60 days or more         | red    | clock probably ahead; due/overdue unreliable  |
 | unknown   | no data-as-of time        | red    | nothing installed or the time is missing      |
 
 No I/O, no clock: the caller passes `now`.
@@ -31,6 +33,7 @@ class FreshnessLevel(StrEnum):
     STALE = "stale"
     EXPIRED = "expired"
     FUTURE = "future"
+    CLOCK_AHEAD = "clock_ahead"
     UNKNOWN = "unknown"
 
 
@@ -46,6 +49,12 @@ class FreshnessThresholds(BaseModel):
     )
     clock_skew_minutes: int = Field(
         5, ge=0, description="data-as-of this far in the future is tolerated as clock skew"
+    )
+    clock_ahead_days: int = Field(
+        60,
+        ge=1,
+        description="data this old (or older) means the laptop clock is probably ahead: "
+        "due/overdue times depend on it, so the viewer says to check the clock",
     )
 
     @model_validator(mode="after")
@@ -66,6 +75,7 @@ COLOUR = {
     FreshnessLevel.STALE: "red",
     FreshnessLevel.EXPIRED: "red",
     FreshnessLevel.FUTURE: "red",
+    FreshnessLevel.CLOCK_AHEAD: "red",
     FreshnessLevel.UNKNOWN: "red",
 }
 
@@ -93,8 +103,14 @@ def classify(
     data_as_of: datetime | None,
     now: datetime,
     thresholds: FreshnessThresholds | None = None,
+    built_at: datetime | None = None,
 ) -> Freshness:
     """Classify the age of `data_as_of` at `now` (both timezone-aware).
+
+    The laptop clock is checked too, since due/overdue and every age depend on it: a `now`
+    before the copy was built (`built_at`, the snapshot's build time) or before data-as-of
+    (beyond the tolerated skew) is FUTURE ("check clock"); data `clock_ahead_days` old or older
+    is CLOCK_AHEAD (the clock is probably ahead, or the copy is useless anyway).
 
     Raises ValueError if either datetime is naive: an age computed across unknown offsets could
     show hours-old data as fresh.
@@ -105,8 +121,13 @@ def classify(
     if data_as_of.tzinfo is None or now.tzinfo is None:
         raise ValueError("freshness needs timezone-aware datetimes (data_as_of and now)")
     age = now - data_as_of
-    if age < -timedelta(minutes=limits.clock_skew_minutes):
+    skew = timedelta(minutes=limits.clock_skew_minutes)
+    if age < -skew:
         return Freshness(FreshnessLevel.FUTURE, age, "freshness.future")
+    if built_at is not None and built_at.tzinfo is not None and now < built_at - skew:
+        return Freshness(FreshnessLevel.FUTURE, age, "freshness.clock_behind")
+    if age >= timedelta(days=limits.clock_ahead_days):
+        return Freshness(FreshnessLevel.CLOCK_AHEAD, age, "freshness.clock_ahead")
     if age < timedelta(minutes=limits.fresh_minutes):
         level = FreshnessLevel.FRESH
     elif age < timedelta(minutes=limits.aging_minutes):
@@ -119,12 +140,23 @@ def classify(
 
 
 def describe(
-    freshness: Freshness, data_as_of: datetime | None, lang: str, tz: tzinfo | None = None
+    freshness: Freshness,
+    data_as_of: datetime | None,
+    lang: str,
+    tz: tzinfo | None = None,
+    *,
+    show_zone: bool = False,
 ) -> str:
-    """Pure: the sentence to show, e.g. "Datenstand 07.03.2026 14:05 (vor 3 h 5 min)"."""
+    """Pure: the sentence to show, e.g. "Datenstand 07.03.2026 14:05 (vor 3 h 5 min)".
+
+    `show_zone` names the zone after the time ("14:05 Europe/Berlin"): the viewer sets it when
+    the laptop's clock zone differs from the hospital's, so nobody reads it as laptop time."""
     if data_as_of is None or freshness.age is None:
         return i18n.t(freshness.message_key, lang)
     as_of = i18n.fmt_datetime(data_as_of, lang, tz)
+    zone = getattr(tz, "key", None) if tz is not None else None
+    if show_zone and zone:
+        as_of = f"{as_of} {zone}"
     # Within the tolerated skew a slightly future time reads as "just now", not "in 2 min".
     age = max(freshness.age, timedelta(0)) if freshness.level != FreshnessLevel.FUTURE else None
     ago = i18n.fmt_duration(age, lang) if age is not None else ""
@@ -155,6 +187,18 @@ i18n.register(
             "de": "UHRZEIT PRÜFEN: Datenstand {as_of} liegt in der Zukunft – die Uhr dieses "
             "Laptops geht falsch",
             "en": "CHECK CLOCK: data as of {as_of} is in the future – this laptop's clock is wrong",
+        },
+        "freshness.clock_behind": {
+            "de": "UHRZEIT PRÜFEN: Die Uhr dieses Laptops steht vor der Erstellung dieser Kopie – "
+            "fällig/überfällig stimmen nicht (Datenstand {as_of})",
+            "en": "CHECK CLOCK: this laptop's clock is set before this copy was built – "
+            "due/overdue times are wrong (data as of {as_of})",
+        },
+        "freshness.clock_ahead": {
+            "de": "UHRZEIT PRÜFEN: Datenstand {as_of} ({ago}) – geht die Uhr dieses Laptops "
+            "vor? Fällig/überfällig hängen davon ab",
+            "en": "CHECK CLOCK: data as of {as_of} ({ago}) – is this laptop's clock ahead? "
+            "Due/overdue times depend on it",
         },
         "freshness.unknown": {
             "de": "Datenstand unbekannt – keine geprüften Daten vorhanden",

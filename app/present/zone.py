@@ -11,6 +11,7 @@ Pure; never raises.
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 #: The sync config's default zone (sync.config.SyncConfig.timezone); used for old snapshots.
@@ -37,3 +38,21 @@ def hospital_zone(*names: str | None) -> ZoneInfo:
         if zone is not None:
             return zone
     return ZoneInfo(DEFAULT_TIME_ZONE)
+
+
+def differs_from_laptop(hospital: tzinfo, laptop: tzinfo | None, now: datetime) -> bool:
+    """True when the laptop's clock zone shows a different wall time than the hospital's at `now`
+    (an aware moment): the viewer then says which zone its times are in. A laptop zone that is
+    unknown (None) counts as different, since nobody can tell what the clock shows."""
+    if laptop is None:
+        return True
+    return now.astimezone(hospital).utcoffset() != now.astimezone(laptop).utcoffset()
+
+
+def zone_label(tz: tzinfo, when: datetime) -> str:
+    """The zone's short name at `when` ("CET", "CEST"), else its IANA name, else ""."""
+    abbreviation = when.astimezone(tz).tzname() or ""
+    # Zones without a letter abbreviation give "+03"; the IANA name reads better then.
+    if abbreviation and abbreviation[0].isalpha():
+        return abbreviation
+    return str(getattr(tz, "key", "") or abbreviation)

@@ -25,6 +25,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "BREAK-GLASS: {name}",
     },
     "ui.banner.as_of": {"de": "Datenstand {when} ({age})", "en": "Data as of {when} ({age})"},
+    "ui.banner.zone_notice": {
+        "de": "Zeiten in {zone} (Klinik)",
+        "en": "times in {zone} (hospital)",
+    },
     "ui.banner.as_of_unknown": {"de": "Datenstand unbekannt", "en": "Data as of: unknown"},
     "ui.banner.logout": {"de": "Abmelden", "en": "Log out"},
     "ui.banner.ward": WORDS["place.ward"],

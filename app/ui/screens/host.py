@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import flet as ft
 
 from app import i18n
+from app.present.snapshot import older_snapshot_text
 from app.ui import theme
 from app.ui.session import SnapshotProblem, ViewerBackend, WardChoice
 from app.ui.strings import tr
@@ -231,7 +232,19 @@ class ScreenHost:
             tz=self.tz,
             lang=self.lang,
             thresholds=self.backend.settings.freshness,
+            built_at=self.built_at(),
+            laptop_tz=self.laptop_tz(),
+            check_laptop_zone=True,
         )
+
+    def built_at(self) -> datetime | None:
+        """When the open snapshot was built (a laptop clock before it is wrong)."""
+        snap = self.backend.current
+        return snap.reader.meta.built_at if snap is not None else None
+
+    def laptop_tz(self) -> tzinfo | None:
+        """The zone of this laptop's clock (reads the process's local time settings)."""
+        return datetime.now().astimezone().tzinfo
 
     def freshness_level(self) -> str:
         return self.banner_view().level
@@ -274,7 +287,11 @@ class ScreenHost:
         notices: list[str] = []
         snap = self.backend.current
         if snap is not None and snap.is_older:  # never show an older snapshot silently
-            notices.append(self.translate("problem.fallback", reason=snap.fallback_reason or ""))
+            notices.append(
+                older_snapshot_text(
+                    snap.manifest.data_as_of, self.lang, self.tz, newer_unreadable=bool(snap.tried)
+                )
+            )
         if self.backend.settings_problem:
             notices.append(self.backend.settings_problem)
         self.notice_slot.content = (

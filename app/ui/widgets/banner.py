@@ -103,6 +103,8 @@ def banner(
         ),
         age,
     ]
+    if view.zone_notice:  # quiet: the laptop's clock zone is not the hospital's
+        left.append(text(view.zone_notice, theme.FONT_SMALL, color=theme.NAVY_TEXT, max_lines=1))
     bar = ft.Container(
         content=ft.Row(
             [
