@@ -62,6 +62,8 @@ def test_laptop_in_the_hospital_zone_shows_no_zone_notice() -> None:
     assert differs_from_laptop(BERLIN, None, NOW)  # unknown laptop zone: say it
     assert zone_label(BERLIN, NOW) == "CET"
     assert zone_label(BERLIN, datetime(2026, 7, 1, tzinfo=UTC)) == "CEST"
+    assert zone_label(BERLIN, datetime(2026, 7, 1, tzinfo=UTC), "de") == "MESZ"
+    assert zone_label(ZoneInfo("America/Sao_Paulo"), NOW) == "America/Sao_Paulo"
 
 
 def test_laptop_clock_before_the_copy_was_built_is_a_clock_warning() -> None:
@@ -95,7 +97,7 @@ def test_laptop_clock_far_ahead_of_data_as_of_is_a_clock_warning() -> None:
 def test_older_snapshot_notice_is_translated_and_in_hospital_time() -> None:
     as_of = datetime(2026, 11, 30, 6, 15, tzinfo=UTC)  # 07:15 in Berlin
     de = older_snapshot_text(as_of, "de", BERLIN, newer_unreadable=True)
-    assert "30.11.2026 07:15 CET" in de
+    assert "30.11.2026 07:15 MEZ" in de
     assert "neueste Kopie" in de and "IT" in de
     assert "T06:15" not in de and "snapshot" not in de and "Z)" not in de
     en = older_snapshot_text(as_of, "en", BERLIN, newer_unreadable=False)

@@ -8,7 +8,8 @@ formats a clinical value on its own, so the screen and the paper say the same th
 - `formats`  dates, times, numbers (no grouping in clinical values), ages, durations (babel)
 - `clinical` code status, allergies, FHIR status codes, patient, room/bed, observations
 - `dose`     dose, route and schedule text of a medication order
-- `zone`     the hospital's time zone (never the laptop's)
+- `zone`     the hospital's time zone (never the laptop's), its short name
+- `snapshot` sentences about which snapshot is shown (the older-copy notice)
 - `search`   the one text folding for every search path
 
 Import the submodule you need (`from app.present.dose import medication_text`); this package

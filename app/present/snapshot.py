@@ -22,7 +22,7 @@ def older_snapshot_text(
     `newer_unreadable`: the newest copy on this laptop could not be opened (damaged, missing);
     otherwise it is merely not the one shown. The time is in `tz` and says its zone.
     """
-    when = f"{fmt_datetime(data_as_of, lang, tz)} {zone_label(tz, data_as_of)}".strip()
+    when = f"{fmt_datetime(data_as_of, lang, tz)} {zone_label(tz, data_as_of, lang)}".strip()
     key = "snapshot.older_unreadable" if newer_unreadable else "snapshot.older"
     return t(key, lang, when=when)
 

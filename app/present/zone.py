@@ -49,9 +49,21 @@ def differs_from_laptop(hospital: tzinfo, laptop: tzinfo | None, now: datetime) 
     return now.astimezone(hospital).utcoffset() != now.astimezone(laptop).utcoffset()
 
 
-def zone_label(tz: tzinfo, when: datetime) -> str:
-    """The zone's short name at `when` ("CET", "CEST"), else its IANA name, else ""."""
-    abbreviation = when.astimezone(tz).tzname() or ""
+def zone_label(tz: tzinfo, when: datetime, lang: str = "en") -> str:
+    """The zone's short name at `when` in `lang` ("MEZ"/"MESZ" in German, "CET"/"CEST" in
+    English), else its IANA name, else ""."""
+    local = when.astimezone(tz)
+    abbreviation = local.tzname() or ""
+    if lang == "de":
+        # babel knows the German names (CLDR); English CLDR has none for Central Europe.
+        from babel.dates import get_timezone_name
+
+        try:
+            german = get_timezone_name(local, width="short", locale="de")
+        except (LookupError, ValueError):
+            german = ""
+        if german[:1].isalpha():
+            abbreviation = german
     # Zones without a letter abbreviation give "+03"; the IANA name reads better then.
     if abbreviation and abbreviation[0].isalpha():
         return abbreviation

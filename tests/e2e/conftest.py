@@ -60,6 +60,9 @@ def viewer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Viewer]:
         "WARDCOPY_IDLE_LOCK_SECONDS": str(IDLE_SECONDS),
         "LANG": "en_US.UTF-8",
         "PYTHONPATH": str(REPO),
+        # The laptop clock's zone is not the hospital's (the demo's Europe/Berlin): every time
+        # on screen must still be Berlin time (tests/e2e/test_zone_e2e.py).
+        "TZ": "UTC",
     }
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)

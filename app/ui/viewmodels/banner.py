@@ -45,7 +45,7 @@ def _as_of_short(
     today = now.astimezone(tz).date()
     when = fmt.time_text(data_as_of, tz, lang, today)
     if show_zone and tz is not None:  # "14:05 CET": not to be read as the laptop clock's time
-        when = f"{when} {zone_label(tz, data_as_of)}"
+        when = f"{when} {zone_label(tz, data_as_of, lang)}"
     age = i18n.fmt_duration(max(now - data_as_of, timedelta(0)), lang)
     return tr("banner.as_of", lang, when=when, age=age)
 
