@@ -1,4 +1,7 @@
-"""Benchmarks: `./dev bench [build|receive|viewer|live|print|startup|all] [--scales N,M]`.
+"""Benchmarks: `./dev bench [build|receive|viewer|live|print|startup|all|browser] [--scales N,M]`.
+
+`browser` (bench/viewer_e2e.py: the viewer in Chromium against a minimal Flet page as its
+same-run floor) runs only when asked for, with `--viewer-patients N`.
 
 Every figure is measured in one run next to a baseline from the same run, on generated data at
 several scales (and on ../shared/data's Synthea set when present). Results are printed as
@@ -315,6 +318,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.what in ("viewer", "all"):
             results["viewer"] = bench_viewer(args.viewer_patients, tmp)
             print(results["viewer"], flush=True)
+        if args.what == "browser":  # minutes: the real browser, not part of "all"
+            from bench.viewer_e2e import bench_viewer_browser
+
+            results["browser"] = bench_viewer_browser(args.viewer_patients, tmp)
+            print(results["browser"], flush=True)
         if args.what in ("live", "all"):
             from bench.live_cycle import bench_live
 

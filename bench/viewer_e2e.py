@@ -15,7 +15,17 @@ largest normal ward:
 - VmRSS / VmHWM of the viewer server process (and its children) after the census and after
   the charts.
 
+Same-run floor (bench/flet_floor.py): the smallest Flet page, served the same way, whose search
+box echoes each keystroke into one Text. Its page load, keystroke-to-echo latency, Python CPU
+time and websocket bytes per keystroke are measured in the same run, and the viewer's figures are
+reported as ratios to it: keystroke p95 / floor keystroke p95 (targets: 1.5x on a ward, 2x
+hospital-wide), login-to-census and click-to-chart p50 / floor page load p50 (target 2x each).
+Per keystroke also: the viewer process's CPU time (utime+stime from /proc, "our Python time")
+and the websocket bytes Playwright sees (`page.on("websocket")`, framereceived = sent to the
+browser, framesent = from it), from the key press until the list settled.
+
 Latencies include Playwright's round trips (a few ms each); they are reported, never asserted.
+This is a benchmark, not a test: nothing here runs in the test suite.
 Side effects: writes the demo home under `tmp`, starts (and always stops) a viewer subprocess
 and a headless Chromium.
 """
@@ -73,6 +83,64 @@ class WardPlan:
     # debounce), so that either list counts as "updated".
     hits: dict[str, list[CensusRow]] = field(default_factory=dict)
     charts: list[CensusRow] = field(default_factory=list)
+
+
+class Wire:
+    """Websocket payload bytes of one tab, as Playwright sees them (attach before `goto`)."""
+
+    def __init__(self, page: Any) -> None:
+        self.to_browser = 0  # framereceived: what the server sent to the browser
+        self.from_browser = 0  # framesent
+        page.on("websocket", self._attach)
+
+    def _attach(self, ws: Any) -> None:
+        ws.on("framereceived", lambda payload: self._count(payload, inbound=True))
+        ws.on("framesent", lambda payload: self._count(payload, inbound=False))
+
+    def _count(self, payload: str | bytes, *, inbound: bool) -> None:
+        size = len(payload.encode()) if isinstance(payload, str) else len(payload)
+        if inbound:
+            self.to_browser += size
+        else:
+            self.from_browser += size
+
+    def total(self) -> tuple[int, int]:
+        return self.to_browser, self.from_browser
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process `pid` has used so far (/proc/PID/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class KeyCosts:
+    """Per measured keystroke: latency (s), CPU of the server (s), bytes to/from the browser."""
+
+    latency: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    to_browser: list[int] = field(default_factory=list)
+    from_browser: list[int] = field(default_factory=list)
+
+    def add(self, latency: float, cpu: float, wire: tuple[int, int]) -> None:
+        self.latency.append(latency)
+        self.cpu.append(cpu)
+        self.to_browser.append(wire[0])
+        self.from_browser.append(wire[1])
+
+    def summary(self) -> dict[str, Any]:
+        out = _summary(self.latency)
+        if self.cpu:
+            # /proc counts CPU in 10 ms ticks: the mean over all keys is the usable figure.
+            out["python_cpu_mean_ms"] = _ms(statistics.fmean(self.cpu))
+            out["bytes_to_browser_p50"] = int(statistics.median(self.to_browser))
+            out["bytes_to_browser_p95"] = int(_p95([float(b) for b in self.to_browser]))
+            out["bytes_from_browser_p50"] = int(statistics.median(self.from_browser))
+        return out
 
 
 def _say(message: str) -> None:
@@ -169,6 +237,12 @@ def _expect(plan: WardPlan, query: str, *, merged: bool = False) -> tuple[str, l
     return f"{shown} of {len(plan.rows)} patients", [r.name for r in visible[:30]]
 
 
+def _count(page: Any, count: str) -> Any:
+    """The census count line showing `count` ("34 of 34 patients"), alone or followed by the
+    ward's on-ward / discharged figures ("· 30 on the ward, 4 discharged ...")."""
+    return page.get_by_text(re.compile(rf"^{re.escape(count)}(?: · .*)?$"))
+
+
 def _row(page: Any, name: str) -> Any:
     """A census row (one button in the accessibility tree) whose label holds `name`."""
     return page.get_by_role("button", name=re.compile(re.escape(name) + r"(?!\w)"))
@@ -203,9 +277,11 @@ def _viewer(home: Path, ward: str, log: Path) -> Iterator[tuple[subprocess.Popen
 
 
 def _open_page(browser: Any, url: str) -> tuple[Any, Any]:
-    """A fresh 1366x768 tab on the viewer with the accessibility tree switched on."""
+    """A fresh 1366x768 tab on the viewer with the accessibility tree switched on; its
+    websocket byte counter is `page.wire`."""
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
+    page.wire = Wire(page)
     page.set_default_timeout(WAIT_MS)
     page.goto(url)
     page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=60_000)
@@ -239,7 +315,7 @@ def _login(page: Any, plan: WardPlan) -> float:
     started = time.perf_counter()
     page.keyboard.press("Enter")
     _row(page, first[0]).first.wait_for(timeout=LOGIN_WAIT_MS)
-    page.get_by_text(count, exact=True).wait_for(timeout=LOGIN_WAIT_MS)
+    _count(page, count).wait_for(timeout=LOGIN_WAIT_MS)
     return time.perf_counter() - started
 
 
@@ -248,29 +324,30 @@ def _either(page: Any, a: str, b: str, *, row: bool) -> Any:
     if row:
         first, second = _row(page, a).first, _row(page, b).first
     else:
-        first, second = page.get_by_text(a, exact=True), page.get_by_text(b, exact=True)
+        first, second = _count(page, a), _count(page, b)
     return first if a == b else first.or_(second).first
 
 
-def _keystrokes(page: Any, plan: WardPlan, misses: list[str]) -> list[float]:
+def _keystrokes(page: Any, plan: WardPlan, misses: list[str], pid: int) -> KeyCosts:
     """Seconds from one key press to the list the user should see, per measurable key.
 
     The list counts as updated when it shows the viewer's local filter or the list with the
     snapshot's search hits merged (whichever the viewer draws first). A key is measured when
     the count text or the first row changes (the previous first row must leave the first
     screenful, so its absence proves the list was redrawn). Between keys the merged list is
-    awaited, so each key starts from a settled screen."""
+    awaited, so each key starts from a settled screen. CPU time and websocket bytes are counted
+    from the key press until that merged list is shown (the debounced search included)."""
     box = page.get_by_role("textbox", name="Search (Ctrl+F)")
     box.click()
     page.wait_for_timeout(400)  # Flutter takes the focus a moment after the click
-    times: list[float] = []
+    costs = KeyCosts()
     base_count, base_first = _expect(plan, "")
     deadline = time.monotonic() + KEYS_BUDGET_S
     for prefix in plan.prefixes:
         if time.monotonic() > deadline:  # bounded run; the keys so far give the figures
             break
         box.fill("")
-        page.get_by_text(base_count, exact=True).wait_for()
+        _count(page, base_count).wait_for()
         page.wait_for_timeout(300)  # let the debounced search of the clearing settle
         prev_count, prev_first = base_count, base_first
         for i in range(1, len(prefix) + 1):
@@ -281,6 +358,7 @@ def _keystrokes(page: Any, plan: WardPlan, misses: list[str]) -> list[float]:
                 prev_first and first and m_first and prev_first[0] not in first + m_first
             )
             measurable = prev_count not in (count, m_count) or old_gone
+            cpu0, wire0 = _cpu_s(pid), page.wire.total()
             started = time.perf_counter()
             page.keyboard.type(prefix[i - 1])
             try:
@@ -290,9 +368,15 @@ def _keystrokes(page: Any, plan: WardPlan, misses: list[str]) -> list[float]:
                     _either(page, first[0], m_first[0], row=True).wait_for(timeout=WAIT_MS)
                 _either(page, count, m_count, row=False).wait_for(timeout=WAIT_MS)
                 elapsed = time.perf_counter() - started
+                _count(page, m_count).wait_for(timeout=WAIT_MS)
+                page.wait_for_timeout(100)  # the last frames of this key's update
                 if measurable:
-                    times.append(elapsed)
-                page.get_by_text(m_count, exact=True).wait_for(timeout=WAIT_MS)
+                    wire1 = page.wire.total()
+                    costs.add(
+                        elapsed,
+                        _cpu_s(pid) - cpu0,
+                        (wire1[0] - wire0[0], wire1[1] - wire0[1]),
+                    )
             except Exception as exc:  # a miss is a finding, not a crash of the benchmark
                 misses.append(f"key {query!r}: {type(exc).__name__}; box={box.input_value()!r}")
                 box.fill(query)
@@ -300,8 +384,8 @@ def _keystrokes(page: Any, plan: WardPlan, misses: list[str]) -> list[float]:
             prev_count, prev_first = m_count, m_first
             page.wait_for_timeout(150)  # a person's pace
     box.fill("")
-    page.get_by_text(base_count, exact=True).wait_for()
-    return times
+    _count(page, base_count).wait_for()
+    return costs
 
 
 def _charts(page: Any, plan: WardPlan, misses: list[str]) -> tuple[list[float], list[float]]:
@@ -349,8 +433,8 @@ def _bench_ward(browser: Any, home: Path, plan: WardPlan, logins: int, log: Path
             login_times.append(_login(page, plan))
             _say(f"{plan.ward}: census after {login_times[0]:.2f} s; typing")
             mem_census = _proc_memory(process.pid)
-            keys = _keystrokes(page, plan, misses)
-            _say(f"{plan.ward}: {len(keys)} keys measured; opening charts")
+            keys = _keystrokes(page, plan, misses, process.pid)
+            _say(f"{plan.ward}: {len(keys.latency)} keys measured; opening charts")
             opened, back = _charts(page, plan, misses)
             mem_charts = _proc_memory(process.pid)
         finally:
@@ -375,7 +459,7 @@ def _bench_ward(browser: Any, home: Path, plan: WardPlan, logins: int, log: Path
         "start_to_listening_s": round(listening, 2),
         "start_to_login_usable_s": round(login_usable, 2),
         "login_to_census": _summary(login_times),
-        "keystroke_to_list": _summary(keys),
+        "keystroke_to_list": keys.summary(),
         "click_to_chart": _summary(opened),
         "escape_to_census": _summary(back),
         "memory_after_census": mem_census,
@@ -383,6 +467,136 @@ def _bench_ward(browser: Any, home: Path, plan: WardPlan, logins: int, log: Path
         "memory_after_all_logins": mem_end,
         "misses": misses,
     }
+
+
+FLOOR_WORDS = ["Mueller", "Schmidt", "Weber", "Becker", "Hoffmann", "Koch"]
+
+
+@contextmanager
+def _floor_server(log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """bench/flet_floor.py on a free port of 127.0.0.1; always stopped on exit."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bench.flet_floor", "--port", str(port)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_for_port(port, process, timeout=120)
+        yield process, f"http://127.0.0.1:{port}/"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def bench_floor(browser: Any, log: Path, loads: int = 5) -> dict[str, Any]:
+    """The same-run floor: page load (goto to a usable search box), keystroke to echo,
+    click to one drawn line, with CPU and websocket bytes per keystroke.
+
+    Raises whatever Playwright raises when the floor page itself does not work."""
+    from bench.flet_floor import BOX_LABEL, ECHO_PREFIX, OPEN_LABEL, OPENED_TEXT
+
+    page_loads: list[float] = []
+    clicks: list[float] = []
+    costs = KeyCosts()
+    with _floor_server(log) as (process, url):
+        for n in range(loads):
+            context = browser.new_context(viewport=VIEWPORT)
+            try:
+                page = context.new_page()
+                page.wire = Wire(page)
+                page.set_default_timeout(WAIT_MS)
+                started = time.perf_counter()
+                page.goto(url)
+                page.wait_for_selector(
+                    "flt-semantics-placeholder", state="attached", timeout=60_000
+                )
+                page.locator("flt-semantics-placeholder").dispatch_event("click")
+                box = page.get_by_role("textbox", name=BOX_LABEL)
+                box.wait_for(timeout=LOGIN_WAIT_MS)
+                page_loads.append(time.perf_counter() - started)
+                if n:
+                    continue  # the keys and clicks are measured in the first tab
+                box.click()
+                page.wait_for_timeout(400)
+                for word in FLOOR_WORDS:
+                    box.fill("")
+                    page.get_by_text(ECHO_PREFIX.strip(), exact=True).wait_for()
+                    page.wait_for_timeout(300)
+                    for i in range(1, len(word) + 1):
+                        cpu0, wire0 = _cpu_s(process.pid), page.wire.total()
+                        started = time.perf_counter()
+                        page.keyboard.type(word[i - 1])
+                        page.get_by_text(ECHO_PREFIX + word[:i], exact=True).wait_for()
+                        elapsed = time.perf_counter() - started
+                        page.wait_for_timeout(100)
+                        wire1 = page.wire.total()
+                        costs.add(
+                            elapsed,
+                            _cpu_s(process.pid) - cpu0,
+                            (wire1[0] - wire0[0], wire1[1] - wire0[1]),
+                        )
+                        page.wait_for_timeout(150)
+                button = page.get_by_role("button", name=OPEN_LABEL)
+                for k in range(10):
+                    want = OPENED_TEXT if k % 2 == 0 else OPENED_TEXT + " again"
+                    page.wait_for_timeout(200)
+                    started = time.perf_counter()
+                    button.click()
+                    page.get_by_text(want, exact=True).wait_for()
+                    clicks.append(time.perf_counter() - started)
+            finally:
+                context.close()
+    return {
+        "page_load": _summary(page_loads),
+        "keystroke_to_echo": costs.summary(),
+        "click_to_text": _summary(clicks),
+    }
+
+
+def _ratio(value: dict[str, Any], key: str, floor: dict[str, Any], floor_key: str) -> float | None:
+    if key not in value or floor_key not in floor or not floor[floor_key]:
+        return None
+    return round(float(value[key]) / float(floor[floor_key]), 2)
+
+
+def ratios_to_floor(result: dict[str, Any]) -> dict[str, Any]:
+    """Pure: the viewer's figures as multiples of the same run's floor, with the targets."""
+    floor = result.get("floor", {})
+    load = floor.get("page_load", {})
+    key_floor = floor.get("keystroke_to_echo", {})
+    out: dict[str, Any] = {}
+    for where, key_target in (("ward", 1.5), ("hospital", 2.0)):
+        figures = result.get(where)
+        if not figures:
+            continue
+        keys = figures["keystroke_to_list"]
+        out[where] = {
+            "keystroke_p50_x": _ratio(keys, "p50_ms", key_floor, "p50_ms"),
+            "keystroke_p95_x": _ratio(keys, "p95_ms", key_floor, "p95_ms"),
+            "keystroke_p95_target_x": key_target,
+            "python_cpu_per_key_x": _ratio(
+                keys, "python_cpu_mean_ms", key_floor, "python_cpu_mean_ms"
+            ),
+            "bytes_to_browser_per_key_x": _ratio(
+                keys, "bytes_to_browser_p50", key_floor, "bytes_to_browser_p50"
+            ),
+            "login_to_census_x_page_load": _ratio(
+                figures["login_to_census"], "p50_ms", load, "p50_ms"
+            ),
+            "click_to_chart_x_page_load": _ratio(
+                figures["click_to_chart"], "p50_ms", load, "p50_ms"
+            ),
+            "login_chart_target_x": 2.0,
+        }
+    return out
 
 
 def _largest_ward(home: Path) -> str:
@@ -431,12 +645,15 @@ def bench_viewer_browser(
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
+            _say("floor: the minimal Flet page")
+            result["floor"] = bench_floor(browser, tmp / "floor.log")
             for plan in plans:
                 key = "hospital" if plan.ward == "hospital" else "ward"
                 log = tmp / f"viewer-{patients}-{plan.ward}.log"
                 result[key] = _bench_ward(browser, home, plan, logins, log)
         finally:
             browser.close()
+    result["ratios_to_floor"] = ratios_to_floor(result)
     return result
 
 
@@ -445,12 +662,17 @@ def _main(argv: list[str] | None = None) -> int:
     parser.add_argument("--patients", type=int, default=10_000)
     parser.add_argument("--demo", type=Path, default=None, help="an existing make_demo folder")
     parser.add_argument("--logins", type=int, default=3, help="logins per ward (fresh tabs)")
+    parser.add_argument("--out", type=Path, default=None, help="also write the result as JSON")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="wardcopy-viewer-bench-") as tmp:
         started = time.perf_counter()
         result = bench_viewer_browser(args.patients, Path(tmp), demo=args.demo, logins=args.logins)
         result["bench_s"] = round(time.perf_counter() - started, 1)
         print(result, flush=True)
+        if args.out is not None:
+            import json
+
+            args.out.write_text(json.dumps(result, indent=2, default=str) + "\n")
     return 0
 
 
