@@ -238,9 +238,9 @@ def _expect(plan: WardPlan, query: str, *, merged: bool = False) -> tuple[str, l
 
 
 def _count(page: Any, count: str) -> Any:
-    """The census count line showing `count` ("34 of 34 patients"), alone or followed by the
-    ward's on-ward / discharged figures ("· 30 on the ward, 4 discharged ...")."""
-    return page.get_by_text(re.compile(rf"^{re.escape(count)}(?: · .*)?$"))
+    """The census count showing `count` ("34 of 34 patients"), alone or followed (on the same
+    or the next line) by the ward's on-ward / discharged figures ("30 on the ward, ...")."""
+    return page.get_by_text(re.compile(rf"^{re.escape(count)}(?:\s.*)?$", re.S))
 
 
 def _row(page: Any, name: str) -> Any:
