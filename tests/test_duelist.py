@@ -156,3 +156,34 @@ def test_census_column_before_dues_are_loaded_is_empty_not_a_dash() -> None:
     model = CensusModel([CensusRow(patient_id="a", name="A", room="1", bed="1")])
     (line,) = model.lines(NOW, BERLIN, "de")
     assert (line.due, line.due_state) == ("", "none")
+
+
+# --------------------------------------------------------------------------- due screen
+
+
+def test_due_screen_model_rows_words_keys_and_highlight() -> None:
+    from app.ui.viewmodels.due import DueListModel
+
+    recs = [
+        patient("a", "10", [med("m1", ["11:00"])]),
+        patient("b", "2", [med("m2", ["07:00", "12:00"])]),
+    ]
+    model = DueListModel(ward_due(recs, NOW, 4, NOW, BERLIN), hours=4)
+    lines = model.lines(NOW, BERLIN, "de")
+    assert [(x.time, x.mark, x.room_bed, x.patient, x.dose, x.route) for x in lines] == [
+        ("07:00", "⚠ ÜBERFÄLLIG", "2/1", "Patient b", "5 mg", "p.o."),
+        ("11:00", "", "10/1", "Patient a", "5 mg", "p.o."),
+        ("12:00", "", "2/1", "Patient b", "5 mg", "p.o."),
+    ]
+    assert model.title("de") == "Fällige Medikamente (nächste 4 h)"
+    assert model.summary("en") == "3 doses, 1 of them overdue"
+    assert model.columns("en")[:3] == ("Time", "Rm/bed", "Patient")
+    assert model.selected_patient() == "b"
+    model.move(1)
+    assert model.selected_patient() == "a"
+    model.move(10)
+    assert model.selected_patient() == "b" and model.selected == 2
+    assert [model.hour_for_key(k) for k in ("2", "4", "8", "1", "x")] == [2, 4, 8, 12, None]
+    model.set_doses([], 12)
+    assert model.selected_patient() is None
+    assert model.summary("de") == "Keine geplanten Gaben in den nächsten 12 h."

@@ -20,6 +20,7 @@ import flet as ft
 from app.ui import theme
 from app.ui.screens.census import CensusScreen
 from app.ui.screens.chart import ChartScreen
+from app.ui.screens.due import DueScreen
 from app.ui.screens.host import ScreenHost, idle_timeout, suppress
 from app.ui.screens.lock import IdleLocker
 from app.ui.screens.login import LoginScreen
@@ -55,6 +56,7 @@ class Viewer(ScreenHost):
         self.login_screen = LoginScreen(self)
         self.locker = IdleLocker(self)
         self.census_screen = CensusScreen(self)
+        self.due_screen = DueScreen(self)
         self.chart_screen = ChartScreen(self)
         self.print_dialog = PrintDialog(self)
         self.settings_dialog = SettingsDialog(self)
@@ -162,9 +164,13 @@ class Viewer(ScreenHost):
         if sees_patients(self.user):
             await self.chart_screen.open_patient(patient_id)
 
-    async def open_print_dialog(self, *, patient: bool) -> None:
+    async def open_print_dialog(self, *, patient: bool, docs: list[str] | None = None) -> None:
         if sees_patients(self.user):
-            await self.print_dialog.open(patient=patient)
+            await self.print_dialog.open(patient=patient, docs=docs)
+
+    async def open_due(self) -> None:
+        if sees_patients(self.user):
+            await self.due_screen.open()
 
     async def open_settings(self, e: Any) -> None:
         await self.settings_dialog.open(e)
@@ -211,6 +217,8 @@ class Viewer(ScreenHost):
             await self.census_screen.on_key(e)
         elif self.screen == "chart":
             await self.chart_screen.on_key(e)
+        elif self.screen == "due":
+            await self.due_screen.on_key(e)
 
     async def on_language(self, _e: Any) -> None:
         self.lang = "en" if self.lang == "de" else "de"
@@ -231,6 +239,8 @@ class Viewer(ScreenHost):
             self.show_problem(expired=self.problem is None)
         elif self.screen == "status":
             self.status_screen.show()
+        elif self.screen == "due":
+            self.due_screen.show()
         else:
             self.render_banner()
             self.update()

@@ -182,12 +182,13 @@ CATALOG: dict[str, dict[str, str]] = {
     "ui.census.col.code": {"de": "REA-Status", "en": "Code status"},
     "ui.census.col.flags": {"de": "Hinweise", "en": "Flags"},
     "ui.census.col.due": {"de": "Medikation fällig", "en": "Meds due"},
+    "ui.census.print_due": {"de": "Liste drucken", "en": "Print list"},
     "ui.census.print": {"de": "Belegung drucken", "en": "Print census"},
     "ui.census.keys": {
         "de": "Pfeiltasten: Patient wählen · Enter: öffnen · Esc: Suche leeren · "
-        "Spaltenkopf: sortieren",
+        "Spaltenkopf: sortieren · Strg+M: fällige Medikamente",
         "en": "Arrow keys: choose a patient · Enter: open · Esc: clear search · "
-        "column header: sort",
+        "column header: sort · Ctrl+M: medications due",
     },
     "ui.census.day": {"de": "Tag {days}", "en": "day {days}"},
     "ui.census.open": {"de": "Öffnen: {name}", "en": "Open: {name}"},

@@ -117,10 +117,19 @@ class CensusScreen:
         if not compact:
             tools.append(self.count_text)
         if compact:
+            tools.append(icon_button(ft.Icons.MEDICATION, t("due.open", host.lang),
+                                     host.handler(self._open_due)))  # fmt: skip
             tools.append(
                 icon_button(ft.Icons.PRINT, tr("census.print"), host.handler(self._print_census))
             )
         else:
+            tools.append(
+                ft.OutlinedButton(
+                    t("due.open", host.lang),
+                    icon=ft.Icons.MEDICATION,
+                    on_click=host.handler(self._open_due),
+                )
+            )
             tools.append(
                 ft.OutlinedButton(
                     tr("census.print"),
@@ -334,6 +343,9 @@ class CensusScreen:
     async def _on_row(self, e: Any) -> None:
         await self.host.open_patient(e.control.data)
 
+    async def _open_due(self, _e: Any = None) -> None:
+        await self.host.open_due()
+
     async def _print_census(self, _e: Any) -> None:
         await self.host.open_print_dialog(patient=False)
 
@@ -352,6 +364,8 @@ class CensusScreen:
         if e.ctrl and key.upper() == "F":
             if self.search_field is not None:
                 await self.search_field.focus()
+        elif e.ctrl and key.upper() == "M":
+            await self._open_due()
         elif key == "Arrow Down":
             await self._move(1)
         elif key == "Arrow Up":

@@ -327,7 +327,11 @@ class ScreenHost:
     async def open_patient(self, patient_id: str) -> None:
         raise NotImplementedError
 
-    async def open_print_dialog(self, *, patient: bool) -> None:
+    async def open_print_dialog(self, *, patient: bool, docs: list[str] | None = None) -> None:
+        raise NotImplementedError
+
+    async def open_due(self) -> None:
+        """The ward's "medications due" screen."""
         raise NotImplementedError
 
     async def open_settings(self, _e: Any) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import flet as ft
 
+from app.present.catalog import t
 from app.ui import theme
 from app.ui.screens.host import ScreenHost
 from app.ui.widgets.basic import text
@@ -21,17 +22,23 @@ class PrintDialog:
     def __init__(self, host: ScreenHost) -> None:
         self.host = host
 
-    async def open(self, *, patient: bool) -> None:
-        """Show the dialog: patient documents when `patient`, else the census."""
+    async def open(self, *, patient: bool, docs: list[str] | None = None) -> None:
+        """Show the dialog: patient documents when `patient`, else the census; `docs` names
+        the documents to offer instead (the due screen: ["due4"] = medications due, 4 h)."""
         host = self.host
         tr = host.translate
         printers = await host.on_worker(host.backend.printers)
-        docs = ["summary", "mar24", "mar72"] if patient else ["census"]
+        if not docs:
+            docs = ["summary", "mar24", "mar72"] if patient else ["census"]
+
+        def label(doc: str) -> str:
+            if doc.startswith("due") and doc[3:].isdigit():
+                return t("due.title", host.lang, hours=int(doc[3:]))
+            return tr(f"print.{doc}")
+
         doc_group = ft.RadioGroup(
             value=docs[0],
-            content=ft.Column(
-                [ft.Radio(value=d, label=tr(f"print.{d}")) for d in docs], tight=True
-            ),
+            content=ft.Column([ft.Radio(value=d, label=label(d)) for d in docs], tight=True),
         )
         default = host.backend.settings.default_printer
         printer_dd = (
@@ -107,7 +114,8 @@ class PrintDialog:
         host = self.host
         who = host.user.display_name if host.user else ""
         now = host.now()
-        record = None if doc == "census" or host.chart is None else host.chart.record
+        ward_wide = doc == "census" or doc.startswith("due")
+        record = None if ward_wide or host.chart is None else host.chart.record
         rows = None
         if doc == "census":
             rows = host.census.visible() if host.census.query.strip() else host.census.rows
