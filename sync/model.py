@@ -38,7 +38,9 @@ TRUNCATED_MARK = " … [truncated]"
 
 
 class _Base(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=False, populate_by_name=True)
+    # defer_build: a model's validator is built when it is first used, not at import. A
+    # command that prints one patient builds only what it reads (issue 7: start-up time).
+    model_config = ConfigDict(extra="ignore", frozen=False, populate_by_name=True, defer_build=True)
 
 
 class SourceRef(_Base):

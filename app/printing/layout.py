@@ -19,14 +19,12 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, Protocol
 from xml.sax.saxutils import escape
 
-from reportlab.graphics import renderPDF
+from reportlab.graphics.barcode import qrencoder
 from reportlab.graphics.barcode.code128 import Code128
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4, landscape
@@ -436,12 +434,42 @@ def _code128(value: str) -> Code128 | None:
     return code if code.width <= CODE128_MAX_WIDTH else None
 
 
-def _qr(value: str) -> tuple[QrCodeWidget, float]:
-    widget = QrCodeWidget(value, barLevel="M", barBorder=QR_BORDER)
-    widget.qr.make()
-    size = (widget.qr.getModuleCount() + 2 * QR_BORDER) * QR_MODULE
-    widget.barWidth = widget.barHeight = size
-    return widget, size
+@lru_cache(maxsize=16)
+def _qr(value: str) -> tuple[tuple[tuple[int, int, int], ...], float]:
+    """The QR code of `value` (error correction M), computed once per value: the dark runs of
+    modules as (row, first column, length) and the side length with the quiet zone. Every page
+    header draws the same codes, and encoding (mask selection) is the slow part."""
+    code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    code.addData(value)
+    code.make()
+    runs: list[tuple[int, int, int]] = []
+    for row, modules in enumerate(code.modules):
+        col = 0
+        while col < len(modules):
+            start = col
+            while col < len(modules) and bool(modules[col]) == bool(modules[start]):
+                col += 1
+            if modules[start]:
+                runs.append((row, start, col - start))
+    size = (code.getModuleCount() + 2 * QR_BORDER) * QR_MODULE
+    return tuple(runs), size
+
+
+def _draw_qr(canvas: Canvas, value: str, x: float, y: float) -> float:
+    """Draw the QR code of `value` with its lower left corner (quiet zone included) at (x, y):
+    one filled path of the dark runs, the rectangles reportlab's QrCodeWidget draws, without
+    its shape tree (which cost a tenth of a second per page). Returns the side length."""
+    runs, size = _qr(value)
+    path = canvas.beginPath()
+    for row, col, length in runs:
+        path.rect(
+            x + (col + QR_BORDER) * QR_MODULE,
+            y + size - (row + QR_BORDER + 1) * QR_MODULE,
+            length * QR_MODULE,
+            QR_MODULE,
+        )
+    canvas.drawPath(path, stroke=0, fill=1)
+    return size
 
 
 def barcode_size(value: str) -> tuple[float, float]:
@@ -449,7 +477,7 @@ def barcode_size(value: str) -> tuple[float, float]:
     code = _code128(value)
     if code is not None:
         return float(code.width), BAR_HEIGHT
-    _widget, size = _qr(value)
+    _runs, size = _qr(value)
     return size, size
 
 
@@ -462,10 +490,8 @@ def _draw_barcode(canvas: Canvas, value: str, right: float, top: float) -> tuple
     if code is not None:
         code.drawOn(canvas, right - code.width, top - BAR_HEIGHT)
         return float(code.width), top - BAR_HEIGHT
-    widget, size = _qr(value)
-    drawing = Drawing(size, size)
-    drawing.add(widget)
-    renderPDF.draw(drawing, canvas, right - size, top - size)
+    _runs, size = _qr(value)
+    _draw_qr(canvas, value, right - size, top - size)
     return size, top - size
 
 
