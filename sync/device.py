@@ -154,6 +154,7 @@ def init_device(
     if storage == "keyring":
         info["keyring_entry"] = _keyring_user(did)
     fsutil.atomic_write(ddir / "device.json", orjson.dumps(info, option=orjson.OPT_INDENT_2), 0o600)
+    log.info("device %s created (private key in the %s)", did, storage)
     if server_key is not None:
         pin_server_key(home, server_key)
     return DeviceInit(DeviceIdentity(did, public, storage), tuple(warnings))
@@ -381,6 +382,7 @@ def pin_server_key(home: Path, key: str | bytes | Path, *, replace: bool = False
         (keys.signing_public_key_text(public) + "\n").encode("ascii"),
         0o600,
     )
+    log.info("server signing key %s pinned", keys.fingerprint(public))
     return keys.key_id(public)
 
 
@@ -393,6 +395,11 @@ def follow_rotation(home: Path, new_key: Ed25519PublicKey) -> None:
         raise DeviceError("no server key is pinned, so there is nothing to rotate")
     if keys.raw_public(current) == keys.raw_public(new_key):
         return
+    log.info(
+        "following the server's key rotation: %s retired, %s pinned",
+        keys.fingerprint(current),
+        keys.fingerprint(new_key),
+    )
     retired = [keys.signing_public_key_text(k) for k in retired_server_keys(home)]
     retired.append(keys.signing_public_key_text(current))
     fsutil.atomic_write(

@@ -12,6 +12,7 @@ the laptop's `wardcopy doctor` (app/doctor.py); it is re-exported here.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -39,6 +40,8 @@ from sync.checks import (
 from sync.errors import CliError
 from sync.export import file_digest, outbox_wards, parse_latest, resolve_outbox, server_public_keys
 from sync.package import PackageError
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_MAX_AGE",
@@ -357,7 +360,31 @@ def check_server(
     work folders left by killed builds,
     the roster. Never raises for something it can describe. Side effect: creates and deletes a
     probe file in the outbox."""
-    now = now or datetime.now(UTC)
+    log.info("checking the sync server")
+    checks = _server_checks(
+        sync_home, outbox, config_path, now or datetime.now(UTC), max_age, min_free
+    )
+    for check in checks:
+        # The check's name (a file, a ward id) and verdict; messages can name paths.
+        log.debug("%s %s", check.status, check.name)
+    counts = {status: sum(c.status == status for c in checks) for status in ("OK", "WARN", "FAIL")}
+    log.info(
+        "server checks done: %d OK, %d WARN, %d FAIL",
+        counts["OK"],
+        counts["WARN"],
+        counts["FAIL"],
+    )
+    return checks
+
+
+def _server_checks(
+    sync_home: Path,
+    outbox: Path | None,
+    config_path: Path | None,
+    now: datetime,
+    max_age: timedelta,
+    min_free: int,
+) -> list[Check]:
     checks = [check_private_mode(sync_home, "server home", 0o700, "server's keys and roster")]
     checks += _check_signing_key(sync_home)
     checks += _check_config(config_path)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import logging
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sync import fsutil, keys, package, paths, publish
 from sync.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, CliError
 from sync.package import WARD_RE, PackageError
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_EXPORT_KEEP",
@@ -289,6 +292,13 @@ def export_outbox(
             result.wards.append(WardExport(ward, None, None, "refused", "not a valid ward id"))
             continue
         outcome, raw = _export_ward(outbox, dest, ward, trusted or [])
+        log.info(
+            "ward %s: package %s %s%s",
+            ward,
+            outcome.sequence if outcome.sequence is not None else "-",
+            outcome.status,
+            f" ({outcome.reason})" if outcome.status == "refused" and outcome.reason else "",
+        )
         result.wards.append(outcome)
         if raw is not None:
             pointers[ward] = raw
@@ -310,6 +320,12 @@ def export_outbox(
         publish.atomic_write(dest / ward / "LATEST", raw)
         current = str(parse_latest(raw)["file"])
         result.pruned += _prune(dest / ward, current, keep)
+    log.info(
+        "export finished: %d ward(s), %d side file(s), %d old package(s) pruned",
+        len(result.wards),
+        len(result.side_files),
+        len(result.pruned),
+    )
     return result
 
 

@@ -12,8 +12,10 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -26,6 +28,9 @@ from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from pydantic import BaseModel, ConfigDict, Field
 
 from sync import fsutil
+
+# Lines name key ids, fingerprints, counts and durations: never key material or passwords.
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ARGON2_DEFAULT",
@@ -214,6 +219,7 @@ def init_signing_key(sync_home: Path) -> tuple[Ed25519PrivateKey, Path]:
         )
     key = generate_signing_key()
     save_signing_key(key, path)
+    log.info("signing key created (key id %s)", key_id(key.public_key()))
     return key, path
 
 
@@ -237,6 +243,11 @@ def rotate_signing_key(sync_home: Path) -> tuple[Ed25519PrivateKey, Ed25519Priva
     os.replace(staged, path)
     pub = path.with_suffix(".pub")
     os.replace(staged.with_suffix(".pub"), pub)
+    log.info(
+        "signing key rotated: key id %s retired, %s current",
+        key_id(old.public_key()),
+        key_id(new.public_key()),
+    )
     return old, new
 
 
@@ -459,8 +470,21 @@ def verify_password(password: str, verifier: PasswordVerifier) -> bool:
         expected = b64url_decode(verifier.hash)
         cost = Argon2Cost(verifier.time_cost, verifier.memory_cost, verifier.lanes)
         if verifier.memory_cost < 8 * verifier.lanes:
+            log.info("password verifier refused: malformed cost parameters")
             return False
+        started = time.perf_counter()
         actual = _argon2(password, salt, cost)
     except (ValueError, TypeError):
+        log.info("password verifier refused: malformed")
         return False
-    return hmac.compare_digest(actual, expected)
+    matched = hmac.compare_digest(actual, expected)
+    # The outcome and the cost, never the password or the hash.
+    log.debug(
+        "password check (Argon2id, %d KiB, %d passes, %d lanes) %s in %.2f s",
+        cost.memory_cost_kib,
+        cost.time_cost,
+        cost.lanes,
+        "matched" if matched else "did not match",
+        time.perf_counter() - started,
+    )
+    return matched

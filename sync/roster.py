@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -38,6 +39,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sync import fsutil
 from sync.keys import ARGON2_DEFAULT, Argon2Cost, PasswordVerifier, hash_password
 from sync.package import PackageError, TrustedKey, parse_document, seal_document
+
+# Lines name sequences and counts: never user ids, names or password verifiers.
+log = logging.getLogger(__name__)
 
 ROSTER_KIND = "roster"
 ROSTER_FORMAT: Literal[1] = 1
@@ -562,6 +566,7 @@ def seal_roster(roster: Roster, signing_key: Ed25519PrivateKey) -> bytes:
     """
     if roster.sequence < 1:
         raise RosterError("the roster is empty and unissued: add users first (`users add`)")
+    log.debug("sealing roster sequence %d (%d users)", roster.sequence, len(roster.users))
     return seal_document(
         ROSTER_KIND,
         roster.to_json(),
@@ -580,6 +585,7 @@ def open_roster(data: bytes, trusted_key: TrustedKey) -> Roster:
     try:
         document = parse_document(data, trusted_key, ROSTER_KIND)
     except PackageError as exc:
+        log.info("signed roster refused (%s)", exc.reason)
         raise RosterError(f"roster refused: {exc}") from exc
     roster = Roster.from_json(document.body, what="signed roster")
     if roster.sequence != document.sequence:
@@ -632,11 +638,18 @@ def install_roster(roster_dir: Path, data: bytes, trusted_key: TrustedKey) -> tu
         current = None  # a damaged installed copy must not block a valid newer roster
     if current is not None:
         if new.sequence < current.sequence:
+            log.info(
+                "roster sequence %d refused: older than the installed %d",
+                new.sequence,
+                current.sequence,
+            )
             raise RosterError(
                 f"roster refused: sequence {new.sequence} is older than the installed "
                 f"{current.sequence} (rollback)"
             )
         if new.sequence == current.sequence:
+            log.debug("roster sequence %d already installed", new.sequence)
             return current, False
     _write_private(installed_roster_path(roster_dir), data)
+    log.info("roster sequence %d installed (%d users)", new.sequence, len(new.users))
     return new, True

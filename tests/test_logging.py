@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +93,89 @@ def test_build_logs_one_line_per_step_and_no_patient_data(demo: Demo) -> None:
     assert len(secrets) > 20  # the check below has something to find
     leaked = sorted(s for s in secrets if s in info or s in debug)
     assert not leaked
+
+
+# One line per step of `wardcopy -v receive` of a new package, in this order.
+RECEIVE_STEPS = (
+    "sync.receive.install: receiving from a folder as device ",
+    ": offered package ",
+    ": fetched ",
+    " verified (signature, manifest, key for this device, payload)",
+    " installed (was none)",
+    "sync.receive.install: staff roster ",
+    "; receive finished in ",
+)
+
+
+def laptop(demo: Demo, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `wardcopy --home LAPTOP args` in a fresh process."""
+    argv = [sys.executable, "-m", "app.cli", "--home", str(demo.laptop), *args]
+    return subprocess.run(
+        argv,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "WARDCOPY_DEBUG": ""},
+        timeout=120,
+    )
+
+
+@pytest.mark.slow
+def test_receive_logs_fetch_verify_install_repair_and_refusal_without_patient_data(
+    demo: Demo,
+) -> None:
+    ward = next(w for w in demo.wards if w != "hospital")
+    ward_dir = demo.laptop / "snapshots" / ward
+    receive = ("receive", "--from", str(demo.outbox), "--ward", ward)
+
+    quiet = laptop(demo, *receive)
+    assert quiet.returncode == 0 and quiet.stderr == ""  # nothing new, nothing logged
+
+    shutil.rmtree(ward_dir)  # a laptop that has never had this ward
+    fresh = laptop(demo, "-v", *receive)
+    assert fresh.returncode == 0, fresh.stderr
+    lines = fresh.stderr.splitlines()
+    assert all(" INFO " in line for line in lines), fresh.stderr
+    positions = [next(i for i, x in enumerate(lines) if step in x) for step in RECEIVE_STEPS]
+    assert positions == sorted(positions), fresh.stderr
+
+    intact = laptop(demo, "-v", *receive)
+    assert " is installed and intact" in intact.stderr, intact.stderr
+
+    for db in ward_dir.glob("0*/snapshot.db"):
+        with db.open("ab") as fh:
+            fh.write(b"damage")
+    repaired = laptop(demo, "-vv", *receive)
+    assert repaired.returncode == 0, repaired.stderr
+    assert " is damaged; repairing it" in repaired.stderr
+    assert " DEBUG " in repaired.stderr and "database integrity checked" in repaired.stderr
+
+    refused = laptop(demo, "-v", "receive", "--from", str(demo.outbox), "--ward", "no-such-ward")
+    assert refused.returncode != 0
+    assert "receive refused (no-package) for ward no-such-ward" in refused.stderr
+
+    secrets = patient_strings(demo.source)
+    assert len(secrets) > 20
+    logged = fresh.stderr + intact.stderr + repaired.stderr + refused.stderr
+    assert not sorted(s for s in secrets if s in logged)
+
+
+@pytest.mark.slow
+def test_print_logs_the_snapshot_and_login_but_no_patient_data(demo: Demo, tmp_path: Path) -> None:
+    from sync.receive import open_installed
+
+    ward = next(w for w in demo.wards if w != "hospital")
+    snap = open_installed(demo.laptop, ward)
+    try:
+        patient = snap.reader.census()[0].patient_id
+    finally:
+        snap.close()
+    out = tmp_path / "summary.pdf"
+    args = ("print", "summary", "--ward", ward, "--patient", patient, "--user", "pflege")
+    done = laptop(demo, "-vv", *args, "--password-stdin", "--out", str(out), stdin="pflege-demo\n")
+    assert done.returncode == 0, done.stderr
+    assert f"sync.receive.installed: ward {ward}: snapshot " in done.stderr
+    assert "sync.keys: password check (Argon2id" in done.stderr and " matched in " in done.stderr
+    assert "pflege-demo" not in done.stderr
+    secrets = patient_strings(demo.source)
+    assert not sorted(s for s in secrets if s in done.stderr)

@@ -23,9 +23,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import logging
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,6 +54,10 @@ from sync.receive.installed import (
 )
 from sync.receive.sources import Source, disk_error
 from sync.snapshot import SnapshotError, SnapshotReader
+
+# Lines name wards, sequences, sizes, reasons and durations: never the source's address (a URL
+# may carry credentials), key material, or anything from inside a snapshot (docs/cli.md).
+log = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_LOCK_WAIT",
@@ -329,9 +335,46 @@ def receive(
     `home/roster/` and (first use, `trust_server_key`) the pinned key.
     Raises ReceiveError / PackageError (with `.reason`; `outcome_of` classifies it),
     device.DeviceError; on any failure the previously installed snapshot stays current."""
+    try:
+        return _receive(
+            home,
+            source,
+            ward,
+            trust_server_key,
+            timeout,
+            min_rate,
+            rate_window,
+            lock_wait,
+            max_size,
+            fault,
+        )
+    except PackageError as exc:  # ReceiveError included
+        log.info(
+            "receive refused (%s)%s; the installed snapshot stays current",
+            exc.reason,
+            f" for ward {ward}" if ward else "",
+        )
+        raise
+
+
+def _receive(
+    home: Path,
+    source: str,
+    ward: str | None,
+    trust_server_key: bool,
+    timeout: float,
+    min_rate: float,
+    rate_window: float,
+    lock_wait: float,
+    max_size: int | None,
+    fault: Fault | None,
+) -> ReceiveResult:
+    started = time.monotonic()
     step: Fault = fault or (lambda _name: None)
     identity = device.load_identity(home)
     device_key = device.load_device_key(home)
+    kind = "web server" if source.startswith(("http://", "https://")) else "folder"
+    log.info("receiving from a %s as device %s", kind, identity.device_id)
     with receive_lock(home, lock_wait), Source(source, timeout, min_rate, rate_window) as src:
         trusted = _trusted_key(home, src, trust_server_key)
         ward = _choose_ward(home, src, ward)
@@ -346,8 +389,17 @@ def receive(
             home, src, ward, ward_dir, trusted, identity, device_key, step, max_size
         )
         roster_status, warnings = _receive_roster(home, src, trusted)
+        log.info("staff roster %s", roster_status)
         statement, fresh_warnings = _receive_freshness(
             home, src, ward, ward_dir, trusted, result.sequence
+        )
+        log.debug("freshness statement: %s", "present" if statement else "none")
+        log.info(
+            "ward %s: package %d %s; receive finished in %.1f s",
+            ward,
+            result.sequence,
+            result.status,
+            time.monotonic() - started,
         )
         return dataclasses.replace(
             result,
@@ -402,11 +454,20 @@ def _receive_ward(
     where = f"{src.source} {ward}"
     latest = trust.parse_latest(src.read_small(f"{ward}/LATEST", _LATEST_MAX), where)
     installed_seq, installed_sha = _installed_sequence(ward_dir)
+    log.info(
+        "ward %s: offered package %d (%d bytes); installed: %s",
+        ward,
+        latest.sequence,
+        latest.size,
+        installed_seq if installed_seq is not None else "none",
+    )
     repair: str | None = None
     if trust.check_offer(latest, ward, installed_seq, installed_sha) == "current":
         repair = installed_damage(home, ward_dir)
         if repair is None:
+            log.info("ward %s: package %d is installed and intact", ward, latest.sequence)
             return _already(home, ward, ward_dir)
+        log.info("ward %s: installed package %d is damaged; repairing it", ward, latest.sequence)
     pointer = read_pointer(ward_dir)
     previous_size = _installed_size(ward_dir / str(pointer["dir"])) if pointer is not None else None
     trust.check_announced_size(latest.size, previous_size, where, max_size)
@@ -423,8 +484,15 @@ def _receive_ward(
             out = fsutil.open_exclusive(incoming)
         except OSError as exc:
             raise disk_error(exc, incoming) from exc
+        fetch_started = time.monotonic()
         with out:
             package_sha = src.fetch_to(f"{ward}/{latest.file}", out, latest.size)
+        log.info(
+            "ward %s: fetched %d bytes in %.1f s",
+            ward,
+            latest.size,
+            time.monotonic() - fetch_started,
+        )
         step("fetched")
 
         with incoming.open("rb") as fh:
@@ -437,6 +505,11 @@ def _receive_ward(
         db_key = trust.unwrap_db_key(manifest, device_key)
         size, payload_sha = package.hash_payload_file(incoming, header.payload_offset)
         trust.check_payload(manifest, size, payload_sha)
+        log.info(
+            "ward %s: package %d verified (signature, manifest, key for this device, payload)",
+            ward,
+            manifest.sequence,
+        )
         step("verified")
 
         staging = ward_dir / f".staging-{manifest.sequence:010d}-{secrets.token_hex(4)}"
@@ -451,6 +524,7 @@ def _receive_ward(
         step("fsynced")
 
         _check_database(db_path, db_key, ward)
+        log.debug("ward %s: database integrity checked", ward)
         step("integrity-checked")
 
         final = ward_dir / f"{manifest.sequence:010d}"
@@ -485,6 +559,12 @@ def _receive_ward(
         if previous_dir is not None:
             new_pointer["previous"] = previous_dir
         fsutil.atomic_write(ward_dir / "current", orjson.dumps(new_pointer))
+        log.info(
+            "ward %s: package %d installed (was %s)",
+            ward,
+            manifest.sequence,
+            installed_seq if installed_seq is not None else "none",
+        )
         step("pointer-written")
 
         _prune(ward_dir, manifest.sequence)
@@ -570,6 +650,7 @@ def _prune(ward_dir: Path, current: int) -> None:
     for seq in installed_sequences(ward_dir):
         name = f"{seq:010d}"
         if seq not in keep and seq != current and name not in protected:
+            log.debug("ward %s: pruning installed package %d", ward_dir.name, seq)
             shutil.rmtree(ward_dir / name, ignore_errors=True)
 
 

@@ -15,6 +15,7 @@ receive.lock                                      held by the running receive (s
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -31,6 +32,9 @@ from sync.package import WARD_RE, Manifest, PackageError, PackageHeader
 from sync.receive import trust
 from sync.receive.errors import ReceiveError
 from sync.snapshot import SnapshotError, SnapshotReader
+
+# Ward ids, sequences and failure reasons (codes); nothing from inside a snapshot.
+log = logging.getLogger(__name__)
 
 __all__ = [
     "InstalledSnapshot",
@@ -229,6 +233,7 @@ def open_installed(
         try:
             reader, manifest = _open_dir(home, ward, snap_dir, device_key, check_hash)
         except (PackageError, SnapshotError) as exc:
+            log.info("ward %s: installed snapshot %d refused (%s)", ward, seq, _reason(exc))
             failures.append(f"snapshot {seq} could not be opened ({exc})")
             continue
         reason = None
@@ -237,6 +242,13 @@ def open_installed(
                 f"; showing the previous good snapshot {seq} "
                 f"(data as of {package.format_timestamp(manifest.data_as_of)})"
             )
+            log.info("ward %s: falling back to the older snapshot %d", ward, seq)
+        log.info(
+            "ward %s: snapshot %d opened (signature%s checked)",
+            ward,
+            seq,
+            ", payload hash" if check_hash else "",
+        )
         return InstalledSnapshot(
             ward=ward,
             sequence=seq,
@@ -253,6 +265,11 @@ def open_installed(
         f"no installed snapshot of ward {ward} can be opened: {'; '.join(failures)}; "
         "run `wardcopy receive` again",
     )
+
+
+def _reason(exc: PackageError | SnapshotError) -> str:
+    """The short reason code of a refusal, for logs (messages can name paths)."""
+    return str(getattr(exc, "reason", type(exc).__name__))
 
 
 def read_freshness(home: Path, ward: str, sequence: int) -> package.Freshness | None:
