@@ -27,6 +27,7 @@ from e2e_support import (
     REPO,
     VIEWPORT,
     Viewer,
+    admin_of,
     free_port,
     make_home,
     pick_targets,
@@ -77,7 +78,7 @@ def viewer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Viewer]:
         )  # fmt: skip
     try:
         wait_for_port(port, process)
-        yield Viewer(f"http://127.0.0.1:{port}/", home, process, log, targets)
+        yield Viewer(f"http://127.0.0.1:{port}/", home, process, log, targets, admin_of(password))
     finally:
         process.terminate()
         try:
@@ -121,7 +122,8 @@ def page(browser: object, viewer: Viewer) -> Iterator[object]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """On a failed e2e test, keep a screenshot of the page (.pytest_cache/d/e2e-failures/)."""
     report: Any = yield
-    page_obj = getattr(item, "funcargs", {}).get("page")
+    funcargs = getattr(item, "funcargs", {})
+    page_obj = funcargs.get("page") or funcargs.get("sized")
     if call.when == "call" and report.failed and page_obj is not None and item.config.cache:
         target = item.config.cache.mkdir("e2e-failures") / f"{item.name}.png"
         try:

@@ -17,7 +17,7 @@ REPO = TESTS.parent
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
-from test_ui_support import NURSE, build_home  # noqa: E402
+from test_ui_support import ADMIN, NURSE, build_home  # noqa: E402
 
 from app.ui import fmt  # noqa: E402
 from app.ui.state import RESTRICTIVE_CODES, code_status_view  # noqa: E402
@@ -73,10 +73,13 @@ class Viewer:
     process: subprocess.Popen[bytes]
     log: Path
     targets: Targets
+    admin: tuple[str, str] = ("", "")  # (user id, password) of the IT admin in the roster
 
 
 def make_home(root: Path) -> tuple[Path, str, str, str]:
-    """(laptop home, user, password, display name): the demo if it runs, else the test home."""
+    """(laptop home, user, password, display name): the demo if it runs, else the test home.
+
+    The IT admin of the same roster: `admin_of(password)`."""
     demo = root / "demo"
     result = subprocess.run(
         [sys.executable, "-m", "app.cli", "demo", "--dir", str(demo), "--patients", "60",
@@ -95,6 +98,16 @@ def make_home(root: Path) -> tuple[Path, str, str, str]:
     built = build_home(root / "built")
     user, name, _role, password = NURSE
     return built.home, user, password, name
+
+
+def admin_of(nurse_password: str) -> tuple[str, str]:
+    """(user id, password) of the IT admin in the roster the nurse `nurse_password` is from."""
+    if nurse_password == NURSE[3]:
+        return ADMIN[0], ADMIN[3]
+    from demo import DEMO_USERS
+
+    user, _name, _role, password = next(u for u in DEMO_USERS if u[2] == "admin")
+    return user, password
 
 
 def pick_targets(home: Path, user: str, password: str, name: str) -> Targets:

@@ -41,6 +41,9 @@ class CensusScreen:
         self.list_view: ft.ListView | None = None
         self.header_slot = ft.Container()
         self.count_text = text("", theme.FONT_SMALL, color=theme.MUTED)
+        # Enter opens the highlighted patient only while the search box has the focus: on a
+        # focused button (a sort heading, "print") Enter means that button.
+        self.search_focused = False
         self._search_gen = 0  # bumped per keystroke; an older search's answer is dropped
         self._rendered: object = None  # what the census list shows now (skip equal re-renders)
         self._view: ft.Control | None = None
@@ -82,6 +85,10 @@ class CensusScreen:
                 self.search_field.value = host.census.query
             if not self.refresh():
                 host.update()
+            if self.search_field is not None:
+                # Back from a chart, the keys work as before it: the search box has the focus.
+                self.search_focused = True
+                host.page.run_task(self.search_field.focus)
             return
         self._row_controls = {}
         compact = host.layout.compact
@@ -99,7 +106,10 @@ class CensusScreen:
             border_color=theme.NAVY,
             focused_border_width=3,
             label=tr("census.search_label"),
+            on_focus=self._on_search_focus,
+            on_blur=self._on_search_blur,
         )
+        self.search_focused = True  # autofocus
         self.search_field = field
         picker = host.ward_picker()
         tools: list[ft.Control] = [picker, field] if picker is not None else [field]
@@ -340,6 +350,12 @@ class CensusScreen:
             if host.census.apply_search(host.census.query, hits):
                 self.refresh()
 
+    def _on_search_focus(self, _e: Any) -> None:
+        self.search_focused = True
+
+    def _on_search_blur(self, _e: Any) -> None:
+        self.search_focused = False
+
     async def _on_row(self, e: Any) -> None:
         await self.host.open_patient(e.control.data)
 
@@ -364,6 +380,7 @@ class CensusScreen:
         if e.ctrl and key.upper() == "F":
             if self.search_field is not None:
                 await self.search_field.focus()
+                self.search_focused = True
         elif e.ctrl and key.upper() == "M":
             await self._open_due()
         elif key == "Arrow Down":
@@ -374,7 +391,7 @@ class CensusScreen:
             await self._move(8)
         elif key in ("Page Up",):
             await self._move(-8)
-        elif key == "Enter":
+        elif key == "Enter" and self.search_focused:
             pid = host.census.selected_id()
             if pid:
                 await host.open_patient(pid)

@@ -263,11 +263,16 @@ class ScreenHost:
         choices = [c for c in self.ward_choices if self.may_see(c.ward_id)]
         if len(choices) < 2:
             return None
-        return ft.Dropdown(
+        # The classic drop-down: unlike ft.Dropdown (a menu) the browser build lets Tab reach
+        # it; Enter or Space opens it, arrows choose.
+        return ft.DropdownM2(
             label=self.translate("banner.ward"),
             value=self.backend.current.ward if self.backend.current else None,
-            options=[ft.DropdownOption(key=c.ward_id, text=c.name) for c in choices],
-            on_select=self.handler(self.on_ward),
+            options=[
+                ft.dropdownm2.Option(key=c.ward_id, text=c.name, content=ft.Text(c.name))
+                for c in choices
+            ],
+            on_change=self.handler(self.on_ward),
             width=260,
             text_style=ft.TextStyle(size=theme.FONT_BODY, color=theme.INK),
             bgcolor=theme.PAPER,

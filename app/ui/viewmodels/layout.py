@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.ui.viewmodels.census import SortKey
+
 COMPACT_BELOW = 1280  # px: below this the banner and the census use their compact forms
 DEFAULT_WIDTH = 1366  # before the client has reported its size
 
@@ -25,3 +27,58 @@ class Layout:
 def layout_for(width: float | None) -> Layout:
     """The layout for a page `width` in logical pixels (None or 0: not known yet)."""
     return Layout(float(width) if width else float(DEFAULT_WIDTH))
+
+
+@dataclass(frozen=True)
+class Column:
+    """One census column: its sort key (None: not sortable), heading, and either a fixed width
+    (px: short facts that must never be cut, e.g. bed, name, birth date, MRN, code status) or a
+    flex weight (free text that wraps: diagnosis, allergies, flags)."""
+
+    id: str
+    sort: SortKey | None
+    label_id: str
+    width: int | None = None
+    flex: int = 0
+
+
+# Wide windows (1280 px and more): every fact in its own column.
+WIDE_COLUMNS: list[Column] = [
+    Column("bed", SortKey.BED, "census.col.bed", width=80),
+    Column("name", SortKey.NAME, "census.col.name", width=220),
+    Column("age", SortKey.AGE, "census.col.age", width=70),
+    Column("admitted", SortKey.ADMITTED, "census.col.admitted", width=110),
+    Column("attending", SortKey.ATTENDING, "census.col.attending", flex=14),
+    Column("diagnosis", SortKey.DIAGNOSIS, "census.col.diagnosis", flex=22),
+    Column("allergy", None, "census.col.allergy", flex=17),
+    Column("code", SortKey.CODE, "census.col.code", width=120),
+    Column("due", SortKey.DUE, "census.col.due", width=150),
+    Column("flags", None, "census.col.flags", flex=19),
+]
+# Compact (1024 px): the attending goes under the diagnosis, so that the facts keep their width.
+COMPACT_COLUMNS: list[Column] = [
+    Column("bed", SortKey.BED, "census.col.bed", width=76),
+    Column("name", SortKey.NAME, "census.col.name", width=196),
+    Column("age", SortKey.AGE, "census.col.age", width=56),
+    Column("admitted", SortKey.ADMITTED, "census.col.admitted", width=90),
+    Column("diagnosis", SortKey.DIAGNOSIS, "census.col.diagnosis_short", flex=26),
+    Column("allergy", None, "census.col.allergy", flex=17),
+    Column("code", SortKey.CODE, "census.col.code", width=100),
+    Column("due", SortKey.DUE, "census.col.due", width=112),
+    Column("flags", None, "census.col.flags", flex=19),
+]
+
+
+def census_columns(compact: bool) -> list[Column]:
+    return COMPACT_COLUMNS if compact else WIDE_COLUMNS
+
+
+# Space the census row needs besides its columns: padding, highlight border, gaps (8 px).
+ROW_CHROME = 12 + 12 + 5
+
+
+def census_free_width(window_width: float) -> float:
+    """Pixels left for the flexible (free-text) census columns in a window this wide."""
+    columns = census_columns(layout_for(window_width).compact)
+    fixed = sum(c.width or 0 for c in columns)
+    return window_width - ROW_CHROME - 8 * (len(columns) - 1) - fixed

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import flet as ft
@@ -11,52 +10,9 @@ import flet as ft
 from app.ui import theme
 from app.ui.strings import tr
 from app.ui.viewmodels.census import CensusLine, SortKey
+from app.ui.viewmodels.layout import Column, census_columns
 from app.ui.widgets.basic import Handler, pill, text
 from app.ui.widgets.markers import allergy_marker, allergy_status_marker, code_marker
-
-
-@dataclass(frozen=True)
-class Column:
-    """One census column: its sort key (None: not sortable), heading, and either a fixed width
-    (px: short facts that must never be cut, e.g. bed, name, birth date, MRN, code status) or a
-    flex weight (free text that wraps: diagnosis, allergies, flags)."""
-
-    id: str
-    sort: SortKey | None
-    label_id: str
-    width: int | None = None
-    flex: int = 0
-
-
-# Wide windows (1280 px and more): every fact in its own column.
-WIDE_COLUMNS: list[Column] = [
-    Column("bed", SortKey.BED, "census.col.bed", width=80),
-    Column("name", SortKey.NAME, "census.col.name", width=220),
-    Column("age", SortKey.AGE, "census.col.age", width=70),
-    Column("admitted", SortKey.ADMITTED, "census.col.admitted", width=110),
-    Column("attending", SortKey.ATTENDING, "census.col.attending", flex=14),
-    Column("diagnosis", SortKey.DIAGNOSIS, "census.col.diagnosis", flex=22),
-    Column("allergy", None, "census.col.allergy", flex=17),
-    Column("code", SortKey.CODE, "census.col.code", width=120),
-    Column("due", SortKey.DUE, "census.col.due", width=150),
-    Column("flags", None, "census.col.flags", flex=19),
-]
-# Compact (1024 px): the attending goes under the diagnosis, so that the facts keep their width.
-COMPACT_COLUMNS: list[Column] = [
-    Column("bed", SortKey.BED, "census.col.bed", width=76),
-    Column("name", SortKey.NAME, "census.col.name", width=200),
-    Column("age", SortKey.AGE, "census.col.age", width=60),
-    Column("admitted", SortKey.ADMITTED, "census.col.admitted", width=96),
-    Column("diagnosis", SortKey.DIAGNOSIS, "census.col.diagnosis_short", flex=28),
-    Column("allergy", None, "census.col.allergy", flex=16),
-    Column("code", SortKey.CODE, "census.col.code", width=106),
-    Column("due", SortKey.DUE, "census.col.due", width=112),
-    Column("flags", None, "census.col.flags", flex=16),
-]
-
-
-def census_columns(compact: bool) -> list[Column]:
-    return COMPACT_COLUMNS if compact else WIDE_COLUMNS
 
 
 def _cell(content: ft.Control, column: Column) -> ft.Control:
@@ -183,16 +139,17 @@ def census_row(
 ) -> ft.Control:
     """One patient. Name, birth date and MRN always show in full (hospital-wide hits too: their
     ward is a marker among the flags)."""
+    # Compact (1024 px): one point smaller, so that birth date and MRN fit their column.
+    small = theme.FONT_SMALL - (2 if compact else 1)
     name_bits: list[ft.Control] = [
         text(line.name, theme.FONT_BODY, bold=True, max_lines=1),
         text(
             f"{tr('chart.born', lang)} {line.birth} · {line.mrn}",
-            theme.FONT_SMALL,
+            theme.FONT_SMALL - (1 if compact else 0),
             color=theme.MUTED,
             max_lines=1,
         ),
     ]
-    small = theme.FONT_SMALL - 1
     flags: list[ft.Control] = []
     if line.other_ward and line.ward:
         flags.append(pill(line.ward, theme.WARN, theme.WARN_BG, size=small))
@@ -209,7 +166,7 @@ def census_row(
     if compact:
         diagnosis: ft.Control = ft.Column(
             [
-                text(line.diagnosis, theme.FONT_SMALL, max_lines=2),
+                text(line.diagnosis, theme.FONT_SMALL - 1, max_lines=2),
                 text(line.attending, theme.FONT_SMALL - 1, color=theme.MUTED, max_lines=1),
             ],
             spacing=0,
@@ -233,7 +190,11 @@ def census_row(
         "attending": text(line.attending, theme.FONT_TABLE, max_lines=2),
         "diagnosis": diagnosis,
         "allergy": (
-            allergy_marker(line.allergy, line.allergy_severe)
+            allergy_marker(
+                line.allergy,
+                line.allergy_severe,
+                size=theme.FONT_SMALL if compact else theme.FONT_TABLE,
+            )
             if line.allergy_state == "allergies"
             else allergy_status_marker(line.allergy_none, line.allergy_state)
         ),

@@ -302,7 +302,6 @@ def obs_table(
             name = ft.TextButton(
                 content=text(o.name, theme.FONT_TABLE, color=theme.NAVY),
                 on_click=_click,
-                tooltip=tr("obs.history", lang, name=o.name),
                 style=ft.ButtonStyle(
                     padding=ft.Padding.symmetric(horizontal=2, vertical=0),
                     alignment=ft.Alignment.CENTER_LEFT,
