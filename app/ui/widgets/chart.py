@@ -24,6 +24,7 @@ from app.ui.widgets.basic import Handler, grid, heading, icon_button, none_recor
 from app.ui.widgets.markers import code_box, isolation_marker
 
 BOX_WIDTH = 250  # code status and allergy boxes: beside the name from 1366 px on
+CODE_WIDTH = 340  # a limitation's words ("DNR/DNI - do not resuscitate, ...") in two lines
 
 
 def chart_header(
@@ -87,7 +88,12 @@ def chart_header(
     # wide window (a compact header leaves the height to the chart), on two lines at 1024 px,
     # never clipped.
     facts = ft.Row(
-        [ident, code_box(header.code, lang, width=BOX_WIDTH), allergy_box, *flags],
+        [
+            ident,
+            code_box(header.code, lang, width=CODE_WIDTH if header.code.restrictive else BOX_WIDTH),
+            allergy_box,
+            *flags,
+        ],
         spacing=14,
         run_spacing=8,
         wrap=True,

@@ -27,7 +27,8 @@ def code_box(code: CodeStatusView, lang: str, *, width: int = 340) -> ft.Control
                 # Expanded, so that a long label ("DNR/DNI - do not resuscitate, do not
                 # intubate", the printout's words) wraps in the box instead of being cut off.
                 ft.Container(
-                    text(code.label, theme.FONT_TITLE if restrictive else theme.FONT_BODY + 1,
+                    # 18 px bold on red: unmissable, yet two lines at most in the chart header.
+                    text(code.label, theme.FONT_BODY + 2 if restrictive else theme.FONT_BODY + 1,
                          bold=True, color=fg, max_lines=3),
                     expand=True,
                 ),
