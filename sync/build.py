@@ -32,7 +32,7 @@ import multiprocessing
 import os
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -120,6 +120,9 @@ class BuildReport:
 class BuildResult:
     wards: list[WardSnapshot]
     report: BuildReport
+    # Wards not rebuilt because their records equal those of their last package (an
+    # incremental build, sync.incremental); a full build lists none.
+    unchanged: list[str] = field(default_factory=list)
 
     def ward(self, ward_id: str) -> WardSnapshot:
         """The snapshot of `ward_id`; raises KeyError if it was not built."""
@@ -368,6 +371,7 @@ def build_snapshots(
     workers: int | None = None,
     data_as_of: datetime | None = None,
     exclude: Sequence[str] = (),
+    on_mapped: Callable[[PreparedRecord, list[str]], None] | None = None,
 ) -> BuildResult:
     """Build one snapshot per ward (and the hospital-wide ward) from the FHIR files at `source`.
 
@@ -378,6 +382,8 @@ def build_snapshots(
     be an ItemSource (the live source's resource store, sync.store); then `data_as_of` should be
     the time the FHIR server was last read (else: the newest lastUpdated, as for files).
     `exclude` leaves those ward ids out (the hospital-wide ward between its hourly builds).
+    `on_mapped` is called with every mapped patient's prepared record and the ids of all the
+    wards it was placed on (also wards not built now): the live source remembers them.
     Returns the snapshots with their keys and the build report.
     Raises BuildError (unknown ward, missing source), SnapshotError (cannot write a snapshot).
     """
@@ -432,8 +438,9 @@ def build_snapshots(
         report = BuildReport(patients=st.patient_count, merged=st.stats.merged)
         problems: Counter[str] = Counter()
         snapshots = _write_wards(
-            st, state, targets, workdir, data_as_of, now, source, report, problems, workers
-        )
+            st, state, targets, workdir, data_as_of, now, source, report, problems, workers,
+            on_mapped,
+        )  # fmt: skip
         stats = st.stats
     problems.update(stats.problems)
     report.resources = dict(sorted(stats.resources.items()))
@@ -471,6 +478,7 @@ def _write_wards(
     report: BuildReport,
     problems: Counter[str],
     workers: int | None,
+    on_mapped: Callable[[PreparedRecord, list[str]], None] | None = None,
 ) -> list[WardSnapshot]:
     keys = {ward_id: new_key() for ward_id, _ in targets}
     writers: dict[str, SnapshotWriter] = {}
@@ -496,6 +504,8 @@ def _write_wards(
             if record is None:
                 continue
             report.patients_mapped += 1
+            if on_mapped is not None:
+                on_mapped(record, ward_ids)
             if ward_ids:
                 report.patients_placed += 1
             fingerprint = hashlib.blake2b(record.data, digest_size=16).digest()

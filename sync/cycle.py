@@ -13,7 +13,7 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sync import fsutil, publish, workdirs
 from sync import roster as rosterlib
-from sync.build import BuildReport, build_snapshots
+from sync.build import BuildReport, BuildResult, build_snapshots
 from sync.config import Config
 from sync.sources import ItemSource
 from sync.workdirs import StaleWorkdir
@@ -103,6 +103,7 @@ def run_cycle(
     max_census_drop: float | None = None,
     force: bool = False,
     exclude: Sequence[str] = (),
+    builder: Callable[[Path], BuildResult] | None = None,
 ) -> CycleResult:
     """Build, seal and publish. Raises BuildError, SnapshotError, PublishError, OSError; a failure
     leaves every previously published package and LATEST pointer as they were.
@@ -111,7 +112,9 @@ def run_cycle(
     again. `max_census_drop`: a ward whose census fell by more than this fraction (and by at
     least MIN_SUSPICIOUS_DROP patients) against its last package is refused unless `force`
     (an empty export after a source glitch looks exactly like a ward that emptied).
-    `exclude`: ward ids not built this time. Side effect: records what was published per ward
+    `exclude`: ward ids not built this time. `builder`: builds into the given work folder instead
+    of `build_snapshots` (the live source's incremental build); wards it reports unchanged
+    count as unchanged. Side effect: records what was published per ward
     in `<sync home>/ward-state.json`."""
     started = time.perf_counter()
     # Removes the work folders of killed builds first (only those whose process is gone).
@@ -119,17 +122,21 @@ def run_cycle(
     log.info("cycle started")
     log.debug("work folder %s", workdir)
     try:
-        built = build_snapshots(
-            source,
-            config,
-            workdir,
-            wards=wards,
-            now=now,
-            workers=workers,
-            data_as_of=data_as_of,
-            exclude=exclude,
-        )
+        if builder is not None:
+            built = builder(workdir)
+        else:
+            built = build_snapshots(
+                source,
+                config,
+                workdir,
+                wards=wards,
+                now=now,
+                workers=workers,
+                data_as_of=data_as_of,
+                exclude=exclude,
+            )
         result = CycleResult(report=built.report, stale_removed=stale_removed)
+        result.unchanged.extend(built.unchanged)
         state = load_ward_state(sync_home)
         log.info("sealing and publishing %d ward package(s)", len(built.wards))
         for snap in built.wards:
@@ -253,29 +260,71 @@ def run_live_cycle(
     `[watch] max_census_drop` is refused unless `force` (see run_cycle).
     Also raises what run_cycle raises.
     """
+    from sync.incremental import Recorder, build_increment
     from sync.sources.http import safe_url
     from sync.sources.live import fetch
     from sync.store import open_store
 
+    every = timedelta(minutes=config.watch.hospital_every_minutes or 60)
     with open_store(sync_home) as store:
         fetched = fetch(config, store, full=full, now=now, progress=progress)
         store.name = safe_url(str(config.source)).split("://", 1)[-1].split("/", 1)[0]
-        result = run_cycle(
-            sync_home=sync_home,
-            source=store,
-            outbox=outbox,
-            config=config,
-            signing_key=signing_key,
-            wards=wards,
-            now=now,
-            workers=workers,
-            keep=keep,
-            data_as_of=fetched.read_at,
-            skip_unchanged=True,
-            max_census_drop=config.watch.max_census_drop,
-            force=force,
-            exclude=exclude,
-        )
+        when = now or datetime.now(UTC)
+        last = {w: str(s.get("digest")) for w, s in load_ward_state(sync_home).items()}
+
+        def builder(workdir: Path) -> BuildResult:
+            # Only the changed patients and wards (sync.incremental); everything when it
+            # cannot be narrowed down or on a full refresh, remembering every mapping again.
+            built = None
+            if not full:
+                built = build_increment(
+                    store,
+                    config,
+                    workdir,
+                    recorder,
+                    last_digests=last,
+                    now=when,
+                    data_as_of=fetched.read_at,
+                    wards=wards,
+                    exclude=list(exclude),
+                )
+            if built is None:
+                recorder.clear()
+                built = build_snapshots(
+                    store,
+                    config,
+                    workdir,
+                    wards=wards,
+                    now=when,
+                    workers=workers,
+                    data_as_of=fetched.read_at,
+                    exclude=exclude,
+                    on_mapped=recorder.put_full,
+                )
+            recorder.done()
+            return built
+
+        # Mapping, building and publishing in one store transaction: a killed cycle leaves
+        # the patients dirty and the next one maps them again.
+        with store.transaction():
+            recorder = Recorder(store, when, every)
+            result = run_cycle(
+                sync_home=sync_home,
+                source=store,
+                outbox=outbox,
+                config=config,
+                signing_key=signing_key,
+                wards=wards,
+                now=when,
+                workers=workers,
+                keep=keep,
+                data_as_of=fetched.read_at,
+                skip_unchanged=True,
+                max_census_drop=config.watch.max_census_drop,
+                force=force,
+                exclude=exclude,
+                builder=builder,
+            )
     result.fetch = fetched
     sign_freshness(sync_home, outbox, signing_key, fetched.read_at, result, exclude)
     for reason, count in fetched.problems.items():

@@ -45,6 +45,21 @@ _SCHEMA = (
         type TEXT NOT NULL, id TEXT NOT NULL, body BLOB NOT NULL, updated TEXT NOT NULL,
         patient TEXT, gen INTEGER NOT NULL, PRIMARY KEY (type, id)) WITHOUT ROWID""",
     "CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS resource_patient ON resource (patient)",
+    # Patients touched by committed increments and not yet mapped into published wards
+    # ("*": something shared changed, everything must be mapped again). Written in the
+    # increment's transaction, cleared in the build's: a kill in between loses nothing.
+    "CREATE TABLE IF NOT EXISTS dirty (patient TEXT PRIMARY KEY)",
+    # Per surviving patient: the hash of its mapped record, when its time-dependent content
+    # must be re-mapped, and the ids merged into it (sync.incremental).
+    """CREATE TABLE IF NOT EXISTS mapped (id TEXT PRIMARY KEY, digest BLOB NOT NULL,
+        recheck TEXT NOT NULL, members TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS mapped_recheck ON mapped (recheck)",
+    # The prepared snapshot rows of each mapped patient, read back when a ward is rebuilt.
+    "CREATE TABLE IF NOT EXISTS record (id TEXT PRIMARY KEY, prepared BLOB NOT NULL)",
+    # Which wards each mapped patient was placed on (the hospital-wide ward included).
+    """CREATE TABLE IF NOT EXISTS placement (ward TEXT NOT NULL, id TEXT NOT NULL,
+        PRIMARY KEY (ward, id)) WITHOUT ROWID""",
 )
 
 
@@ -83,6 +98,7 @@ class Increment:
     problems: Counter[str] = field(default_factory=Counter)
     patients: set[str] = field(default_factory=set)  # patient references touched
     state: dict[str, str] = field(default_factory=dict)  # written at commit
+    shared: int = 0  # resources without a patient (Location, Medication, ...) changed
 
     def upsert(self, resource: dict[str, Any], raw: bytes | None = None) -> None:
         """Insert or replace `resource` (it must have resourceType and id). Idempotent: the
@@ -100,6 +116,8 @@ class Increment:
         )
         if patient:
             self.patients.add(patient)
+        elif rtype != "Patient":
+            self.shared += 1
         self.upserts += 1
 
     def delete(self, rtype: str, rid: str) -> None:
@@ -113,6 +131,8 @@ class Increment:
         conn.execute("DELETE FROM resource WHERE type = ? AND id = ?", (rtype, rid))
         if row[0]:
             self.patients.add(row[0])
+        elif rtype != "Patient":
+            self.shared += 1
         if rtype == "Patient":
             self.patients.add(f"Patient/{rid}")
         self.deletes += 1
@@ -169,6 +189,23 @@ class ResourceStore:
     def close(self) -> None:
         self._conn.close()
 
+    @property
+    def conn(self) -> snapshot.Connection:
+        """The open connection (sync.incremental keeps its mapping tables in it)."""
+        return self._conn
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction: committed when the block ends normally, rolled back on any
+        exception (re-raised), also when the process is killed (SQLite's journal)."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
     def state(self, name: str) -> str | None:
         """A saved value (e.g. "since", "last_full"); None when never set."""
         row = self._conn.execute("SELECT value FROM state WHERE name = ?", (name,)).fetchone()
@@ -202,6 +239,10 @@ class ResourceStore:
                     inc.patients.add(patient)
                 swept = conn.execute("DELETE FROM resource WHERE gen < ?", (gen,)).rowcount
                 inc.deletes += max(0, swept)
+            dirty = ["*"] if inc.shared or full else sorted(inc.patients)
+            conn.executemany(
+                "INSERT OR IGNORE INTO dirty (patient) VALUES (?)", [(p,) for p in dirty]
+            )
             for name, value in inc.state.items():
                 conn.execute(
                     "INSERT OR REPLACE INTO state (name, value) VALUES (?, ?)", (name, value)

@@ -72,6 +72,7 @@ class PreparedRecord:
     search: tuple[str, str, str, str, str]
     exact: tuple[str, ...]
     counts: dict[str, int]
+    merged_from: tuple[str, ...] = ()  # Patient ids merged into this one (sync.incremental)
 
 
 def prepare_record(record: PatientRecord) -> PreparedRecord:
@@ -86,6 +87,7 @@ def prepare_record(record: PatientRecord) -> PreparedRecord:
         search=search_columns(record),
         exact=tuple(exact_search_keys(record)),
         counts=dict(record_counts(record)),
+        merged_from=tuple(record.merged_from),
     )
 
 

@@ -1,0 +1,359 @@
+"""Incremental ward builds for a live source: map only the patients that changed, rebuild only
+the wards whose records changed.
+
+The resource store (sync.store) remembers, encrypted like the resources themselves, per mapped
+patient: the hash of its mapped record, the wards it was placed on, its prepared snapshot rows,
+the ids merged into it and when its time-dependent content must be mapped again (`recheck`).
+An increment's transaction also records the patients it touched (table `dirty`).
+
+`build_increment` then maps again only
+- the dirty patients (and the survivor of a dirty merged patient, with all its members),
+- the patients whose `recheck` time has passed (see "Time" below),
+and rebuilds only the wards whose digest over (patient id, record hash), read from the store,
+differs from the digest of the ward's last published package (sync.cycle's ward state): a
+ward that gained, lost or changed a patient, and also a ward left unpublished earlier (excluded,
+refused, or a cycle killed before publishing). Its other patients' rows are read back from the
+store, not mapped again. The digest is the full build's (`sync.build._ward_digest`), so an
+incremental ward equals the full build's ward record for record.
+
+It returns None (the caller builds everything, `build_snapshots`, and `Recorder` replaces all
+remembered mappings) when an increment cannot be narrowed down safely: nothing mapped yet, a
+resource without patient changed (Location, Medication, Practitioner, ...: any patient may
+refer to it, and Locations decide the wards), a patient reference that is not `Patient/<id>`,
+or a changed Patient with a merge link or `active: false` that is not a known merged member
+(merges can move records between patients). The nightly full refresh rebuilds everything anyway
+and heals any drift.
+
+Time: mapping depends on `now` (discharged-within-hours stays, the stopped-orders and
+administration windows, flags that ended). Every patient is mapped again at least every
+`[watch] hospital_every_minutes` (the hospital-wide ward's cadence, default 60): its `recheck`
+is that long after it was mapped; after a full build the first rechecks are spread over the
+interval (by a hash of the id) so no single cycle maps everyone. So time-dependent content is at
+most that interval late, as the hospital-wide ward is; a re-mapped patient whose record did not
+change rebuilds nothing.
+
+Atomicity: the caller runs mapping, building and publishing inside one store transaction
+(`ResourceStore.transaction`) and clears `dirty` in it; a killed cycle rolls all of it back and
+the next cycle maps the same patients again (wards already published then equal their last
+package and are not published twice).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from sync import build as buildlib
+from sync.config import Config
+from sync.snapshot import PreparedRecord, SnapshotMeta, SnapshotWriter, new_key
+from sync.sources import SourceItem
+from sync.staging import Staging
+from sync.store import ResourceStore
+from sync.wards import effective_wards
+
+__all__ = ["Recorder", "build_increment", "decode_prepared", "encode_prepared", "ward_digests"]
+
+_PATIENT_REF = re.compile(r"Patient/([A-Za-z0-9\-.]{1,64})")
+_CHUNK = 400  # SQLite host parameters per IN (...) query
+_HASH_SPREAD = 1 << 16
+
+
+def _stamp(when: datetime) -> str:
+    """A sortable UTC text (comparisons in SQL are by text)."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def encode_prepared(record: PreparedRecord) -> bytes:
+    """The stored form of a prepared record (pure): its columns as JSON, a newline, then the
+    record JSON as it is (orjson never writes a newline without indentation)."""
+    head = orjson.dumps(
+        {
+            "i": record.patient_id,
+            "c": record.census,
+            "s": record.search,
+            "e": record.exact,
+            "n": record.counts,
+            "m": record.merged_from,
+        }
+    )
+    return head + b"\n" + record.data
+
+
+def decode_prepared(blob: bytes) -> PreparedRecord:
+    """The inverse of `encode_prepared` (pure). Raises ValueError on a damaged value."""
+    head, sep, data = bytes(blob).partition(b"\n")
+    if not sep:
+        raise ValueError("stored record without separator")
+    fields: dict[str, Any] = orjson.loads(head)
+    search = tuple(fields["s"])
+    if len(search) != 5:
+        raise ValueError("stored record with wrong search columns")
+    return PreparedRecord(
+        patient_id=fields["i"],
+        data=data,
+        census=fields["c"],
+        search=(search[0], search[1], search[2], search[3], search[4]),
+        exact=tuple(fields["e"]),
+        counts=fields["n"],
+        merged_from=tuple(fields["m"]),
+    )
+
+
+def _fingerprint(record: PreparedRecord) -> bytes:
+    # The same hash as the full build's ward digest (sync.build._write_wards).
+    return hashlib.blake2b(record.data, digest_size=16).digest()
+
+
+class Recorder:
+    """Writes what a build mapped into the store's mapping tables; use inside the caller's
+    store transaction. `every` is the longest time a patient goes without being mapped again."""
+
+    def __init__(self, store: ResourceStore, now: datetime, every: timedelta) -> None:
+        self.conn = store.conn
+        self.now = now
+        self.every = max(every, timedelta(minutes=1))
+
+    def clear(self) -> None:
+        """Forget every remembered mapping (before a full build records all again)."""
+        for table in ("mapped", "record", "placement"):
+            self.conn.execute(f"DELETE FROM {table}")
+
+    def remove(self, patient_id: str) -> None:
+        for table, column in (("mapped", "id"), ("record", "id"), ("placement", "id")):
+            self.conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (patient_id,))
+
+    def put(self, record: PreparedRecord, ward_ids: list[str], *, spread: bool = False) -> None:
+        """Remember `record` on `ward_ids`. With `spread` (a full build) the next re-mapping is
+        spread over the interval by a hash of the id, else it is one interval from now."""
+        pid = record.patient_id
+        later = self.every
+        if spread:
+            h = int.from_bytes(hashlib.blake2b(pid.encode(), digest_size=4).digest(), "big")
+            later = self.every * ((h % _HASH_SPREAD + 1) / _HASH_SPREAD)
+        self.remove(pid)
+        self.conn.execute(
+            "INSERT INTO mapped (id, digest, recheck, members) VALUES (?, ?, ?, ?)",
+            (pid, _fingerprint(record), _stamp(self.now + later), " ".join(record.merged_from)),
+        )
+        self.conn.execute(
+            "INSERT INTO record (id, prepared) VALUES (?, ?)", (pid, encode_prepared(record))
+        )
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO placement (ward, id) VALUES (?, ?)",
+            [(ward_id, pid) for ward_id in ward_ids],
+        )
+
+    def put_full(self, record: PreparedRecord, ward_ids: list[str]) -> None:
+        """`put` for a full build (`build_snapshots(on_mapped=...)`)."""
+        self.put(record, ward_ids, spread=True)
+
+    def done(self) -> None:
+        """Every dirty patient is mapped: clear them and mark the mappings usable."""
+        self.conn.execute("DELETE FROM dirty")
+        self.conn.execute("INSERT OR REPLACE INTO state (name, value) VALUES ('mapped', '1')")
+
+
+def ward_digests(store: ResourceStore) -> dict[str, str]:
+    """Each ward's digest over its remembered patients, as the full build computes it."""
+    rows: dict[str, list[tuple[str, bytes]]] = {}
+    for ward, pid, digest in store.conn.execute(
+        "SELECT p.ward, p.id, m.digest FROM placement p JOIN mapped m ON m.id = p.id"
+    ):
+        rows.setdefault(ward, []).append((pid, bytes(digest)))
+    return {ward: buildlib._ward_digest(pairs) for ward, pairs in rows.items()}
+
+
+def _chunks(values: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _patients_to_map(store: ResourceStore, now: datetime) -> set[str] | None:
+    """The ids of the patients to map again, or None when everything must be (see module)."""
+    conn = store.conn
+    if store.state("mapped") != "1":
+        return None
+    ids: set[str] = set()
+    for (ref,) in conn.execute("SELECT patient FROM dirty"):
+        match = _PATIENT_REF.fullmatch(str(ref))
+        if match is None:
+            return None  # "*" (shared resources changed) or a reference of another form
+        ids.add(match[1])
+    for (pid,) in conn.execute("SELECT id FROM mapped WHERE recheck <= ?", (_stamp(now),)):
+        ids.add(str(pid))
+    return ids
+
+
+def build_increment(
+    store: ResourceStore,
+    config: Config,
+    workdir: Path,
+    recorder: Recorder,
+    *,
+    last_digests: dict[str, str],
+    now: datetime,
+    data_as_of: datetime,
+    wards: list[str] | None = None,
+    exclude: list[str] | tuple[str, ...] = (),
+) -> buildlib.BuildResult | None:
+    """Map the changed patients again and build the wards whose records changed (see the
+    module docstring); None when everything must be built. `last_digests`: ward id -> digest
+    of its last published package. Writes the new mappings through `recorder` (inside the
+    caller's transaction) and the snapshots into `workdir`. Raises BuildError (unknown ward),
+    SnapshotError, StoreError-free sqlite errors of the store (the caller rolls back)."""
+    ids = _patients_to_map(store, now)
+    if ids is None:
+        return None
+    conn = store.conn
+    # Merged patients: a dirty member maps its survivor again; a survivor brings its members.
+    members: dict[str, list[str]] = {}
+    survivor_of: dict[str, str] = {}
+    for pid, text in conn.execute("SELECT id, members FROM mapped WHERE members != ''"):
+        members[str(pid)] = str(text).split()
+        for member in members[str(pid)]:
+            survivor_of[member] = str(pid)
+    ids = {survivor_of.get(pid, pid) for pid in ids}
+    fetch_ids = set(ids)
+    for pid in ids:
+        fetch_ids.update(members.get(pid, ()))
+    started = datetime.now(UTC)
+    tz = config.tz
+    with Staging(workdir, tz=tz, merge_inactive_duplicates=config.merge_inactive_duplicates) as st:
+        for rtype, body in conn.execute(
+            "SELECT type, body FROM resource WHERE patient IS NULL AND type != 'Patient'"
+        ):
+            st.add(SourceItem(orjson.loads(body), None, f"store:{rtype}", bytes(body)))
+        wanted = sorted(fetch_ids)
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            for (body,) in conn.execute(
+                f"SELECT body FROM resource WHERE type = 'Patient' AND id IN ({marks})", chunk
+            ):
+                patient = orjson.loads(body)
+                pid = str(patient.get("id"))
+                if (patient.get("link") or patient.get("active") is False) and (
+                    pid not in survivor_of and pid not in members
+                ):
+                    return None  # a new merge: records may move between patients
+                st.add(SourceItem(patient, None, "store:Patient", bytes(body)))
+        for chunk in _chunks([f"Patient/{pid}" for pid in wanted]):
+            marks = ",".join("?" * len(chunk))
+            for rtype, body in conn.execute(
+                f"SELECT type, body FROM resource WHERE patient IN ({marks})", chunk
+            ):
+                st.add(SourceItem(orjson.loads(body), None, f"store:{rtype}", bytes(body)))
+        st.finish_loading()
+        locations = [r for k, r in st.index.resources.items() if k.startswith("Location/")]
+        ward_configs = effective_wards(config, locations)
+        targets = [
+            t for t in buildlib._select_wards(config, ward_configs, wards) if t[0] not in exclude
+        ]
+        state = buildlib._MapState(
+            index=st.index, config=config, wards=ward_configs, tz=tz, now=now
+        )
+        report = buildlib.BuildReport(patients=st.patient_count, merged=st.stats.merged)
+        problems: Counter[str] = Counter()
+        seen: set[str] = set()
+        buildlib._STATE = state
+        try:
+            for batch in buildlib._batches(st.iter_raw_patients(), buildlib._BATCH_PATIENTS):
+                results, batch_problems, duplicates = buildlib._map_batch(batch)
+                problems.update(batch_problems)
+                st.stats.duplicates += duplicates
+                for raw, (record, ward_ids) in zip(batch, results, strict=True):
+                    pid = raw.key.partition("/")[2]
+                    seen.add(pid)
+                    if record is None:
+                        recorder.remove(pid)
+                        continue
+                    report.patients_mapped += 1
+                    if ward_ids:
+                        report.patients_placed += 1
+                    recorder.put(record, ward_ids)
+        finally:
+            buildlib._STATE = None
+        for pid in ids - seen:  # deleted, or merged into another patient now
+            recorder.remove(pid)
+        stats = st.stats
+    digests = ward_digests(store)
+    empty = buildlib._ward_digest([])
+    changed = [t for t in targets if digests.get(t[0], empty) != last_digests.get(t[0])]
+    snapshots = _write_changed(store, changed, digests, empty, workdir, config, now, data_as_of)
+    problems.update(stats.problems)
+    report.resources = dict(sorted(stats.resources.items()))
+    report.total_resources = stats.total
+    report.duplicates = stats.duplicates
+    report.skipped = dict(sorted(stats.skipped.items()))
+    report.problems = dict(problems.most_common())
+    report.data_as_of = data_as_of
+    report.elapsed_seconds = (datetime.now(UTC) - started).total_seconds()
+    built = {t[0] for t in changed}
+    return buildlib.BuildResult(
+        wards=snapshots,
+        report=report,
+        unchanged=[t[0] for t in targets if t[0] not in built],
+    )
+
+
+def _write_changed(
+    store: ResourceStore,
+    changed: list[tuple[str, str]],
+    digests: dict[str, str],
+    empty: str,
+    workdir: Path,
+    config: Config,
+    now: datetime,
+    data_as_of: datetime,
+) -> list[buildlib.WardSnapshot]:
+    """Write the snapshots of `changed` wards from the remembered records. Raises
+    SnapshotError (partial snapshots are deleted)."""
+    snapshots: list[buildlib.WardSnapshot] = []
+    writers: list[SnapshotWriter] = []
+    try:
+        for ward_id, ward_name in changed:
+            key = new_key()
+            meta = SnapshotMeta(
+                ward_id=ward_id,
+                ward_name=ward_name,
+                data_as_of=min(data_as_of, now),
+                built_at=now,
+                source=store.name,
+                generator=buildlib.GENERATOR,
+                time_zone=config.timezone,
+            )
+            writer = SnapshotWriter(workdir / f"{ward_id}.db", key, meta)
+            writers.append(writer)
+            count = 0
+            for (blob,) in store.conn.execute(
+                "SELECT r.prepared FROM placement p JOIN record r ON r.id = p.id "
+                "WHERE p.ward = ? ORDER BY p.id",
+                (ward_id,),
+            ):
+                writer.add_prepared(decode_prepared(blob))
+                count += 1
+                if count % buildlib._HELD_CHECK_EVERY == 0:
+                    buildlib._bound_held([writer])
+            writer.finish()
+            snapshots.append(
+                buildlib.WardSnapshot(
+                    ward_id=ward_id,
+                    ward_name=ward_name,
+                    path=writer.path,
+                    key=key,
+                    meta=writer.meta,
+                    patients=count,
+                    digest=digests.get(ward_id, empty),
+                )
+            )
+    except BaseException:
+        for writer in writers:
+            writer.abort()
+        raise
+    return snapshots
