@@ -58,9 +58,10 @@ register(
         "due.hours": {"de": "{hours} h", "en": "{hours} h"},
         "due.open": {"de": "Fällige Medikamente", "en": "Medications due"},
         "due.keys": {
-            "de": "Pfeiltasten: Zeile · Enter: Patient öffnen · 2/4/8/12: Stunden · "
-            "Strg+P: drucken · Esc: zurück",
-            "en": "Arrows: row · Enter: open patient · 2/4/8/12: hours · Ctrl+P: print · Esc: back",
+            "de": "Pfeiltasten: Zeile · Enter: Patient öffnen · Tasten 2, 4, 8, 1 (= 12): "
+            "Stunden · Strg+P: drucken · Esc: zurück",
+            "en": "Arrows: row · Enter: open patient · keys 2, 4, 8, 1 (= 12): hours · "
+            "Ctrl+P: print · Esc: back",
         },
     }
 )

@@ -62,10 +62,10 @@ COMPACT_COLUMNS: list[Column] = [
     Column("age", SortKey.AGE, "census.col.age", width=56),
     Column("admitted", SortKey.ADMITTED, "census.col.admitted", width=90),
     Column("diagnosis", SortKey.DIAGNOSIS, "census.col.diagnosis_short", flex=26),
-    Column("allergy", None, "census.col.allergy", flex=17),
+    Column("allergy", None, "census.col.allergy", flex=20),
     Column("code", SortKey.CODE, "census.col.code", width=100),
-    Column("due", SortKey.DUE, "census.col.due", width=112),
-    Column("flags", None, "census.col.flags", flex=19),
+    Column("due", SortKey.DUE, "census.col.due", width=96),
+    Column("flags", None, "census.col.flags", flex=17),
 ]
 
 
