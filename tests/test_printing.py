@@ -24,6 +24,8 @@ from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from app.printing import DocumentMeta, render_census, render_mar, render_summary
+from app.printing.mar import order_grid
+from app.printing.margrid import Cell
 from app.printing.sample import big_record, sample_census, sample_record
 from sync.model import (
     Allergy,
@@ -130,12 +132,15 @@ def test_mar_lists_scheduled_times_for_the_next_24_hours(record: PatientRecord) 
     assert first.index("Penicillin") < first.index("Regelmedikation")  # allergies at the top
     assert "Medikationsplan / Verabreichungsnachweis (24 h)" in first
     flat = re.sub(r"\s+", " ", "\n".join(texts))
-    # Metoprolol 08:00/20:00 from 09:30: today 20:00, tomorrow 08:00 (each a box to initial)
+    # Metoprolol 08:00/20:00 from 09:30, one column per day, one row per time: 30.11. 08:00
+    # overdue ("!"), 30.11. 20:00 and 01.12. 08:00 boxes, 01.12. 20:00 after the period ("–")
     assert "Metoprololsuccinat 47,5 mg Retardtablette" in flat
-    assert re.search(
-        r"ÜBERFÄLLIG 08:00.*?30\.11\. 08:00 ! 30\.11\. 20:00 01\.12\. 08:00 Furos", flat
-    )
-    assert re.search(r"30\.11\. 11:30 30\.11\. 19:30 01\.12\. 03:30 Insulin", flat)
+    assert re.search(r"ÜBERFÄLLIG 08:00.*?30\.11\. 01\.12\. 08:00 ! 20:00 – Furos", flat)
+    # Meropenem every 8 h from 03:30: 30.11. 03:30 before the period, 01.12. 11:30/19:30 after
+    assert re.search(r"30\.11\. 01\.12\. 03:30 – 11:30 – 19:30 – Insulin", flat)
+    meropenem = next(o for o in record.medications if o.drug.startswith("Meropenem"))
+    grid = order_grid(meropenem, record.administrations, NOW, NOW + timedelta(hours=24), TZ)
+    assert [grid.boxes_on(d) for d in grid.days] == [2, 1]  # 11:30, 19:30 | 03:30
     assert "Zeiten nicht berechenbar" in flat  # free-text insulin schema: boxes to fill in
     assert "Bedarfsmedikation" in flat and "Metamizol 500 mg" in flat
     # Metamizol "max. 4× / 24 h": as many boxes as the maximum daily doses times the days
@@ -148,17 +153,14 @@ def test_mar_72_hours_has_three_days_of_boxes(record: PatientRecord) -> None:
     assert_patient_on_every_page(texts, "en")
     flat = re.sub(r"\s+", " ", "\n".join(texts))
     metoprolol = flat.split("Metoprololsuccinat")[1].split("Furosemid")[0]
-    # 30 Nov 20:00, then 08:00 and 20:00 on 1 and 2 Dec, then 3 Dec 08:00 (before 09:30)
-    assert "30 Nov 08:00 !" in metoprolol
-    assert re.findall(r"(\d+ \w{3}) (\d\d:\d\d)", metoprolol.split("Иванова")[-1]) == [
-        ("30 Nov", "08:00"),  # overdue, not documented: a box to sign a late dose
-        ("30 Nov", "20:00"),
-        ("1 Dec", "08:00"),
-        ("1 Dec", "20:00"),
-        ("2 Dec", "08:00"),
-        ("2 Dec", "20:00"),
-        ("3 Dec", "08:00"),
-    ]
+    # One column per day 30 Nov .. 3 Dec; 30 Nov 08:00 overdue, not documented (a box to sign a
+    # late dose); 3 Dec 20:00 after the period
+    assert "30 Nov 1 Dec 2 Dec 3 Dec 08:00 ! 20:00 –" in metoprolol
+    order = next(o for o in record.medications if o.drug.startswith("Metoprolol"))
+    grid = order_grid(order, record.administrations, NOW, NOW + timedelta(hours=72), TZ)
+    late = [k for k, cell in grid.cells.items() if cell is Cell.LATE]
+    assert [(c.hour, d.day) for c, d in late] == [(8, 30)]
+    assert [grid.boxes_on(d) for d in grid.days] == [2, 2, 2, 1]
 
 
 def test_mar_refuses_other_periods(record: PatientRecord) -> None:
@@ -224,8 +226,11 @@ def test_very_frequent_order_continues_on_extra_rows_instead_of_failing(
     )
     rec = record.model_copy(update={"medications": [hourly]})
     flat = re.sub(r"\s+", " ", "\n".join(pages(render_mar(rec, META, "x", "de", NOW, TZ, 72))))
-    assert flat.count("01.12. 13:15") == 1 and flat.count("↳ Heparin-Perfusor") >= 1
-    assert len(re.findall(r"\d\d\.\d\d\. \d\d:\d\d", flat)) >= 72 * 4
+    # 96 times of day, each one row of the day grid, in chunks that fit a page
+    assert len(re.findall(r" 13:15 ", flat)) == 1 and flat.count("↳ Heparin-Perfusor") >= 7
+    assert len(set(re.findall(r"\b\d\d:\d\d\b", flat))) >= 96
+    grid = order_grid(hourly, [], NOW, NOW + timedelta(hours=72), TZ)
+    assert sum(grid.boxes_on(d) for d in grid.days) >= 72 * 4
 
 
 def normalise(text: str) -> str:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from app.printing import DocumentMeta, render_census, render_mar, render_summary
+from app.printing.mar import order_grid
+from app.printing.margrid import Cell
 from app.printing.sample import big_record, sample_census, sample_record
 from sync.model import PatientRecord, Stay
 
@@ -170,8 +172,12 @@ def test_stale_snapshot_mar_has_boxes_from_data_as_of_and_no_false_overdue() -> 
     metoprolol = flat.split("Metoprololsuccinat")[1].split("Furosemid")[0]
     # Every dose since data-as-of has a box (no gap), none is called overdue: the snapshot
     # cannot know whether they were given.
-    for box in ("29.11. 08:00", "29.11. 20:00", "30.11. 08:00", "30.11. 20:00", "01.12. 08:00"):
-        assert box in metoprolol, box
+    assert "29.11. 30.11. 01.12. 08:00 20:00 –" in metoprolol  # the day grid
+    order = next(o for o in record.medications if o.drug.startswith("Metoprolol"))
+    grid = order_grid(order, record.administrations, NOW, NOW + timedelta(hours=24), TZ, as_of)
+    boxes = sorted((d.day, c.hour) for (c, d), cell in grid.cells.items() if cell is Cell.BOX)
+    assert boxes == [(1, 8), (29, 8), (29, 20), (30, 8), (30, 20)]
+    assert Cell.LATE not in grid.cells.values()
     assert "!" not in metoprolol
     assert "ÜBERFÄLLIG" not in flat
 

@@ -53,6 +53,7 @@ from app.printing.layout import (
     when_text,
     with_break_glass,
 )
+from app.printing.margrid import Cell, DayGrid, ValueField, day_grid, value_field
 from app.schedule import has_schedule, is_active, next_due, scheduled_times
 from sync.model import Administration, MedicationOrder, PatientRecord
 
@@ -68,6 +69,12 @@ _MAX_RE = re.compile(
 PRN_BOX_H = 24.0  # room for time, dose and initials
 MANUAL_BOXES = 10
 MAX_BOX_LINES = 6  # lines of boxes per table row, so that one row always fits a page
+MAX_GRID_ROWS = 12  # times of day per table row of the day grid, so that one row fits a page
+CLOCK_W = 40.0  # the time-of-day column of the day grid
+GRID_BOX_H = 18.0  # a dose box: room for handwritten initials
+GRID_VALUE_H = 30.0  # a dose box with a value field under the initials
+OUTSIDE_BG = colors.HexColor("#D0D0D0")  # slots outside the period: no box
+NONE_BG = colors.HexColor("#EFEFEF")  # no dose at this time on this day
 LAST_GIVEN = 3
 _NOT_GIVEN = {"not-done", "entered-in-error"}
 
@@ -120,6 +127,87 @@ def _box_grid(
         ]
     table.setStyle(TableStyle(commands))
     return table
+
+
+def _value_text(field: ValueField | None, lang: str) -> str:
+    if field is None:
+        return ""
+    return t(f"print.mar.value.{field.value}", lang)
+
+
+def _day_table(
+    grid: DayGrid,
+    clocks: tuple[Any, ...],
+    width: float,
+    lang: str,
+    tz: tzinfo,
+    value: str,
+    *,
+    header: bool,
+) -> Table:
+    """Reportlab table of `grid` for the rows `clocks`: a day header (when `header`), then
+    per time of day a label and one cell per day: an empty box, "!" for an overdue one, light
+    grey for no dose, darker grey with "–" outside the period. Plain strings (no Paragraphs):
+    a 72 h MAR of 100 orders has thousands of cells."""
+    days = grid.days
+    day_w = max(20.0, (width - CLOCK_W) / len(days))
+    data: list[list[Any]] = []
+    heights: list[float] = []
+    if header:
+        data.append(["", *[_day_label_date(d, lang) for d in days]])
+        heights.append(12.0)
+    box_h = GRID_VALUE_H if value else GRID_BOX_H
+    commands: list[tuple[Any, ...]] = [
+        ("FONT", (0, 0), (-1, -1), REGULAR, 8, 9),
+        ("FONT", (0, 0), (0, -1), BOLD, 8, 9),
+        ("ALIGN", (0, 0), (-1, -1), "CENTER"),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 2),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+        ("TOPPADDING", (0, 0), (-1, -1), 1),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.black),
+    ]
+    if header:
+        commands += [
+            ("FONT", (0, 0), (-1, 0), BOLD, 8, 9),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#E4E4E4")),
+        ]
+    second = t("print.mar.second_clock", lang)
+    for clock in clocks:
+        row = len(data)
+        label = f"{clock.hour:02d}:{clock.minute:02d}"
+        cells: list[Any] = [f"{label}\n{second}" if clock.second else label]
+        for col, day in enumerate(days, start=1):
+            cell = grid.cells[(clock, day)]
+            if cell in (Cell.BOX, Cell.LATE):
+                mark = "!  " if cell is Cell.LATE else ""
+                if value:
+                    cells.append(f"{mark}\n{value}" if mark else f"\n{value}")
+                    commands.append(("VALIGN", (col, row), (col, row), "BOTTOM"))
+                    commands.append(("ALIGN", (col, row), (col, row), "LEFT"))
+                else:
+                    cells.append(mark.strip())
+                if cell is Cell.LATE:
+                    commands.append(("FONT", (col, row), (col, row), BOLD, 8, 9))
+                    commands.append(("BACKGROUND", (col, row), (col, row), ABNORMAL_BG))
+            elif cell is Cell.NONE:
+                cells.append("")
+                commands.append(("BACKGROUND", (col, row), (col, row), NONE_BG))
+            else:
+                cells.append("–")
+                commands.append(("BACKGROUND", (col, row), (col, row), OUTSIDE_BG))
+        data.append(cells)
+        heights.append(box_h + (9.0 if clock.second else 0.0))
+    table = Table(
+        data, colWidths=[CLOCK_W] + [day_w] * len(days), rowHeights=heights, hAlign="LEFT"
+    )
+    table.setStyle(TableStyle(commands))
+    return table
+
+
+def _day_label_date(day: Any, lang: str) -> str:
+    return short_day(day, lang)
 
 
 def _same_drug(a: str, b: str) -> bool:
@@ -176,6 +264,28 @@ def _injected(order: MedicationOrder) -> bool:
     return False
 
 
+def order_grid(
+    order: MedicationOrder,
+    administrations: list[Administration],
+    now: datetime,
+    end: datetime,
+    tz: tzinfo,
+    start: datetime | None = None,
+) -> DayGrid:
+    """Pure: the day-by-time grid of a scheduled `order` for the period [start, end).
+
+    Doses still open from before `now` (due now, or overdue within the last hours) get a box
+    too, so that a late dose can be signed; only those before `start` (the snapshot's
+    data-as-of) are LATE ("overdue, not documented in the system").
+    """
+    start = min(start or now, now)
+    info = next_due(order, now, administrations, tz)
+    late = {x for x in (info.overdue_times if info else ()) if x < start}
+    open_before = sorted([*(info.overdue_times if info else ()), *(info.due_now if info else ())])
+    times = [x for x in open_before if x < start] + scheduled_times(order, start, end, tz)
+    return day_grid(times, late, start, end, tz)
+
+
 def _scheduled(
     record: PatientRecord,
     st: Styles,
@@ -203,22 +313,14 @@ def _scheduled(
     for order in orders:
         chunks: list[Any] = []
         if has_schedule(order):
-            # Doses still open from before `now` (due now, or overdue within the last hours)
-            # get a box too, so that a late dose can be signed; "!" marks overdue ones.
-            info = next_due(order, now, record.administrations, tz)
-            late = {x for x in (info.overdue_times if info else ()) if x < start}
-            open_before = sorted(
-                [*(info.overdue_times if info else ()), *(info.due_now if info else ())]
-            )
-            times = [x for x in open_before if x < start] + scheduled_times(order, start, end, tz)
-            labels = [
-                (_day_label(x, lang, tz), fmt_time(x, lang, tz) + (" !" if x in late else ""))
-                for x in times
-            ]
-            # A row must fit on a page: very frequent orders continue on further rows.
-            step = per_line * MAX_BOX_LINES
-            for first in range(0, len(labels), step):
-                chunks.append(_box_grid(labels[first : first + step], per_line, BOX_W, st))
+            grid = order_grid(order, record.administrations, now, end, tz, start)
+            value = _value_text(value_field(order), lang)
+            # A row must fit on a page: orders with many times continue on further rows.
+            for first in range(0, len(grid.clocks), MAX_GRID_ROWS):
+                rows_here = grid.clocks[first : first + MAX_GRID_ROWS]
+                chunks.append(
+                    _day_table(grid, rows_here, boxes_w - 6, lang, tz, value, header=True)
+                )
             if not chunks:
                 chunks.append(para(t("print.none", lang), st.small))
         else:

@@ -88,6 +88,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Times cannot be computed - read the order, write times by hand",
     },
     "print.mar.prn_box": {"de": "Zeit/Dosis/Hz", "en": "Time/dose/init."},
+    "print.mar.value.glucose": {"de": "BZ ____ IE ____", "en": "glucose ____ units ____"},
+    "print.mar.value.pulse_bp": {"de": "HF/RR ____", "en": "pulse/BP ____"},
+    "print.mar.second_clock": {"de": "(2.)", "en": "(2nd)"},
     "print.mar.note": {"de": "Hinweis", "en": "Note"},
     "print.mar.site": {"de": "Injektionsstelle:", "en": "Injection site:"},
     "print.mar.measures": {
