@@ -440,7 +440,9 @@ def _qr(value: str) -> tuple[tuple[tuple[int, int, int], ...], float]:
     modules as (row, first column, length) and the side length with the quiet zone. Every page
     header draws the same codes, and encoding (mask selection) is the slow part."""
     code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
-    code.addData(value)
+    # reportlab picks the numeric/alphanumeric mode with a "$"-anchored regex that also accepts
+    # a trailing newline, then fails to encode it: such values go in byte mode.
+    code.addData(qrencoder.QR8bitByte(value) if value.strip() != value else value)
     code.make()
     runs: list[tuple[int, int, int]] = []
     for row, modules in enumerate(code.modules):
