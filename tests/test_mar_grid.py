@@ -3,16 +3,20 @@ time of day, a box per scheduled dose (also across DST changes); value fields pe
 
 from __future__ import annotations
 
+import io
+import re
 from collections import Counter
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from pypdf import PdfReader
 
+from app.printing import DocumentMeta, render_mar
 from app.printing.mar import order_grid
-from app.printing.margrid import Cell, ValueField, day_grid, value_field
+from app.printing.margrid import Cell, ValueField, day_grid, is_continuous, value_field
 from app.schedule import next_due, scheduled_times
-from sync.model import Coding, Dosage, MedicationOrder, Timing
+from sync.model import Coding, Dosage, MedicationOrder, PatientRecord, Timing
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -131,7 +135,7 @@ def test_value_field_by_drug_class_and_order_text() -> None:
     )
     assert value_field(_order("Metoprolol 47,5 mg", BID)) is None  # no check ordered
     assert (
-        value_field(_order("Metoprolol 47,5 mg", BID, note="Pausieren bei HF < 55"))
+        value_field(_order("Metoprololsuccinat 47,5 mg", BID, note="Pausieren bei HF < 55"))
         is ValueField.PULSE_BP
     )
     assert (
@@ -140,3 +144,44 @@ def test_value_field_by_drug_class_and_order_text() -> None:
     )
     assert value_field(_order("Furosemid 40 mg", BID, note="RR vorher messen")) is None
     assert value_field(_order("Ramipril 5 mg", BID)) is None
+
+
+def _perfusor() -> MedicationOrder:
+    return MedicationOrder(
+        id="inf",
+        drug="Heparin 25.000 I.E./50 ml Perfusor",
+        status="active",
+        note="nach aPTT (Ziel 60-80 s)",
+        dosages=[
+            Dosage(
+                text="kontinuierlich 2 ml/h, nach aPTT (Ziel 60-80 s)",
+                dose_text="2 ml/h",
+                route="i.v.",
+            )
+        ],
+    )
+
+
+def test_continuous_infusions_are_recognised_by_rate_or_words() -> None:
+    assert is_continuous(_perfusor())
+    no_rate = MedicationOrder(
+        id="x", drug="Noradrenalin 5 mg/50 ml Perfusor", dosages=[Dosage(text="nach MAP")]
+    )
+    assert is_continuous(no_rate)
+    assert not is_continuous(_order("Metoprolol 47,5 mg", BID))
+    free_text = MedicationOrder(id="y", drug="Insulin lispro", dosages=[Dosage(text="nach Schema")])
+    assert not is_continuous(free_text)  # times by hand, not an infusion
+
+
+def test_mar_prints_infusions_with_rate_target_and_change_rows() -> None:
+    now = datetime(2026, 11, 30, 9, 30, tzinfo=BERLIN)
+    record = PatientRecord(id="p", name="Nowak, Jan", mrn="1", medications=[_perfusor()])
+    meta = DocumentMeta(ward_name="Station 7", data_as_of=now, ward_id="w7")
+    reader = PdfReader(io.BytesIO(render_mar(record, meta, "x", "de", now, BERLIN, hours=72)))
+    flat = re.sub(r"\s+", " ", " ".join(p.extract_text() or "" for p in reader.pages))
+    section = flat.split("Kontinuierliche Infusionen / Perfusoren")[1]
+    assert "Heparin 25.000 I.E./50 ml Perfusor" in section
+    assert "Laufrate laut Anordnung: 2 ml/h" in section
+    assert "Hinweis: nach aPTT (Ziel 60-80 s)" in section  # the target, in full
+    assert "Datum, Zeit Neue Rate (ml/h) Spritze/Beutel gewechselt (Konz.) Handzeichen" in section
+    assert "Zeiten nicht berechenbar" not in flat

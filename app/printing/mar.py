@@ -53,7 +53,14 @@ from app.printing.layout import (
     when_text,
     with_break_glass,
 )
-from app.printing.margrid import Cell, DayGrid, ValueField, day_grid, value_field
+from app.printing.margrid import (
+    Cell,
+    DayGrid,
+    ValueField,
+    day_grid,
+    is_continuous,
+    value_field,
+)
 from app.schedule import has_schedule, is_active, next_due, scheduled_times
 from sync.model import Administration, MedicationOrder, PatientRecord
 
@@ -301,7 +308,9 @@ def _scheduled(
     a box (no gap), and only doses before data-as-of can be "overdue, not documented in the
     system" ("!")."""
     start = min(start or now, now)
-    orders = [o for o in record.medications if is_active(o) and not _prn_only(o)]
+    orders = [
+        o for o in record.medications if is_active(o) and not _prn_only(o) and not is_continuous(o)
+    ]
     out: list[Flowable] = [section(t("print.mar.scheduled", lang), st)]
     if not orders:
         return [*out, empty_line(t("print.none", lang), st)]
@@ -343,6 +352,56 @@ def _scheduled(
                 rows.append([para(f"↳ {order.drug}", st.cell), "", boxes])
     header = [t("print.col.drug", lang), t("print.mar.last", lang), t("print.mar.times", lang)]
     out.append(data_table(header, rows, [drug_w, last_w, boxes_w], st, row_backgrounds=backgrounds))
+    return out
+
+
+INFUSION_ROWS = 8  # rows per infusion to record rate and syringe/bag changes by hand
+
+
+def _infusions(
+    record: PatientRecord, st: Styles, width: float, lang: str, tz: tzinfo
+) -> list[Flowable]:
+    """Continuous infusions: the order (drug and concentration, rate, target in the note) and
+    empty rows for rate changes and syringe/bag changes (time, new rate, change, initials)."""
+    orders = [o for o in record.medications if is_active(o) and is_continuous(o)]
+    if not orders:
+        return []
+    out: list[Flowable] = [section(t("print.mar.infusions", lang), st)]
+    drug_w = width * 0.34
+    header = [
+        t("print.mar.inf_time", lang),
+        t("print.mar.inf_rate", lang),
+        t("print.mar.inf_change", lang),
+        t("print.mar.sig_initials", lang),
+    ]
+    form_w = [(width - drug_w - 6) * f for f in (0.22, 0.26, 0.34, 0.18)]
+    for order in orders:
+        rate = " / ".join(d.dose_text for d in order.dosages if d.dose_text) or "–"
+        cell = [
+            _drug_cell(order, st, lang, tz),
+            para(
+                "<b>"
+                + escape(t("print.mar.inf_current", lang, rate=localize_numbers(rate, lang)))
+                + "</b>",
+                st.cell,
+                markup=True,
+            ),
+        ]
+        table = Table(
+            [[cell, _blank_form(header, form_w, INFUSION_ROWS, st, height=16.0)]],
+            colWidths=[drug_w, width - drug_w],
+            hAlign="LEFT",
+        )
+        table.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LINEABOVE", (0, 0), (-1, 0), 0.6, colors.black),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 2),
+                ]
+            )
+        )
+        out.append(table)
     return out
 
 
@@ -569,6 +628,7 @@ def mar_flowables(
         ),
     ]
     body += _scheduled(record, st, width, lang, now, end, tz, start)
+    body += _infusions(record, st, width, lang, tz)
     body += _prn(record, st, width, lang, tz, hours)
     body += _recent(record, st, width, lang, tz)
     body += _form_parts(st, width, lang)

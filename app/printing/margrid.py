@@ -115,9 +115,7 @@ _INSULIN = re.compile(r"insulin|lispro|aspart|glulisin|glargin|detemir|degludec"
 _GLUCOSE_WORDS = re.compile(
     r"\bBZ\b|blutzucker|glucose|glukose|korrektur|correction|sliding|schema", re.IGNORECASE
 )
-_BETA_BLOCKER = re.compile(
-    r"olol\b|olol[^a-z]|carvedilol|labetalol|nebivolol|sotalol", re.IGNORECASE
-)
+_BETA_BLOCKER = re.compile(r"olol|carvedilol|labetalol|nebivolol", re.IGNORECASE)
 _PULSE_WORDS = re.compile(
     r"\bHF\b|\bHR\b|\bRR\b|\bBP\b|puls|pulse|herzfrequenz|heart rate|blutdruck|blood pressure"
     r"|systol|bradykard|bradycard",
@@ -153,4 +151,29 @@ def value_field(order: MedicationOrder) -> ValueField | None:
     return None
 
 
-__all__ = ["Cell", "Clock", "DayGrid", "ValueField", "day_grid", "value_field"]
+_RATE = re.compile(r"/\s*(h|std|min)\b", re.IGNORECASE)
+_CONTINUOUS_WORDS = re.compile(
+    r"kontinuierlich|continuous|perfusor|spritzenpumpe|syringe pump|dauerinfusion", re.IGNORECASE
+)
+
+
+def is_continuous(order: MedicationOrder) -> bool:
+    """Pure: whether `order` is a continuous (rate-based) infusion: not as-needed, no dose
+    times, and a rate ("2 ml/h", "0,1 µg/kg/min") or words like "kontinuierlich", "Perfusor"."""
+    if order.as_needed:
+        return False
+    for dosage in order.dosages:
+        timing = dosage.timing
+        if timing is not None and (timing.times_of_day or timing.frequency or timing.code):
+            return False
+    text = " ".join(
+        [
+            order.drug,
+            *(d.dose_text or "" for d in order.dosages),
+            *(d.text or "" for d in order.dosages),
+        ]
+    )
+    return bool(_RATE.search(text) or _CONTINUOUS_WORDS.search(text))
+
+
+__all__ = ["Cell", "Clock", "DayGrid", "ValueField", "day_grid", "is_continuous", "value_field"]

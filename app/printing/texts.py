@@ -91,6 +91,20 @@ MESSAGES: dict[str, dict[str, str]] = {
     "print.mar.value.glucose": {"de": "BZ ____ IE ____", "en": "glucose ____ units ____"},
     "print.mar.value.pulse_bp": {"de": "HF/RR ____", "en": "pulse/BP ____"},
     "print.mar.second_clock": {"de": "(2.)", "en": "(2nd)"},
+    "print.mar.infusions": {
+        "de": "Kontinuierliche Infusionen / Perfusoren",
+        "en": "Continuous infusions",
+    },
+    "print.mar.inf_current": {
+        "de": "Laufrate laut Anordnung: {rate}",
+        "en": "Ordered rate: {rate}",
+    },
+    "print.mar.inf_time": {"de": "Datum, Zeit", "en": "Date, time"},
+    "print.mar.inf_rate": {"de": "Neue Rate (ml/h)", "en": "New rate (ml/h)"},
+    "print.mar.inf_change": {
+        "de": "Spritze/Beutel gewechselt (Konz.)",
+        "en": "Syringe/bag changed (conc.)",
+    },
     "print.mar.note": {"de": "Hinweis", "en": "Note"},
     "print.mar.site": {"de": "Injektionsstelle:", "en": "Injection site:"},
     "print.mar.measures": {
