@@ -56,13 +56,13 @@ __all__ = [
     "TOLERANCE",
     "WHEN_TIMES",
     "DueInfo",
-    "describe_dosage_timing",
-    "describe_timing",
+    "TimingShape",
     "has_schedule",
     "is_active",
     "next_due",
     "scheduled_times",
     "times_of_day_for",
+    "timing_shape",
 ]
 
 #: A dose counts as given if documented within this window either side of the scheduled time.
@@ -254,7 +254,7 @@ def times_of_day_for(timing: Timing | None, dosage_text: str | None = None) -> l
     """The wall-clock times of one day for a timing, if it is a clock-time rule.
 
     Returns None for absolute intervals that do not divide 24 h and for timings with no
-    recognisable schedule. Used by `describe_timing` and the chart; never raises.
+    recognisable schedule. Never raises.
     """
     rule = _rule_for(timing, dosage_text, anchor=None)
     if rule is None or rule.interval is not None:
@@ -566,109 +566,72 @@ def next_due(
     )
 
 
-# --------------------------------------------------------------------------- description
-
-_WORDS = {
-    "en": {
-        "daily": "{n}× daily",
-        "once": "once daily",
-        "every_h": "every {n} h",
-        "every_min": "every {n} min",
-        "every_days": "every {n} days",
-        "weekly": "weekly",
-        "monthly": "monthly",
-        "yearly": "yearly",
-        "at": "at",
-        "on": "on",
-        "prn": "as needed",
-        "none": "no fixed times",
-        "days": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
-    },
-    "de": {
-        "daily": "{n}× täglich",
-        "once": "1× täglich",
-        "every_h": "alle {n} h",
-        "every_min": "alle {n} min",
-        "every_days": "alle {n} Tage",
-        "weekly": "wöchentlich",
-        "monthly": "monatlich",
-        "yearly": "jährlich",
-        "at": "um",
-        "on": "an",
-        "prn": "bei Bedarf",
-        "none": "keine festen Zeiten",
-        "days": ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"),
-    },
-}
+# --------------------------------------------------------------------------- shape
 
 
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+@dataclass(frozen=True)
+class TimingShape:
+    """What a timing means, without words: `app.present.timing` words it in the reader's
+    language (so the numbers are formatted once, in the right locale).
 
-
-def describe_timing(
-    timing: Timing | None,
-    lang: str = "de",
-    dosage_text: str | None = None,
-    anchor: datetime | None = None,
-) -> str:
-    """Short human text of a timing, e.g. "3× täglich: 06:00, 14:00, 22:00" / "alle 8 h: ...".
-
-    `lang` "de" or "en" (anything else falls back to English). `anchor` is the order start in
-    local time (intervals are anchored there, as in `scheduled_times`); without it the 06:00
-    default applies. Keeps the original text in parentheses when it says more than the computed
-    times. Pure; never raises.
+    kind: "interval" (every `hours` hours, absolute), "daily" (`clocks` every day), "every_days"
+    (`clocks` every `days` days), "every_hours" (`clocks` repeating every `hours` h within a day),
+    "weekly", "monthly", "yearly", "text" (no computable times: `original` is all there is),
+    "none" (nothing at all).
+    weekdays: the `days_of_week` filter, 0 = Monday.
+    original: the source text (timing text, or the dosage text when it is a schema such as
+    "1-0-1"), kept beside the computed times when it says more.
     """
-    words = _WORDS.get((lang or "en")[:2].lower(), _WORDS["en"])
+
+    kind: str
+    clocks: tuple[time, ...] = ()
+    hours: float | None = None
+    days: int | None = None
+    weekdays: tuple[int, ...] = ()
+    original: str | None = None
+
+
+def timing_shape(
+    timing: Timing | None, dosage_text: str | None = None, anchor: datetime | None = None
+) -> TimingShape:
+    """The shape of a timing for its description (`app.present.timing.describe_timing`).
+
+    `anchor` is the order start in local time (intervals are anchored there, as in
+    `scheduled_times`); without it the 06:00 default applies. Pure; never raises.
+    """
     t = timing or Timing()
     rule = _rule_for(t, dosage_text, anchor=anchor)
-    parts: list[str] = []
     if rule is None:
         text = t.text or dosage_text
-        return text if text else str(words["none"])
-    if rule.interval is not None:
-        minutes = rule.interval.total_seconds() / 60
-        if minutes >= 60:
-            parts.append(str(words["every_h"]).format(n=_num(round(minutes / 60, 2))))
-        else:
-            parts.append(str(words["every_min"]).format(n=_num(round(minutes, 1))))
-    else:
-        clocks = ", ".join(c.strftime("%H:%M") for c in rule.clocks)
-        if rule.weekly:
-            head = str(words["weekly"])
-        elif rule.monthly:
-            head = str(words["monthly"])
-        elif rule.yearly:
-            head = str(words["yearly"])
-        elif rule.every_days > 1:
-            head = str(words["every_days"]).format(n=rule.every_days)
-        elif rule.every is not None and rule.every < timedelta(days=1):
-            head = str(words["every_h"]).format(n=_num(round(rule.every.total_seconds() / 3600, 2)))
-        elif len(rule.clocks) == 1:
-            head = str(words["once"])
-        else:
-            head = str(words["daily"]).format(n=len(rule.clocks))
-        parts.append(f"{head}: {clocks}")
-    if t.days_of_week:
-        names = words["days"]
-        days = [
-            names[_WEEKDAYS.index(d.strip().lower()[:3])]
-            for d in t.days_of_week
-            if d.strip().lower()[:3] in _WEEKDAYS
-        ]
-        if days:
-            parts.append(f"{words['on']} {', '.join(days)}")
-    out = "; ".join(parts)
+        return TimingShape("text", original=text) if text else TimingShape("none")
+    weekdays = tuple(
+        _WEEKDAYS.index(d.strip().lower()[:3])
+        for d in t.days_of_week
+        if d.strip().lower()[:3] in _WEEKDAYS
+    )
     original = t.text or (dosage_text if _schema_positions(dosage_text) else None)
-    if original and original.strip() and original.strip() not in out:
-        out = f"{out} ({original.strip()})"
-    return out
-
-
-def describe_dosage_timing(dosage: Dosage, lang: str = "de", anchor: datetime | None = None) -> str:
-    """`describe_timing` for a whole dosage: PRN dosages read "as needed" (+ reason)."""
-    words = _WORDS.get((lang or "en")[:2].lower(), _WORDS["en"])
-    if dosage.as_needed:
-        reason = f" ({dosage.as_needed_reason})" if dosage.as_needed_reason else ""
-        return f"{words['prn']}{reason}"
-    return describe_timing(dosage.timing, lang, dosage.text, anchor)
+    original = original.strip() if original and original.strip() else None
+    if rule.interval is not None:
+        hours = rule.interval.total_seconds() / 3600
+        return TimingShape("interval", hours=hours, weekdays=weekdays, original=original)
+    if rule.weekly:
+        kind = "weekly"
+    elif rule.monthly:
+        kind = "monthly"
+    elif rule.yearly:
+        kind = "yearly"
+    elif rule.every_days > 1:
+        kind = "every_days"
+    elif rule.every is not None and rule.every < timedelta(days=1):
+        kind = "every_hours"
+    else:
+        kind = "daily"
+    every = rule.every.total_seconds() / 3600 if rule.every is not None else None
+    return TimingShape(
+        kind,
+        clocks=tuple(rule.clocks),
+        hours=every if kind == "every_hours" else None,
+        days=rule.every_days if kind == "every_days" else None,
+        weekdays=weekdays,
+        original=original,
+    )

@@ -103,7 +103,8 @@ def test_summary_lists_medications_with_dose_route_timing_and_due(
     )
     assert "Metoprololsuccinat 47,5 mg" in text
     assert "2× täglich: 08:00, 20:00" in text
-    assert "ÜBERFÄLLIG 08:00" in text  # 08:00 dose not documented, now is 09:30
+    # 08:00 dose not documented, now is 09:30
+    assert "ÜBERFÄLLIG seit 08:00 · nächste 20:00" in text
     assert "alle 8 h: 03:30, 11:30, 19:30" in text  # anchored at the order start
     assert "bei Bedarf (Schmerzen)" in text
     assert "Kalium" in text and "5,9 mmol/l" in text and "HH!" in text and "3,5–5,1" in text
@@ -135,7 +136,9 @@ def test_mar_lists_scheduled_times_for_the_next_24_hours(record: PatientRecord) 
     # Metoprolol 08:00/20:00 from 09:30, one column per day, one row per time: 30.11. 08:00
     # overdue ("!"), 30.11. 20:00 and 01.12. 08:00 boxes, 01.12. 20:00 after the period ("–")
     assert "Metoprololsuccinat 47,5 mg Retardtablette" in flat
-    assert re.search(r"ÜBERFÄLLIG 08:00.*?30\.11\. 01\.12\. 08:00 ! 20:00 – Furos", flat)
+    assert re.search(
+        r"ÜBERFÄLLIG seit 08:00 · nächste 20:00.*?30\.11\. 01\.12\. 08:00 ! 20:00 – Furos", flat
+    )
     # Meropenem every 8 h from 03:30: 30.11. 03:30 before the period, 01.12. 11:30/19:30 after
     assert re.search(r"30\.11\. 01\.12\. 03:30 – 11:30 – 19:30 – Insulin", flat)
     meropenem = next(o for o in record.medications if o.drug.startswith("Meropenem"))

@@ -9,10 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.present.timing import describe_dosage_timing, describe_timing
 from app.schedule import (
     DAILY_TIMES,
-    describe_dosage_timing,
-    describe_timing,
     next_due,
     scheduled_times,
 )
@@ -242,6 +241,16 @@ def test_describe_timing_in_german_and_english() -> None:
     assert describe_dosage_timing(Dosage(as_needed=True, as_needed_reason="Schmerz"), "de") == (
         "bei Bedarf (Schmerz)"
     )
+    # The words are built in the reader's locale: the decimal sign too, and weekday names.
+    q90 = Timing(frequency=1, period=1.5, period_unit="h")
+    assert describe_timing(q90, "de").startswith("alle 1,5 h: 00:00, 01:30, 03:00")
+    assert describe_timing(q90, "en").startswith("every 1.5 h: 00:00, 01:30, 03:00")
+    q150 = Timing(frequency=1, period=2.5, period_unit="h")  # does not divide 24 h: no clocks
+    assert describe_timing(q150, "de") == "alle 2,5 h"
+    assert describe_timing(q150, "en") == "every 2.5 h"
+    twice_weekly = Timing(times_of_day=["08:00"], days_of_week=["mon", "thu"])
+    assert describe_timing(twice_weekly, "de") == "1× täglich: 08:00; an Mo, Do"
+    assert describe_timing(twice_weekly, "en") == "once daily: 08:00; on Mon, Thu"
 
 
 # --------------------------------------------------------------------------- properties

@@ -182,7 +182,7 @@ def test_chart_header_has_two_identifiers_allergies_and_code_status() -> None:
     assert header.name == "Müller, Erika"
     assert header.birth == "01.01.1938" and header.age == "88 J."
     assert header.mrn == "40001000"
-    assert "Zi. 101 / Bett A" in header.location
+    assert "Zimmer 101 / Bett A" in header.location
     assert header.allergy_severe and "Penicillin (schwer)" in header.allergy_summary
     assert header.code.restrictive
 

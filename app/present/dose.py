@@ -19,7 +19,7 @@ from datetime import datetime, tzinfo
 from app.present import words as _words  # noqa: F401  (registers the shared vocabulary)
 from app.present.catalog import register, t
 from app.present.formats import DASH, clinical_number, localize_numbers
-from app.schedule import describe_dosage_timing
+from app.present.timing import describe_dosage_timing
 from sync.model import Dosage, MedicationOrder
 
 register({"med.per_dose": {"de": "pro Gabe", "en": "per dose"}})
@@ -54,7 +54,7 @@ def _anchor(order: MedicationOrder, dosage: Dosage, tz: tzinfo) -> datetime | No
 def schedule_text(order: MedicationOrder, dosage: Dosage, lang: str, tz: tzinfo) -> str:
     """When this dosage is given: "3× täglich: 06:00, 14:00, 22:00", "alle 8 h",
     "bei Bedarf (Schmerzen); Max. 4 g / 1 d". Intervals are anchored on the order start in `tz`."""
-    text = localize_numbers(describe_dosage_timing(dosage, lang, _anchor(order, dosage, tz)), lang)
+    text = describe_dosage_timing(dosage, lang, _anchor(order, dosage, tz))  # in `lang` already
     if dosage.as_needed:
         maximum = maximum_text(dosage, lang)
         if maximum:

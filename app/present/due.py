@@ -1,15 +1,18 @@
-"""Medications due in words: the census column and the ward's "medications due" list.
+"""Medications due in words: the chart's next-due column, the census column and the ward's
+"medications due" list.
 
-One text for screen and paper (the census column, the due screen, the due printout). Times are
-in the hospital's zone; "overdue" is always said in words plus a symbol, never by colour alone.
+One text for screen and paper (the chart and the summary/MAR medication tables, the census
+column, the due screen, the due printout). Times are in the hospital's zone; "overdue" is always
+said in words plus a symbol, never by colour alone.
 
 Pure: no I/O. Import side effect: registers the messages (idempotent).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, tzinfo
+from datetime import date, datetime, tzinfo
 
 from app.duelist import DueDose, DueState, PatientDue
 from app.present import words as _words  # noqa: F401  (registers the shared vocabulary)
@@ -17,6 +20,8 @@ from app.present.catalog import register, t
 from app.present.clinical import room_bed_short
 from app.present.dose import medication_text
 from app.present.formats import DASH, time_text
+from app.schedule import next_due
+from sync.model import Administration, MedicationOrder
 
 register(
     {
@@ -128,4 +133,77 @@ def due_columns(lang: str) -> tuple[str, ...]:
     )
 
 
-__all__ = ["DueCell", "DueRowText", "due_cell", "due_columns", "due_row"]
+# --- the next-due column of one order (chart, summary, MAR) ---------------------------------
+
+SEPARATOR = " · "
+
+
+@dataclass(frozen=True)
+class DueText:
+    """What the "next due" column of an order reads, and how loudly.
+
+    overdue: a scheduled dose is missed (not documented in the system); red / shaded row.
+    due_now: a dose is due within the tolerance of now and not yet documented.
+    """
+
+    text: str
+    overdue: bool = False
+    due_now: bool = False
+
+
+def due_text(
+    order: MedicationOrder,
+    administrations: Sequence[Administration],
+    now: datetime,
+    tz: tzinfo,
+    lang: str,
+    *,
+    as_of: datetime | None = None,
+) -> DueText:
+    """The next-due text of `order` at `now`, in the hospital zone `tz` and language `lang`;
+    the same words on the chart and in the printed summary and MAR.
+
+    - as needed: "bei Bedarf" / "as needed"
+    - a missed dose: "ÜBERFÄLLIG seit 08:00 · nächste 20:00" / "OVERDUE since 08:00 · next
+      20:00" (overdue since the first missed dose; "next" when there is a next time)
+    - a dose due now: "fällig 08:00 · nächste 20:00"
+    - else the next time alone ("20:00"), or "–" when nothing is scheduled.
+    A time on another day than `now` carries its date ("01.12.2026 08:00").
+
+    With `as_of` (a snapshot's data-as-of older than `now`), only doses due before `as_of`
+    count as overdue, i.e. "overdue, not documented in the system": a dose due after data-as-of
+    may well have been given, the snapshot cannot know. Never raises on odd data.
+    """
+    if order.as_needed:
+        return DueText(t("med.prn", lang))
+    info = next_due(order, now, administrations, tz)
+    if info is None:
+        return DueText(DASH)
+    today = now.astimezone(tz).date()
+
+    def when(moment: datetime) -> str:
+        return time_text(moment, lang, tz, today)
+
+    late = [x for x in info.overdue_times if as_of is None or x < as_of]
+    nxt = [t("med.next", lang, when=when(info.next_time))] if info.next_time is not None else []
+    if late:
+        first = t("med.overdue_since", lang, when=when(late[0]))
+        return DueText(SEPARATOR.join([first, *nxt]), overdue=True)
+    if info.due_now:
+        first = t("due.soon", lang, time=when(info.due_now[0]))
+        return DueText(SEPARATOR.join([first, *nxt]), due_now=True)
+    if info.next_time is not None:
+        return DueText(when(info.next_time))
+    return DueText(DASH)
+
+
+__all__ = [
+    "SEPARATOR",
+    "DueCell",
+    "DueRowText",
+    "DueText",
+    "due_cell",
+    "due_columns",
+    "due_row",
+    "due_text",
+]

@@ -131,8 +131,9 @@ WORDS: dict[str, dict[str, str]] = {
     "med.prn_short": {"de": "Bedarf", "en": "PRN"},
     "med.max": {"de": "Max.", "en": "Max"},
     "med.active": {"de": "Aktive Medikation", "en": "Active medications"},
-    "med.overdue": {"de": "ÜBERFÄLLIG {times}", "en": "OVERDUE {times}"},
-    "med.next": {"de": "nächste {time}", "en": "next {time}"},
+    # the next-due column (app.present.due), on screen and on paper alike
+    "med.overdue_since": {"de": "ÜBERFÄLLIG seit {when}", "en": "OVERDUE since {when}"},
+    "med.next": {"de": "nächste {when}", "en": "next {when}"},
     # issue 9: what is current and what is not
     "med.on_hold": {"de": "Pausierte Verordnungen", "en": "Orders on hold"},
     "med.stopped": {"de": "Abgesetzt (letzte {hours} h)", "en": "Stopped (last {hours} h)"},

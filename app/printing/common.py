@@ -15,7 +15,8 @@ from reportlab.platypus import Flowable, Table, TableStyle
 from app.present.catalog import t
 from app.present.clinical import allergy_text, code_status_text, code_word
 from app.present.dose import dose_text, medication_text
-from app.present.formats import fmt_date, fmt_time
+from app.present.due import due_text as present_due_text
+from app.present.formats import fmt_date
 from app.printing.layout import (
     GREY,
     RED,
@@ -23,7 +24,6 @@ from app.printing.layout import (
     data_table,
     para,
 )
-from app.schedule import next_due
 from sync.model import Administration, MedicationOrder, PatientRecord
 
 ABRIDGE_CHARS = 900
@@ -53,24 +53,14 @@ def due_text(
     lang: str,
     as_of: datetime | None = None,
 ) -> tuple[str, bool]:
-    """("14:00" or "ÜBERFÄLLIG 08:00; 14:00", overdue?) for the medication table.
+    """(next-due text, overdue?) for the medication tables: `app.present.due.due_text`, the
+    same words as the chart ("ÜBERFÄLLIG seit 08:00 · nächste 20:00").
 
     With `as_of` (the snapshot's data-as-of) older than `now`, only times before `as_of` can
     be overdue: a dose due after it may well have been given, the snapshot cannot know.
     """
-    info = next_due(order, now, administrations, tz)
-    if info is None:
-        return ("–", False)
-    parts = []
-    late = [x for x in info.overdue_times if as_of is None or x < as_of]
-    if late:
-        times = ", ".join(fmt_time(x, lang, tz) for x in late)
-        parts.append(t("med.overdue", lang, times=times))
-    if info.next_time is not None:
-        day = info.next_time.astimezone(tz).date()
-        prefix = "" if day == now.astimezone(tz).date() else f"{fmt_date(day, lang)} "
-        parts.append(t("med.next", lang, time=prefix + fmt_time(info.next_time, lang, tz)))
-    return ("\n".join(parts) or "–", bool(late))
+    due = present_due_text(order, administrations, now, tz, lang, as_of=as_of)
+    return (due.text, due.overdue)
 
 
 def code_status_block(

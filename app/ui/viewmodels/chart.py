@@ -17,11 +17,12 @@ from app.present.clinical import (
     interpretation_flag,
     observation_value,
     reference_range,
+    room_bed_text,
     status_word,
 )
 from app.present.dose import medication_text
+from app.present.due import due_text
 from app.present.formats import date_text, localize_numbers
-from app.schedule import next_due
 from app.ui import fmt
 from app.ui.strings import tr
 from app.ui.viewmodels.common import CodeStatusView, code_status_view, is_isolation_flag
@@ -74,7 +75,7 @@ class ChartHeader:
 
 @dataclass(frozen=True)
 class DueView:
-    text: str  # "14:00" / "ÜBERFÄLLIG seit 13:00 · dann 21:00" / "bei Bedarf"
+    text: str  # "14:00" / "ÜBERFÄLLIG seit 13:00 · nächste 21:00" / "bei Bedarf"
     overdue: bool
     due_now: bool = False
 
@@ -214,7 +215,7 @@ def _status(code: str | None, lang: str, kind: StatusKind = "generic") -> str:
 class ChartModel:
     """Everything the patient chart shows, computed from one record at one moment.
 
-    Due times come from app.schedule.next_due, the same rules as the printed MAR.
+    Due times and their words come from app.present.due, the same as the printed MAR.
     """
 
     ADMIN_WINDOW = timedelta(hours=72)
@@ -248,13 +249,8 @@ class ChartModel:
             if stay.ward or stay.ward_id:
                 loc_parts.append(stay.ward or stay.ward_id or "")
             if stay.room or stay.bed:
-                loc_parts.append(
-                    self.translate(
-                        "chart.room_bed",
-                        room=fmt.short_place(stay.room) or "–",
-                        bed=fmt.short_place(stay.bed) or "–",
-                    )
-                )
+                # The same words as the printed header (app.present.clinical).
+                loc_parts.append(room_bed_text(stay.room, stay.bed, self.lang))
         admitted = "–"
         if stay is not None and stay.admitted is not None:
             admitted = fmt.datetime_text(stay.admitted, self.tz, self.lang)
@@ -330,22 +326,9 @@ class ChartModel:
     # -- medications -----------------------------------------------------------------------------
 
     def _due(self, order: MedicationOrder) -> DueView:
-        if order.as_needed:
-            return DueView(self.translate("meds.prn"), overdue=False)
-        info = next_due(order, self.now, self.record.administrations, self.tz)
-        if info is None:
-            return DueView("–", overdue=False)
-        nxt = fmt.time_text(info.next_time, self.tz, self.lang, self.today)
-        if info.overdue:
-            first = fmt.time_text(info.overdue_times[0], self.tz, self.lang, self.today)
-            text = self.translate("meds.overdue_since", when=first)
-            if info.next_time is not None:
-                text += " · " + self.translate("meds.then", when=nxt)
-            return DueView(text, overdue=True)
-        if info.due_now:
-            when = fmt.time_text(info.due_now[0], self.tz, self.lang, self.today)
-            return DueView(self.translate("meds.due_now", when=when), overdue=False, due_now=True)
-        return DueView(nxt, overdue=False)
+        # The same words as the printed summary and MAR (app.present.due).
+        due = due_text(order, self.record.administrations, self.now, self.tz, self.lang)
+        return DueView(due.text, overdue=due.overdue, due_now=due.due_now)
 
     def medications(self) -> list[MedLine]:
         active = [m for m in self.record.medications if (m.status or "active") == "active"]

@@ -1,0 +1,67 @@
+"""Screen and paper say the same: the chart view-model and the printed PDFs (read back with
+pypdf) show the same next-due and room/bed text for the same patient, in German and English."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from pypdf import PdfReader
+
+from app.present.due import due_text
+from app.printing import DocumentMeta, render_mar, render_summary
+from app.printing.sample import sample_record
+from app.ui.viewmodels.chart import ChartModel
+
+TZ = ZoneInfo("Europe/Berlin")
+NOW = datetime(2026, 11, 30, 9, 30, tzinfo=TZ)
+AS_OF = datetime(2026, 11, 30, 9, 0, tzinfo=TZ)
+META = DocumentMeta(ward_name="Station 7 Innere", data_as_of=AS_OF, ward_id="ward-7")
+
+EXPECTED = {
+    # Metoprolol 08:00/20:00: the 08:00 dose is not documented at 09:30.
+    "de": ("ÜBERFÄLLIG seit 08:00 · nächste 20:00", "Zimmer 12 / Bett A"),
+    "en": ("OVERDUE since 08:00 · next 20:00", "Room 12 / bed A"),
+}
+
+
+def flat_text(pdf: bytes) -> str:
+    """All pages' text with every run of whitespace as one space (cells wrap at spaces)."""
+    pages = [page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages]
+    return re.sub(r"\s+", " ", " ".join(pages))
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_chart_and_pdfs_show_the_same_next_due_and_room_bed(lang: str) -> None:
+    record = sample_record(NOW)
+    model = ChartModel(record, now=NOW, tz=TZ, lang=lang)
+    due_expected, place_expected = EXPECTED[lang]
+
+    metoprolol = next(m for m in model.medications() if m.drug.startswith("Metoprolol"))
+    assert metoprolol.due.overdue
+    assert metoprolol.due.text == due_expected
+    assert place_expected in model.header().location
+
+    summary = flat_text(render_summary(record, META, "S. Pflege", lang, NOW, TZ))
+    mar = flat_text(render_mar(record, META, "S. Pflege", lang, NOW, TZ, hours=24))
+    for paper in (summary, mar):
+        assert metoprolol.due.text in paper
+        assert place_expected in paper
+    # Every scheduled order's next-due text on the screen is the one the summary prints.
+    for line in model.medications():
+        if not line.prn and line.due.text != "–":
+            assert line.due.text in summary, line.drug
+
+
+def test_a_stale_snapshot_calls_only_doses_before_data_as_of_overdue() -> None:
+    """The MAR's meaning of "overdue": not documented in the system, and due before data-as-of.
+    A dose due after data-as-of may have been given since; it is not called overdue."""
+    record = sample_record(NOW)
+    order = next(o for o in record.medications if o.drug.startswith("Metoprolol"))
+    fresh = due_text(order, record.administrations, NOW, TZ, "de", as_of=AS_OF)
+    assert fresh.overdue and fresh.text == "ÜBERFÄLLIG seit 08:00 · nächste 20:00"
+    stale = due_text(order, record.administrations, NOW, TZ, "de", as_of=NOW.replace(hour=7))
+    assert not stale.overdue and stale.text == "20:00"
