@@ -61,7 +61,7 @@ class ChartHeader:
     age: str
     sex: str
     mrn: str
-    location: str  # "Station 3A · Zi. 12 / Bett 1"
+    location: str  # "Station 3A · Zimmer 12 / Bett 1"
     admitted: str
     allergies: list[AllergyLine]
     allergy_summary: str  # "Penicillin (schwer), Latex" / "keine bekannt" / "nicht dokumentiert"
