@@ -51,6 +51,9 @@ class Settings(BaseModel):
         None, description="None follows the roster policy; False disables it on this laptop"
     )
     default_printer: str | None = Field(None, description="OS printer name; None = OS default")
+    mar_hours: Literal[24, 72] = Field(
+        24, description="default period of a printed MAR in hours; `print mar --hours` overrides"
+    )
     max_failed_logins: int = Field(5, ge=1, le=100, description="failures before a lockout")
     lockout_minutes: int = Field(5, ge=1, le=24 * 60, description="length of a lockout")
     max_failed_logins_laptop: int = Field(

@@ -281,3 +281,16 @@ def test_print_due_list_of_the_ward_to_a_file_with_audit(
     entry = audit_prints(home)[-1]
     assert entry["details"]["document"] == "due" and entry["details"]["hours"] == 8  # type: ignore[index]
     assert entry["patient_id"] is None and entry["user"] == "pflege"
+
+
+def test_mar_period_defaults_to_the_laptop_setting(tmp_path: Path) -> None:
+    from app.printing.cli import mar_hours
+    from app.settings import Settings, save_settings
+
+    assert build_parser().parse_args(["print", "mar", "--mrn", "1", "--user", "U"]).hours is None
+    assert mar_hours(None, tmp_path) == 24  # no settings file: 24 h
+    save_settings(tmp_path, Settings(mar_hours=72))
+    assert mar_hours(None, tmp_path) == 72
+    assert mar_hours(24, tmp_path) == 24  # --hours wins
+    with pytest.raises(ValueError):
+        Settings(mar_hours=48)

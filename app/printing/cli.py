@@ -72,7 +72,11 @@ def add_print_parser(
             who.add_argument("--mrn", help="medical record number")
         if name == "mar":
             doc.add_argument(
-                "--hours", type=int, choices=(24, 72), default=24, help="period (default 24)"
+                "--hours",
+                type=int,
+                choices=(24, 72),
+                default=None,
+                help="period (default: the laptop setting mar_hours, else 24)",
             )
         if name == "due":
             doc.add_argument(
@@ -127,6 +131,19 @@ def _zone(name: str | None, home: Path, snapshot_zone: str | None) -> tzinfo:
 
     settings, _problem = load_settings_or_defaults(home)
     return hospital_zone(settings.time_zone, snapshot_zone)
+
+
+def mar_hours(hours: int | None, home: Path) -> int:
+    """The MAR period: `hours` when given, else the laptop setting `mar_hours` (24 by default).
+
+    Reads the settings file; never raises (unreadable settings give the defaults).
+    """
+    if hours is not None:
+        return hours
+    from app.settings import load_settings_or_defaults
+
+    settings, _problem = load_settings_or_defaults(home)
+    return settings.mar_hours
 
 
 def _language(lang: str | None, home: Path) -> str:
@@ -230,6 +247,8 @@ def cmd_print(args: argparse.Namespace) -> int:
         raise CliError(str(exc), EXIT_NOT_READY) from None
     audit = AuditLog(home)
     tz = _zone(args.tz, home, snap.reader.meta.time_zone)
+    if args.document == "mar":
+        args.hours = mar_hours(args.hours, home)
     try:
         session = _login(args, home, snap.ward, audit)
         meta = DocumentMeta(
