@@ -55,6 +55,8 @@ class CensusLine:
     discharged: str = ""  # "entlassen 10.03. 07:45" for a finished stay; "" while on the ward
     allergy_state: str = "allergies"  # allergies | no-known | not-documented (AllergyStatus)
     allergy_none: str = ""  # "keine bekannt" / "nicht dokumentiert" when no allergy is listed
+    allergy_items: tuple[str, ...] = ()  # the listed substances (up to 4), in order
+    allergy_count: int = 0  # all recorded allergies (more than allergy_items when over 4)
     due: str = ""  # "überfällig 08:00" / "fällig 10:45" / "–" (app.present.due)
     due_state: str = "none"  # overdue | soon | none (app.duelist.DueState)
 
@@ -418,6 +420,10 @@ def census_line(
         attending=row.attending or "–",
         diagnosis=row.main_diagnosis or "–",
         allergy=allergy,
+        allergy_items=tuple(
+            a.strip() for a in (row.allergies_short or "").split(", ") if a.strip()
+        ),
+        allergy_count=row.allergy_count,
         allergy_severe=row.severe_allergy,
         code=code_status_view(row.code_status, row.code_status_text, lang, short=True),
         flags=[(f, is_isolation_flag(f)) for f in row.flags],

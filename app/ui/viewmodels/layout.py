@@ -48,12 +48,12 @@ WIDE_COLUMNS: list[Column] = [
     Column("name", SortKey.NAME, "census.col.name", width=220),
     Column("age", SortKey.AGE, "census.col.age", width=70),
     Column("admitted", SortKey.ADMITTED, "census.col.admitted", width=110),
-    Column("attending", SortKey.ATTENDING, "census.col.attending", flex=14),
-    Column("diagnosis", SortKey.DIAGNOSIS, "census.col.diagnosis", flex=22),
+    Column("attending", SortKey.ATTENDING, "census.col.attending", flex=13),
+    Column("diagnosis", SortKey.DIAGNOSIS, "census.col.diagnosis", flex=21),
     Column("allergy", None, "census.col.allergy", flex=17),
     Column("code", SortKey.CODE, "census.col.code", width=120),
     Column("due", SortKey.DUE, "census.col.due", width=150),
-    Column("flags", None, "census.col.flags", flex=19),
+    Column("flags", None, "census.col.flags", flex=21),
 ]
 # Compact (1024 px): the attending goes under the diagnosis, so that the facts keep their width.
 COMPACT_COLUMNS: list[Column] = [
@@ -61,11 +61,13 @@ COMPACT_COLUMNS: list[Column] = [
     Column("name", SortKey.NAME, "census.col.name", width=196),
     Column("age", SortKey.AGE, "census.col.age", width=56),
     Column("admitted", SortKey.ADMITTED, "census.col.admitted", width=90),
-    Column("diagnosis", SortKey.DIAGNOSIS, "census.col.diagnosis_short", flex=26),
-    Column("allergy", None, "census.col.allergy", flex=20),
+    # Diagnosis gives way (it ends in "…"; the chart has it): allergies and flags show whole.
+    Column("diagnosis", SortKey.DIAGNOSIS, "census.col.diagnosis_short", flex=21),
+    Column("allergy", None, "census.col.allergy", flex=21),
     Column("code", SortKey.CODE, "census.col.code", width=100),
     Column("due", SortKey.DUE, "census.col.due", width=96),
-    Column("flags", None, "census.col.flags", flex=17),
+    # Wide enough for "Kontaktisolation:" whole at 1024 px (no mid-word break).
+    Column("flags", None, "census.col.flags", flex=21),
 ]
 
 
@@ -82,3 +84,21 @@ def census_free_width(window_width: float) -> float:
     columns = census_columns(layout_for(window_width).compact)
     fixed = sum(c.width or 0 for c in columns)
     return window_width - ROW_CHROME - 8 * (len(columns) - 1) - fixed
+
+
+ROW_CHROME_PX = 12 + 12 + 5  # census row: horizontal padding both sides and the selection edge
+CELL_GAP_PX = 8
+
+
+def census_column_width(column_id: str, compact: bool) -> float:
+    """The narrowest width (px) of one census column: at 1024 px when compact, at 1280 px
+    otherwise. Used to decide what fits a cell whole (a wider window only has more room)."""
+    columns = census_columns(compact)
+    page = 1024.0 if compact else float(COMPACT_BELOW)
+    fixed = sum(c.width or 0 for c in columns)
+    flex_total = sum(c.flex for c in columns if c.width is None)
+    room = page - ROW_CHROME_PX - CELL_GAP_PX * (len(columns) - 1) - fixed
+    for c in columns:
+        if c.id == column_id:
+            return float(c.width) if c.width is not None else room * c.flex / flex_total
+    raise KeyError(column_id)

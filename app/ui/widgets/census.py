@@ -10,8 +10,9 @@ import flet as ft
 from app.ui import theme
 from app.ui.strings import tr
 from app.ui.viewmodels.census import CensusLine, SortKey
-from app.ui.viewmodels.layout import Column, census_columns
-from app.ui.widgets.basic import Handler, pill, text
+from app.ui.viewmodels.fit import fit_items
+from app.ui.viewmodels.layout import Column, census_column_width, census_columns
+from app.ui.widgets.basic import Handler, text
 from app.ui.widgets.markers import allergy_marker, allergy_status_marker, code_marker
 
 
@@ -95,6 +96,8 @@ def census_header(
                     ),
                 ],
                 spacing=10,
+                run_spacing=0,
+                wrap=True,  # "Diagnosis" over "Attending", as in the rows
             )
         else:
             content = _sort_button(column.sort, label, sort, descending, on_sort, lang)
@@ -134,13 +137,87 @@ def due_marker(line: CensusLine, *, compact: bool = False) -> ft.Control:
     )
 
 
+FLAG_PAD = 4  # px each side of a flag pill's words
+MORE_PAD = 4
+
+
+def _more(label: str, size: int) -> ft.Control:
+    """The visible "+N" for items a cell leaves out (the chart lists them all)."""
+    return ft.Container(
+        content=text(label, size, bold=True, color=theme.INK),
+        border=ft.Border.all(1, theme.INK),
+        padding=ft.Padding.symmetric(horizontal=MORE_PAD, vertical=1),
+        border_radius=6,
+    )
+
+
+def _flags_cell(line: CensusLine, lang: str, *, compact: bool) -> ft.Control:
+    """Flags as pills, whole words only: the ones that fit the fixed row height, then "+N".
+    The cell's semantics label lists every flag."""
+    size = 11 if compact else 12
+    items: list[tuple[str, str, str, bool]] = []  # text, fg, bg, bold
+    if line.other_ward and line.ward:
+        items.append((line.ward, theme.WARN, theme.WARN_BG, True))
+    if line.discharged:
+        # A finished stay: never looks like a patient on the ward.
+        items.append((line.discharged, "#FFFFFF", theme.NAVY, True))
+    if line.deceased:
+        items.append((tr("flag.deceased", lang), "#FFFFFF", theme.MUTED, True))
+    for flag_text, isolation in line.flags:
+        if isolation:
+            items.append((flag_text, theme.ISOLATION_TEXT, theme.ISOLATION_BG, True))
+        else:
+            items.append((flag_text, theme.INK, theme.CANVAS, False))
+    if not items:
+        return text("", theme.FONT_SMALL)
+    fitted = fit_items(
+        [i[0] for i in items],
+        width=census_column_width("flags", compact) - 2 * FLAG_PAD,
+        lines=3 if compact else 2,
+        font_px=size,
+    )
+    pills: list[ft.Control] = [
+        ft.Container(
+            content=text(label, size, bold=bold, color=fg),
+            bgcolor=bg,
+            padding=ft.Padding.symmetric(horizontal=FLAG_PAD, vertical=2),
+            border_radius=6,
+        )
+        for label, fg, bg, bold in items[: len(fitted.shown)]
+    ]
+    if fitted.more:
+        pills.append(_more(fitted.more_text, size))
+    return ft.Semantics(
+        content=ft.Row(pills, spacing=4, run_spacing=2, wrap=True), label=fitted.full
+    )
+
+
+def _allergy_cell(line: CensusLine, *, compact: bool) -> ft.Control:
+    """Allergies as words that fit two lines whole, then "+N" (the chart lists them all)."""
+    size = theme.FONT_SMALL if compact else theme.FONT_TABLE
+    if not line.allergy_items:
+        return allergy_marker(line.allergy, line.allergy_severe, size=size)
+    room = census_column_width("allergy", compact) - 12 - (size + 6 if line.allergy_severe else 0)
+    fitted = fit_items(
+        list(line.allergy_items),
+        width=room,
+        lines=2,
+        font_px=size,
+        inline=True,
+        total=line.allergy_count,
+    )
+    label = ", ".join(fitted.shown)
+    if fitted.more:
+        label = f"{label} {fitted.more_text}" if label else fitted.more_text
+    marker = allergy_marker(label, line.allergy_severe, size=size)
+    return ft.Semantics(content=marker, label=", ".join(line.allergy_items))
+
+
 def census_row(
     line: CensusLine, *, selected: bool, on_open: Handler, lang: str, compact: bool = False
 ) -> ft.Control:
     """One patient. Name, birth date and MRN always show in full (hospital-wide hits too: their
     ward is a marker among the flags)."""
-    # Compact (1024 px): one point smaller, so that birth date and MRN fit their column.
-    small = theme.FONT_SMALL - (2 if compact else 1)
     name_bits: list[ft.Control] = [
         text(line.name, theme.FONT_BODY, bold=True, max_lines=1),
         text(
@@ -150,19 +227,7 @@ def census_row(
             max_lines=1,
         ),
     ]
-    flags: list[ft.Control] = []
-    if line.other_ward and line.ward:
-        flags.append(pill(line.ward, theme.WARN, theme.WARN_BG, size=small))
-    if line.discharged:
-        # A finished stay: never looks like a patient on the ward.
-        flags.append(pill(line.discharged, "#FFFFFF", theme.NAVY, size=small))
-    if line.deceased:
-        flags.append(pill(tr("flag.deceased", lang), "#FFFFFF", theme.MUTED, size=small))
-    for flag_text, isolation in line.flags:
-        if isolation:
-            flags.append(pill(flag_text, theme.ISOLATION_TEXT, theme.ISOLATION_BG, size=small))
-        else:
-            flags.append(pill(flag_text, theme.INK, theme.CANVAS, size=small, bold=False))
+    flags = _flags_cell(line, lang, compact=compact)
     if compact:
         diagnosis: ft.Control = ft.Column(
             [
@@ -190,21 +255,13 @@ def census_row(
         "attending": text(line.attending, theme.FONT_TABLE, max_lines=2),
         "diagnosis": diagnosis,
         "allergy": (
-            allergy_marker(
-                line.allergy,
-                line.allergy_severe,
-                size=theme.FONT_SMALL if compact else theme.FONT_TABLE,
-            )
+            _allergy_cell(line, compact=compact)
             if line.allergy_state == "allergies"
             else allergy_status_marker(line.allergy_none, line.allergy_state)
         ),
         "code": code_marker(line.code),
         "due": due_marker(line, compact=compact),
-        "flags": (
-            ft.Row(flags, spacing=4, run_spacing=2, wrap=True)
-            if flags
-            else text("", theme.FONT_SMALL)
-        ),
+        "flags": flags,
     }
     row = ft.Row(
         [_cell(cells[column.id], column) for column in census_columns(compact)],

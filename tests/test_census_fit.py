@@ -1,0 +1,80 @@
+"""The census cell truncation rule: whole words, whole items, and a "+N" for the rest."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.ui.viewmodels.fit import fit_items, text_width
+
+FONT = 11.0
+
+
+def px(value: str) -> float:
+    return text_width(value, FONT)
+
+
+def test_everything_fits_no_marker() -> None:
+    fitted = fit_items(["Sturzgefahr"], width=px("Sturzgefahr"), lines=2, font_px=FONT)
+    assert fitted.shown == ("Sturzgefahr",)
+    assert fitted.more == 0 and fitted.more_text == ""
+
+
+def test_a_two_line_flag_fits_whole_in_two_lines() -> None:
+    width = px("Kontaktisolation:")
+    fitted = fit_items(["Kontaktisolation: MRSA"], width=width, lines=2, font_px=FONT)
+    assert fitted.shown == ("Kontaktisolation: MRSA",)
+
+
+def test_a_flag_that_needs_three_lines_is_left_out_with_a_marker() -> None:
+    width = px("Kontaktisolation:")
+    items = ["Sturzgefahr", "Kontaktisolation: 3MRGN E. coli"]
+    assert fit_items(items, width=width, lines=3, font_px=FONT).more == 0
+    fitted = fit_items(items, width=width, lines=2, font_px=FONT)
+    assert fitted.shown == ("Sturzgefahr",)
+    assert fitted.more_text == "+1"
+    assert fitted.full == "Sturzgefahr, Kontaktisolation: 3MRGN E. coli"
+
+
+def test_a_word_wider_than_the_line_is_never_shown_broken() -> None:
+    width = px("Kontaktisolation:") - 1
+    fitted = fit_items(["Kontaktisolation: MRSA"], width=width, lines=3, font_px=FONT)
+    assert fitted.shown == ()
+    assert fitted.more == 1
+
+
+def test_allergies_run_on_and_keep_room_for_the_marker() -> None:
+    items = ["Penicillin", "Jodhaltige Kontrastmittel"]
+    width = px("Kontrastmittel") - 1
+    fitted = fit_items(items, width=width, lines=2, font_px=FONT, inline=True)
+    assert fitted.shown == ("Penicillin",)
+    assert fitted.more_text == "+1"
+
+
+def test_unlisted_allergies_count_in_the_marker() -> None:
+    items = ["Latex", "Nuss"]
+    fitted = fit_items(items, width=500, lines=1, font_px=FONT, inline=True, total=6)
+    assert fitted.shown == ("Latex", "Nuss")
+    assert fitted.more_text == "+4"
+
+
+def test_narrow_letters_are_narrower_than_capitals() -> None:
+    assert px("iiii") < px("MMMM")
+    assert text_width("a", 12, bold=False) < text_width("a", 12)
+
+
+words = st.text(alphabet="abcdefghijKLMNÄöß:.", min_size=1, max_size=20)
+items_st = st.lists(st.lists(words, min_size=1, max_size=4).map(" ".join), max_size=6)
+
+
+@given(items_st, st.floats(5, 300), st.integers(1, 4), st.booleans())
+def test_shown_items_are_a_whole_prefix_and_the_count_adds_up(
+    items: list[str], width: float, lines: int, inline: bool
+) -> None:
+    fitted = fit_items(items, width=width, lines=lines, font_px=FONT, inline=inline)
+    assert list(fitted.shown) == items[: len(fitted.shown)]
+    assert len(fitted.shown) + fitted.more == len(items)
+    # no shown word is wider than a line: nothing breaks mid-word
+    assert all(px(w) <= width for item in fitted.shown for w in item.split())
+    if fitted.more:
+        assert fitted.more_text == f"+{fitted.more}"
