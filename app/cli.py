@@ -6,7 +6,7 @@ code from `sync.errors` (docs/cli.md). Without a command, `wardcopy` opens the v
 Start-up stays light: this module imports only the standard library, app.paths and sync.errors;
 each handler imports what its command needs, so `wardcopy --help` loads no Flet, no pydantic
 models and nothing of the server side. Only `demo` reaches the build side (through the
-top-level `demo` module, imported when that command runs).
+top-level `wardcopy_demo` module, imported when that command runs).
 """
 
 from __future__ import annotations
@@ -273,7 +273,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     # The demo drives the server side too; it lives outside app/ and loads only when asked for.
-    from demo import run_demo
+    from wardcopy_demo import run_demo
 
     return run_demo(
         folder=args.dir,

@@ -116,7 +116,7 @@ def bench_build(scales: list[int], synthea: bool, tmp: Path) -> list[dict[str, A
 
 
 def _demo_chain(tmp: Path, patients: int) -> Any:
-    from demo import make_demo
+    from wardcopy_demo import make_demo
 
     return make_demo(tmp / f"chain-{patients}", patients, seed=1, now=NOW)
 

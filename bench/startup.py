@@ -93,8 +93,8 @@ def slowest_imports(
 
 
 def bench_startup(tmp: Path, reps: int = 9) -> dict[str, Any]:
-    from demo import make_demo
     from sync.receive import open_installed
+    from wardcopy_demo import make_demo
 
     demo = make_demo(tmp / "startup-demo", patients=40, seed=3)
     ward = next(w for w in demo.installed if w != "hospital")

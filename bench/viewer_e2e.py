@@ -628,7 +628,7 @@ def bench_viewer_browser(
         raise FileNotFoundError(f"{CHROMIUM} is missing (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
-    from demo import DEMO_USERS, make_demo
+    from wardcopy_demo import DEMO_USERS, make_demo
 
     # The machine's load is part of the figures (a shared CI box inflates every latency).
     result: dict[str, Any] = {"patients": patients, "cpus": os.cpu_count()}

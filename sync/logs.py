@@ -41,14 +41,14 @@ def level_for(verbose: int, environ: Mapping[str, str] | None = None) -> int:
 
 
 # Our packages' loggers; third-party libraries keep their own (httpx would log request URLs).
-PACKAGES = ("sync", "app", "demo")
+PACKAGES = ("sync", "app", "wardcopy_demo")
 _handler: logging.Handler | None = None
 
 
 def configure_logging(verbose: int = 0, environ: Mapping[str, str] | None = None) -> int:
     """Send the log records of Wardcopy's own modules at the chosen level to stderr, one line
-    each. Side effect: sets the level of the `sync`, `app` and `demo` loggers and gives them one
-    stderr handler (replacing the one an earlier call installed; other handlers stay).
+    each. Side effect: sets the level of the `sync`, `app` and `wardcopy_demo` loggers and gives
+    them one stderr handler (replacing the one an earlier call installed; other handlers stay).
     Returns the level. Called once by each CLI's `main`."""
     global _handler
     level = level_for(verbose, environ)

@@ -41,7 +41,7 @@ def _demo_in(folder: Path, wards: list[str], now: datetime) -> Demo:
 @pytest.fixture(scope="session")
 def demo_chain(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     """The demo chain, built once per session. Tests must not change it: use `demo`."""
-    from demo import make_demo
+    from wardcopy_demo import make_demo
 
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     folder = tmp_path_factory.mktemp("demo-chain") / "demo"

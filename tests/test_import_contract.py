@@ -67,7 +67,7 @@ SYNC_SERVER_SIDE = (
     "sync.workdirs",
     "sync.wards",
 )
-SYNC_NEVER = ("app", "demo", "flet", "reportlab")
+SYNC_NEVER = ("app", "wardcopy_demo", "flet", "reportlab")
 SQLCIPHER_OWNER = "sync.snapshot"
 # Loading any of these makes `wardcopy --help` slow (docs/performance.md).
 HELP_NEVER = ("flet", "pydantic", "reportlab", "sqlcipher3", "babel", "cryptography", "httpx")
@@ -161,7 +161,7 @@ def test_the_graph_sees_the_modules_we_know() -> None:
     # Guards the test itself: a parser that found nothing would pass every rule below.
     found = imports_of(ROOT / "app" / "cli.py")
     assert any(e.target == "sync.errors" for e in found)
-    assert any(e.target == "demo" for e in found)  # the lazy import inside cmd_demo
+    assert any(e.target == "wardcopy_demo" for e in found)  # the lazy import inside cmd_demo
     names = {module_name(p) for p in source_files()}
     assert {"app.cli", "sync.errors", "app.printing.cli"} <= names
     assert any(under(n, ["sync.snapshot"]) for n in names)
@@ -180,11 +180,15 @@ def test_app_uses_only_the_read_side_of_sync(edges: list[Edge]) -> None:
 
 
 def test_only_the_cli_reaches_the_demo_and_only_lazily(edges: list[Edge]) -> None:
-    wrong = [_where(e) for e in edges if under(e.source, PACKAGES) and under(e.target, ["demo"])]
-    assert wrong == [w for w in wrong if w.startswith("app.cli imports demo ")]
+    wrong = [
+        _where(e) for e in edges if under(e.source, PACKAGES) and under(e.target, ["wardcopy_demo"])
+    ]
+    assert wrong == [w for w in wrong if w.startswith("app.cli imports wardcopy_demo ")]
     tree = ast.parse((ROOT / "app" / "cli.py").read_text(encoding="utf-8"))
     top_level = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
-    assert not [n for n in top_level if isinstance(n, ast.ImportFrom) and n.module == "demo"]
+    assert not [
+        n for n in top_level if isinstance(n, ast.ImportFrom) and n.module == "wardcopy_demo"
+    ]
 
 
 def test_sync_never_imports_the_laptop_side_or_ui_libraries(edges: list[Edge]) -> None:
@@ -317,7 +321,7 @@ def test_help_loads_no_server_code_ui_or_models(tmp_path: Path) -> None:
     assert "print" in out and "receive" in out and "demo" in out
     assert sorted(m for m in modules if under(m, SYNC_SERVER_SIDE)) == []
     assert sorted(m for m in modules if under(m, HELP_NEVER)) == []
-    assert sorted(m for m in modules if under(m, ["demo", "app.ui"])) == []
+    assert sorted(m for m in modules if under(m, ["wardcopy_demo", "app.ui"])) == []
 
 
 def test_printing_a_summary_loads_no_server_code(demo: Demo, tmp_path: Path) -> None:
@@ -338,4 +342,4 @@ def test_printing_a_summary_loads_no_server_code(demo: Demo, tmp_path: Path) -> 
     assert out.read_bytes().startswith(b"%PDF")
     assert "app.printing.summary" in modules  # it did render
     assert sorted(m for m in modules if under(m, SYNC_SERVER_SIDE)) == []
-    assert sorted(m for m in modules if under(m, ["demo", "flet", "app.ui"])) == []
+    assert sorted(m for m in modules if under(m, ["wardcopy_demo", "flet", "app.ui"])) == []

@@ -34,7 +34,7 @@ def test_print_command_is_registered_with_its_options() -> None:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, list[CensusRow]]:
     try:
-        from demo import make_demo
+        from wardcopy_demo import make_demo
     except ImportError as exc:  # pragma: no cover - while the chain is being built
         pytest.skip(f"demo chain not available: {exc}")
     from sync.receive import open_installed

@@ -90,7 +90,7 @@ def make_home(root: Path) -> tuple[Path, str, str, str]:
         timeout=180,
     )  # fmt: skip
     if result.returncode == 0 and (demo / "laptop").is_dir():
-        from demo import DEMO_USERS
+        from wardcopy_demo import DEMO_USERS
 
         user, name, _role, password = DEMO_USERS[0]
         return demo / "laptop", user, password, name
@@ -104,7 +104,7 @@ def admin_of(nurse_password: str) -> tuple[str, str]:
     """(user id, password) of the IT admin in the roster the nurse `nurse_password` is from."""
     if nurse_password == NURSE[3]:
         return ADMIN[0], ADMIN[3]
-    from demo import DEMO_USERS
+    from wardcopy_demo import DEMO_USERS
 
     user, _name, _role, password = next(u for u in DEMO_USERS if u[2] == "admin")
     return user, password
