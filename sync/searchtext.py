@@ -259,8 +259,28 @@ def date_tokens(day: date | None) -> list[str]:
         f"{day.day}{day.month}{day.year:04d}",
         f"{day.day:02d}{day.month:02d}{day.year % 100:02d}",
         f"{day.year:04d}",
+        # The parts of a date as the screens show it ("9 Nov 1955", "09.11.1955"): the day and
+        # the month's names in German and English, so that each typed word finds a token.
+        f"{day.day}",
+        f"{day.day:02d}",
+        *_month_words(day.month),
     ]
     return list(dict.fromkeys(tokens))
+
+
+@functools.cache
+def _month_words(month: int) -> tuple[str, ...]:
+    """The folded month names (wide and abbreviated, de and en) of `month` (1-12)."""
+    from babel.dates import get_month_names
+
+    words: dict[str, None] = {}
+    for locale in ("de", "en"):
+        for width in ("wide", "abbreviated"):
+            name = get_month_names(width, locale=locale)[month]
+            folded = "".join(_split_token_chars(fold(name)))
+            if folded:
+                words.setdefault(folded, None)
+    return tuple(words)
 
 
 def exact_keys(values: Iterable[str | None]) -> list[str]:

@@ -29,6 +29,7 @@ from app.ui.state import (
     code_status_view,
     settings_changes,
 )
+from sync import searchtext
 from sync.model import (
     Administration,
     CensusRow,
@@ -471,6 +472,8 @@ def reference_visible(model: CensusModel, hits: list[CensusRow]) -> list[CensusR
             r.attending,
             r.main_diagnosis,
             birth,
+            # the snapshot search's birth-date tokens (docs/viewer.md)
+            " ".join(searchtext.date_tokens(r.birth_date)),
         )
 
     chosen = [r for r in model.rows if not query or r.patient_id in hit_ids or match(r)]

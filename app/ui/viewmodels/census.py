@@ -13,6 +13,7 @@ from app.present.due import due_cell
 from app.ui import fmt
 from app.ui.strings import tr
 from app.ui.viewmodels.common import CodeStatusView, code_status_view, is_isolation_flag
+from sync import searchtext
 from sync.model import (
     CensusRow,
     CodeStatusKind,
@@ -344,6 +345,9 @@ def _search_fields(row: CensusRow) -> tuple[str | None, ...]:
         row.attending,
         row.main_diagnosis,
         fmt.date_text(row.birth_date, "de") if row.birth_date else None,
+        # The snapshot search's birth-date tokens (sync.searchtext): the local filter finds
+        # "9 Nov 1955", "09.11.1955" and "1955-11-09" as the snapshot search does.
+        " ".join(searchtext.date_tokens(row.birth_date)) or None,
     )
 
 
