@@ -176,17 +176,22 @@ def _flags_cell(line: CensusLine, lang: str, *, compact: bool) -> ft.Control:
         lines=3 if compact else 2,
         font_px=size,
     )
+    shown, more = len(fitted.shown), fitted.more
+    if not shown:
+        # Never only "+N": the first (most important) flag shows even when a word of it is
+        # wider than the column; it ends in "…" then, a visible cut, never a silent one.
+        shown, more = 1, fitted.more - 1
     pills: list[ft.Control] = [
         ft.Container(
-            content=text(label, size, bold=bold, color=fg),
+            content=text(label, size, bold=bold, color=fg, max_lines=2),
             bgcolor=bg,
             padding=ft.Padding.symmetric(horizontal=FLAG_PAD, vertical=2),
             border_radius=6,
         )
-        for label, fg, bg, bold in items[: len(fitted.shown)]
+        for label, fg, bg, bold in items[:shown]
     ]
-    if fitted.more:
-        pills.append(_more(fitted.more_text, size))
+    if more:
+        pills.append(_more(f"+{more}", size))
     return ft.Semantics(
         content=ft.Row(pills, spacing=4, run_spacing=2, wrap=True), label=fitted.full
     )
@@ -206,9 +211,13 @@ def _allergy_cell(line: CensusLine, *, compact: bool) -> ft.Control:
         inline=True,
         total=line.allergy_count,
     )
-    label = ", ".join(fitted.shown)
-    if fitted.more:
-        label = f"{label} {fitted.more_text}" if label else fitted.more_text
+    shown, more = list(fitted.shown), fitted.more
+    if not shown:
+        # Never only "+N": the first allergy shows (ending in "…" if it must), then the rest.
+        shown, more = [line.allergy_items[0]], fitted.more - 1
+    label = ", ".join(shown)
+    if more:
+        label = f"{label} +{more}"
     marker = allergy_marker(label, line.allergy_severe, size=size)
     return ft.Semantics(content=marker, label=", ".join(line.allergy_items))
 
