@@ -73,7 +73,10 @@ class Sex(StrEnum):
 class Stay(_Base):
     """The current (or latest) inpatient Encounter and where the patient is."""
 
-    encounter_id: str | None = None
+    encounter_id: str | None = None  # the FHIR resource id (never shown as the case number)
+    # The hospital's case (visit, encounter) number, "Fallnummer": Encounter.identifier typed VN
+    # (HL7 v2-0203), else the official/usual one (see sync.mapping.stay.case_number).
+    case_number: str | None = None
     status: str | None = None  # FHIR Encounter.status: in-progress, finished, ...
     encounter_class: str | None = None  # IMP, EMER, ACUTE, ...
     admitted: datetime | None = None
@@ -473,6 +476,7 @@ class CensusRow(_Base):
     name: str
     birth_date: date | None = None
     sex: Sex = Sex.UNKNOWN
+    case_number: str | None = None  # Stay.case_number (in census.extra)
     ward_id: str | None = None
     ward: str | None = None
     room: str | None = None
@@ -502,6 +506,7 @@ class CensusRow(_Base):
             name=record.name,
             birth_date=record.birth_date,
             sex=record.sex,
+            case_number=stay.case_number,
             ward_id=stay.ward_id,
             ward=stay.ward,
             room=stay.room,

@@ -99,6 +99,18 @@ _GERMAN: dict[str, str] = {"ä": "ae", "ö": "oe", "ü": "ue"}
 # drop; marks in other scripts (Devanagari vowel signs, Hebrew points, ...) carry meaning: kept.
 _DIACRITIC_BASE_LIMIT = 0x0530
 
+# Partial numbers (MRN, case number): a query of at least this many digits also finds an
+# identifier that ends with it or has it as a whole digit group. Shorter numbers find only by
+# prefix: "101" is a room far more often than the tail of an MRN.
+MIN_PARTIAL_DIGITS = 4
+
+# The mark around a partial-number token in the index ("\ue000" + "1010" + "\ue000"): a private
+# use character (a token character for FTS5 unicode61 with category Co, never typed, never
+# produced by folding), so such a token equals a query's marked term or nothing. Typing "101"
+# cannot reach the token of "1010" (a prefix stops at the mark), and a plain term never starts
+# a marked token.
+PARTIAL_MARK = "\ue000"
+
 # Upper bound on the number of query terms: a query is typed by a person; anything longer is
 # pasted text, and each term costs an FTS5 lookup.
 MAX_QUERY_TERMS = 8
@@ -230,7 +242,9 @@ def query_terms(query: str) -> list[str]:
 
 def query_alternatives(query: str) -> list[list[str]]:
     """Per query term, the spellings to try (any of them may match): the folded term first, then
-    its German transliteration if the user typed an umlaut ("Mül" -> ["mul", "muel"]).
+    its German transliteration if the user typed an umlaut ("Mül" -> ["mul", "muel"]), and for a
+    number of MIN_PARTIAL_DIGITS or more its marked partial-number form (`partial_number_term`:
+    "1010" -> ["1010", "\ue0001010\ue000"]).
 
     The outer list is AND-ed, each inner list OR-ed. Same term order and limit as `query_terms`.
     """
@@ -243,8 +257,57 @@ def query_alternatives(query: str) -> list[list[str]]:
         variant = "".join(_split_token_chars(german_variant(chunk)))
         if variant and variant != joined:
             alternatives.append(variant)
+        partial = partial_number_term(joined)
+        if partial is not None:
+            alternatives.append(partial)
         groups[joined] = alternatives
     return list(groups.values())[:MAX_QUERY_TERMS]
+
+
+def _is_number(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def partial_number_term(term: str) -> str | None:
+    """The marked form of a folded query term that is a number of MIN_PARTIAL_DIGITS digits or
+    more ("1010" -> "\ue0001010\ue000"), else None. It equals one of `partial_number_tokens` of
+    an identifier exactly when the identifier ends with the number or has it as a digit group."""
+    if len(term) >= MIN_PARTIAL_DIGITS and _is_number(term):
+        return PARTIAL_MARK + term + PARTIAL_MARK
+    return None
+
+
+def partial_number_tokens(value: str | None) -> list[str]:
+    """Index tokens that let part of an identifier (MRN, case number) find it.
+
+    For the identifier folded with punctuation and spaces removed ("4000-1010" -> "40001010"):
+    every all-digit ending of MIN_PARTIAL_DIGITS or more digits ("1010", "01010", ...), and every
+    maximal digit group of the written value of that length or more ("A-2024-0815" -> "2024",
+    "0815"); each marked (`PARTIAL_MARK` on both sides), so that only a whole query number
+    equals it. Prefixes need no token: every index token is searched by prefix anyway.
+    Never raises; [] for None, "" or an identifier without such digits.
+    """
+    if not value:
+        return []
+    return list(_partial_number_tokens(value))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _partial_number_tokens(value: str) -> tuple[str, ...]:
+    folded = fold(value)
+    joined = "".join(_split_token_chars(folded))
+    found: dict[str, None] = {}
+    # Endings: the digits at the end of the joined identifier, longest first (the whole
+    # identifier itself included: a full MRN of digits then also equals its own token).
+    tail = len(joined)
+    while tail > 0 and joined[tail - 1].isascii() and joined[tail - 1].isdigit():
+        tail -= 1
+    for start in range(tail, len(joined) - MIN_PARTIAL_DIGITS + 1):
+        found.setdefault(PARTIAL_MARK + joined[start:] + PARTIAL_MARK, None)
+    for group in re.findall(r"[0-9]+", folded):
+        if len(group) >= MIN_PARTIAL_DIGITS:
+            found.setdefault(PARTIAL_MARK + group + PARTIAL_MARK, None)
+    return tuple(found)
 
 
 def date_tokens(day: date | None) -> list[str]:

@@ -52,7 +52,7 @@ def test_every_page_has_mrn_and_case_barcodes_that_decode_at_150_dpi(
     doc: str, tmp_path: Path
 ) -> None:
     record = sample_record(NOW)
-    assert record.mrn and record.stay and record.stay.encounter_id
+    assert record.mrn and record.stay and record.stay.case_number
     if doc == "summary":
         pdf = render_summary(record, META, "Anna Test", "de", NOW, TZ)
     else:
@@ -60,7 +60,9 @@ def test_every_page_has_mrn_and_case_barcodes_that_decode_at_150_dpi(
     found = decoded_per_page(pdf, tmp_path)
     assert found
     for number, codes in enumerate(found, start=1):
-        assert {record.mrn, record.stay.encounter_id} <= codes, f"page {number}: {codes}"
+        # The case number, never the FHIR resource id.
+        assert {record.mrn, record.stay.case_number} <= codes, f"page {number}: {codes}"
+        assert record.stay.encounter_id not in codes
 
 
 @needs_tools
@@ -72,7 +74,7 @@ def test_barcodes_decode_on_every_page_of_the_100_order_mar_and_the_census(
     pdf = render_mar(record, META, "Anna Test", "de", NOW, TZ, hours=72)
     found = decoded_per_page(pdf, tmp_path / "mar")
     assert len(found) > 5
-    assert all({record.mrn, "enc-1"} <= codes for codes in found), found
+    assert all({record.mrn, "26004711"} <= codes for codes in found), found
     census = render_census(sample_census(60, NOW), META, "Anna Test", "de", NOW, TZ)
     found = decoded_per_page(census, tmp_path / "census")
     assert found and all("ward-7" in codes for codes in found), found
@@ -86,7 +88,7 @@ def test_long_case_number_and_non_ascii_mrn_fall_back_to_qr_that_decodes(
     case = "f81d4fae-7dec-11d0-a765-00a0c91e6bf6"
     assert base.stay is not None
     record: PatientRecord = base.model_copy(
-        update={"mrn": "Ø-4711-ß", "stay": base.stay.model_copy(update={"encounter_id": case})}
+        update={"mrn": "Ø-4711-ß", "stay": base.stay.model_copy(update={"case_number": case})}
     )
     assert isinstance(record.stay, Stay)
     pdf = render_summary(record, META, "Anna Test", "de", NOW, TZ)

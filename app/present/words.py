@@ -150,6 +150,7 @@ WORDS: dict[str, dict[str, str]] = {
     "range.source": {"de": "{range} ({source})", "en": "{range} ({source})"},
     "stay.discharged": {"de": "entlassen {when}", "en": "discharged {when}"},
     "stay.finished": {"de": "Aufenthalt beendet", "en": "stay finished"},
+    "stay.case": {"de": "Fall {case}", "en": "Case {case}"},  # the case (visit) number
     "census.on_ward": {
         "de": "{on_ward} auf Station, {discharged} entlassen (24 h)",
         "en": "{on_ward} on the ward, {discharged} discharged (24 h)",

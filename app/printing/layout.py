@@ -279,7 +279,9 @@ def patient_context(
     parts = [born_text(record.birth_date, today, lang), sex_word(record.sex, lang)]
     parts.append(t("print.mrn", lang, mrn=record.mrn) if record.mrn else t("print.no_mrn", lang))
     stay = record.stay
-    case = stay.encounter_id if stay is not None and stay.encounter_id else None
+    # The hospital's case number (Encounter.identifier), never the FHIR resource id: an id
+    # printed as "Fall ..." would be a number nobody at the hospital knows.
+    case = stay.case_number if stay is not None and stay.case_number else None
     lines = [" · ".join(parts)]
     if stay is not None:
         where = [x for x in (stay.ward or meta.ward_name,) if x]

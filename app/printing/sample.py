@@ -47,6 +47,7 @@ def sample_record(now: datetime) -> PatientRecord:
         sex=Sex.FEMALE,
         stay=Stay(
             encounter_id="enc-1",
+            case_number="26004711",
             status="in-progress",
             admitted=now - 3 * 24 * h,
             ward_id="ward-7",

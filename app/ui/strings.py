@@ -141,8 +141,8 @@ CATALOG: dict[str, dict[str, str]] = {
     # -- census --------------------------------------------------------------------------------
     "ui.census.title": {"de": "Belegung", "en": "Census"},
     "ui.census.search": {
-        "de": "Name, Geburtsdatum, Patientennummer oder Zimmer eingeben",
-        "en": "Type a name, birth date, MRN or room",
+        "de": "Name, Geburtsdatum, Patienten-/Fallnummer oder Zimmer",
+        "en": "Name, birth date, MRN, case number or room",
     },
     "ui.census.search_label": {"de": "Suche (Strg+F)", "en": "Search (Ctrl+F)"},
     "ui.census.scope_ward": {"de": "Diese Station", "en": "This ward"},

@@ -174,6 +174,48 @@ def _reason(m: Mapper, enc: dict[str, Any]) -> str | None:
     return None
 
 
+# Words in an Encounter.identifier's type text that name the case number when it is not coded.
+_CASE_WORDS = (
+    "fallnummer",
+    "fall-nr",
+    "fallnr",
+    "aufnahmenummer",
+    "besuchsnummer",
+    "visit",
+    "case",
+)
+
+
+def case_number(enc: dict[str, Any]) -> str | None:
+    """The hospital's case (visit) number of an Encounter, or None.
+
+    Preference: the identifier typed VN (HL7 v2-0203 "visit number", as ISiK and German
+    hospitals send the Fallnummer); else one whose type text names a case/visit number; else
+    the first with use official or usual, else the first at all. An identifier whose value is
+    the Encounter's own resource id (Synthea copies it there) is no case number: the FHIR id
+    means nothing to a clinician and must not pose as one. A period that has ended
+    (identifier.period.end) does not exclude a value: a case number stays the case number.
+    """
+    rid = enc.get("id")
+    candidates: list[tuple[int, str]] = []
+    for position, ident in enumerate(dicts(enc.get("identifier"))):
+        value = text_of(ident.get("value"))
+        if not value or value == rid or ident.get("use") in ("old", "temp"):
+            continue
+        itype = ident.get("type")
+        type_text = (cc_text(itype) or "").casefold()
+        if "VN" in codes_of(itype):
+            rank = 0
+        elif any(word in type_text for word in _CASE_WORDS):
+            rank = 1
+        elif ident.get("use") in ("official", "usual"):
+            rank = 2
+        else:
+            rank = 3
+        candidates.append((rank * 1000 + position, value))
+    return min(candidates)[1] if candidates else None
+
+
 def map_stay(m: Mapper, enc: dict[str, Any]) -> Stay:
     """Stay from the chosen Encounter (location chain, attending, reason, department)."""
     status = status_of(enc)
@@ -197,6 +239,7 @@ def map_stay(m: Mapper, enc: dict[str, Any]) -> Stay:
     rid = enc.get("id")
     return Stay(
         encounter_id=rid if isinstance(rid, str) else None,
+        case_number=case_number(enc),
         status=status,
         encounter_class=text_of(cls.get("code")) or text_of(cls.get("display")),
         admitted=m.dt(period.get("start")),

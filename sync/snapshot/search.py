@@ -21,8 +21,12 @@ RANKED_MAX = 1000
 def search_columns(record: PatientRecord) -> tuple[str, str, str, str, str]:
     """The folded text of the five search_index columns (ident, name, birth, place, diag)."""
     ident: list[str] = []
-    for value in (record.mrn, record.id, *(i.value for i in record.identifiers)):
+    case = record.stay.case_number if record.stay else None
+    for value in (record.mrn, case, record.id, *(i.value for i in record.identifiers)):
         ident.extend(searchtext.index_tokens(value))
+    # Part of the MRN or case number (4 digits or more: its end or a digit group).
+    for value in (record.mrn, case):
+        ident.extend(searchtext.partial_number_tokens(value))
     names: list[str] = []
     for value in (
         record.name,
@@ -53,15 +57,23 @@ def search_columns(record: PatientRecord) -> tuple[str, str, str, str, str]:
 
 
 def exact_search_keys(record: PatientRecord) -> list[str]:
-    """Keys that rank a record first when a query term equals one: MRN, identifiers, room,
-    room+bed, and the bed alone if it names one place ("12-1", not "A": every room has a bed A).
+    """Keys that rank a record first when a query term equals one: MRN, case number,
+    identifiers, room, room+bed, and the bed alone if it names one place ("12-1", not "A": every
+    room has a bed A).
     """
     stay = record.stay
     room = stay.room if stay else None
     bed = stay.bed if stay else None
     lone_bed = bed if bed and any(ch.isdigit() for ch in bed) else None
     return searchtext.exact_keys(
-        [record.mrn, *(i.value for i in record.identifiers), room, lone_bed, _room_bed(room, bed)]
+        [
+            record.mrn,
+            stay.case_number if stay else None,
+            *(i.value for i in record.identifiers),
+            room,
+            lone_bed,
+            _room_bed(room, bed),
+        ]
     )
 
 

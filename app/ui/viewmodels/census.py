@@ -60,6 +60,7 @@ class CensusLine:
     allergy_count: int = 0  # all recorded allergies (more than allergy_items when over 4)
     due: str = ""  # "überfällig 08:00" / "fällig 10:45" / "–" (app.present.due)
     due_state: str = "none"  # overdue | soon | none (app.duelist.DueState)
+    case: str = ""  # "Fall 26000123" / "Case 26000123"; "" when the stay has no case number
 
 
 def _code_rank(kind: CodeStatusKind) -> int:
@@ -339,6 +340,7 @@ def _search_fields(row: CensusRow) -> tuple[str | None, ...]:
     return (
         row.name,
         row.mrn,
+        row.case_number,
         row.room,
         row.bed,
         f"{row.room or ''}/{row.bed or ''}",
@@ -367,15 +369,28 @@ def _search_text(row: CensusRow, folded: dict[str, str] | None = None) -> str:
             if folded is not None:
                 folded[value] = part
         parts.append(part)
+    # Part of the MRN or case number (sync.searchtext's rule, as in the snapshot's index): the
+    # marked tokens for its ending and digit groups of 4 digits or more.
+    for value in (row.mrn, row.case_number):
+        parts.extend("\0" + t for t in searchtext.partial_number_tokens(value))
     return "".join(parts)
 
 
-def _query_words(query: str) -> list[str]:
-    return ["\0" + w for w in fmt.query_words(query)]
+def _query_words(query: str) -> list[tuple[str, ...]]:
+    """Per query word, the search-text pieces of which one must occur: the word as a token
+    start, and for a number of 4 digits or more its marked partial-number token."""
+    words: list[tuple[str, ...]] = []
+    for word in fmt.query_words(query):
+        partial = searchtext.partial_number_term(word)
+        words.append(("\0" + word,) if partial is None else ("\0" + word, "\0" + partial))
+    return words
 
 
-def _text_matches(words: list[str], text: str) -> bool:
-    return all(w in text for w in words)
+def _text_matches(words: list[tuple[str, ...]], text: str) -> bool:
+    for alternatives in words:
+        if alternatives[0] not in text and not any(a in text for a in alternatives[1:]):
+            return False
+    return True
 
 
 def census_line(
@@ -440,6 +455,7 @@ def census_line(
         allergy_none=allergy_none,
         due=cell.text if cell else "",
         due_state=cell.state.value if cell else "none",
+        case=t("stay.case", lang, case=row.case_number) if row.case_number else "",
     )
 
 

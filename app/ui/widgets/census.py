@@ -225,8 +225,8 @@ def _allergy_cell(line: CensusLine, *, compact: bool) -> ft.Control:
 def census_row(
     line: CensusLine, *, selected: bool, on_open: Handler, lang: str, compact: bool = False
 ) -> ft.Control:
-    """One patient. Name, birth date and MRN always show in full (hospital-wide hits too: their
-    ward is a marker among the flags)."""
+    """One patient. Name, birth date, MRN and case number always show in full (hospital-wide
+    hits too: their ward is a marker among the flags)."""
     name_bits: list[ft.Control] = [
         text(line.name, theme.FONT_BODY, bold=True, max_lines=1),
         text(
@@ -236,6 +236,9 @@ def census_row(
             max_lines=1,
         ),
     ]
+    if line.case:
+        # The case number under the MRN: searchable, so it is shown where it is found.
+        name_bits.append(text(line.case, theme.FONT_SMALL - 1, color=theme.MUTED, max_lines=1))
     flags = _flags_cell(line, lang, compact=compact)
     if compact:
         diagnosis: ft.Control = ft.Column(
