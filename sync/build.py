@@ -39,6 +39,7 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
+from sync import progress
 from sync.config import Config
 from sync.mapping import MappingContext, MappingError, map_patient
 from sync.model import PatientRecord
@@ -199,6 +200,10 @@ def _map_one(
     return record, ward_ids
 
 
+def _hours(value: float | None) -> timedelta | None:
+    return None if value is None else timedelta(hours=value)
+
+
 def _map_batch(
     batch: list[RawPatient],
 ) -> tuple[list[tuple[PreparedRecord | None, list[str]]], Counter[str], int]:
@@ -221,6 +226,8 @@ def _map_batch(
         stopped_window=timedelta(hours=config.stopped_medications_hours),
         code_map=config.mapping_code_map,
         vital_ranges=config.vital_ranges.resolved(),
+        vitals_window=_hours(config.history.vitals_hours),
+        labs_window=_hours(24 * config.history.labs_days if config.history.labs_days else None),
     )
     duplicates = 0
     results: list[tuple[PreparedRecord | None, list[str]]] = []
@@ -413,6 +420,7 @@ def build_snapshots(
             "with a reader process" if parallel else "inline",
             workdir,
         )
+        progress.current().phase("reading the source")
         _read_source(
             source, st, parallel=parallel, follow_outside=config.follow_symlinks_outside_source
         )
@@ -437,6 +445,7 @@ def build_snapshots(
         state = _MapState(index=st.index, config=config, wards=ward_configs, tz=tz, now=now)
         report = BuildReport(patients=st.patient_count, merged=st.stats.merged)
         problems: Counter[str] = Counter()
+        progress.current().phase("mapping patients", total=st.patient_count)
         snapshots = _write_wards(
             st, state, targets, workdir, data_as_of, now, source, report, problems, workers,
             on_mapped,
@@ -586,6 +595,7 @@ def _mapped(
                 problems.update(batch_problems)
                 st.stats.duplicates += duplicates
                 yield from results
+                progress.current().advance(len(results))
         finally:
             _STATE = None
         return
@@ -602,6 +612,7 @@ def _mapped(
                 problems.update(batch_problems)
                 st.stats.duplicates += duplicates
                 yield from results
+                progress.current().advance(len(results))
     finally:
         _STATE = None
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from sync import progress
 from sync.errors import (
     EXIT_BUSY,
     EXIT_IO,
@@ -251,7 +252,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from sync.generate import generate
 
     now = parse_now(args.now)
-    summary = generate(args.out, args.patients, args.seed, now=now)
+    summary = generate(
+        args.out, args.patients, args.seed, now=now, icu_monitoring=args.icu_monitoring
+    )
     print(
         f"wrote {summary.total_resources} FHIR resources for {args.patients} patients "
         f"on {len(summary.wards)} wards to {args.out}"
@@ -287,7 +290,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     try:
         # One cycle per sync home (folder builds, live builds and watch alike): an OS lock that
         # dies with the process, so a killed build never blocks the next one.
-        with hold(home / LOCK_FILE, what="wardcopy-sync build"):
+        with (
+            hold(home / LOCK_FILE, what="wardcopy-sync build"),
+            progress.reporting(progress.for_stream(sys.stderr)),
+        ):
             result = run_cycle(
                 sync_home=home,
                 source=Path(source),
@@ -328,7 +334,10 @@ def _build_live(
 
     signing_key = _load_signing_key(home)
     try:
-        with hold(home / LOCK_FILE, what="wardcopy-sync build"):
+        with (
+            hold(home / LOCK_FILE, what="wardcopy-sync build"),
+            progress.reporting(progress.for_stream(sys.stderr)),
+        ):
             result = run_live_cycle(
                 sync_home=home,
                 outbox=Path(outbox),
@@ -340,11 +349,6 @@ def _build_live(
                 now=now,
                 workers=args.workers,
                 keep=args.keep,
-                # On a terminal the export's progress (X-Progress) is shown as it comes;
-                # otherwise it goes to the log (-v), keeping stderr to one line on failure.
-                progress=(lambda line: print(line, file=sys.stderr, flush=True))
-                if sys.stderr.isatty()
-                else None,
             )
     except LockBusy as exc:
         raise CliError(_busy_message(home / LOCK_FILE, exc.holder), EXIT_BUSY) from None
@@ -438,7 +442,13 @@ def cmd_watch(args: argparse.Namespace) -> int:
     try:
         with hold(home / LOCK_FILE, what="wardcopy-sync watch"):
             watcher = Watcher(
-                home, config, config.outbox, signing_key, force_first=args.force, out=out
+                home,
+                config,
+                config.outbox,
+                signing_key,
+                force_first=args.force,
+                out=out,
+                first_cycle_progress=progress.for_stream(sys.stderr),
             )
             out(
                 f"watching {config.source} every {config.watch.interval_minutes:g} min "
@@ -522,6 +532,11 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=1)
     gen.add_argument("--out", type=Path, required=True)
     gen.add_argument("--now", help="anchor time (ISO 8601 with offset); default: now")
+    gen.add_argument(
+        "--icu-monitoring",
+        action="store_true",
+        help="a 12-bed ICU with the monitor's vital signs every minute (the heaviest ward)",
+    )
     gen.set_defaults(func=cmd_generate)
 
     build = sub.add_parser("build", help="import FHIR, build, seal and publish ward packages")

@@ -44,6 +44,7 @@ __all__ = [
     "ConfigError",
     "FhirAuth",
     "FhirSettings",
+    "HistoryWindows",
     "HospitalWard",
     "RangeConfig",
     "StayScope",
@@ -285,6 +286,18 @@ class WatchSettings(_Strict):
         return value
 
 
+class HistoryWindows(_Strict):
+    """`[history]`: how far back each kind of value goes into the ward packages (None: all of
+    the stay). Older values are left out except the newest of each kind (each vital sign, each
+    lab test), so the last known value never disappears; the viewer and the printouts say
+    which window was applied (docs/configuration.md, "History windows"). For wards whose
+    packages would otherwise be too heavy to fetch every few minutes, e.g. an ICU with the
+    monitor's vitals every minute (docs/performance.md)."""
+
+    vitals_hours: float | None = Field(default=None, ge=1, le=24 * 366)
+    labs_days: float | None = Field(default=None, ge=1, le=366)
+
+
 class Config(_Strict):
     """A sync server's configuration. `Config()` is the default used without a file: wards are
     derived from the source's Location resources with physicalType "wa"."""
@@ -311,6 +324,7 @@ class Config(_Strict):
     merge_inactive_duplicates: bool = True
     fhir: FhirSettings = Field(default_factory=FhirSettings)
     watch: WatchSettings = Field(default_factory=WatchSettings)
+    history: HistoryWindows = Field(default_factory=HistoryWindows)
     # Read files that a symbolic link in the source folder points to outside that folder. Off:
     # such links are reported as problems and not read (a link to /etc/passwd must not end up
     # in a build). Links inside the folder are always read.

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from sync import fsutil, publish, workdirs
+from sync import fsutil, progress, publish, workdirs
 from sync import roster as rosterlib
 from sync.build import BuildReport, BuildResult, build_snapshots
 from sync.config import Config
@@ -139,7 +139,9 @@ def run_cycle(
         result.unchanged.extend(built.unchanged)
         state = load_ward_state(sync_home)
         log.info("sealing and publishing %d ward package(s)", len(built.wards))
+        progress.current().phase("sealing and publishing wards", total=len(built.wards))
         for snap in built.wards:
+            progress.current().advance()
             last = state.get(snap.ward_id) or {}
             if skip_unchanged and last.get("digest") == snap.digest:
                 result.unchanged.append(snap.ward_id)
@@ -260,14 +262,23 @@ def run_live_cycle(
     `[watch] max_census_drop` is refused unless `force` (see run_cycle).
     Also raises what run_cycle raises.
     """
+    from sync import progress as progress_lib
     from sync.incremental import Recorder, build_increment
     from sync.sources.http import safe_url
     from sync.sources.live import fetch
     from sync.store import open_store
 
     every = timedelta(minutes=config.watch.hospital_every_minutes or 60)
+
+    def note(text: str) -> None:
+        # The export's status (X-Progress) on the progress line, and in the -v log.
+        progress_lib.current().note(text)
+        log.info("%s", text)
+
+    progress_lib.current().phase("reading the FHIR server")
     with open_store(sync_home) as store:
-        fetched = fetch(config, store, full=full, now=now, progress=progress)
+        fetched = fetch(config, store, full=full, now=now, progress=progress or note)
+        progress_lib.current().phase("building")
         store.name = safe_url(str(config.source)).split("://", 1)[-1].split("/", 1)[0]
         when = now or datetime.now(UTC)
         last = {w: str(s.get("digest")) for w, s in load_ward_state(sync_home).items()}

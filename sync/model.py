@@ -419,6 +419,11 @@ class PatientRecord(_Base):
     home_medications: list[MedicationOrder] = Field(default_factory=list)
     vitals: list[Observation] = Field(default_factory=list)
     labs: list[Observation] = Field(default_factory=list)
+    # Set when the configured history window ([history] in the sync config) left out older
+    # values: vitals / labs before this time are not in this copy, apart from the newest of each
+    # kind. The viewer and the printouts say so (the EHR has them). None: nothing left out.
+    vitals_since: datetime | None = None
+    labs_since: datetime | None = None
     notes: list[Note] = Field(default_factory=list)
     orders: list[Order] = Field(default_factory=list)
     procedures: list[Procedure] = Field(default_factory=list)

@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sync import fsutil
 from sync.config import Config
 from sync.cycle import CycleResult, load_ward_state, run_live_cycle
+from sync.progress import NullProgress, Progress, reporting
 
 __all__ = ["STATUS_FILE", "Watcher", "full_refresh_due", "install_stop_handlers"]
 
@@ -87,6 +88,9 @@ class Watcher:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     out: Callable[[str], None] = field(default=print)
     status: dict[str, Any] = field(default_factory=dict)
+    # Shows the first cycle's progress (usually a full read that takes minutes; later cycles
+    # are one line each). Used once, then dropped.
+    first_cycle_progress: Progress | None = None
 
     def __post_init__(self) -> None:
         self.status_path = self.config.watch.status_file or self.sync_home / STATUS_FILE
@@ -121,16 +125,18 @@ class Watcher:
                 self._last_full(), now, self.config.watch.full_refresh_at, self.config.tz
             )
             exclude = [] if full else self._exclude(now)
-            result = run_live_cycle(
-                sync_home=self.sync_home,
-                outbox=self.outbox,
-                config=self.config,
-                signing_key=self.signing_key,
-                full=full,
-                now=now,
-                force=self.force_first,
-                exclude=exclude,
-            )
+            shown, self.first_cycle_progress = self.first_cycle_progress, None
+            with reporting(shown or NullProgress()):
+                result = run_live_cycle(
+                    sync_home=self.sync_home,
+                    outbox=self.outbox,
+                    config=self.config,
+                    signing_key=self.signing_key,
+                    full=full,
+                    now=now,
+                    force=self.force_first,
+                    exclude=exclude,
+                )
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # one failed cycle must not end the watch; report it

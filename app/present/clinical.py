@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, tzinfo
 from typing import Literal
 
 from app.present import words as _words  # noqa: F401  (registers the shared vocabulary)
-from app.present.catalog import has_message, t
-from app.present.formats import DASH, clinical_number, fmt_age, fmt_date, localize_numbers
+from app.present.catalog import has_message, register, t
+from app.present.formats import (
+    DASH,
+    clinical_number,
+    datetime_text,
+    fmt_age,
+    fmt_date,
+    localize_numbers,
+)
 from sync.model import (
     Allergy,
     CodeStatusKind,
@@ -261,3 +268,32 @@ __all__ = [
     "short_place",
     "status_word",
 ]
+
+
+register(
+    {
+        "history.vitals": {
+            "de": "Vitalwerte vor {date} sind nicht in dieser Kopie (Zeitfenster des "
+            "Sync-Servers), nur der jüngste Wert je Messgröße. Ältere Werte: im KIS.",
+            "en": "Vital signs before {date} are not in this copy (the sync server's history "
+            "window), only the newest value of each. Older values: in the EHR.",
+        },
+        "history.labs": {
+            "de": "Laborwerte vor {date} sind nicht in dieser Kopie (Zeitfenster des "
+            "Sync-Servers), nur der jüngste Wert je Parameter. Ältere Werte: im KIS.",
+            "en": "Lab results before {date} are not in this copy (the sync server's history "
+            "window), only the newest result of each test. Older values: in the EHR.",
+        },
+    }
+)
+
+
+def history_window_text(
+    kind: Literal["vitals", "labs"], since: datetime | None, lang: str, tz: tzinfo | None
+) -> str | None:
+    """The sentence that says a history window left older values out of this copy (the
+    record's `vitals_since` / `labs_since`), so nobody takes a short list for the whole stay;
+    None when nothing was left out. Pure."""
+    if since is None:
+        return None
+    return t(f"history.{kind}", lang, date=datetime_text(since, lang, tz))

@@ -20,6 +20,7 @@ from app.present.catalog import t
 from app.present.clinical import (
     CRITICAL_INTERPRETATIONS,
     code_word,
+    history_window_text,
     interpretation_flag,
     observation_value,
     reference_range,
@@ -313,12 +314,18 @@ def summary_flowables(
     if record.vitals:
         body += [section(t("print.vitals", lang), st)]
         body.append(_obs_table(latest_per_test(record.vitals), st, width, lang, tz))
+        window = history_window_text("vitals", record.vitals_since, lang, tz)
+        if window:
+            body.append(para(window, st.small))
     if record.labs:
         labs, older, cutoff = recent_labs(record.labs)
         body += [section(t("print.labs", lang), st), _obs_table(labs, st, width, lang, tz)]
         if older and cutoff is not None:
             note = t("print.labs_older", lang, count=older, date=when_text(cutoff, lang, tz))
             body.append(para(note, st.small))
+        window = history_window_text("labs", record.labs_since, lang, tz)
+        if window:
+            body.append(para(window, st.small))
     body += _orders(record, st, width, lang, tz)
     body += _notes(record, st, lang, tz)
     body += _contacts(record, st, lang)

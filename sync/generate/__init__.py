@@ -44,6 +44,14 @@ Conventions a mapping can rely on (exact codes):
 - PZNs are synthetic (valid check digit, no real product); ATC, ICD-10-GM, OPS, LOINC and the
   SNOMED CT codes used are real.
 
+With `icu_monitoring=True` (`wardcopy-sync generate --icu-monitoring`) the first ICU ward is the
+heaviest realistic ward: ICU_BEDS (12) single boxes, all occupied, and for each of its patients
+the bedside monitor's vital signs every minute of the stay (heart rate, SpO2, respiratory rate,
+blood pressure; LOINC codes as above, `device.display` "Patientenmonitor"), as a PDMS exports
+them, on top of the nurses' charted vitals. The other wards take the remaining inpatients. It is
+for measuring package sizes and transfer volumes (bench/live_cycle.py); the default demo does
+not use it.
+
 Side effects: `generate` creates `out_dir` and writes files there; nothing else.
 """
 
@@ -76,6 +84,7 @@ __all__ = [
     "CODE_STATUS_LOINC",
     "CODE_STATUS_SYSTEM",
     "FLAG_KIND_SYSTEM",
+    "ICU_BEDS",
     "INPATIENT_SHARE",
     "LOINC_NO_CPR",
     "LOINC_YES_CPR",
@@ -86,6 +95,8 @@ __all__ = [
     "generate",
 ]
 
+#: Beds of the ICU with `icu_monitoring` (single boxes, minute-resolution monitor vitals).
+ICU_BEDS = 12
 #: Share of generated patients who are current inpatients.
 INPATIENT_SHARE = 0.85
 #: Of the others, this share was discharged in the last 48 h; the rest are outpatients.
@@ -150,14 +161,11 @@ def _split(patients: int) -> tuple[int, int, int]:
 
 def _bed_slots(hospital: Hospital, inpatients: int, rng: random.Random) -> list[Slot]:
     """One bed per inpatient, spread evenly over the wards, in random order."""
-    wards = hospital.wards
     slots: list[Slot] = []
-    for w, ward in enumerate(wards):
-        share = inpatients // len(wards) + (1 if w < inpatients % len(wards) else 0)
+    for ward in hospital.wards:
         beds = [Slot(ward, room, bed) for room in ward.rooms for bed in room.beds]
-        chosen = rng.sample(beds, share)
-        ward.occupied = share
-        slots.extend(chosen)
+        slots.extend(rng.sample(beds, ward.occupied))  # build_hospital set the share
+    assert len(slots) == inpatients
     rng.shuffle(slots)
     return slots
 
@@ -181,12 +189,14 @@ def generate(
     now: datetime | None = None,
     *,
     max_lines_per_file: int = 100_000,
+    icu_monitoring: bool = False,
 ) -> GenerateSummary:
     """Write `patients` generated patients and their hospital as FHIR R4 NDJSON to `out_dir`.
 
     `now` (timezone-aware; default: the current minute) anchors every time. Deterministic for
-    (patients, seed, now, max_lines_per_file). Streams patient by patient: memory does not grow
-    with `patients` beyond the hospital's wards and beds.
+    (patients, seed, now, max_lines_per_file, icu_monitoring). `icu_monitoring`: a 12-bed
+    ICU with minute-resolution monitor vitals (module docstring). Streams patient by patient:
+    memory does not grow with `patients` beyond the hospital's wards and beds.
 
     Side effects: creates `out_dir` and writes `<Type>.NNN.ndjson` files into it.
     Raises ValueError for a negative patient count or a naive `now`; FileExistsError when
@@ -202,14 +212,20 @@ def generate(
     log.info("generating %d demo patients (seed %d)", patients, seed)
     inpatients, discharged, outpatients = _split(patients)
     master = random.Random(f"wardcopy-generate:{seed}")
-    hospital = build_hospital(inpatients, master)
+    hospital = build_hospital(inpatients, master, ICU_BEDS if icu_monitoring else None)
     assert len(hospital.wards) == ward_count(inpatients)
     slots = _bed_slots(hospital, inpatients, master)
     roles = ["in"] * inpatients + ["dis"] * discharged + ["out"] * outpatients
     master.shuffle(roles)
     now_ts = now.timestamp()
     icu = next(w for w in hospital.wards if w.dept.icu)
-    ctx = Context(now=now_ts, hospital=hospital, clock=LocalClock(), icu_ward=icu)
+    ctx = Context(
+        now=now_ts,
+        hospital=hospital,
+        clock=LocalClock(),
+        icu_ward=icu,
+        minute_vitals=icu_monitoring,
+    )
     examples: list[ExamplePatient] = []
     shown_reasons: set[str] = set()
     with NdjsonWriter(out_dir, max_lines_per_file) as writer:

@@ -158,11 +158,37 @@ def _practitioner(rng: random.Random, pid: str, role: str, doctor: bool, ext: st
     return Practitioner(pid, display, family, given, prefix, role_text, ext, female)
 
 
-def build_hospital(inpatients: int, rng: random.Random) -> Hospital:
-    """Wards, rooms, beds and staff for `inpatients` current inpatients (see ward_count)."""
+def ward_shares(inpatients: int, n_wards: int, icu_index: int | None, icu_beds: int) -> list[int]:
+    """Inpatients per ward: evenly spread; with `icu_index`, that ward gets at most `icu_beds`
+    and the rest are spread over the others (pure)."""
+    if icu_index is None or n_wards < 2:
+        return [
+            inpatients // n_wards + (1 if w < inpatients % n_wards else 0) for w in range(n_wards)
+        ]
+    even = inpatients // n_wards + (1 if icu_index < inpatients % n_wards else 0)
+    icu = min(icu_beds, even)
+    rest = inpatients - icu
+    others = n_wards - 1
+    shares = [rest // others + (1 if k < rest % others else 0) for k in range(others)]
+    shares.insert(icu_index, icu)
+    return shares
+
+
+def build_hospital(inpatients: int, rng: random.Random, icu_beds: int | None = None) -> Hospital:
+    """Wards, rooms, beds and staff for `inpatients` current inpatients (see ward_count).
+
+    `icu_beds`: the first ICU ward gets exactly this many beds, in single rooms (boxes), all
+    occupied when there are enough inpatients; the other wards take the rest. None: every ward
+    28-32 beds, inpatients spread evenly (the default demo)."""
     departments = {d.key: d for d in DEPARTMENTS}
     dept_orgs = {key: (dept, f"org-{key}") for key, dept in departments.items()}
     n_wards = ward_count(inpatients)
+    icu_index = None
+    if icu_beds is not None:
+        icu_index = next(
+            w for w in range(n_wards) if departments[WARD_ORDER[w % len(WARD_ORDER)]].icu
+        )
+    shares = ward_shares(inpatients, n_wards, icu_index, icu_beds or 0)
     shorts = _shorts()
     seen: dict[str, int] = {}
     wards: list[Ward] = []
@@ -179,9 +205,11 @@ def build_hospital(inpatients: int, rng: random.Random) -> Hospital:
         floor = int(short[:-1])
         letter = WARD_LETTERS.index(short[-1])
         # 28-32 beds; the ICU in 1- and 2-bed rooms, the others in 2- and 3-bed rooms.
-        share = inpatients // n_wards + (1 if w < inpatients % n_wards else 0)
+        share = shares[w]
         target = max(rng.randint(28, 32), share + 1)  # always a free bed or two
-        sizes = (1, 2, 2) if dept.icu else (2, 3, 3)
+        sizes: tuple[int, ...] = (1, 2, 2) if dept.icu else (2, 3, 3)
+        if w == icu_index:
+            target, sizes = max(1, icu_beds or 1), (1,)
         rooms: list[Room] = []
         total = 0
         k = 0
@@ -196,6 +224,7 @@ def build_hospital(inpatients: int, rng: random.Random) -> Hospital:
         ward = Ward(
             ward_id, name, short, dept, f"org-{key}", f"+49 5121 894-{floor}{letter + 1}00", rooms
         )
+        ward.occupied = min(share, ward.beds)
         for role, count in (("Oberarzt", 1), ("Assistenzarzt", 2)):
             for _ in range(count):
                 prac_no += 1

@@ -216,6 +216,7 @@ class Context:
     hospital: Hospital
     clock: LocalClock
     icu_ward: Ward
+    minute_vitals: bool = False  # ICU inpatients get monitor vitals every minute of the stay
     name_weights: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -1520,6 +1521,78 @@ class PatientBuilder:
                 }
             if self.role == "out":
                 break  # one set from the old stay is enough
+        if self.ctx.minute_vitals and self.role == "in" and self.ward.dept.icu:
+            yield from self._monitor_vitals(hr0, sys0, dia0, rr0, spo0)
+
+    def _monitor_vitals(
+        self, hr0: float, sys0: float, dia0: float, rr0: float, spo0: float
+    ) -> Iterator[dict[str, Any]]:
+        """The bedside monitor's values every minute from admission to now (a PDMS export):
+        heart rate, SpO2, respiratory rate and blood pressure as a slow random walk around the
+        patient's baselines. Its own random stream, so the rest of the record is unchanged."""
+        rng = random.Random(f"monitor:{self.id}")
+        gauss = rng.gauss
+        subj = self._subject()
+        eref = self.eref
+        device = {"display": "Patientenmonitor"}
+        start = math.ceil(self.admit / 60) * 60 + 60
+        hr, sys, dia, rr, spo = hr0, sys0, dia0, rr0, spo0
+        t = start
+        n = 0
+        while t < self.now:
+            # Mean-reverting walk: minute-to-minute noise without drifting off.
+            hr += 0.1 * (hr0 - hr) + gauss(0, 1.5)
+            sys += 0.1 * (sys0 - sys) + gauss(0, 2.5)
+            dia += 0.1 * (dia0 - dia) + gauss(0, 1.5)
+            rr += 0.1 * (rr0 - rr) + gauss(0, 0.5)
+            spo += 0.1 * (spo0 - spo) + gauss(0, 0.4)
+            eff = fmt_ts(t, ZULU)
+            meta = {"lastUpdated": fmt_ts(t + 45, ZULU)}
+            n += 1
+            base = f"mon{self._id_infix}{n}"
+            common = {
+                "meta": meta,
+                "status": "final",
+                "category": _VITAL_CAT,
+                "subject": subj,
+                "encounter": eref,
+                "effectiveDateTime": eff,
+                "device": device,
+            }
+            s_val = round(sys)
+            d_val = min(round(dia), s_val - 15)
+            yield {
+                "resourceType": "Observation",
+                "id": f"{base}-bp",
+                **common,
+                "code": _BP,
+                "component": [
+                    {"code": _SYS, "valueQuantity": _qty(s_val, "mmHg", "mm[Hg]")},
+                    {"code": _DIA, "valueQuantity": _qty(d_val, "mmHg", "mm[Hg]")},
+                ],
+            }
+            yield {
+                "resourceType": "Observation",
+                "id": f"{base}-hr",
+                **common,
+                "code": _HR,
+                "valueQuantity": _qty(round(hr), "/min"),
+            }
+            yield {
+                "resourceType": "Observation",
+                "id": f"{base}-spo2",
+                **common,
+                "code": _SPO2,
+                "valueQuantity": _qty(round(min(100.0, spo)), "%"),
+            }
+            yield {
+                "resourceType": "Observation",
+                "id": f"{base}-rr",
+                **common,
+                "code": _RR,
+                "valueQuantity": _qty(round(rr), "/min"),
+            }
+            t += 60
 
     def _lab_times(self) -> list[tuple[float, tuple[str, ...]]]:
         rng = self.rng

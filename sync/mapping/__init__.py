@@ -298,8 +298,18 @@ def _observations(m: Mapper, by_type: ByType, fields: dict[str, Any], resources:
         mapped.extend(batch)
     mapped = _newest_first(mapped, lambda o: o.effective)
     mapped = observations.merge_same_time(mapped, m.ctx.vital_ranges or DEFAULT_RANGES)
-    fields["vitals"] = [o for o in mapped if o.kind == "vital"]
-    fields["labs"] = [o for o in mapped if o.kind != "vital"]
+    vitals = [o for o in mapped if o.kind == "vital"]
+    labs = [o for o in mapped if o.kind != "vital"]
+    for name, values, window in (
+        ("vitals", vitals, m.ctx.vitals_window),
+        ("labs", labs, m.ctx.labs_window),
+    ):
+        if window is not None:
+            since = m.ctx.now - window
+            values, cut = observations.apply_window(values, since)
+            if cut:
+                fields[f"{name}_since"] = since
+        fields[name] = values
 
 
 def _notes(m: Mapper, by_type: ByType, fields: dict[str, Any]) -> None:

@@ -68,6 +68,7 @@ class MappingContext:
     stopped_window: how long a stopped / completed order stays visible (default 72 h).
     code_map: local codes mapped to the meanings of sync.mapping.meanings.
     vital_ranges: a sync.mapping.meanings.VitalRanges, or None for the NEWS2 defaults.
+    vitals_window, labs_window: the [history] windows (sync.mapping.observations.apply_window).
     """
 
     resolve: Resolver = _no_resolve
@@ -82,6 +83,10 @@ class MappingContext:
     code_map: dict[tuple[str, str], str] = field(default_factory=dict)
     # meaning -> adult range for flagging vital signs the source did not flag; None: NEWS2.
     vital_ranges: Any = None
+    # [history] windows: vitals / labs older than now minus these are left out (the newest of
+    # each kind stays); None keeps the whole stay.
+    vitals_window: timedelta | None = None
+    labs_window: timedelta | None = None
 
 
 class Mapper:

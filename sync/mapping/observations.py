@@ -3,6 +3,7 @@ and interpretation; DiagnosticReport group names."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sync.mapping._common import (
@@ -494,3 +495,21 @@ def _split_bp(
         }
     )
     return [panel, *parts]
+
+
+def apply_window(values: list[Observation], since: datetime) -> tuple[list[Observation], bool]:
+    """The values (newest first) taken at or after `since`, plus the newest value of each kind
+    (meaning, else code, else name) even when older: the last known potassium must not vanish
+    because it is eight days old. Values without a time stay. Returns (kept, whether anything
+    was left out). Pure."""
+    kept: list[Observation] = []
+    seen: set[tuple[str | None, str | None, str]] = set()
+    cut = False
+    for obs in values:
+        key = (obs.meaning, obs.code, obs.name)
+        if obs.effective is None or obs.effective >= since or key not in seen:
+            kept.append(obs)
+        else:
+            cut = True
+        seen.add(key)
+    return kept, cut

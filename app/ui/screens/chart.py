@@ -164,9 +164,17 @@ class ChartScreen:
                     ]
                 )
             ]
+        window_note = (
+            chart.history_note("vitals" if section is Section.VITALS else "labs")
+            if section in (Section.VITALS, Section.LABS)
+            else None
+        )
+        # Said first, above the values: a short list must not pass for the whole stay.
+        notes = [card([text(window_note, theme.FONT_SMALL, italic=True)])] if window_note else []
         if section is Section.VITALS:
             vitals = chart.vitals()
             return [
+                *notes,
                 card([heading(tr("vitals.trend")), trend_rows(vitals, lang)]),
                 card(
                     [
@@ -178,7 +186,7 @@ class ChartScreen:
                 ),
             ]
         if section is Section.LABS:
-            return [card([lab_groups(chart.lab_groups(), lang, self._show_history)])]
+            return [*notes, card([lab_groups(chart.lab_groups(), lang, self._show_history)])]
         if section is Section.NOTES:
             return [card([text_items(chart.notes(), lang, on_open=host.handler(self._open_note))])]
         mapping = {

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
+from typing import Literal
 
 from app.present.catalog import t
 from app.present.clinical import (
@@ -14,6 +15,7 @@ from app.present.clinical import (
     allergy_text,
     code_word,
     flag_category_word,
+    history_window_text,
     interpretation_flag,
     observation_value,
     reference_range,
@@ -421,6 +423,11 @@ class ChartModel:
 
     def vitals(self) -> list[TestHistory]:
         return _histories(self.record.vitals, self.tz, self.lang, self.today)
+
+    def history_note(self, kind: Literal["vitals", "labs"]) -> str | None:
+        """Why older values are missing (the sync server's history window), or None."""
+        since = self.record.vitals_since if kind == "vitals" else self.record.labs_since
+        return history_window_text(kind, since, self.lang, self.tz)
 
     def lab_groups(self) -> list[LabGroup]:
         groups: dict[str, list[Observation]] = {}
