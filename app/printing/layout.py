@@ -16,7 +16,9 @@ returns bytes; nothing is written to disk.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from functools import lru_cache, partial
@@ -120,6 +122,80 @@ class PageContext:
         if self.case_value:
             out.append((self.case_label or self.case_value, self.case_value))
         return tuple(out)
+
+
+# --------------------------------------------------------------------------- layout trace
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle text may be drawn in, in PDF points on page `page` (1-based): a table
+    cell ("cell"), the body frame ("frame"), the header or footer zone, a badge, a black band."""
+
+    page: int
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    kind: str
+
+
+@dataclass
+class LayoutTrace:
+    """Where `build_pdf` allowed text to go, recorded while `trace_layout()` is active."""
+
+    boxes: list[Box] = field(default_factory=list)
+    pages: int = 0
+    pagesize: tuple[float, float] = PORTRAIT
+
+
+_TRACE: ContextVar[LayoutTrace | None] = ContextVar("wardcopy_layout_trace", default=None)
+
+
+@contextmanager
+def trace_layout() -> Iterator[LayoutTrace]:
+    """Debug hook for layout tests: while active, `build_pdf` records every table cell's box
+    (through reportlab's per-table render callback), the body frame, the header and footer
+    zones, badges and bands of each page into the yielded trace (of the last document built).
+    A test compares them with the text positions in the PDF. No effect on the PDF's bytes."""
+    trace = LayoutTrace()
+    token = _TRACE.set(trace)
+    try:
+        yield trace
+    finally:
+        _TRACE.reset(token)
+
+
+def _trace_box(page: int, x0: float, y0: float, x1: float, y1: float, kind: str) -> None:
+    trace = _TRACE.get()
+    if trace is not None:
+        trace.boxes.append(Box(page, min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), kind))
+
+
+def _record_cell(table: Any, command: str, *args: Any) -> None:
+    """reportlab Table render callback: the page box of each cell as it is drawn."""
+    if command != "startCell":
+        return
+    _row, _col, _value, _style, (x, y), (w, h) = args
+    canvas = table.canv
+    page = len(getattr(canvas, "_saved_pages", ())) + 1  # _NumberedCanvas defers showPage
+    x0, y0 = canvas.absolutePosition(x, y)
+    x1, y1 = canvas.absolutePosition(x + w, y + h)
+    _trace_box(page, x0, y0, x1, y1, "cell")
+
+
+def _watch_tables(item: Any) -> None:
+    """Set the cell-recording render callback on every Table in `item` (nested ones too);
+    reportlab hands it on to the parts of a table split across pages."""
+    if isinstance(item, (list, tuple)):
+        for x in item:
+            _watch_tables(x)
+    elif isinstance(item, Table):
+        item._renderCB = _record_cell
+        for row in item._cellvalues:
+            _watch_tables(row)
+    elif isinstance(item, KeepTogether):
+        _watch_tables(item._content)
 
 
 # --------------------------------------------------------------------------- styles
@@ -537,6 +613,7 @@ def _draw_page(canvas: Canvas, ctx: PageContext, page: int, total: int) -> None:
     band_h = 6.5 * mm
     canvas.setFillColor(DARK)
     canvas.rect(left, top - band_h, right - left, band_h, stroke=0, fill=1)
+    _trace_box(page, left, top - band_h, right, top, "band")
     canvas.setFillColor(colors.white)
     canvas.setFont(BOLD, 9.5)
     canvas.drawString(left + 2 * mm, top - band_h + 2 * mm, ctx.downtime_line)
@@ -562,7 +639,7 @@ def _draw_page(canvas: Canvas, ctx: PageContext, page: int, total: int) -> None:
         badge_right = left + name_room
         texts, badge_w = _choose_badges(canvas, ctx.badges, name_room)
         badge_right = left + badge_w
-    _draw_badges(canvas, texts, badge_right, badge_y)
+    _draw_badges(canvas, texts, badge_right, badge_y, page)
     canvas.setFillColor(DARK)
     canvas.setFont(BOLD, name_size)
     canvas.drawString(left, y, name)
@@ -603,6 +680,7 @@ def _draw_page(canvas: Canvas, ctx: PageContext, page: int, total: int) -> None:
         # a black-and-white copy; docs/viewer.md promises it).
         canvas.setFillColor(DARK)
         canvas.rect(left, bar_y, right - left, BREAK_GLASS_BAR, stroke=0, fill=1)
+        _trace_box(page, left, bar_y, right, bar_y + BREAK_GLASS_BAR, "band")
         canvas.setFillColor(colors.white)
         canvas.setFont(BOLD, 9)
         text = _fit(ctx.break_glass_line, BOLD, 9, right - left - 4 * mm, canvas)
@@ -638,12 +716,15 @@ def _choose_badges(
     return chosen, total
 
 
-def _draw_badges(canvas: Canvas, badges: list[tuple[str, bool]], right: float, y: float) -> None:
+def _draw_badges(
+    canvas: Canvas, badges: list[tuple[str, bool]], right: float, y: float, page: int = 0
+) -> None:
     """Rounded red (or grey) boxes with white bold text, right-aligned at `right`."""
     x = right
     for text, red in reversed(badges):
         w = _badge_width(canvas, text)
         x -= w
+        _trace_box(page, x, y, x + w, y + 6 * mm, "badge")
         canvas.setFillColor(RED if red else GREY)
         canvas.roundRect(x, y, w, 6 * mm, 1 * mm, stroke=0, fill=1)
         canvas.setFillColor(colors.white)
@@ -710,8 +791,30 @@ def build_pdf(flowables: list[Flowable], ctx: PageContext, *, subject: str) -> b
         creator="Wardcopy",
         invariant=1,
     )
+    trace = _TRACE.get()
+    if trace is not None:
+        trace.boxes.clear()
+        _watch_tables(flowables)
     doc.build(flowables, canvasmaker=partial(_NumberedCanvas, page_ctx=ctx))
+    if trace is not None:
+        _trace_zones(trace, doc, ctx)
     return buffer.getvalue()
+
+
+# Most printers cannot print the outer 4 mm of a sheet: no text below this.
+PRINTABLE_EDGE = 4 * mm
+
+
+def _trace_zones(trace: LayoutTrace, doc: SimpleDocTemplate, ctx: PageContext) -> None:
+    """Record the body frame, header and footer zones of each page of `doc` in `trace`."""
+    width, height = ctx.pagesize
+    trace.pagesize = ctx.pagesize
+    trace.pages = doc.page
+    frame_top, frame_bottom = height - doc.topMargin, doc.bottomMargin
+    for page in range(1, doc.page + 1):
+        _trace_box(page, MARGIN, frame_bottom, width - MARGIN, frame_top, "frame")
+        _trace_box(page, MARGIN, frame_top, width - MARGIN, height - PRINTABLE_EDGE, "header")
+        _trace_box(page, MARGIN, PRINTABLE_EDGE, width - MARGIN, frame_bottom, "footer")
 
 
 def content_width(ctx: PageContext) -> float:

@@ -19,6 +19,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, Table, TableStyle
 
 from app.present.catalog import t
@@ -428,6 +429,16 @@ def prn_box_count(order: MedicationOrder, hours: int) -> int:
     return max(1, min(PRN_MAX_BOXES, math.ceil(per_day * days)))
 
 
+def _box_label(text: str, width: float) -> tuple[str, str]:
+    """(first line, second line) of a box label: one line when `text` fits `width` points at
+    8 pt, else broken after its last "/" ("Time/dose/" over "init."), as a plain table string
+    is never wrapped and would run into the next box."""
+    if stringWidth(text, REGULAR, 8.0) <= width or "/" not in text.rstrip("/"):
+        return ("", text)
+    head, _, tail = text.rstrip("/").rpartition("/")
+    return (head + "/", tail)
+
+
 def _prn(
     record: PatientRecord, st: Styles, width: float, lang: str, tz: tzinfo, hours: int
 ) -> list[Flowable]:
@@ -438,12 +449,12 @@ def _prn(
     drug_w, last_w = width * 0.27, width * 0.15
     boxes_w = width - drug_w - last_w
     box_w = (boxes_w - 6) / PRN_BOXES
-    label = t("print.mar.prn_box", lang)
+    label = _box_label(t("print.mar.prn_box", lang), box_w - 2)
     rows = []
     for order in orders:
         count = prn_box_count(order, hours)
         grid = _box_grid(
-            [("", label)] * count,
+            [label] * count,
             PRN_BOXES,
             box_w,
             st,
