@@ -449,7 +449,7 @@ def _prn(
     drug_w, last_w = width * 0.27, width * 0.15
     boxes_w = width - drug_w - last_w
     box_w = (boxes_w - 6) / PRN_BOXES
-    label = _box_label(t("print.mar.prn_box", lang), box_w - 2)
+    label = _box_label(t("print.mar.prn_box", lang), box_w - 1)
     rows = []
     for order in orders:
         count = prn_box_count(order, hours)
