@@ -154,6 +154,10 @@ CATALOG: dict[str, dict[str, str]] = {
     "ui.census.count": {"de": "{shown} von {total} Patienten", "en": "{shown} of {total} patients"},
     "ui.census.hits": {"de": "{shown} Treffer im Haus", "en": "{shown} found in the hospital"},
     "ui.census.none": {"de": "Keine Patienten gefunden.", "en": "No patients found."},
+    "ui.census.search_hospital": {
+        "de": "Im ganzen Haus suchen (Enter)",
+        "en": "Search the whole hospital (Enter)",
+    },
     "ui.census.searching": {"de": "Suche …", "en": "Searching …"},
     "ui.census.days": {"de": "(Tag {days})", "en": "(day {days})"},
     "ui.census.allergies_n": {"de": "{n} Allergien", "en": "{n} allergies"},

@@ -228,6 +228,23 @@ class CensusScreen:
                     padding=ft.Padding.symmetric(horizontal=20, vertical=12),
                 )
             ]
+            if self._offers_hospital_search():
+                # Nobody on this ward: the same words may find the patient elsewhere in the
+                # house (a button: Tab reaches it; Enter in the search box does the same).
+                rows.append(
+                    ft.Container(
+                        ft.Row(  # the button's own width, not the list's
+                            [
+                                ft.FilledButton(
+                                    host.translate("census.search_hospital"),
+                                    icon=ft.Icons.TRAVEL_EXPLORE,
+                                    on_click=host.handler(self._search_hospital),
+                                )
+                            ]
+                        ),
+                        padding=ft.Padding.symmetric(horizontal=20, vertical=4),
+                    )
+                )
         self.list_view.controls = rows
         total = len(model.rows)
         if model.hospital_scope:
@@ -338,10 +355,31 @@ class CensusScreen:
             self.refresh()
             host.last_metrics["search_s"] = time.perf_counter() - started
 
+    def _offers_hospital_search(self) -> bool:
+        """True when the ward list is empty for a query whose search has answered, and a
+        hospital-wide snapshot is installed: "no patients found" then offers the whole house."""
+        model = self.host.census
+        return (
+            not model.hospital_scope
+            and bool(model.query.strip())
+            and not model.search_pending
+            and not model.visible_count()
+            and self.host.backend.hospital_search_available()
+        )
+
+    async def _search_hospital(self, _e: Any = None) -> None:
+        """Run the query in the search box hospital-wide (the "whole hospital" scope)."""
+        await self._set_scope(hospital=True)
+
     async def _on_scope(self, e: Any) -> None:
-        host = self.host
         selected = e.control.selected or ["ward"]
-        host.census.set_hospital_scope("hospital" in selected)
+        await self._set_scope(hospital="hospital" in selected)
+
+    async def _set_scope(self, *, hospital: bool) -> None:
+        """Switch between this ward and the whole hospital, keeping the query and searching
+        with it at once. Side effects: rebuilds the census screen, runs a search."""
+        host = self.host
+        host.census.set_hospital_scope(hospital)
         self.show()
         if host.census.query.strip():
             hits = await host.on_worker(
@@ -395,6 +433,8 @@ class CensusScreen:
             pid = host.census.selected_id()
             if pid:
                 await host.open_patient(pid)
+            elif self._offers_hospital_search():
+                await self._search_hospital()
         elif key == "Escape":
             # Clear the search in place (no rebuild): the box keeps the focus.
             self._search_gen += 1
