@@ -310,6 +310,13 @@ def _partial_number_tokens(value: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+def identifier_tokens(value: str | None) -> list[str]:
+    """The extra index tokens of an MRN or case number, beyond its `index_tokens`: the whole
+    identifier with spaces and punctuation removed ("00 4711" -> "004711": typed without the
+    spaces, it is still found by its start) and its `partial_number_tokens`. Never raises."""
+    return [*exact_keys([value]), *partial_number_tokens(value)]
+
+
 def date_tokens(day: date | None) -> list[str]:
     """Search tokens for a date, so that any usual way of typing it matches as a prefix:
     ISO "1950-03-07" -> "19500307", German "07.03.1950" -> "07031950", "7.3.1950" -> "731950",

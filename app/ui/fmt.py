@@ -89,19 +89,20 @@ def query_words(query: str) -> list[str]:
 
 def match_tokens(*fields: str | None) -> list[str]:
     """The folded tokens of `fields` that query words must start (both umlaut forms, whole
-    field, its words joined and each word): what `matches` compares against, to be computed
+    field, each whitespace-separated chunk joined, each word): what `matches` compares against, to be computed
     once per row."""
     tokens: list[str] = []
     for field in fields:
         if field:
             for form in fold_forms(field):
                 tokens.append(form)
-                words = [t for t in _WORD_SPLIT.split(form) if t]
-                if len(words) > 1:
-                    # The joined form, as the snapshot's index holds it: "A-2024-0815" is
-                    # found by "a20240815" too.
-                    tokens.append("".join(words))
-                tokens.extend(words)
+                for chunk in form.split():
+                    words = [t for t in _WORD_SPLIT.split(chunk) if t]
+                    if len(words) > 1:
+                        # Each chunk joined, as the snapshot's index holds it: "A-2024-0815"
+                        # is found by "a20240815" too.
+                        tokens.append("".join(words))
+                tokens.extend(t for t in _WORD_SPLIT.split(form) if t)
     return tokens
 
 

@@ -24,9 +24,10 @@ def search_columns(record: PatientRecord) -> tuple[str, str, str, str, str]:
     case = record.stay.case_number if record.stay else None
     for value in (record.mrn, case, record.id, *(i.value for i in record.identifiers)):
         ident.extend(searchtext.index_tokens(value))
-    # Part of the MRN or case number (4 digits or more: its end or a digit group).
+    # The MRN or case number typed without its spaces, or part of it (4 digits or more: its
+    # end or a digit group).
     for value in (record.mrn, case):
-        ident.extend(searchtext.partial_number_tokens(value))
+        ident.extend(searchtext.identifier_tokens(value))
     names: list[str] = []
     for value in (
         record.name,

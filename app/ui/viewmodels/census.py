@@ -369,10 +369,11 @@ def _search_text(row: CensusRow, folded: dict[str, str] | None = None) -> str:
             if folded is not None:
                 folded[value] = part
         parts.append(part)
-    # Part of the MRN or case number (sync.searchtext's rule, as in the snapshot's index): the
-    # marked tokens for its ending and digit groups of 4 digits or more.
+    # The MRN or case number typed without its spaces, or part of it (sync.searchtext's rule,
+    # as in the snapshot's index): its joined form and the marked tokens for its ending and
+    # digit groups of 4 digits or more.
     for value in (row.mrn, row.case_number):
-        parts.extend("\0" + t for t in searchtext.partial_number_tokens(value))
+        parts.extend("\0" + t for t in searchtext.identifier_tokens(value))
     return "".join(parts)
 
 
