@@ -89,8 +89,8 @@ def query_words(query: str) -> list[str]:
 
 def match_tokens(*fields: str | None) -> list[str]:
     """The folded tokens of `fields` that query words must start (both umlaut forms, whole
-    field, each whitespace-separated chunk joined, each word): what `matches` compares against, to be computed
-    once per row."""
+    field, each whitespace-separated chunk joined, each word): what `matches` compares
+    against, to be computed once per row."""
     tokens: list[str] = []
     for field in fields:
         if field:
