@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 
-__all__ = ["parse_fhir_date", "parse_fhir_datetime"]
+__all__ = ["fhir_date_precision", "parse_fhir_date", "parse_fhir_datetime"]
 
 # One regex for every accepted form; groups: year, month, day, hour, minute, second, fraction, tz.
 _DATETIME_RE = re.compile(
@@ -133,3 +133,17 @@ def parse_fhir_date(value: object) -> date | None:
         return date(int(year_s), int(month_s) if month_s else 1, int(day_s) if day_s else 1)
     except ValueError:
         return None
+
+
+def fhir_date_precision(value: object) -> str:
+    """How much of a FHIR date `value` gives: "year" ("1996"), "month" ("1996-07") or "day"
+    (a full date or a dateTime; also for anything unparseable, which `parse_fhir_date`
+    rejects anyway). The names are `sync.model.DatePrecision`'s values. Never raises."""
+    if isinstance(value, str):
+        match = _DATETIME_RE.fullmatch(value.strip())
+        if match is not None:
+            if match.group(2) is None:
+                return "year"
+            if match.group(3) is None:
+                return "month"
+    return "day"

@@ -70,6 +70,17 @@ class Sex(StrEnum):
     UNKNOWN = "unknown"
 
 
+class DatePrecision(StrEnum):
+    """How much of a FHIR date the source gave: "1996" (year), "1996-07" (month) or a day.
+
+    The date field then holds the first day of that period; it must never be shown as that
+    day ("01.01.1996" for a birth year would be a fact nobody recorded)."""
+
+    YEAR = "year"
+    MONTH = "month"
+    DAY = "day"
+
+
 class Stay(_Base):
     """The current (or latest) inpatient Encounter and where the patient is."""
 
@@ -393,7 +404,8 @@ class PatientRecord(_Base):
     prefix: list[str] = Field(default_factory=list)
     name: str  # display name, "Family, Given" form
     other_names: list[str] = Field(default_factory=list)  # maiden, alias
-    birth_date: date | None = None
+    birth_date: date | None = None  # the first day of the period when only part is known
+    birth_precision: DatePrecision = DatePrecision.DAY  # "1996" -> YEAR, "1996-07" -> MONTH
     sex: Sex = Sex.UNKNOWN
     deceased: bool = False
     deceased_at: datetime | None = None
@@ -480,6 +492,7 @@ class CensusRow(_Base):
     mrn: str | None = None
     name: str
     birth_date: date | None = None
+    birth_precision: DatePrecision = DatePrecision.DAY  # (in census.extra)
     sex: Sex = Sex.UNKNOWN
     case_number: str | None = None  # Stay.case_number (in census.extra)
     ward_id: str | None = None
@@ -510,6 +523,7 @@ class CensusRow(_Base):
             mrn=record.mrn,
             name=record.name,
             birth_date=record.birth_date,
+            birth_precision=record.birth_precision,
             sex=record.sex,
             case_number=stay.case_number,
             ward_id=stay.ward_id,

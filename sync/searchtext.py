@@ -317,12 +317,28 @@ def identifier_tokens(value: str | None) -> list[str]:
     return [*exact_keys([value]), *partial_number_tokens(value)]
 
 
-def date_tokens(day: date | None) -> list[str]:
+def date_tokens(day: date | None, precision: str = "day") -> list[str]:
     """Search tokens for a date, so that any usual way of typing it matches as a prefix:
     ISO "1950-03-07" -> "19500307", German "07.03.1950" -> "07031950", "7.3.1950" -> "731950",
-    "07.03.50" -> "070350", and the year "1950"."""
+    "07.03.50" -> "070350", and the year "1950".
+
+    A partial date (`precision` "year" or "month", `day` the first of the period) gets only
+    the tokens of what is known: "1996"; for a month also "199607", "071996" (as shown:
+    "07.1996", "07/1996"), "71996" and the month's names. Never a day that nobody recorded.
+    """
     if day is None:
         return []
+    if precision == "year":
+        return [f"{day.year:04d}"]
+    if precision == "month":
+        month = [
+            f"{day.year:04d}{day.month:02d}",
+            f"{day.month:02d}{day.year:04d}",
+            f"{day.month}{day.year:04d}",
+            f"{day.year:04d}",
+            *_month_words(day.month),
+        ]
+        return list(dict.fromkeys(month))
     tokens = [
         f"{day.year:04d}{day.month:02d}{day.day:02d}",
         f"{day.day:02d}{day.month:02d}{day.year:04d}",

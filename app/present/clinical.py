@@ -20,13 +20,16 @@ from app.present.formats import (
     clinical_number,
     datetime_text,
     fmt_age,
-    fmt_date,
+    fmt_age_between,
+    fmt_partial_date,
     localize_numbers,
+    period_end,
 )
 from sync.model import (
     Allergy,
     CodeStatusKind,
     Criticality,
+    DatePrecision,
     Interpretation,
     Observation,
     Sex,
@@ -159,16 +162,39 @@ def sex_word(sex: Sex, lang: str, *, short: bool = False) -> str:
     return t(f"sex.short.{sex.value}" if short else f"sex.{sex.value}", lang)
 
 
-def age_text(birth: date | None, today: date, lang: str) -> str:
-    """ "84 J." / "84 y", infants in months, weeks, days; "?" when unknown."""
-    return "?" if birth is None else fmt_age(birth, today, lang)
+def age_text(
+    birth: date | None, today: date, lang: str, precision: DatePrecision = DatePrecision.DAY
+) -> str:
+    """ "84 J." / "84 y", infants in months, weeks, days; "?" when unknown. With only the
+    birth year or month known (`precision`), the ages that period allows: "29–30 J."."""
+    if birth is None:
+        return "?"
+    if precision is DatePrecision.DAY:
+        return fmt_age(birth, today, lang)
+    return fmt_age_between(birth, period_end(birth, precision.value), today, lang)
 
 
-def born_text(birth: date | None, today: date, lang: str) -> str:
-    """ "geb. 17.03.1941 (85 J.)" / "born 17 Mar 1941 (85 y)"; "Geburtsdatum unbekannt"."""
+def birth_text(birth: date | None, lang: str, precision: DatePrecision = DatePrecision.DAY) -> str:
+    """The birth date as far as the record knows it: "17.03.1941" / "17 Mar 1941", "07.1996" /
+    "07/1996" (month known), "1996" (year known); "–" when unknown. Never 01.01. for a year."""
+    if birth is None:
+        return DASH
+    return fmt_partial_date(birth, precision.value, lang)
+
+
+def born_text(
+    birth: date | None, today: date, lang: str, precision: DatePrecision = DatePrecision.DAY
+) -> str:
+    """ "geb. 17.03.1941 (85 J.)" / "born 17 Mar 1941 (85 y)"; "geb. 1996 (29–30 J.)" when
+    only the year is known; "Geburtsdatum unbekannt"."""
     if birth is None:
         return t("patient.birth_unknown", lang)
-    return t("patient.born", lang, date=fmt_date(birth, lang), age=fmt_age(birth, today, lang))
+    return t(
+        "patient.born",
+        lang,
+        date=birth_text(birth, lang, precision),
+        age=age_text(birth, today, lang, precision),
+    )
 
 
 _PLACE_WORD = re.compile(

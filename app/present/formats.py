@@ -65,6 +65,33 @@ def fmt_date(d: date | datetime, lang: str, tz: tzinfo | None = None) -> str:
     return _babel_date(day, _DATE_PATTERN[_lang(lang)], locale=_lang(lang))
 
 
+# A date of which only the month or the year is known (FHIR "1996-07", "1996"): the digits of
+# what is known, never a made-up day. "07.1996" (de), "07/1996" (en): month and a 4-digit
+# year cannot be read the other way round.
+_MONTH_PATTERN = {"de": "MM.yyyy", "en": "MM/yyyy"}
+
+
+def fmt_partial_date(day: date, precision: str, lang: str) -> str:
+    """Pure: a date as far as it is known. `precision` is "year" ("1996"), "month"
+    ("07.1996" / "07/1996") or "day" (`fmt_date`: "17.07.1996" / "17 Jul 1996")."""
+    if precision == "year":
+        return f"{day.year:04d}"
+    if precision == "month":
+        return _babel_date(day, _MONTH_PATTERN[_lang(lang)], locale=_lang(lang))
+    return fmt_date(day, lang)
+
+
+def period_end(day: date, precision: str) -> date:
+    """Pure: the last day of the period a partial date stands for (Dec 31 of a year, the last
+    day of a month); `day` itself for a full date."""
+    if precision == "year":
+        return date(day.year, 12, 31)
+    if precision == "month":
+        following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        return following - timedelta(days=1)
+    return day
+
+
 def fmt_time(value: datetime | time, lang: str, tz: tzinfo | None = None) -> str:
     """Pure: "14:05" in both languages; an aware datetime is first converted to `tz`."""
     if isinstance(value, datetime):
@@ -148,6 +175,22 @@ def fmt_age(birth_date: date, today: date, lang: str) -> str:
         return "–"
     amount, unit = parts
     return f"{amount} {_AGE_UNITS[_lang(lang)][unit]}"
+
+
+def fmt_age_between(earliest: date, latest: date, today: date, lang: str) -> str:
+    """Pure: the age of someone born between `earliest` and `latest` (a birth year or month):
+    one age when the whole period gives the same ("84 J."), else the range ("29–30 J.",
+    "11–23 Mon.", "3 Wo.–11 Mon."). A period partly after `today` counts from today."""
+    oldest = age_parts(earliest, today)
+    youngest = age_parts(min(latest, today), today)
+    if oldest is None or youngest is None:
+        return "–"
+    if oldest == youngest:
+        return fmt_age(earliest, today, lang)
+    units = _AGE_UNITS[_lang(lang)]
+    if oldest[1] == youngest[1]:
+        return f"{youngest[0]}–{oldest[0]} {units[oldest[1]]}"
+    return f"{youngest[0]} {units[youngest[1]]}–{oldest[0]} {units[oldest[1]]}"
 
 
 def fmt_span(td: timedelta, lang: str) -> str:

@@ -146,7 +146,11 @@ def census_flowables(
             name += f" <b>[{escape(gone)}]</b>"
         if row.mrn:
             name += f"<br/>{escape(t('print.mrn', lang, mrn=row.mrn))}"
-        born = born_text(row.birth_date, today, lang).removeprefix("geb. ").removeprefix("born ")
+        born = (
+            born_text(row.birth_date, today, lang, row.birth_precision)
+            .removeprefix("geb. ")
+            .removeprefix("born ")
+        )
         data.append(
             [
                 escape(_ward_of(row)) if by_ward else None,

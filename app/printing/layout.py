@@ -352,7 +352,10 @@ def patient_context(
 ) -> PageContext:
     """Page furniture for a one-patient document (summary, MAR)."""
     today = now.astimezone(tz).date()
-    parts = [born_text(record.birth_date, today, lang), sex_word(record.sex, lang)]
+    parts = [
+        born_text(record.birth_date, today, lang, record.birth_precision),
+        sex_word(record.sex, lang),
+    ]
     parts.append(t("print.mrn", lang, mrn=record.mrn) if record.mrn else t("print.no_mrn", lang))
     stay = record.stay
     # The hospital's case number (Encounter.identifier), never the FHIR resource id: an id

@@ -16,15 +16,24 @@ from app import i18n
 from app.present import clinical
 from app.present.search import fold as _fold
 from app.present.search import fold_forms as _fold_forms
-from sync.model import Sex
+from sync.model import DatePrecision, Sex
 
 
 # Pure and called for every census row on every redraw: the few distinct dates, languages and
 # sexes repeat, so small caches spare babel's formatting (bounded: at most 4096 entries each).
 @lru_cache(maxsize=4096)
-def age_text(birth: date | None, today: date, lang: str) -> str:
-    """Age for display: "78 J." / "78 y", infants in months/weeks/days; "?" if unknown."""
-    return clinical.age_text(birth, today, lang)
+def age_text(
+    birth: date | None, today: date, lang: str, precision: DatePrecision = DatePrecision.DAY
+) -> str:
+    """Age for display: "78 J." / "78 y", infants in months/weeks/days; "?" if unknown;
+    "29–30 J." when only the birth year is known (app.present.clinical.age_text)."""
+    return clinical.age_text(birth, today, lang, precision)
+
+
+@lru_cache(maxsize=4096)
+def birth_text(birth: date | None, lang: str, precision: DatePrecision = DatePrecision.DAY) -> str:
+    """A birth date as far as known: "03.05.1948" / "3 May 1948", "07.1996", "1996"; "–"."""
+    return clinical.birth_text(birth, lang, precision)
 
 
 @lru_cache(maxsize=64)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sync.fhirtime import parse_fhir_date
+from sync.fhirtime import fhir_date_precision, parse_fhir_date
 from sync.mapping._common import (
     Mapper,
     MappingError,
@@ -15,7 +15,7 @@ from sync.mapping._common import (
     human_name,
     text_of,
 )
-from sync.model import Contact, Identifier, Sex
+from sync.model import Contact, DatePrecision, Identifier, Sex
 
 # Identifier.type codes (v2-0203 and the German basis profile) -> the short label shown.
 _ID_LABELS = {
@@ -175,6 +175,9 @@ def identity_fields(m: Mapper, patient: dict[str, Any]) -> dict[str, Any]:
     birth = patient.get("birthDate")
     if birth is not None:
         fields["birth_date"] = parse_fhir_date(birth)
+        # "1996" or "1996-07": kept as the first day of the period, with how much is known,
+        # so that no screen or paper shows 01.01.1996 as if it were recorded.
+        fields["birth_precision"] = DatePrecision(fhir_date_precision(birth))
         if fields["birth_date"] is None:
             m.problem("Patient: bad birthDate")
         elif fields["birth_date"] > m.ctx.now.astimezone(m.tz).date():

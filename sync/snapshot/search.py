@@ -36,7 +36,7 @@ def search_columns(record: PatientRecord) -> tuple[str, str, str, str, str]:
         *record.other_names,
     ):
         names.extend(searchtext.index_tokens(value))
-    birth = searchtext.date_tokens(record.birth_date)
+    birth = searchtext.date_tokens(record.birth_date, record.birth_precision.value)
     stay = record.stay
     place: list[str] = []
     if stay is not None:

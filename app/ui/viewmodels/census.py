@@ -346,10 +346,11 @@ def _search_fields(row: CensusRow) -> tuple[str | None, ...]:
         f"{row.room or ''}/{row.bed or ''}",
         row.attending,
         row.main_diagnosis,
-        fmt.date_text(row.birth_date, "de") if row.birth_date else None,
+        fmt.birth_text(row.birth_date, "de", row.birth_precision) if row.birth_date else None,
         # The snapshot search's birth-date tokens (sync.searchtext): the local filter finds
-        # "9 Nov 1955", "09.11.1955" and "1955-11-09" as the snapshot search does.
-        " ".join(searchtext.date_tokens(row.birth_date)) or None,
+        # "9 Nov 1955", "09.11.1955" and "1955-11-09" as the snapshot search does (a birth
+        # year or month only by what is known: "1996", "07.1996").
+        " ".join(searchtext.date_tokens(row.birth_date, row.birth_precision.value)) or None,
     )
 
 
@@ -408,7 +409,7 @@ def census_line(
     admitted = fmt.date_text(row.admitted.astimezone(tz).date(), lang) if row.admitted else "–"
     admitted_day = tr("census.day", lang, days=days) if days is not None else ""
     room_bed = fmt.room_bed(row.room, row.bed)
-    age = fmt.age_text(row.birth_date, local_today, lang)
+    age = fmt.age_text(row.birth_date, local_today, lang, row.birth_precision)
     if row.allergy_count:
         allergy = row.allergies_short or tr("census.allergies_n", lang, n=row.allergy_count)
     else:
@@ -433,7 +434,7 @@ def census_line(
         ward=row.ward or row.ward_id or "",
         room_bed=room_bed,
         name=row.name,
-        birth=fmt.date_text(row.birth_date, lang),
+        birth=fmt.birth_text(row.birth_date, lang, row.birth_precision),
         age_sex=f"{age}, {fmt.sex_short(row.sex, lang)}",
         admitted=admitted,
         admitted_day=admitted_day,

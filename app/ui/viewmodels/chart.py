@@ -288,8 +288,8 @@ class ChartModel:
         )
         return ChartHeader(
             name=r.name,
-            birth=fmt.date_text(r.birth_date, self.lang),
-            age=fmt.age_text(r.birth_date, self.today, self.lang),
+            birth=fmt.birth_text(r.birth_date, self.lang, r.birth_precision),
+            age=fmt.age_text(r.birth_date, self.today, self.lang, r.birth_precision),
             sex=fmt.sex_long(r.sex, self.lang),
             mrn=r.mrn or "–",
             location=" · ".join(loc_parts) or "–",
