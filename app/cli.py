@@ -101,6 +101,14 @@ def cmd_receive(args: argparse.Namespace) -> int:
     return _receive_watch(args)
 
 
+# `receive --watch` without MINUTES, and the packaged timers (packaging/): a poll every minute is
+# what keeps a change on the laptop within 5 minutes at the median with a 5-minute sync cycle
+# (a 5-minute poll makes it about 5.5; docs/performance.md, "Source change to laptop"). A round
+# with nothing new reads LATEST, FRESHNESS, the roster and key-rotation only.
+WATCH_MINUTES = 1.0
+WATCH_JITTER = 15.0
+
+
 def _receive_watch(args: argparse.Namespace) -> int:
     """`receive --watch MINUTES`: receive every MINUTES after a random delay of up to `--jitter`
     seconds (so 200 laptops do not hit the share at once), until SIGTERM / Ctrl-C (exit 0).
@@ -341,15 +349,19 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument(
         "--watch",
         type=float,
+        nargs="?",
+        const=WATCH_MINUTES,
         metavar="MINUTES",
-        help="keep receiving every MINUTES until stopped (SIGTERM / Ctrl-C)",
+        help=f"keep receiving every MINUTES (default {WATCH_MINUTES:g}) until stopped "
+        "(SIGTERM / Ctrl-C); a round with nothing new reads only a few small files",
     )
     rec.add_argument(
         "--jitter",
         type=float,
-        default=60.0,
+        default=WATCH_JITTER,
         metavar="SECONDS",
-        help="with --watch: random delay of up to SECONDS before each round (default 60)",
+        help=f"with --watch: random delay of up to SECONDS before each round "
+        f"(default {WATCH_JITTER:g})",
     )
     rec.add_argument(
         "--trust-server-key",

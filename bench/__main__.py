@@ -1,5 +1,7 @@
 """Benchmarks: `./dev bench [build|receive|viewer|live|print|startup|all|browser] [--scales N,M]`.
 
+`live` runs the parts of bench/live_cycle.py named by `--live-parts` (default all three).
+
 `browser` (bench/viewer_e2e.py: the viewer in Chromium against a minimal Flet page as its
 same-run floor) runs only when asked for, with `--viewer-patients N`.
 
@@ -302,6 +304,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-synthea", dest="synthea", action="store_false")
     parser.add_argument("--viewer-patients", type=int, default=10000)
     parser.add_argument("--live-patients", type=int, default=10000)
+    parser.add_argument(
+        "--live-parts",
+        default="cycle,transfer,latency",
+        help="of `live`: cycle (1 %% changed), transfer (ICU vs ordinary ward, bytes per laptop "
+        "per hour, without and with [history] windows), latency (real processes, scaled time)",
+    )
+    parser.add_argument("--transfer-patients", type=int, default=300)
+    parser.add_argument("--latency-patients", type=int, default=300)
     parser.add_argument("--reps", type=int, default=9, help="repetitions of `startup`")
     args = parser.parse_args(argv)
     scales = [int(s) for s in args.scales.split(",") if s]
@@ -324,10 +334,28 @@ def main(argv: list[str] | None = None) -> int:
             results["browser"] = bench_viewer_browser(args.viewer_patients, tmp)
             print(results["browser"], flush=True)
         if args.what in ("live", "all"):
-            from bench.live_cycle import bench_live
+            from bench.live_cycle import bench_latency, bench_live, bench_transfer
 
-            results["live"] = bench_live(args.live_patients, tmp, NOW)
-            print(results["live"], flush=True)
+            parts = args.live_parts.split(",")
+            if "cycle" in parts:
+                results["live"] = bench_live(args.live_patients, tmp, NOW)
+                print(results["live"], flush=True)
+            if "transfer" in parts:
+                from sync.generate import generate
+
+                # One data set, measured without windows and with the documented ones.
+                icu = tmp / "transfer-source"
+                generate(icu, args.transfer_patients, seed=1, now=NOW, icu_monitoring=True)
+                results["transfer"] = [
+                    bench_transfer(args.transfer_patients, tmp, NOW, source=icu),
+                    bench_transfer(
+                        args.transfer_patients, tmp, NOW, source=icu, vitals_hours=24, labs_days=7
+                    ),
+                ]
+                print(results["transfer"], flush=True)
+            if "latency" in parts:
+                results["latency"] = bench_latency(args.latency_patients, tmp, NOW)
+                print(results["latency"], flush=True)
         if args.what in ("print", "all"):
             results["print"] = bench_print(tmp)
             print(results["print"], flush=True)

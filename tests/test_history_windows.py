@@ -140,3 +140,14 @@ def test_generated_icu_patients_have_a_monitor_value_every_minute(tmp_path: Path
     first = sorted(p.name for p in (tmp_path / "a").iterdir())
     for name in first:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_the_chart_says_the_window_above_vitals_and_labs_only_when_values_were_left_out() -> None:
+    from app.ui.viewmodels.chart import ChartModel
+
+    cut = ChartModel(_map(timedelta(hours=72), timedelta(days=7)), now=NOW, tz=BERLIN, lang="en")
+    vitals_note = cut.history_note("vitals")
+    assert vitals_note is not None and "27 Nov 2026 07:00" in vitals_note
+    assert (cut.history_note("labs") or "").startswith("Lab results before 23 Nov 2026 07:00")
+    whole = ChartModel(_map(None, None), now=NOW, tz=BERLIN, lang="de")
+    assert whole.history_note("vitals") is None and whole.history_note("labs") is None

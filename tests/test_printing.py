@@ -414,3 +414,17 @@ def test_only_the_last_week_of_labs_is_printed_and_the_rest_is_counted(
     assert "Kalium" in text and "NT-proBNP" in text
     assert "Altwert" not in text
     assert "3 ältere Laborwerte (vor 23.11.2026 04:30) nicht gedruckt" in text
+
+
+def test_a_history_window_is_said_under_vitals_and_labs_and_only_when_values_were_left_out(
+    record: PatientRecord,
+) -> None:
+    since = datetime(2026, 11, 29, 9, 30, tzinfo=TZ)
+    cut = record.model_copy(update={"vitals_since": since, "labs_since": since - timedelta(days=6)})
+    de = re.sub(r"\s+", " ", "\n".join(pages(render_summary(cut, META, "x", "de", NOW, TZ))))
+    assert "Vitalwerte vor 29.11.2026 09:30 sind nicht in dieser Kopie" in de
+    assert "Laborwerte vor 23.11.2026 09:30 sind nicht in dieser Kopie" in de
+    en = re.sub(r"\s+", " ", "\n".join(pages(render_summary(cut, META, "x", "en", NOW, TZ))))
+    assert "Vital signs before 29 Nov 2026 09:30 are not in this copy" in en
+    whole = re.sub(r"\s+", " ", "\n".join(pages(render_summary(record, META, "x", "de", NOW, TZ))))
+    assert "nicht in dieser Kopie" not in whole

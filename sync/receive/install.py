@@ -660,10 +660,29 @@ def _prune(ward_dir: Path, current: int) -> None:
 def _receive_roster(
     home: Path, src: Source, trusted: Ed25519PublicKey
 ) -> tuple[Literal["updated", "unchanged", "absent", "refused"], tuple[str, ...]]:
+    # Fetched again only when it changed (HTTP 304 otherwise): a 200-user roster is about
+    # 50 KB, and laptops poll every minute (docs/performance.md).
+    validator_file = roster_path(home).with_suffix(".validator")
+    known: str | None = None
+    if roster_path(home).is_file():
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            known = validator_file.read_text(encoding="ascii").strip() or None
     try:
-        data = src.read_small("roster.wcdoc", _ROSTER_MAX)
+        data, validator = src.read_small_unless("roster.wcdoc", _ROSTER_MAX, known)
+        if data is None and validator is not None:
+            try:
+                intact = load_roster(home) is not None
+            except PackageError:
+                intact = False
+            if intact:
+                return "unchanged", ()
+            # The stored copy is damaged: fetch the whole roster again, not "not modified".
+            data, validator = src.read_small_unless("roster.wcdoc", _ROSTER_MAX, None)
     except ReceiveError as exc:
         return "refused", (f"roster not fetched: {exc}",)
+    with contextlib.suppress(OSError):
+        if validator is None:
+            validator_file.unlink(missing_ok=True)
     if data is None:
         return "absent", ()
     try:
@@ -681,10 +700,22 @@ def _receive_roster(
                 f"{stored.sequence} (rollback)",
             )
         if doc.sequence == stored.sequence and doc.body == stored.body:
+            _remember_validator(validator_file, validator)
             return "unchanged", ()
     try:
         _mkdir_private(roster_path(home).parent)
         fsutil.atomic_write(roster_path(home), data)
     except OSError as exc:
         raise disk_error(exc, roster_path(home)) from exc
+    _remember_validator(validator_file, validator)
     return "updated", ()
+
+
+def _remember_validator(path: Path, validator: str | None) -> None:
+    """Keep the roster's HTTP validator beside it; best effort (without it the next receive
+    simply fetches the roster again)."""
+    with contextlib.suppress(OSError):
+        if validator is None:
+            path.unlink(missing_ok=True)
+        else:
+            fsutil.atomic_write(path, validator.encode("ascii", "replace"))

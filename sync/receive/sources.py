@@ -156,6 +156,70 @@ class Source:
             raise ReceiveError("source", f"cannot fetch {url}: {type(exc).__name__} {exc}") from exc
         return b"".join(chunks)
 
+    def read_small_unless(
+        self, name: str, limit: int, validator: str | None
+    ) -> tuple[bytes | None, str | None]:
+        """Like `read_small`, but over HTTP asks only for a copy newer than `validator` (what
+        an earlier call returned): (None, validator) when the server answers 304 Not
+        Modified. Otherwise (body or None when missing, the new validator or None). A folder
+        source always reads. The validator is the ETag, else the Last-Modified date, and only
+        when that date is at least 2 s before the server's Date: a file replaced within the
+        same second as the copy fetched would otherwise look unchanged for ever (dates have
+        whole seconds). Raises ReceiveError ("source", "timeout")."""
+        if self.client is None or validator is None:
+            return self._read_with_validator(name, limit, {})
+        kind, _, value = validator.partition(":")
+        headers = {"If-None-Match": value} if kind == "etag" else {"If-Modified-Since": value}
+        return self._read_with_validator(name, limit, headers, validator)
+
+    def _read_with_validator(
+        self, name: str, limit: int, headers: dict[str, str], known: str | None = None
+    ) -> tuple[bytes | None, str | None]:
+        if self.client is None:
+            return self.read_small(name, limit), None
+        import email.utils
+
+        import httpx
+
+        url = self._url(name)
+        budget = self.budget(url)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            with self.client.stream("GET", url, headers=headers) as response:
+                if response.status_code == 304 and known is not None:
+                    return None, known
+                if response.status_code == 404:
+                    return None, None
+                if response.status_code != 200:
+                    raise ReceiveError("source", f"{url}: HTTP {response.status_code}")
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > limit:
+                        raise ReceiveError("source", f"{url} is larger than expected")
+                    budget.check(time.monotonic(), size)
+                    chunks.append(chunk)
+                etag = response.headers.get("ETag")
+                modified = response.headers.get("Last-Modified")
+                date = response.headers.get("Date")
+        except httpx.TimeoutException as exc:
+            raise self._timed_out(url, exc) from exc
+        except httpx.HTTPError as exc:
+            raise ReceiveError("source", f"cannot fetch {url}: {type(exc).__name__} {exc}") from exc
+        new: str | None = None
+        if etag and not etag.startswith("W/"):
+            new = f"etag:{etag}"
+        elif modified and date:
+            try:
+                settled = (
+                    email.utils.parsedate_to_datetime(date)
+                    - email.utils.parsedate_to_datetime(modified)
+                ).total_seconds() >= 2
+            except (TypeError, ValueError):
+                settled = False
+            new = f"date:{modified}" if settled else None
+        return b"".join(chunks), new
+
     def fetch_to(self, name: str, out: IO[bytes], limit: int) -> str:
         """Copy `name` into `out`, at most `limit` bytes (more means the file is not what LATEST
         announced). Returns the SHA-256 of what was copied. Raises ReceiveError: "payload-size",
