@@ -141,8 +141,9 @@ CATALOG: dict[str, dict[str, str]] = {
     # -- census --------------------------------------------------------------------------------
     "ui.census.title": {"de": "Belegung", "en": "Census"},
     "ui.census.search": {
-        "de": "Name, Geburtsdatum, Patienten-/Fallnummer oder Zimmer",
-        "en": "Name, birth date, MRN, case number or room",
+        # Short enough to show whole in the search box at 1024 px, in either scope.
+        "de": "Name, Geb.-Datum, Nr., Zimmer",
+        "en": "Name, DOB, MRN, case, room",
     },
     "ui.census.search_label": {"de": "Suche (Strg+F)", "en": "Search (Ctrl+F)"},
     "ui.census.scope_ward": {"de": "Diese Station", "en": "This ward"},
