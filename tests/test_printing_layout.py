@@ -229,3 +229,68 @@ def test_the_heading_check_finds_a_heading_alone_at_the_bottom() -> None:
         pdf = build_pdf(story, ctx, subject="test")
     assert headings_alone(pdf, trace) == []
     assert trace.pages == 2
+
+
+def last_page_body(pdf: bytes, trace: LayoutTrace) -> float:
+    """Points of the last page's body frame taken by text and table cells (from its top)."""
+    last = trace.pages
+    frame = next(b for b in trace.boxes if b.kind == "frame" and b.page == last)
+    lows = [b.y0 for b in trace.boxes if b.kind == "cell" and b.page == last]
+    for run in text_runs(pdf):
+        box = home_box(run, trace.boxes) if run.page == last else None
+        if box is not None and box.kind in ("frame", "cell"):
+            lows.append(run.y0)
+    return frame.y1 - min(lows) if lows else 0.0
+
+
+# Three lines of text with a repeated table header: less than this on a last page is "a few
+# trailing lines" (app.printing.layout.FEW_LINES).
+FEW = 3 * 10.5 + 12
+
+
+def _census(count: int) -> tuple[bytes, LayoutTrace]:
+    with trace_layout() as trace:
+        pdf = render_census(sample_census(count, NOW), META, "A", "de", NOW, TZ)
+    return pdf, trace
+
+
+def _due(orders: int) -> tuple[bytes, LayoutTrace]:
+    record = big_record(NOW, medications=orders, labs=0)
+    with trace_layout() as trace:
+        pdf = render_due([record], META, "A", "de", NOW, TZ)
+    return pdf, trace
+
+
+# Sizes whose last page held only one row and the repeated table header before the layout
+# was tightened for them (census of 49 and 65 patients, due lists of 33 and 49 orders).
+@pytest.mark.parametrize(
+    ("make", "size", "pages"),
+    [(_census, 49, 3), (_census, 65, 4), (_due, 33, 2), (_due, 49, 3)],
+)
+def test_no_last_page_with_only_a_few_trailing_lines(
+    make: Callable[[int], tuple[bytes, LayoutTrace]], size: int, pages: int
+) -> None:
+    pdf, trace = make(size)
+    assert trace.pages == pages  # one page fewer than with the usual spacing
+    assert last_page_body(pdf, trace) >= FEW
+    assert layout_problems(pdf, trace) == []  # the tighter rows still hold their text
+
+
+@pytest.mark.parametrize(("doc", "name", "lang"), FAST)
+def test_stress_documents_end_on_a_page_with_more_than_a_few_lines(
+    doc: str, name: str, lang: str
+) -> None:
+    pdf, trace = rendered(doc, name, lang)
+    assert last_page_body(pdf, trace) >= FEW
+
+
+@pytest.mark.slow
+def test_no_census_or_due_list_size_leaves_a_few_trailing_lines() -> None:
+    for count in range(10, 90):
+        pdf, trace = _census(count)
+        if trace.pages > 1:
+            assert last_page_body(pdf, trace) >= FEW, f"census of {count}"
+    for orders in range(5, 80, 2):
+        pdf, trace = _due(orders)
+        if trace.pages > 1:
+            assert last_page_body(pdf, trace) >= FEW, f"due list of {orders} orders"

@@ -279,6 +279,10 @@ def section(title: str, st: Styles) -> Paragraph:
     return SectionHeading(escape(title), st.h2)
 
 
+class DataTable(Table):  # type: ignore[misc]  # reportlab is untyped
+    """A table of `data_table`: rows sized by their text, so their padding can shrink."""
+
+
 def data_table(
     header: Sequence[str],
     rows: Sequence[Sequence[Any]],
@@ -307,7 +311,7 @@ def data_table(
                 for c, w in zip(row, widths, strict=False)
             ]
         )
-    table = Table([head, *body], colWidths=list(widths), repeatRows=1, hAlign="LEFT")
+    table = DataTable([head, *body], colWidths=list(widths), repeatRows=1, hAlign="LEFT")
     commands: list[tuple[Any, ...]] = [
         ("BACKGROUND", (0, 0), (-1, 0), LIGHT),
         ("LINEBELOW", (0, 0), (-1, 0), 0.8, DARK),
@@ -796,12 +800,81 @@ def build_pdf(flowables: list[Flowable], ctx: PageContext, *, subject: str) -> b
     )
     trace = _TRACE.get()
     if trace is not None:
-        trace.boxes.clear()
         _watch_tables(flowables)
-    doc.build(flowables, canvasmaker=partial(_NumberedCanvas, page_ctx=ctx))
+    story = list(flowables)
+    pdf, doc = _build(list(story), ctx, buffer, doc)  # reportlab consumes the list it builds
+    if doc.page > 1 and _last_page_used(doc) < FEW_LINES:
+        # Only a few trailing lines on the last page: lay out again with tighter spacing, so
+        # that they fit on the page before when they can (reportlab rebuilds the same
+        # flowables, as its multiBuild does). The trace is of the layout returned.
+        _compact(story)
+        pdf, doc = _build(list(story), ctx, io.BytesIO(), _same_doc(doc))
     if trace is not None:
         _trace_zones(trace, doc, ctx)
-    return buffer.getvalue()
+    return pdf
+
+
+# A last page with less body than this (about three lines of text and a repeated table
+# header) is laid out again with tighter spacing, so that its lines fit on the page before.
+FEW_LINES = 48.0
+
+
+def _build(
+    story: list[Flowable], ctx: PageContext, buffer: io.BytesIO, doc: SimpleDocTemplate
+) -> tuple[bytes, SimpleDocTemplate]:
+    trace = _TRACE.get()
+    if trace is not None:
+        trace.boxes.clear()
+    doc.filename = buffer
+    doc.build(story, canvasmaker=partial(_NumberedCanvas, page_ctx=ctx))
+    return buffer.getvalue(), doc
+
+
+def _same_doc(doc: SimpleDocTemplate) -> SimpleDocTemplate:
+    """A fresh document template with the page geometry and metadata of `doc`."""
+    return SimpleDocTemplate(
+        io.BytesIO(),
+        pagesize=doc.pagesize,
+        leftMargin=doc.leftMargin,
+        rightMargin=doc.rightMargin,
+        topMargin=doc.topMargin,
+        bottomMargin=doc.bottomMargin,
+        title=doc.title,
+        author=doc.author,
+        subject=doc.subject,
+        creator=doc.creator,
+        invariant=1,
+    )
+
+
+def _last_page_used(doc: SimpleDocTemplate) -> float:
+    """Points of the last page's frame taken by body (from its top to the last flowable)."""
+    frame = doc.frame
+    return float(frame._y2 - frame._topPadding - frame._y)
+
+
+COMPACT_PADDING = (("TOPPADDING", 0.5), ("BOTTOMPADDING", 1.0))
+
+
+def _compact(story: list[Flowable]) -> None:
+    """Tighter vertical spacing in `story`, in place: spacers and the space around section
+    headings halved, rows of data tables with less padding. Fonts and text stay as they are."""
+    for item in story:
+        if isinstance(item, KeepTogether):
+            _compact(item._content)
+        elif isinstance(item, Spacer):
+            item.height /= 2
+        elif isinstance(item, SectionHeading):
+            style = item.style
+            item.style = style.clone(
+                style.name + "-compact",
+                spaceBefore=style.spaceBefore / 2,
+                spaceAfter=style.spaceAfter / 2,
+            )
+        elif isinstance(item, DataTable):
+            item.setStyle(
+                TableStyle([(name, (0, 0), (-1, -1), value) for name, value in COMPACT_PADDING])
+            )
 
 
 # Most printers cannot print the outer 4 mm of a sheet: no text below this.
