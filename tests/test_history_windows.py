@@ -151,3 +151,46 @@ def test_the_chart_says_the_window_above_vitals_and_labs_only_when_values_were_l
     assert (cut.history_note("labs") or "").startswith("Lab results before 23 Nov 2026 07:00")
     whole = ChartModel(_map(None, None), now=NOW, tz=BERLIN, lang="de")
     assert whole.history_note("vitals") is None and whole.history_note("labs") is None
+
+
+@pytest.mark.parametrize(
+    ("vitals", "labs"), [(timedelta(hours=24), timedelta(days=2)), (timedelta(hours=72), None)]
+)
+def test_windowed_records_equal_whole_records_cut_afterwards(
+    tmp_path: Path, vitals: timedelta, labs: timedelta | None
+) -> None:
+    """Mapping only what a window can keep (the pre-filter) gives exactly the record that
+    mapping everything and cutting afterwards gives, on the generator's varied data."""
+    import orjson
+
+    from sync.generate import generate
+    from sync.mapping.observations import apply_window
+
+    generate(tmp_path, 30, seed=5, now=NOW)
+    patients: dict[str, dict[str, Any]] = {}
+    own: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted(tmp_path.glob("*.ndjson")):
+        for line in path.read_bytes().splitlines():
+            res = orjson.loads(line)
+            if res["resourceType"] == "Patient":
+                patients[res["id"]] = res
+            ref = (res.get("subject") or res.get("patient") or {}).get("reference", "")
+            if ref.startswith("Patient/"):
+                own.setdefault(ref.split("/", 1)[1], []).append(res)
+    cut_somewhere = 0
+    for pid, pat in patients.items():
+        resources = own.get(pid, [])
+        whole = map_patient(pat, resources, MappingContext(tz=BERLIN, now=NOW))
+        ctx = MappingContext(tz=BERLIN, now=NOW, vitals_window=vitals, labs_window=labs)
+        windowed = map_patient(pat, resources, ctx)
+        expected_vitals, cut = apply_window(whole.vitals, NOW - vitals)
+        assert windowed.vitals == expected_vitals, pid
+        assert (windowed.vitals_since is not None) == cut, pid
+        if labs is None:
+            assert windowed.labs == whole.labs and windowed.labs_since is None, pid
+        else:
+            expected_labs, labs_cut = apply_window(whole.labs, NOW - labs)
+            assert windowed.labs == expected_labs, pid
+            assert (windowed.labs_since is not None) == labs_cut, pid
+        cut_somewhere += cut
+    assert cut_somewhere > 5  # the windows did cut something in this data

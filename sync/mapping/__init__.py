@@ -289,6 +289,14 @@ def _observations(m: Mapper, by_type: ByType, fields: dict[str, Any], resources:
         {},
     )
     mapped: list[Observation] = []
+    vitals_window, labs_window = m.ctx.vitals_window, m.ctx.labs_window
+    cut_before: set[str] = set()
+    if vitals_window is not None and labs_window is not None:
+        # An ICU patient has tens of thousands of monitor values: map only what the windows
+        # can keep (apply_window below still decides, exactly as without this step).
+        resources, cut_before = observations.prefilter_window(
+            m, resources, {"vital": m.ctx.now - vitals_window, "lab": m.ctx.now - labs_window}
+        )
     for batch in _each(
         m,
         "Observation",
@@ -300,14 +308,14 @@ def _observations(m: Mapper, by_type: ByType, fields: dict[str, Any], resources:
     mapped = observations.merge_same_time(mapped, m.ctx.vital_ranges or DEFAULT_RANGES)
     vitals = [o for o in mapped if o.kind == "vital"]
     labs = [o for o in mapped if o.kind != "vital"]
-    for name, values, window in (
-        ("vitals", vitals, m.ctx.vitals_window),
-        ("labs", labs, m.ctx.labs_window),
+    for name, kind, values, window in (
+        ("vitals", "vital", vitals, vitals_window),
+        ("labs", "lab", labs, labs_window),
     ):
         if window is not None:
             since = m.ctx.now - window
             values, cut = observations.apply_window(values, since)
-            if cut:
+            if cut or kind in cut_before:
                 fields[f"{name}_since"] = since
         fields[name] = values
 

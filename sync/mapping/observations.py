@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from sync.mapping._common import (
     Mapper,
     cc_text,
@@ -224,6 +226,16 @@ def _pairs(cc: Any) -> list[tuple[str, str]]:
     return out
 
 
+def _kind_and_meaning(m: Mapper, res: dict[str, Any]) -> tuple[str, str | None]:
+    kind = observation_kind(res)
+    meaning = meaning_of(_pairs(res.get("code")), m.ctx.code_map)
+    if kind == "other" and meaning is not None:
+        # Coded outside LOINC's vital-sign list (SNOMED CT, a configured local code): the
+        # meaning decides, so such a hospital's vitals are not filed as "other" labs.
+        kind = "vital" if MEANINGS.get(meaning) else "lab"
+    return kind, meaning
+
+
 def map_observation(m: Mapper, res: dict[str, Any], group: str | None) -> list[Observation]:
     """One Observation -> model Observations: itself (when it has a value), each component
     with a value, and for a blood-pressure panel a combined "120/80" entry.
@@ -238,14 +250,9 @@ def map_observation(m: Mapper, res: dict[str, Any], group: str | None) -> list[O
     if not name:
         m.problem("Observation: no code")
         return []
-    kind = observation_kind(res)
+    kind, meaning = _kind_and_meaning(m, res)
     code_map = m.ctx.code_map
     pairs = _pairs(code_cc)
-    meaning = meaning_of(pairs, code_map)
-    if kind == "other" and meaning is not None:
-        # Coded outside LOINC's vital-sign list (SNOMED CT, a configured local code): the
-        # meaning decides, so such a hospital's vitals are not filed as "other" labs.
-        kind = "vital" if MEANINGS.get(meaning) else "lab"
     ranges: VitalRanges = m.ctx.vital_ranges or DEFAULT_RANGES
     period = res.get("effectivePeriod")
     effective = (
@@ -512,4 +519,59 @@ def apply_window(values: list[Observation], since: datetime) -> tuple[list[Obser
         else:
             cut = True
         seen.add(key)
+    return kept, cut
+
+
+def _raw_time(m: Mapper, res: dict[str, Any]) -> datetime | None:
+    """The time map_observation gives `res` (same precedence), None when it has none."""
+    period = res.get("effectivePeriod")
+    return (
+        m.dt(res.get("effectiveDateTime"))
+        or m.dt(res.get("effectiveInstant"))
+        or (m.dt(period.get("start")) if isinstance(period, dict) else None)
+        or m.dt(res.get("issued"))
+    )
+
+
+def prefilter_window(
+    m: Mapper, resources: list[dict[str, Any]], since: dict[str, datetime]
+) -> tuple[list[dict[str, Any]], set[str]]:
+    """Before mapping: drop raw Observations taken before `since[kind]` ("vital", "lab") that
+    are not the newest of their code and category as sent. A superset of what `apply_window`
+    keeps afterwards (values of one kind after mapping share code and category, so the newest
+    of a kind is the newest of one of its raw groups, and a group has one kind), hence the same
+    record, with far fewer values mapped. Anything without a readable time or code is kept for
+    the mapping to judge. Returns the kept resources and the kinds of those left out, so the
+    record still says that its window cut something. Pure apart from `m`'s date cache."""
+    newest: dict[bytes, datetime] = {}
+    group_kind: dict[bytes, str] = {}
+    stamped: list[tuple[datetime, bytes] | None] = []
+    for res in resources:
+        try:
+            when = _raw_time(m, res)
+            key = orjson.dumps([res.get("code"), res.get("category")])
+            if key not in group_kind:
+                kind = "vital" if _kind_and_meaning(m, res)[0] == "vital" else "lab"
+                group_kind[key] = kind
+        except Exception:  # malformed: the mapping counts it
+            when = None
+        if when is None:
+            stamped.append(None)
+            continue
+        stamped.append((when, key))
+        if key not in newest or when > newest[key]:
+            newest[key] = when
+    kept: list[dict[str, Any]] = []
+    cut: set[str] = set()
+    for res, stamp in zip(resources, stamped, strict=True):
+        # Values at the newest time of their group all stay: mapping joins same-time values.
+        if stamp is None:
+            kept.append(res)
+            continue
+        when, key = stamp
+        kind = group_kind[key]
+        if when >= since[kind] or when == newest[key]:
+            kept.append(res)
+        elif res.get("status") not in _SKIP_STATUS:
+            cut.add(kind)
     return kept, cut
