@@ -10,7 +10,7 @@ from sync.build import build_snapshots
 from sync.config import Config
 from sync.generate import generate
 from sync.generate.vocab import DEMO_CODE_MAP, DEMO_MONITOR_SYSTEM
-from sync.model import AllergyStatus, CensusRow, PatientRecord
+from sync.model import AllergyStatus, CensusRow, DatePrecision, PatientRecord
 from sync.snapshot import SnapshotReader
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -48,6 +48,8 @@ def test_demo_shows_every_case(tmp_path: Path) -> None:
     assert any(o.last_given and o.last_given_by for r in records for o in r.medications)
     assert any(a.not_given and a.status_reason for r in records for a in r.administrations)
     assert DEMO_MONITOR_SYSTEM.startswith("http")
+    # A birth year only and a birth month only (shown "1961", "07.1961"; never 01.01.).
+    assert {r.birth_precision for r in records} >= {DatePrecision.YEAR, DatePrecision.MONTH}
 
 
 def test_without_the_code_map_monitor_vitals_are_not_vitals(tmp_path: Path) -> None:

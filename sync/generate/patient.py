@@ -421,6 +421,17 @@ class PatientBuilder:
         self.mrn = f"{10_000_000 + self.index * 3 + rng.randrange(3)}"
         self.pronoun = "Patientin" if female else "Patient"
 
+    def _birth_date_text(self) -> str:
+        """FHIR birthDate: mostly the full date; for a few patients only the year or the month
+        and year, as EHRs send when the day of birth is not known (issue 9: the viewer must
+        show "1961" / "07.1961", never 01.01.1961). Chosen by index, not by the random
+        stream, so every other value stays as it was."""
+        if self.index % 40 == 23:
+            return f"{self.birth.year:04d}"
+        if self.index % 40 == 37:
+            return f"{self.birth.year:04d}-{self.birth.month:02d}"
+        return self.birth.isoformat()
+
     def _timeline(self) -> None:
         """Admission, discharge, and the window of this patient's data."""
         rng = self.rng
@@ -464,7 +475,7 @@ class PatientBuilder:
             "active": True,
             "name": self.names,
             "gender": "female" if self.female else "male",
-            "birthDate": self.birth.isoformat(),
+            "birthDate": self._birth_date_text(),
             "address": [
                 {
                     "use": "home",

@@ -38,7 +38,7 @@ def elsewhere(viewer: Viewer) -> tuple[str, str, str, str]:
             if not any(fmt.matches(query, r.name, r.mrn, r.room, r.bed) for r in local) and not [
                 h for h in here.reader.search(query) if h.ward_id == ward
             ]:
-                birth = fmt.date_text(candidate.birth_date, "en")
+                birth = fmt.birth_text(candidate.birth_date, "en", candidate.birth_precision)
                 return query, candidate.name, candidate.mrn, birth
     finally:
         here.close()
