@@ -16,6 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests assert what is true, not how fast: a shared CI or laptop under load must not fail
+# one on Hypothesis's 200 ms per-example deadline. Tests that set their own settings still may.
+settings.register_profile("wardcopy", deadline=None)
+settings.load_profile("wardcopy")
 
 
 @dataclass(frozen=True)
