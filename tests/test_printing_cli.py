@@ -294,3 +294,39 @@ def test_mar_period_defaults_to_the_laptop_setting(tmp_path: Path) -> None:
     assert mar_hours(24, tmp_path) == 24  # --hours wins
     with pytest.raises(ValueError):
         Settings(mar_hours=48)
+
+
+@pytest.mark.slow
+def test_the_login_is_decided_before_the_snapshot_is_opened(
+    demo: tuple[Path, str, list[CensusRow]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The password check runs beside loading the renderer, but no patient data is read before
+    it succeeded: on a laptop whose snapshot is damaged, a wrong password is refused as a wrong
+    password (the damage is not even noticed), the right one then meets the damage."""
+    import shutil
+
+    from sync.errors import EXIT_DENIED, EXIT_NOT_READY
+
+    source, ward, rows = demo
+    home = tmp_path / "laptop"
+    shutil.copytree(source, home, symlinks=True)
+    for db in (home / "snapshots" / ward).glob("*/snapshot.db"):
+        db.write_bytes(b"\0" * db.stat().st_size)  # same size, wrong hash: will not open
+    out = tmp_path / "s.pdf"
+    args = ["--home", str(home), "print", "summary", "--ward", ward, "--patient",
+            rows[0].patient_id, *LOGIN, "--out", str(out)]  # fmt: skip
+    before = len(audit_events(home))
+    password(monkeypatch, "wrong-password")
+    assert main(args) == EXIT_DENIED
+    err = capsys.readouterr().err
+    assert "login refused: Wrong user name or password" in err and "snapshot" not in err
+    time.sleep(1.1)  # the retry delay after a failure
+    password(monkeypatch, "pflege-demo")
+    assert main(args) == EXIT_NOT_READY
+    assert "snapshot" in capsys.readouterr().err
+    assert not out.exists()
+    events = [e["event"] for e in audit_events(home)[before:]]
+    assert events == ["login_failed", "login"]  # and no "print"

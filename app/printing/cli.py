@@ -24,6 +24,12 @@ the message lists the printers that exist and names `--out FILE.pdf`.
 Importing this module is cheap (the renderers load when `cmd_print` runs), so `wardcopy --help`
 stays fast.
 
+Order: the login (roster, counters, the Argon2id password check) runs in a thread of its own
+while the main thread loads the renderer (modules, fonts, locale data: nothing from the
+snapshot); the installed snapshot is opened, and any patient data read, only after the login
+succeeded. A refused login therefore answers as a refused login even when the snapshot is
+damaged.
+
 Side effects: opens the installed snapshot read-only, reads the roster and login counters,
 appends to the audit log, runs `lp` (or writes the --out file). Errors are `CliError`s with one
 line naming what to do.
@@ -34,7 +40,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import getpass
+import importlib
 import sys
+import threading
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -193,8 +201,11 @@ def _read_password(user: str, from_stdin: bool) -> str:
         return ""
 
 
-def _login(args: argparse.Namespace, home: Path, ward: str, audit: AuditLog) -> Session:
-    """A `Session` of the authenticated user on `ward`, as the viewer would open it.
+def _login(
+    args: argparse.Namespace, home: Path, ward: str, audit: AuditLog, password: str
+) -> Session:
+    """A `Session` of the authenticated user on `ward`, as the viewer would open it. Opens no
+    snapshot.
 
     Raises CliError(EXIT_DENIED) with the viewer's message when the login is refused (wrong
     password, lockout, disabled, ward not permitted, no roster, break-glass not allowed).
@@ -210,9 +221,6 @@ def _login(args: argparse.Namespace, home: Path, ward: str, audit: AuditLog) -> 
         if args.break_glass:
             result = auth.break_glass(args.user, args.reason or "", ward)
         else:
-            if args.reason:
-                raise CliError("--reason only goes with --break-glass", EXIT_USAGE)
-            password = _read_password(args.user, args.password_stdin)
             result = auth.login(args.user, password, ward)
     except AuditError as exc:
         raise CliError(f"{exc}; nothing was printed", EXIT_IO) from None
@@ -224,14 +232,57 @@ def _login(args: argparse.Namespace, home: Path, ward: str, audit: AuditLog) -> 
     return result
 
 
+class _LoginThread(threading.Thread):
+    """`_login` in a thread of its own. Its Argon2id check (cryptography's, which releases the
+    GIL) then runs while the main thread loads the renderer (`_prepare`), instead of before it:
+    the check keeps its full cost, the command waits for it less (docs/performance.md)."""
+
+    def __init__(
+        self, args: argparse.Namespace, home: Path, ward: str, audit: AuditLog, password: str
+    ) -> None:
+        super().__init__(name="wardcopy-login", daemon=True)
+        self._call = (args, home, ward, audit, password)
+        self._session: Session | None = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._session = _login(*self._call)
+        except BaseException as exc:  # handed to the main thread by `session()`
+            self._error = exc
+
+    def session(self) -> Session:
+        """Wait for the login; its Session, or the CliError `_login` raised."""
+        self.join()
+        if self._error is not None:
+            raise self._error
+        assert self._session is not None
+        return self._session
+
+
+def _prepare(document: str, lang: str) -> None:
+    """Load what rendering `document` in `lang` needs that holds no patient data: the
+    renderer's modules (reportlab, the record model, the presentation layer), the parsed fonts
+    and babel's locale data. Side effects: imports, font registration (process-wide caches).
+    Raises what an import or `register_fonts` raises (FontMissingError)."""
+    from datetime import UTC
+
+    from app.present.formats import fmt_datetime, fmt_number
+    from app.printing import osprint  # noqa: F401  (saves or prints the document)
+    from app.printing.layout import styles
+
+    importlib.import_module(f"app.printing.{document}")
+    styles()
+    fmt_number(0.5, lang)
+    fmt_datetime(datetime.now(UTC), lang, UTC)
+
+
 def cmd_print(args: argparse.Namespace) -> int:
     """Handler of `wardcopy print ...` (see the module docstring)."""
     from app.audit import AuditError, AuditLog
     from app.paths import laptop_home
-    from app.printing.layout import DocumentMeta
-    from app.printing.osprint import print_pdf, save_pdf
     from sync import device
-    from sync.receive import ReceiveError, open_installed
+    from sync.receive import ReceiveError, choose_ward, open_installed
 
     home = laptop_home(getattr(args, "home", None))
     if args.tz:
@@ -239,18 +290,37 @@ def cmd_print(args: argparse.Namespace) -> int:
     lang = _language(args.lang, home)
     if not args.user.strip():
         raise CliError("--user must name who prints", EXIT_USAGE)
+    if args.reason and not args.break_glass:
+        raise CliError("--reason only goes with --break-glass", EXIT_USAGE)
+    if args.document == "mar":
+        args.hours = mar_hours(args.hours, home)
     try:
-        snap = open_installed(home, args.ward)
+        ward = choose_ward(home, args.ward)  # folder names only: nothing is opened yet
+    except ReceiveError as exc:
+        raise CliError(str(exc), EXIT_NOT_READY) from None
+    audit = AuditLog(home)
+    password = "" if args.break_glass else _read_password(args.user, args.password_stdin)
+    # The login (its Argon2id check) runs beside loading the renderer; the snapshot, and with it
+    # any patient data, is opened only once the login has succeeded.
+    login = _LoginThread(args, home, ward, audit, password)
+    login.start()
+    try:
+        _prepare(args.document, lang)
+    except BaseException:
+        login.session()  # a refused login is the answer, as without the overlap
+        raise
+    session = login.session()
+    from app.printing.layout import DocumentMeta  # loaded by _prepare
+    from app.printing.osprint import print_pdf, save_pdf
+
+    try:
+        snap = open_installed(home, ward)
     except ReceiveError as exc:
         raise CliError(str(exc), EXIT_NOT_READY) from None
     except device.DeviceError as exc:
         raise CliError(str(exc), EXIT_NOT_READY) from None
-    audit = AuditLog(home)
     tz = _zone(args.tz, home, snap.reader.meta.time_zone)
-    if args.document == "mar":
-        args.hours = mar_hours(args.hours, home)
     try:
-        session = _login(args, home, snap.ward, audit)
         meta = DocumentMeta(
             ward_name=snap.reader.meta.ward_name or snap.ward,
             data_as_of=snap.data_as_of,

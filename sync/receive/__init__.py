@@ -27,6 +27,7 @@ from sync.receive.install import (
 )
 from sync.receive.installed import (
     InstalledSnapshot,
+    choose_ward,
     installed_sequences,
     installed_wards,
     load_roster,
@@ -44,6 +45,7 @@ __all__ = [
     "InstalledSnapshot",
     "ReceiveError",
     "ReceiveResult",
+    "choose_ward",
     "exit_code_of",
     "installed_damage",
     "installed_sequences",

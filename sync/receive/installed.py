@@ -186,6 +186,29 @@ def _open_dir(
     return SnapshotReader(db_path, db_key), manifest
 
 
+def choose_ward(home: Path, ward: str | None = None) -> str:
+    """The ward `open_installed(home, ward)` opens: `ward` if a snapshot of it is installed,
+    else the only installed ward. Reads only folder names (no key, no database), so a command
+    can name the ward before it opens anything. Raises ReceiveError "not-installed" or
+    "ward-choice" (several wards installed and none named)."""
+    wards = installed_wards(home)
+    if ward is None:
+        if len(wards) != 1:
+            raise ReceiveError(
+                "not-installed" if not wards else "ward-choice",
+                "no snapshot is installed: run `wardcopy receive --from OUTBOX_OR_URL`"
+                if not wards
+                else f"several wards are installed ({', '.join(wards)}): choose one",
+            )
+        return wards[0]
+    if ward not in wards:
+        raise ReceiveError(
+            "not-installed",
+            f"no snapshot of ward {ward!r} is installed: run `wardcopy receive --ward {ward}`",
+        )
+    return ward
+
+
 def open_installed(
     home: Path, ward: str | None = None, *, check_hash: bool = True
 ) -> InstalledSnapshot:
@@ -197,21 +220,7 @@ def open_installed(
     newest older installed snapshot that opens and says why in `fallback_reason`; `is_older`
     is then true. Raises ReceiveError if none opens (reason "not-installed"),
     device.DeviceError if the device key is missing."""
-    wards = installed_wards(home)
-    if ward is None:
-        if len(wards) != 1:
-            raise ReceiveError(
-                "not-installed" if not wards else "ward-choice",
-                "no snapshot is installed: run `wardcopy receive --from OUTBOX_OR_URL`"
-                if not wards
-                else f"several wards are installed ({', '.join(wards)}): choose one",
-            )
-        ward = wards[0]
-    if ward not in wards:
-        raise ReceiveError(
-            "not-installed",
-            f"no snapshot of ward {ward!r} is installed: run `wardcopy receive --ward {ward}`",
-        )
+    ward = choose_ward(home, ward)
     device_key = device.load_device_key(home)
     ward_dir = snapshots_dir(home) / ward
     pointer = read_pointer(ward_dir)
