@@ -1,13 +1,14 @@
 """The one German/English message catalogue and the user's language.
 
-Every module that shows text registers its messages here with
-`register({"id": {"de": ..., "en": ...}})` at import time; `t(id, lang, **fields)` looks them up.
-A missing id or a bad format field never raises: a screen with a raw message id is better than a
-crashed viewer in a downtime. The clinical vocabulary shared by screen and paper (code status,
-criticality, status words, column names) lives once in `app.present.words`.
+The messages of the screen and the paper are one table, `app.present.messages` (split by
+topic; every id once, every word translated once, German and English for each). `t(id, lang,
+**fields)` looks them up; the table is built on the first lookup, so importing this module stays
+cheap (`wardcopy --help`). `register` adds messages that are not in the table (tests); it
+refuses to give an id of the table other words. A missing id or a bad format field never
+raises: a screen with a raw message id is better than a crashed viewer in a downtime.
 
 Everything here is pure except `detect_language`, which reads the environment, and `register`,
-which fills the process-wide catalogue.
+which adds to the process-wide catalogue.
 """
 
 from __future__ import annotations
@@ -15,12 +16,28 @@ from __future__ import annotations
 import locale
 import os
 import sys
+import threading
 from collections.abc import Mapping
 
-LANGUAGES: tuple[str, ...] = ("de", "en")
+from app.present.messages.base import LANGUAGES as LANGUAGES
+
 DEFAULT_LANGUAGE = "en"
 
-_CATALOG: dict[str, dict[str, str]] = {}
+_EXTRA: dict[str, dict[str, str]] = {}  # registered at run time (tests), not in the table
+_TABLE: dict[str, dict[str, str]] | None = None
+_LOCK = threading.Lock()
+
+
+def _table() -> dict[str, dict[str, str]]:
+    """The message table (`app.present.messages`), built once per process (thread-safe)."""
+    global _TABLE
+    if _TABLE is None:
+        with _LOCK:
+            if _TABLE is None:
+                from app.present.messages import build_table
+
+                _TABLE = build_table()
+    return _TABLE
 
 
 def normalize_language(lang: str | None) -> str:
@@ -59,22 +76,34 @@ def detect_language(setting: str | None, environ: Mapping[str, str] | None = Non
 
 
 def register(catalog: Mapping[str, Mapping[str, str]]) -> None:
-    """Add messages to the global catalog: {message_id: {"de": text, "en": text}}.
+    """Add messages that are not in the table: {message_id: {"de": text, "en": text}}.
 
-    Side effect: mutates the process-wide catalog. Registering an id again replaces the texts
-    given for it (so a module reload is harmless). Raises ValueError if an entry has no text in
-    any supported language, because such a message could never be shown.
+    The screen's and the paper's messages belong in `app.present.messages`, not here. Side
+    effect: mutates the process-wide catalogue. Registering an id again replaces its texts.
+    Raises ValueError if an entry has no text in any supported language (it could never be
+    shown), or if it gives an id of the table other words (a word is translated once).
     """
+    table = _table()
     for key, texts in catalog.items():
         known = {lang: text for lang, text in texts.items() if lang in LANGUAGES}
         if not known:
             raise ValueError(f"message {key!r} has no text in {', '.join(LANGUAGES)}")
-        _CATALOG.setdefault(key, {}).update(known)
+        if key in table:
+            if any(table[key].get(lang) != text for lang, text in known.items()):
+                raise ValueError(
+                    f"message {key!r} is in app.present.messages with other words; change it there"
+                )
+            continue
+        _EXTRA.setdefault(key, {}).update(known)
+
+
+def _texts(key: str) -> dict[str, str] | None:
+    return _table().get(key) or _EXTRA.get(key)
 
 
 def has_message(key: str) -> bool:
-    """Pure: whether `key` is registered."""
-    return key in _CATALOG
+    """Whether `key` is in the catalogue (builds the table on first use)."""
+    return _texts(key) is not None
 
 
 def t(key: str, lang: str, **fmt: object) -> str:
@@ -83,7 +112,7 @@ def t(key: str, lang: str, **fmt: object) -> str:
     Falls back to English, then to any language; a missing key returns the key itself; a
     template whose fields do not match `fmt` is returned unformatted. Never raises.
     """
-    texts = _CATALOG.get(key)
+    texts = _texts(key)
     if not texts:
         return key
     template = texts.get(normalize_language(lang)) or texts.get(DEFAULT_LANGUAGE)

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Literal
 
-from app.present import words as _words  # noqa: F401  (registers the shared vocabulary)
-from app.present.catalog import has_message, register, t
+from app.present.catalog import has_message, t
 from app.present.formats import (
     DASH,
     clinical_number,
@@ -294,24 +293,6 @@ __all__ = [
     "short_place",
     "status_word",
 ]
-
-
-register(
-    {
-        "history.vitals": {
-            "de": "Vitalwerte vor {date} sind nicht in dieser Kopie (Zeitfenster des "
-            "Sync-Servers), nur der jüngste Wert je Messgröße. Ältere Werte: im KIS.",
-            "en": "Vital signs before {date} are not in this copy (the sync server's history "
-            "window), only the newest value of each. Older values: in the EHR.",
-        },
-        "history.labs": {
-            "de": "Laborwerte vor {date} sind nicht in dieser Kopie (Zeitfenster des "
-            "Sync-Servers), nur der jüngste Wert je Parameter. Ältere Werte: im KIS.",
-            "en": "Lab results before {date} are not in this copy (the sync server's history "
-            "window), only the newest result of each test. Older values: in the EHR.",
-        },
-    }
-)
 
 
 def history_window_text(

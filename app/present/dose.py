@@ -16,13 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from app.present import words as _words  # noqa: F401  (registers the shared vocabulary)
-from app.present.catalog import register, t
+from app.present.catalog import t
 from app.present.formats import DASH, clinical_number, localize_numbers
 from app.present.timing import describe_dosage_timing
 from sync.model import Dosage, MedicationOrder
-
-register({"med.per_dose": {"de": "pro Gabe", "en": "per dose"}})
 
 
 def dose_text(dosage: Dosage, lang: str) -> str:

@@ -5,7 +5,7 @@ One text for screen and paper (the chart and the summary/MAR medication tables, 
 column, the due screen, the due printout). Times are in the hospital's zone; "overdue" is always
 said in words plus a symbol, never by colour alone.
 
-Pure: no I/O. Import side effect: registers the messages (idempotent).
+Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -15,61 +15,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
 from app.duelist import DueDose, DueState, PatientDue
-from app.present import words as _words  # noqa: F401  (registers the shared vocabulary)
-from app.present.catalog import register, t
+from app.present.catalog import t
 from app.present.clinical import room_bed_short
 from app.present.dose import medication_text
 from app.present.formats import DASH, time_text
 from app.schedule import next_due
 from sync.model import Administration, MedicationOrder
-
-register(
-    {
-        "due.col": {"de": "Fällig", "en": "Due"},
-        # The screen puts an icon before these words (its font has no warning sign).
-        "due.overdue": {"de": "überfällig {time}", "en": "overdue {time}"},
-        "due.overdue_more": {
-            "de": "überfällig {time} (+{more})",
-            "en": "overdue {time} (+{more})",
-        },
-        "due.soon": {"de": "fällig {time}", "en": "due {time}"},
-        "due.none": {"de": "–", "en": "–"},
-        "due.title": {
-            "de": "Fällige Medikamente (nächste {hours} h)",
-            "en": "Medications due (next {hours} h)",
-        },
-        "due.col.time": {"de": "Zeit", "en": "Time"},
-        "due.col.bed": {"de": "Zi./Bett", "en": "Rm/bed"},
-        "due.col.patient": {"de": "Patient", "en": "Patient"},
-        "due.col.drug": {"de": "Medikament", "en": "Medication"},
-        "due.col.dose": {"de": "Dosis", "en": "Dose"},
-        "due.col.route": {"de": "Weg", "en": "Route"},
-        "due.col.given": {"de": "Gegeben (Zeit, Kürzel)", "en": "Given (time, initials)"},
-        "due.mark.overdue": {"de": "⚠ ÜBERFÄLLIG", "en": "⚠ OVERDUE"},
-        "due.count": {
-            "de": "{count} Gaben, davon {overdue} überfällig",
-            "en": "{count} doses, {overdue} of them overdue",
-        },
-        "due.empty": {
-            "de": "Keine geplanten Gaben in den nächsten {hours} h.",
-            "en": "No scheduled doses in the next {hours} h.",
-        },
-        "due.rule": {
-            "de": "Überfällig: vor dem Datenstand geplant und nicht dokumentiert. "
-            "Bedarfsmedikation (PRN) ist nicht aufgeführt.",
-            "en": "Overdue: scheduled before data-as-of and not documented. "
-            "As-needed (PRN) medication is not listed.",
-        },
-        "due.hours": {"de": "{hours} h", "en": "{hours} h"},
-        "due.open": {"de": "Fällige Medikamente", "en": "Medications due"},
-        "due.keys": {
-            "de": "Pfeiltasten: Zeile · Enter: Patient öffnen · Tasten 2, 4, 8, 1 (= 12): "
-            "Stunden · Strg+P: drucken · Esc: zurück",
-            "en": "Arrows: row · Enter: open patient · keys 2, 4, 8, 1 (= 12): hours · "
-            "Ctrl+P: print · Esc: back",
-        },
-    }
-)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from app.present.catalog import register, t
+from app.present.catalog import t
 from app.present.formats import fmt_datetime
 from app.present.zone import zone_label
 
@@ -25,21 +25,3 @@ def older_snapshot_text(
     when = f"{fmt_datetime(data_as_of, lang, tz)} {zone_label(tz, data_as_of, lang)}".strip()
     key = "snapshot.older_unreadable" if newer_unreadable else "snapshot.older"
     return t(key, lang, when=when)
-
-
-register(
-    {
-        "snapshot.older_unreadable": {
-            "de": "Achtung: Die neueste Kopie auf diesem Laptop ließ sich nicht öffnen. Angezeigt "
-            "wird die letzte gute Kopie mit Datenstand {when}. Bitte die IT informieren.",
-            "en": "Warning: the newest copy on this laptop could not be opened. Showing the last "
-            "good copy, data as of {when}. Please tell IT.",
-        },
-        "snapshot.older": {
-            "de": "Achtung: Angezeigt wird eine ältere Kopie mit Datenstand {when}, nicht die "
-            "neueste auf diesem Laptop. Bitte die IT informieren.",
-            "en": "Warning: showing an older copy, data as of {when}, not the newest one on this "
-            "laptop. Please tell IT.",
-        },
-    }
-)

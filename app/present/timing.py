@@ -10,34 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.present import words as _words  # noqa: F401  (registers the shared vocabulary)
-from app.present.catalog import register, t
+from app.present.catalog import t
 from app.present.formats import clinical_number, fmt_time, localize_numbers
 from app.schedule import timing_shape
 from sync.model import Dosage, Timing
-
-register(
-    {
-        "timing.daily": {"de": "{n}× täglich", "en": "{n}× daily"},
-        "timing.once": {"de": "1× täglich", "en": "once daily"},
-        "timing.every_h": {"de": "alle {n} h", "en": "every {n} h"},
-        "timing.every_min": {"de": "alle {n} min", "en": "every {n} min"},
-        "timing.every_days": {"de": "alle {n} Tage", "en": "every {n} days"},
-        "timing.weekly": {"de": "wöchentlich", "en": "weekly"},
-        "timing.monthly": {"de": "monatlich", "en": "monthly"},
-        "timing.yearly": {"de": "jährlich", "en": "yearly"},
-        "timing.on": {"de": "an {days}", "en": "on {days}"},
-        "timing.none": {"de": "keine festen Zeiten", "en": "no fixed times"},
-        # weekday abbreviations, Monday first (FHIR days_of_week)
-        "timing.day.0": {"de": "Mo", "en": "Mon"},
-        "timing.day.1": {"de": "Di", "en": "Tue"},
-        "timing.day.2": {"de": "Mi", "en": "Wed"},
-        "timing.day.3": {"de": "Do", "en": "Thu"},
-        "timing.day.4": {"de": "Fr", "en": "Fri"},
-        "timing.day.5": {"de": "Sa", "en": "Sat"},
-        "timing.day.6": {"de": "So", "en": "Sun"},
-    }
-)
 
 
 def _hours(hours: float, lang: str) -> str:

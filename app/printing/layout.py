@@ -43,7 +43,6 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-import app.printing.texts  # noqa: F401  (registers the print.* messages)
 from app.present.catalog import t
 from app.present.clinical import (
     LIMITING_CODE_STATUS,

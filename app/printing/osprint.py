@@ -34,55 +34,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.i18n import register, t
+from app.i18n import t
 
 LP_TIMEOUT = 60.0
 LPSTAT_TIMEOUT = 10.0
 WINDOWS_DELETE_AFTER = 60.0
 JOB_TITLE = "Wardcopy"
-
-register(
-    {
-        "print.os.printed": {
-            "de": "An Drucker {printer} gesendet (Auftrag {job}).",
-            "en": "Sent to printer {printer} (job {job}).",
-        },
-        "print.os.no_lp": {
-            "de": "Drucken nicht möglich: Befehl 'lp' fehlt (CUPS nicht installiert).",
-            "en": "Cannot print: the 'lp' command is missing (CUPS not installed).",
-        },
-        "print.os.no_printer": {
-            "de": "Kein Drucker angegeben und kein Standarddrucker eingerichtet.",
-            "en": "No printer given and no default printer is set up.",
-        },
-        "print.os.failed": {
-            "de": "Drucken fehlgeschlagen ({printer}): {error}.",
-            "en": "Printing failed ({printer}): {error}.",
-        },
-        "print.os.unsupported": {
-            "de": "Drucken wird auf diesem System nicht unterstützt.",
-            "en": "Printing is not supported on this system.",
-        },
-        "print.os.printers": {
-            "de": "Vorhandene Drucker: {names}.",
-            "en": "Printers on this computer: {names}.",
-        },
-        "print.os.no_printers": {
-            "de": "Auf diesem Computer ist kein Drucker eingerichtet.",
-            "en": "No printer is set up on this computer.",
-        },
-        "print.os.no_service": {
-            "de": "Es läuft kein Druckdienst (CUPS).",
-            "en": "No print service (CUPS) is running.",
-        },
-        "print.os.fallback": {
-            "de": "Stattdessen als PDF speichern ({how}) und an einem anderen Gerät drucken.",
-            "en": "Save as PDF instead ({how}) and print it from another device.",
-        },
-        "print.os.fallback_ui": {"de": "Knopf „Als PDF speichern“", "en": "button 'Save as PDF'"},
-        "print.os.default": {"de": "Standarddrucker", "en": "default printer"},
-    }
-)
 
 
 @dataclass(frozen=True)
