@@ -107,6 +107,7 @@ def bench_live(patients: int, tmp: Path, now: datetime) -> dict[str, Any]:
         result["increment_published"] = len(inc.wards)
         result["increment_unchanged"] = len(inc.unchanged)
         result["increment_bytes_published"] = sum(w.size for w in inc.wards)
+        result["increment_steps_s"] = {k: round(v, 3) for k, v in inc.steps.items()}
     result["increment_fraction_of_file_build"] = result["increment_s"] / result["file_build_s"]
     result["live_full_fraction_of_file_build"] = result["live_full_s"] / result["file_build_s"]
     shutil.rmtree(source, ignore_errors=True)

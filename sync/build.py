@@ -102,6 +102,9 @@ class BuildReport:
     elapsed_seconds: float = 0.0
     read_seconds: float = 0.0  # pass 1: parse and stage the source
     data_as_of: datetime | None = None
+    # Seconds per step of an incremental build (sync.incremental: stage, map, digest, write),
+    # in the order they ran; {} for a full build.
+    steps: dict[str, float] = field(default_factory=dict)
 
     @property
     def resources_per_second(self) -> float:
@@ -504,7 +507,10 @@ def _write_wards(
                 generator=GENERATOR,
                 time_zone=state.config.timezone,  # the viewer and printouts show times in it
             )
-            writers[ward_id] = SnapshotWriter(workdir / f"{ward_id}.db", keys[ward_id], meta)
+            # Not flushed: a crash discards the work folder; the sealed package is flushed.
+            writers[ward_id] = SnapshotWriter(
+                workdir / f"{ward_id}.db", keys[ward_id], meta, durable=False
+            )
         for placed, (record, ward_ids) in enumerate(
             _mapped(st, state, problems, workers, st.patient_count)
         ):

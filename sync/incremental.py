@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -208,6 +209,15 @@ def build_increment(
     of its last published package. Writes the new mappings through `recorder` (inside the
     caller's transaction) and the snapshots into `workdir`. Raises BuildError (unknown ward),
     SnapshotError, StoreError-free sqlite errors of the store (the caller rolls back)."""
+    clock = time.perf_counter()
+    steps: dict[str, float] = {}
+
+    def step(name: str) -> None:
+        nonlocal clock
+        now_ = time.perf_counter()
+        steps[name] = steps.get(name, 0.0) + now_ - clock
+        clock = now_
+
     ids = _patients_to_map(store, now)
     if ids is None:
         return None
@@ -250,6 +260,7 @@ def build_increment(
             ):
                 st.add(SourceItem(orjson.loads(body), None, f"store:{rtype}", bytes(body)))
         st.finish_loading()
+        step("stage")
         locations = [r for k, r in st.index.resources.items() if k.startswith("Location/")]
         ward_configs = effective_wards(config, locations)
         targets = [
@@ -282,10 +293,13 @@ def build_increment(
         for pid in ids - seen:  # deleted, or merged into another patient now
             recorder.remove(pid)
         stats = st.stats
+    step("map")
     digests = ward_digests(store)
     empty = buildlib._ward_digest([])
     changed = [t for t in targets if digests.get(t[0], empty) != last_digests.get(t[0])]
+    step("digest")
     snapshots = _write_changed(store, changed, digests, empty, workdir, config, now, data_as_of)
+    step("write")
     problems.update(stats.problems)
     report.resources = dict(sorted(stats.resources.items()))
     report.total_resources = stats.total
@@ -294,6 +308,7 @@ def build_increment(
     report.problems = dict(problems.most_common())
     report.data_as_of = data_as_of
     report.elapsed_seconds = (datetime.now(UTC) - started).total_seconds()
+    report.steps = steps
     built = {t[0] for t in changed}
     return buildlib.BuildResult(
         wards=snapshots,
@@ -328,7 +343,7 @@ def _write_changed(
                 generator=buildlib.GENERATOR,
                 time_zone=config.timezone,
             )
-            writer = SnapshotWriter(workdir / f"{ward_id}.db", key, meta)
+            writer = SnapshotWriter(workdir / f"{ward_id}.db", key, meta, durable=False)
             writers.append(writer)
             count = 0
             for (blob,) in store.conn.execute(

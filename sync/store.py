@@ -225,11 +225,18 @@ class ResourceStore:
         back on any exception (re-raised). With `full`, rows the block did not write are removed
         at commit."""
         conn = self._conn
-        row = conn.execute("SELECT max(gen) FROM resource").fetchone()
-        gen = int(row[0] or 0) + 1
         conn.execute("BEGIN IMMEDIATE")
-        inc = Increment(self, full, gen)
         try:
+            # The generation counter lives in `state`: max(gen) over `resource` has no index
+            # and would read (and decrypt) the whole store on every increment. Stores written
+            # before the counter existed fall back to that scan once.
+            saved = self.state("gen")
+            if saved is None:
+                row = conn.execute("SELECT max(gen) FROM resource").fetchone()
+                saved = str(int(row[0] or 0))
+            gen = int(saved) + 1
+            inc = Increment(self, full, gen)
+            inc.state["gen"] = str(gen)
             yield inc
             if full:
                 for (patient,) in conn.execute(

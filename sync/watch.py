@@ -171,7 +171,8 @@ class Watcher:
         line = f"{what}; published {published}; {len(result.unchanged)} unchanged"
         if result.refused:
             line += f"; REFUSED {len(result.refused)}: " + " | ".join(result.refused)
-        return f"{line}; {elapsed:.1f} s"
+        steps = f" ({result.steps_text()})" if result.steps else ""
+        return f"{line}; {elapsed:.1f} s{steps}"
 
     def _write_status(self, now: datetime) -> None:
         wards: dict[str, Any] = {}

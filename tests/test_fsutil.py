@@ -61,6 +61,21 @@ def test_atomic_write_creates_then_replaces(tmp_path: Path) -> None:
     assert _names(tmp_path) == ["state.json"]
 
 
+def test_atomic_write_not_durable_replaces_without_flushing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The per-cycle freshness statements: same atomic replace, no disk flush per file.
+    target = tmp_path / "FRESHNESS.wcdoc"
+    fsutil.atomic_write(target, b"first")
+    _failing_write(monkeypatch, _Boom())  # any fsync would raise
+    fsutil.atomic_write(target, b"second", durable=False)
+    assert target.read_bytes() == b"second"
+    assert _names(tmp_path) == ["FRESHNESS.wcdoc"]
+    with pytest.raises(_Boom):
+        fsutil.atomic_write(target, b"third")  # the durable default still flushes
+    assert target.read_bytes() == b"second"
+
+
 @posix_only
 def test_atomic_write_is_private_by_default_and_keeps_a_given_mode(tmp_path: Path) -> None:
     private = tmp_path / "private"

@@ -123,6 +123,43 @@ def test_full_refresh_heals_drift(server: FhirTestServer, tmp_path: Path) -> Non
         assert healed.full and store.count() == before and healed.deletes == 1
 
 
+def test_store_from_before_the_generation_counter_still_sweeps_on_a_full_refresh(
+    server: FhirTestServer, tmp_path: Path
+) -> None:
+    with ResourceStore(tmp_path / "store") as store:
+        _fetch(server, store)
+        assert store.state("gen") == "1"
+        before = store.count()
+        with store.transaction():  # a store written before `gen` was kept in `state`
+            store.conn.execute("DELETE FROM state WHERE name = 'gen'")
+        with store.increment(full=False) as inc:
+            inc.upsert({"resourceType": "Observation", "id": "ghost", "status": "final"})
+        assert store.state("gen") == "2"  # continued above every stored row
+        _fetch(server, store)
+        assert store.state("gen") == "3"
+        healed = _fetch(server, store, full=True)
+        assert healed.deletes == 1 and store.count() == before
+
+
+def test_export_since_holds_a_twice_changed_resource_once_as_last_written(
+    server: FhirTestServer, tmp_path: Path
+) -> None:
+    with ResourceStore(tmp_path / "store") as store:
+        _fetch(server, store)
+        patient = server.resources("Patient")[0]
+        for family in ("Erstname", "Zweitname"):
+            patient["name"][0]["family"] = family
+            server.put(patient)
+        observation = server.resources("Observation")[0]
+        server.put(observation)
+        server.delete("Observation", observation["id"])  # written, then deleted
+        second = _fetch(server, store)
+        assert second.upserts == 1 and second.deletes == 1
+        stored = {i.resource["id"]: i.resource for i in store.items() if hasattr(i, "resource")}
+        assert stored[patient["id"]]["name"][0]["family"] == "Zweitname"
+        assert observation["id"] not in stored
+
+
 @pytest.mark.parametrize(
     "retry_after",
     ["1764662400", format_datetime(datetime(2031, 1, 1, tzinfo=UTC), usegmt=True), "3"],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -197,6 +198,9 @@ def test_watch_process_stops_gracefully_and_never_overlaps(
     lines = out.strip().splitlines()
     assert lines[0].startswith("watching http://127.0.0.1")
     assert any("cycle ok" in line for line in lines) and lines[-1] == "stopped"
+    # each cycle line says where its time went
+    timed = r"\(export [\d.]+ s, .*, build [\d.]+ s, publish [\d.]+ s, .*freshness [\d.]+ s\)$"
+    assert any(re.search(timed, line) for line in lines if "cycle ok" in line), lines
     assert json.loads(status.read_text())["last_success"]
 
 

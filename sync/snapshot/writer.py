@@ -109,7 +109,11 @@ class SnapshotWriter:
     Raises SnapshotError for I/O or database failures.
     """
 
-    def __init__(self, path: Path, key: bytes, meta: SnapshotMeta) -> None:
+    def __init__(self, path: Path, key: bytes, meta: SnapshotMeta, *, durable: bool = True) -> None:
+        # durable=False: finish() does not flush the file to disk; for snapshots in a build's
+        # work folder, which a crash discards anyway and which are sealed (and the package
+        # flushed) right after.
+        self.durable = durable
         self.path = Path(path)
         self.partial = self.path.with_name(self.path.name + ".partial")
         self.meta = meta
@@ -294,8 +298,9 @@ class SnapshotWriter:
         self._exact.clear()
 
     def finish(self) -> Path:
-        """Write the remaining records, the search index and the meta table (with counts), fsync,
-        rename PATH.partial to PATH atomically (replacing an existing PATH) and fsync the folder.
+        """Write the remaining records, the search index and the meta table (with counts), fsync
+        (unless not `durable`), rename PATH.partial to PATH atomically (replacing an existing
+        PATH) and fsync the folder (unless not `durable`).
 
         Returns PATH. Afterwards `self.meta` holds the stored meta (counts filled in).
         Raises SnapshotError (and deletes the partial file) on failure.
@@ -321,9 +326,11 @@ class SnapshotWriter:
             conn.execute("VACUUM")
             conn.close()
             self._conn = None
-            fsutil.fsync_file(self.partial)
+            if self.durable:
+                fsutil.fsync_file(self.partial)
             os.replace(self.partial, self.path)
-            fsutil.fsync_dir(self.path.parent)
+            if self.durable:
+                fsutil.fsync_dir(self.path.parent)
         except (sqlcipher.Error, OSError) as exc:
             self.abort()
             raise SnapshotError(f"cannot finish snapshot {self.path}: {exc}") from exc

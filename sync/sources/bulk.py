@@ -74,6 +74,7 @@ class ExportResult:
     errors: list[str] = field(default_factory=list)  # readable lines from the error files
     error_count: int = 0
     restarts: int = 0
+    wait_seconds: float = 0.0  # kick-off and status polls until the manifest came
 
 
 class _Expired(Exception):
@@ -132,6 +133,7 @@ def _export_once(
         params.append(("_since", since))
     for value in options.type_filters:
         params.append(("_typeFilter", value))
+    started = time.perf_counter()
     response = client.request(
         "GET", kickoff_path(options), params=params, headers={"Prefer": "respond-async"}
     )
@@ -144,7 +146,10 @@ def _export_once(
         )
     try:
         manifest = _poll(client, status_url, options, progress)
-        return _read_manifest(client, manifest, sink)
+        waited = time.perf_counter() - started
+        result = _read_manifest(client, manifest, sink)
+        result.wait_seconds = waited
+        return result
     finally:
         _delete_job(client, status_url)
 

@@ -59,6 +59,9 @@ class FetchResult:
     patients: set[str] = field(default_factory=set)  # patient references touched
     elapsed_seconds: float = 0.0
     restarts: int = 0
+    # Seconds of the export's kick-off and status polls (Bulk Data), reading the files or
+    # search pages into the store, and committing the store (sync.cycle's step times).
+    steps: dict[str, float] = field(default_factory=dict)
 
 
 def _secret(path: Path | None, keyring_name: str | None, what: str) -> bytes:
@@ -199,6 +202,7 @@ def fetch(
                 result.errors = exported.errors
                 result.error_count = exported.error_count
                 result.restarts = exported.restarts
+                result.steps["export"] = exported.wait_seconds
             else:
                 options_rest = RestOptions(
                     encounter_statuses=list(settings.encounter_statuses),
@@ -222,8 +226,11 @@ def fetch(
             result.upserts = inc.upserts
             result.problems = inc.problems
             result.patients = inc.patients
+            read = time.perf_counter()
+            result.steps["read"] = read - started - result.steps.get("export", 0.0)
         result.deletes = inc.deletes  # the sweep of a full read counts at commit
         result.elapsed_seconds = time.perf_counter() - started
+        result.steps["store"] = result.elapsed_seconds - (read - started)
         log.info(
             "%s %s: %d resources updated, %d deleted in %.1f s",
             mode,
