@@ -8,6 +8,9 @@ An increment's transaction also records the patients it touched (table `dirty`).
 
 `build_increment` then maps again only
 - the dirty patients (and the survivor of a dirty merged patient, with all its members),
+- the patients their merge links name (`Patient.link` replaced-by / replaces, followed to the
+  end): a merge arriving in an increment is folded like the full build folds it, so the
+  merged-away patient leaves its ward and the survivor's record carries its data,
 - the patients whose `recheck` time has passed (see "Time" below),
 and rebuilds only the wards whose digest over (patient id, record hash), read from the store,
 differs from the digest of the ward's last published package (sync.cycle's ward state): a
@@ -19,10 +22,11 @@ incremental ward equals the full build's ward record for record.
 It returns None (the caller builds everything, `build_snapshots`, and `Recorder` replaces all
 remembered mappings) when an increment cannot be narrowed down safely: nothing mapped yet, a
 resource without patient changed (Location, Medication, Practitioner, ...: any patient may
-refer to it, and Locations decide the wards), a patient reference that is not `Patient/<id>`,
-or a changed Patient with a merge link or `active: false` that is not a known merged member
-(merges can move records between patients). The nightly full refresh rebuilds everything anyway
-and heals any drift.
+refer to it, and Locations decide the wards), a patient reference or merge link that is not
+`Patient/<id>`, or a changed Patient with `active: false` and no merge link that is not a known
+merged member (with `merge_inactive_duplicates` it may be the duplicate of any patient sharing
+an identifier, which only a full build can find). The nightly full refresh rebuilds everything
+anyway and heals any drift.
 
 Time: mapping depends on `now` (discharged-within-hours stays, the stopped-orders and
 administration windows, flags that ended). Every patient is mapped again at least every
@@ -192,6 +196,95 @@ def _patients_to_map(store: ResourceStore, now: datetime) -> set[str] | None:
     return ids
 
 
+def _merge_closure(
+    store: ResourceStore,
+    ids: set[str],
+    survivor_of: dict[str, str],
+    members: dict[str, list[str]],
+    config: Config,
+) -> tuple[dict[str, bytes], dict[str, set[str]]] | None:
+    """The stored Patient JSON of `ids` and of every patient a merge link of theirs names
+    (`replaced-by` / `replaces`, followed to the end, with the members already merged into
+    each), so the staging folds a merge that arrived in this increment: the merged-away
+    patient leaves its ward and the survivor's record carries its data. None when it cannot
+    be narrowed down: a link in another form than `Patient/<id>`, or an inactive patient
+    without links that is no known member (an identifier duplicate may have any id). Also
+    returns which read patients a link or a remembered merge ties together."""
+    found: dict[str, bytes] = {}
+    ties: dict[str, set[str]] = {}
+
+    def tie(a: str, b: str) -> None:
+        ties.setdefault(a, set()).add(b)
+        ties.setdefault(b, set()).add(a)
+
+    tried: set[str] = set()
+    frontier = set(ids)
+    while frontier:
+        todo = sorted(frontier - tried)
+        tried.update(todo)
+        frontier = set()
+        for chunk in _chunks(todo):
+            marks = ",".join("?" * len(chunk))
+            for pid, body in store.conn.execute(
+                f"SELECT id, body FROM resource WHERE type = 'Patient' AND id IN ({marks})",
+                chunk,
+            ):
+                pid = str(pid)
+                found[pid] = bytes(body)
+                patient = orjson.loads(body)
+                links = [
+                    link
+                    for link in patient.get("link") or ()
+                    if isinstance(link, dict) and link.get("type") in ("replaced-by", "replaces")
+                ]
+                if (
+                    not links
+                    and patient.get("active") is False
+                    and config.merge_inactive_duplicates
+                    and pid not in survivor_of
+                    and pid not in members
+                ):
+                    return None
+                for link in links:
+                    ref = (link.get("other") or {}).get("reference")
+                    match = _PATIENT_REF.fullmatch(str(ref))
+                    if match is None:
+                        return None
+                    other = survivor_of.get(match[1], match[1])
+                    frontier.update((other, *members.get(other, ())))
+                    tie(pid, match[1])
+                    tie(pid, other)
+                for member in members.get(pid, ()):
+                    tie(pid, member)
+        frontier -= tried
+    return found, ties
+
+
+def _grouped_chunks(ids: list[str], ties: dict[str, set[str]]) -> Iterator[list[str]]:
+    """`ids` in chunks of about `_CHUNK` that never split a group of tied (merged)
+    patients: their resources are then read in one (type, id) ordered query, the order the
+    full build reads them in, so a merged record lists them in the same order."""
+    placed: set[str] = set()
+    chunk: list[str] = []
+    for pid in ids:
+        if pid in placed:
+            continue
+        group, todo = [], [pid]
+        while todo:
+            current = todo.pop()
+            if current in placed:
+                continue
+            placed.add(current)
+            group.append(current)
+            todo.extend(ties.get(current, ()))
+        chunk.extend(group)
+        if len(chunk) >= _CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def build_increment(
     store: ResourceStore,
     config: Config,
@@ -233,6 +326,13 @@ def build_increment(
     fetch_ids = set(ids)
     for pid in ids:
         fetch_ids.update(members.get(pid, ()))
+    closure = _merge_closure(store, fetch_ids, survivor_of, members, config)
+    if closure is None:
+        return None
+    patients, ties = closure
+    # Everyone read is mapped again (a patient linked in by a merge, too); members folded
+    # into a survivor are then not `seen` and lose their own mapping below.
+    ids |= set(patients)  # (a deleted patient is in `ids` but not read: it is removed below)
     started = datetime.now(UTC)
     tz = config.tz
     with Staging(workdir, tz=tz, merge_inactive_duplicates=config.merge_inactive_duplicates) as st:
@@ -240,23 +340,16 @@ def build_increment(
             "SELECT type, body FROM resource WHERE patient IS NULL AND type != 'Patient'"
         ):
             st.add(SourceItem(orjson.loads(body), None, f"store:{rtype}", bytes(body)))
-        wanted = sorted(fetch_ids)
-        for chunk in _chunks(wanted):
-            marks = ",".join("?" * len(chunk))
-            for (body,) in conn.execute(
-                f"SELECT body FROM resource WHERE type = 'Patient' AND id IN ({marks})", chunk
-            ):
-                patient = orjson.loads(body)
-                pid = str(patient.get("id"))
-                if (patient.get("link") or patient.get("active") is False) and (
-                    pid not in survivor_of and pid not in members
-                ):
-                    return None  # a new merge: records may move between patients
-                st.add(SourceItem(patient, None, "store:Patient", bytes(body)))
-        for chunk in _chunks([f"Patient/{pid}" for pid in wanted]):
-            marks = ",".join("?" * len(chunk))
+        wanted = sorted(patients)
+        for pid in wanted:
+            body = patients[pid]
+            st.add(SourceItem(orjson.loads(body), None, "store:Patient", body))
+        for group in _grouped_chunks(wanted, ties):
+            refs = [f"Patient/{pid}" for pid in group]
+            marks = ",".join("?" * len(refs))
             for rtype, body in conn.execute(
-                f"SELECT type, body FROM resource WHERE patient IN ({marks})", chunk
+                f"SELECT type, body FROM resource WHERE patient IN ({marks}) ORDER BY type, id",
+                refs,
             ):
                 st.add(SourceItem(orjson.loads(body), None, f"store:{rtype}", bytes(body)))
         st.finish_loading()

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from fhirserver import FhirTestServer
 
@@ -225,6 +226,83 @@ def test_live_cycle_publishes_only_the_changed_ward_and_survives_a_failed_publis
     )
     assert full.wards == [] and full.report.patients_mapped == first.report.patients_mapped
     assert load_ward_state(home) == state  # the full refresh agrees with the increments
+
+
+def _inpatients(server: FhirTestServer) -> list[str]:
+    return sorted(
+        {
+            enc["subject"]["reference"].split("/", 1)[1]
+            for enc in server.resources("Encounter")
+            if enc.get("status") == "in-progress" and enc.get("location")
+        }
+    )
+
+
+@pytest.mark.parametrize("side", ["replaced-by", "replaces"])
+def test_merge_arriving_as_an_increment_moves_the_record_to_the_survivor(
+    server: FhirTestServer, tmp_path: Path, side: str
+) -> None:
+    # As ISiK's DorisQuelle -> DorisZiel: the source is marked inactive and replaced-by the
+    # target (or the target says it replaces the source); the server sends only that Patient.
+    config = _config(server)
+    with ResourceStore(tmp_path / "store") as store:
+        fetch(config, store, now=NOW)
+        first = _full(store, config, tmp_path / "full", NOW)
+        source, target = _inpatients(server)[:2]
+        source_ward, target_ward = _ward_of(first, source), _ward_of(first, target)
+        before = orjson.loads(_records(first.ward(target_ward))[target])
+        source_vitals = len(orjson.loads(_records(first.ward(source_ward))[source])["vitals"])
+        if side == "replaced-by":
+            changed = {**server.get("Patient", source), "active": False}
+            link = {"other": {"reference": f"Patient/{target}"}, "type": "replaced-by"}
+        else:
+            changed = server.get("Patient", target)
+            link = {"other": {"reference": f"Patient/{source}"}, "type": "replaces"}
+        server.put({**changed, "link": [link]})
+        fetched = fetch(config, store, now=NOW)
+        assert fetched.upserts == 1
+        inc = _increment(store, config, tmp_path / "inc", NOW, first)
+        assert {source_ward, target_ward} <= {w.ward_id for w in inc.wards}
+        for snap in inc.wards:  # the merged-away patient is on no ward any more
+            assert source not in _records(snap), snap.ward_id
+        after = orjson.loads(_records(inc.ward(target_ward))[target])
+        assert after["merged_from"] == [source]
+        assert len(after["vitals"]) == len(before["vitals"]) + source_vitals
+        assert inc.report.patients_mapped == 1  # the survivor, nobody else
+        _assert_same_as_full(inc, _full(store, config, tmp_path / "again", NOW))
+        # the next increment knows the merge: a change to the source maps the survivor
+        vital = next(
+            o
+            for o in server.resources("Observation")
+            if o["subject"]["reference"] == f"Patient/{source}"
+            and "vital-signs" in orjson.dumps(o.get("category")).decode()
+        )
+        server.put({**vital, "id": "after-merge"})
+        fetch(config, store, now=NOW)
+        last = _increment(store, config, tmp_path / "inc2", NOW, inc)
+        record = orjson.loads(_records(last.ward(target_ward))[target])
+        assert len(record["vitals"]) > len(after["vitals"]) and last.report.patients_mapped == 1
+
+
+def test_inactive_duplicate_without_link_falls_back_to_a_full_build(
+    server: FhirTestServer, tmp_path: Path
+) -> None:
+    # An inactive patient sharing an identifier with an active one (DorisQuelle's form) may
+    # be any patient's duplicate: the increment cannot be narrowed down and says so.
+    config = _config(server)
+    with ResourceStore(tmp_path / "store") as store:
+        fetch(config, store, now=NOW)
+        first = _full(store, config, tmp_path / "full", NOW)
+        source = _inpatients(server)[0]
+        server.put({**server.get("Patient", source), "active": False})
+        fetch(config, store, now=NOW)
+        with store.transaction():
+            built = build_increment(
+                store, config, tmp_path / "inc", Recorder(store, NOW, HOUR),
+                last_digests={w.ward_id: w.digest for w in first.wards}, now=NOW,
+                data_as_of=NOW,
+            )  # fmt: skip
+        assert built is None
 
 
 def test_stored_prepared_record_round_trips(server: FhirTestServer, tmp_path: Path) -> None:
