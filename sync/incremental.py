@@ -16,7 +16,10 @@ and rebuilds only the wards whose digest over (patient id, record hash), read fr
 differs from the digest of the ward's last published package (sync.cycle's ward state): a
 ward that gained, lost or changed a patient, and also a ward left unpublished earlier (excluded,
 refused, or a cycle killed before publishing). Its other patients' rows are read back from the
-store, not mapped again. The digest is the full build's (`sync.build._ward_digest`), so an
+store, not mapped again, and not even compressed again: each ward keeps its zlib preset
+dictionary in the store (made from its first records the first time, as the snapshot writer
+makes one) and each record's blob compressed with it, reused while the record's hash is the
+same (tables `ward_dict`, `packed`; a full build forgets both). The digest is the full build's (`sync.build._ward_digest`), so an
 incremental ward equals the full build's ward record for record.
 
 It returns None (the caller builds everything, `build_snapshots`, and `Recorder` replaces all
@@ -57,7 +60,14 @@ import orjson
 
 from sync import build as buildlib
 from sync.config import Config
-from sync.snapshot import PreparedRecord, SnapshotMeta, SnapshotWriter, new_key
+from sync.snapshot import (
+    PreparedRecord,
+    SnapshotMeta,
+    SnapshotWriter,
+    build_dictionary,
+    new_key,
+)
+from sync.snapshot.writer import ZDICT_SAMPLES
 from sync.sources import SourceItem
 from sync.staging import Staging
 from sync.store import ResourceStore
@@ -127,7 +137,7 @@ class Recorder:
 
     def clear(self) -> None:
         """Forget every remembered mapping (before a full build records all again)."""
-        for table in ("mapped", "record", "placement"):
+        for table in ("mapped", "record", "placement", "ward_dict", "packed"):
             self.conn.execute(f"DELETE FROM {table}")
 
     def remove(self, patient_id: str) -> None:
@@ -410,6 +420,26 @@ def build_increment(
     )
 
 
+def _ward_dictionary(conn: Any, ward_id: str) -> bytes:
+    """The ward's remembered zlib preset dictionary; the first time, one made from its first
+    records exactly as a SnapshotWriter makes its own, then remembered (until the next full
+    build forgets it, so it follows the ward's patients at least nightly)."""
+    row = conn.execute("SELECT zdict FROM ward_dict WHERE ward = ?", (ward_id,)).fetchone()
+    if row is not None:
+        return bytes(row[0])
+    samples = [
+        decode_prepared(blob).data
+        for (blob,) in conn.execute(
+            "SELECT r.prepared FROM placement p JOIN record r ON r.id = p.id "
+            "WHERE p.ward = ? ORDER BY p.id LIMIT ?",
+            (ward_id, ZDICT_SAMPLES),
+        )
+    ]
+    zdict = build_dictionary(samples)
+    conn.execute("INSERT INTO ward_dict (ward, zdict) VALUES (?, ?)", (ward_id, zdict))
+    return zdict
+
+
 def _write_changed(
     store: ResourceStore,
     changed: list[tuple[str, str]],
@@ -422,6 +452,7 @@ def _write_changed(
 ) -> list[buildlib.WardSnapshot]:
     """Write the snapshots of `changed` wards from the remembered records. Raises
     SnapshotError (partial snapshots are deleted)."""
+    conn = store.conn
     snapshots: list[buildlib.WardSnapshot] = []
     writers: list[SnapshotWriter] = []
     try:
@@ -436,19 +467,42 @@ def _write_changed(
                 generator=buildlib.GENERATOR,
                 time_zone=config.timezone,
             )
-            writer = SnapshotWriter(workdir / f"{ward_id}.db", key, meta, durable=False)
+            zdict = _ward_dictionary(conn, ward_id)
+            writer = SnapshotWriter(
+                workdir / f"{ward_id}.db", key, meta, durable=False, dictionary=zdict
+            )
             writers.append(writer)
             count = 0
-            for (blob,) in store.conn.execute(
-                "SELECT r.prepared FROM placement p JOIN record r ON r.id = p.id "
+            fresh: list[tuple[str, str, bytes, int, bytes]] = []
+            for pid, blob, digest, codec, packed, packed_digest in conn.execute(
+                "SELECT p.id, r.prepared, m.digest, k.codec, k.blob, k.digest "
+                "FROM placement p JOIN record r ON r.id = p.id JOIN mapped m ON m.id = p.id "
+                "LEFT JOIN packed k ON k.ward = p.ward AND k.id = p.id "
                 "WHERE p.ward = ? ORDER BY p.id",
                 (ward_id,),
             ):
-                writer.add_prepared(decode_prepared(blob))
+                # The blob compressed earlier with this ward's dictionary, when the record is
+                # still the same (its hash); else compressed now and remembered.
+                same = packed is not None and bytes(packed_digest) == bytes(digest)
+                encoded = writer.add_prepared(
+                    decode_prepared(blob), (int(codec), bytes(packed)) if same else None
+                )
+                if not same and encoded is not None:
+                    fresh.append((ward_id, str(pid), bytes(digest), *encoded))
                 count += 1
                 if count % buildlib._HELD_CHECK_EVERY == 0:
                     buildlib._bound_held([writer])
             writer.finish()
+            conn.executemany(
+                "INSERT OR REPLACE INTO packed (ward, id, digest, codec, blob) "
+                "VALUES (?, ?, ?, ?, ?)",
+                fresh,
+            )
+            conn.execute(  # patients who left the ward
+                "DELETE FROM packed WHERE ward = ? AND id NOT IN "
+                "(SELECT id FROM placement WHERE ward = ?)",
+                (ward_id, ward_id),
+            )
             snapshots.append(
                 buildlib.WardSnapshot(
                     ward_id=ward_id,

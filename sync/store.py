@@ -60,6 +60,13 @@ _SCHEMA = (
     # Which wards each mapped patient was placed on (the hospital-wide ward included).
     """CREATE TABLE IF NOT EXISTS placement (ward TEXT NOT NULL, id TEXT NOT NULL,
         PRIMARY KEY (ward, id)) WITHOUT ROWID""",
+    # Per ward: the zlib preset dictionary its incremental snapshots use, and each record
+    # compressed with it (with the record's hash), so a rebuilt ward compresses only the
+    # records that changed (sync.incremental).
+    "CREATE TABLE IF NOT EXISTS ward_dict (ward TEXT PRIMARY KEY, zdict BLOB NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS packed (ward TEXT NOT NULL, id TEXT NOT NULL,
+        digest BLOB NOT NULL, codec INTEGER NOT NULL, blob BLOB NOT NULL,
+        PRIMARY KEY (ward, id)) WITHOUT ROWID""",
 )
 
 

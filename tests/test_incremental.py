@@ -132,6 +132,39 @@ def inc_as_last(first: BuildResult, inc: BuildResult) -> BuildResult:
     return BuildResult(wards=[newer.get(w.ward_id, w) for w in first.wards], report=inc.report)
 
 
+def test_rebuilt_ward_reuses_its_dictionary_and_compressed_records_and_equals_a_full_build(
+    server: FhirTestServer, tmp_path: Path
+) -> None:
+    config = _config(server)
+    with ResourceStore(tmp_path / "store") as store:
+        fetch(config, store, now=NOW)
+        last = _full(store, config, tmp_path / "full", NOW)
+        pid, _ = _inpatient(server)
+        ward = _ward_of(last, pid)
+        conn = store.conn
+        dictionaries = []
+        for n, gender in enumerate(("other", "unknown")):
+            server.put({**server.get("Patient", pid), "gender": gender})
+            fetch(config, store, now=NOW)
+            inc = _increment(store, config, tmp_path / f"inc{n}", NOW, last)
+            last = inc_as_last(last, inc)
+            assert ward in {w.ward_id for w in inc.wards}
+            _assert_same_as_full(inc, build_snapshots(store, config, tmp_path / f"f{n}", now=NOW))
+            dictionaries.append(
+                conn.execute("SELECT zdict FROM ward_dict WHERE ward = ?", (ward,)).fetchone()[0]
+            )
+            # one remembered blob per patient now on the ward, each for its current record
+            packed = conn.execute(
+                "SELECT k.id FROM packed k JOIN mapped m ON m.id = k.id AND m.digest = k.digest "
+                "WHERE k.ward = ?",
+                (ward,),
+            ).fetchall()
+            assert sorted(r[0] for r in packed) == sorted(_records(inc.ward(ward)))
+        assert dictionaries[0] == dictionaries[1]  # kept, so the unchanged blobs still fit
+        _full(store, config, tmp_path / "full2", NOW)  # the nightly full build forgets them
+        assert conn.execute("SELECT count(*) FROM packed").fetchone()[0] == 0
+
+
 def test_deleted_patient_leaves_its_ward(server: FhirTestServer, tmp_path: Path) -> None:
     config = _config(server)
     with ResourceStore(tmp_path / "store") as store:

@@ -40,6 +40,7 @@ _BATCH = 500  # records per executemany batch in the writer, or fewer when they 
 _BATCH_BYTES = 8 * 1024 * 1024  # real records are 10-100 KB of JSON (counted before
 # compression; queued records are held compressed), and a build keeps one writer per ward open
 _ZDICT_SAMPLES = 16  # records whose JSON makes a snapshot's zlib preset dictionary
+ZDICT_SAMPLES = _ZDICT_SAMPLES  # for sync.incremental, which makes the same dictionary
 
 
 def record_counts(record: PatientRecord) -> Counter[str]:
@@ -109,10 +110,20 @@ class SnapshotWriter:
     Raises SnapshotError for I/O or database failures.
     """
 
-    def __init__(self, path: Path, key: bytes, meta: SnapshotMeta, *, durable: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        key: bytes,
+        meta: SnapshotMeta,
+        *,
+        durable: bool = True,
+        dictionary: bytes | None = None,
+    ) -> None:
         # durable=False: finish() does not flush the file to disk; for snapshots in a build's
         # work folder, which a crash discards anyway and which are sealed (and the package
-        # flushed) right after.
+        # flushed) right after. `dictionary`: the zlib preset dictionary to use instead of one
+        # made from the first records (an incremental build keeps a ward's dictionary, so the
+        # unchanged records' compressed blobs can be reused; see `add_prepared`).
         self.durable = durable
         self.path = Path(path)
         self.partial = self.path.with_name(self.path.name + ".partial")
@@ -160,6 +171,11 @@ class SnapshotWriter:
                 self._conn.execute(pragma).fetchall()
             self._conn.executescript(_SCHEMA_SQL)
             self._conn.execute("BEGIN")
+            if dictionary is not None:
+                self._zdict = dictionary
+                self._conn.execute(
+                    "INSERT INTO dictionaries (id, data) VALUES (?, ?)", (_ZDICT_ID, dictionary)
+                )
         except sqlcipher.Error as exc:
             self.abort()
             raise SnapshotError(f"cannot create snapshot {self.partial}: {exc}") from exc
@@ -181,9 +197,16 @@ class SnapshotWriter:
         was added before, or after finish()/abort()."""
         self.add_prepared(prepare_record(record))
 
-    def add_prepared(self, prepared: PreparedRecord) -> None:
+    def add_prepared(
+        self, prepared: PreparedRecord, encoded: tuple[int, bytes] | None = None
+    ) -> tuple[int, bytes] | None:
         """Queue a record made ready by `prepare_record` (possibly in another process, or shared
-        by several writers: it is not modified). Same effect and errors as `add`."""
+        by several writers: it is not modified). Same effect and errors as `add`. `encoded`:
+        the record's (codec, blob) compressed earlier with this writer's preset `dictionary`
+        (used as it is; only with a preset dictionary). Returns the (codec, blob) stored when
+        the record is already compressed (always with a preset dictionary), else None."""
+        if encoded is not None and self._zdict is None:
+            raise SnapshotError("a compressed record needs the writer's preset dictionary")
         if self._conn is None:
             raise SnapshotError(f"snapshot writer for {self.path} is already closed")
         if prepared.patient_id in self._ids:
@@ -202,7 +225,8 @@ class SnapshotWriter:
         else:
             # Compressed at once: a build keeps one writer per ward open, and holding queued
             # records compressed keeps that memory a fraction of the JSON's size.
-            encoded = encode_record(data, self._zdict)
+            if encoded is None:
+                encoded = encode_record(data, self._zdict)
             self._encoded.append((row_id, prepared.patient_id, *encoded))
             self._held_bytes += len(encoded[1])
         self._pending_bytes += len(data)
@@ -217,6 +241,7 @@ class SnapshotWriter:
             self._make_dictionary()
         if len(self._census) >= _BATCH or self._pending_bytes >= _BATCH_BYTES:
             self._flush()
+        return encoded
 
     def _make_dictionary(self) -> None:
         """Build the preset dictionary from the queued sample records (the first
