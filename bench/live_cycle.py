@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+FIVE = timedelta(minutes=5)
 
 
 def bench_live(patients: int, tmp: Path, now: datetime) -> dict[str, Any]:
@@ -88,27 +89,41 @@ def bench_live(patients: int, tmp: Path, now: datetime) -> dict[str, Any]:
             if ref and ref not in by_patient:
                 by_patient[ref] = obs
         rng = random.Random(7)
-        chosen = rng.sample(sorted(by_patient), max(1, len(by_patient) // 100))
-        for n, ref in enumerate(chosen):
-            new = copy.deepcopy(by_patient[ref])
-            new["id"] = f"bench-{n}"
-            new["effectiveDateTime"] = (now + timedelta(minutes=1)).isoformat()
-            server.put(new)
-        started = time.perf_counter()
-        inc = run_live_cycle(
-            sync_home=live_home, outbox=outbox, config=config, signing_key=key, now=now,
-            exclude=[config.hospital_ward.id],
-        )  # fmt: skip
-        result["increment_s"] = time.perf_counter() - started
-        result["increment_changed_patients"] = len(chosen)
-        assert inc.fetch is not None
-        result["increment_fetch_s"] = inc.fetch.elapsed_seconds
-        result["increment_resources"] = inc.fetch.upserts
-        result["increment_published"] = len(inc.wards)
-        result["increment_unchanged"] = len(inc.unchanged)
-        result["increment_bytes_published"] = sum(w.size for w in inc.wards)
-        result["increment_steps_s"] = {k: round(v, 3) for k, v in inc.steps.items()}
-    result["increment_fraction_of_file_build"] = result["increment_s"] / result["file_build_s"]
+        patients_with_obs = sorted(by_patient)
+        count = max(1, len(by_patient) // 100)
+
+        def change(name: str) -> int:
+            """One new vital-sign Observation for 1 % of the patients (others each time)."""
+            chosen = rng.sample(patients_with_obs, count)
+            for n, ref in enumerate(chosen):
+                new = copy.deepcopy(by_patient[ref])
+                new["id"] = f"bench-{name}-{n}"
+                new["effectiveDateTime"] = (now + timedelta(minutes=1)).isoformat()
+                server.put(new)
+            return len(chosen)
+
+        # "increment": the first after the full read (the wards' compression dictionaries are
+        # made then); "steady": the next one, as every later cycle; "steady_5min": one more,
+        # 5 minutes later, when the patients whose hourly re-mapping is due (about 1/12 of
+        # them) are mapped again as well: what a 5-minute watch cycle does.
+        for name, when in (("increment", now), ("steady", now), ("steady_5min", now + FIVE)):
+            changed = change(name)
+            started = time.perf_counter()
+            inc = run_live_cycle(
+                sync_home=live_home, outbox=outbox, config=config, signing_key=key, now=when,
+                exclude=[config.hospital_ward.id],
+            )  # fmt: skip
+            result[f"{name}_s"] = time.perf_counter() - started
+            result[f"{name}_changed_patients"] = changed
+            assert inc.fetch is not None
+            result[f"{name}_fetch_s"] = inc.fetch.elapsed_seconds
+            result[f"{name}_resources"] = inc.fetch.upserts
+            result[f"{name}_patients_mapped"] = inc.report.patients_mapped
+            result[f"{name}_published"] = len(inc.wards)
+            result[f"{name}_unchanged"] = len(inc.unchanged)
+            result[f"{name}_bytes_published"] = sum(w.size for w in inc.wards)
+            result[f"{name}_steps_s"] = {k: round(v, 3) for k, v in inc.steps.items()}
+            result[f"{name}_fraction_of_file_build"] = result[f"{name}_s"] / result["file_build_s"]
     result["live_full_fraction_of_file_build"] = result["live_full_s"] / result["file_build_s"]
     shutil.rmtree(source, ignore_errors=True)
     return result

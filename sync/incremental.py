@@ -19,8 +19,9 @@ refused, or a cycle killed before publishing). Its other patients' rows are read
 store, not mapped again, and not even compressed again: each ward keeps its zlib preset
 dictionary in the store (made from its first records the first time, as the snapshot writer
 makes one) and each record's blob compressed with it, reused while the record's hash is the
-same (tables `ward_dict`, `packed`; a full build forgets both). The digest is the full build's (`sync.build._ward_digest`), so an
-incremental ward equals the full build's ward record for record.
+same (tables `ward_dict`, `packed`; a full build forgets both). The digest is the full
+build's (`sync.build._ward_digest`), so an incremental ward equals the full build's ward record
+for record.
 
 It returns None (the caller builds everything, `build_snapshots`, and `Recorder` replaces all
 remembered mappings) when an increment cannot be narrowed down safely: nothing mapped yet, a
