@@ -65,12 +65,14 @@ def bench_live(patients: int, tmp: Path, now: datetime) -> dict[str, Any]:
     )  # fmt: skip
     result["file_build_s"] = time.perf_counter() - started
     result["resources"] = built.report.total_resources
+    print(f"live bench: file build {result['file_build_s']:.1f} s", flush=True)
 
     with FhirTestServer(page_size=1000) as server:
         server.load_ndjson(source)
         config = Config(
             source=server.base_url,
-            fhir=FhirSettings(min_wait_seconds=0.05, max_wait_seconds=1.0),
+            # A long timeout: on a loaded machine the in-process test server is slow to send.
+            fhir=FhirSettings(min_wait_seconds=0.05, max_wait_seconds=1.0, timeout_seconds=600),
         )
         live_home = tmp / "live-home"
         live_home.mkdir()
@@ -81,6 +83,7 @@ def bench_live(patients: int, tmp: Path, now: datetime) -> dict[str, Any]:
         )
         result["live_full_s"] = time.perf_counter() - started
         result["live_full_published"] = len(full.wards)
+        print(f"live bench: live full read {result['live_full_s']:.1f} s", flush=True)
 
         observations = server.resources("Observation")
         by_patient: dict[str, dict[str, Any]] = {}
@@ -124,6 +127,9 @@ def bench_live(patients: int, tmp: Path, now: datetime) -> dict[str, Any]:
             result[f"{name}_bytes_published"] = sum(w.size for w in inc.wards)
             result[f"{name}_steps_s"] = {k: round(v, 3) for k, v in inc.steps.items()}
             result[f"{name}_fraction_of_file_build"] = result[f"{name}_s"] / result["file_build_s"]
+            print(
+                f"live bench: {name} {result[f'{name}_s']:.1f} s ({inc.steps_text()})", flush=True
+            )
     result["live_full_fraction_of_file_build"] = result["live_full_s"] / result["file_build_s"]
     shutil.rmtree(source, ignore_errors=True)
     return result
@@ -290,7 +296,8 @@ def bench_transfer(
         ordinary = next(w for w in wards if w != icu)
         config = Config(
             source=server.base_url,
-            fhir=FhirSettings(min_wait_seconds=0.05, max_wait_seconds=1.0),
+            # A long timeout: on a loaded machine the in-process test server is slow to send.
+            fhir=FhirSettings(min_wait_seconds=0.05, max_wait_seconds=1.0, timeout_seconds=600),
             watch=WatchSettings(full_refresh_at=""),
             # The hospital-wide package is no ward laptop's download; not built here.
             hospital_ward=HospitalWard(enabled=False),

@@ -19,7 +19,8 @@ What it implements (enough of the specs to exercise a client the way real server
   most 5 minutes ahead, jti never reused. Tokens expire after `token_lifetime` seconds.
 - `GET /$export`, `/Patient/$export`, `/Group/<id>/$export` with `Prefer: respond-async`:
   `_type`, `_since`, `_typeFilter` (`Type?param=value` with the search parameters below); the
-  answer is 202 with Content-Location of a job. The job answers 202 with `X-Progress` and
+  answer is 202 with Content-Location of a job, whose files are written in a thread (as a real
+  server runs the job after answering). The job answers 202 with `X-Progress` and
   `Retry-After` for `polls_before_ready` polls, then 200 with the manifest (transactionTime,
   request, requiresAccessToken, output, error, deleted). `DELETE` on the job cancels it.
 - Output files: NDJSON, `_count`-free; `deleted` is a file of transaction Bundles with DELETE
@@ -97,6 +98,9 @@ class _Job:
     error: list[dict[str, Any]]
     polls: int = 0
     cancelled: bool = False
+    # Set when the files are written (in a thread, as a real server's job runs after the
+    # kick-off answered); until then a poll answers 202 "building files".
+    ready: threading.Event = field(default_factory=threading.Event)
 
 
 def _outcome(code: str, text: str, severity: str = "error") -> dict[str, Any]:
@@ -607,23 +611,55 @@ class FhirTestServer:
                 return
             group = {m["entity"]["reference"] for m in entry.resource.get("member", [])}
         transaction_time = self.now()
-        files: dict[str, bytes] = {}
-        output: list[dict[str, Any]] = []
         job_id = secrets.token_hex(8)
-        by_type: dict[str, list[bytes]] = {}
+        job = _Job(
+            job_id,
+            transaction_time,
+            f"{self.base_url}{h.path.removeprefix('/fhir')}",
+            {},
+            [],
+            [],
+            [],
+        )
         with self._lock:
             if since is None:
-                entries = sorted(self._entries.items(), key=lambda kv: kv[0])
+                entries = list(self._entries.items())
             else:  # through the index: only what was written after `since`
                 start = bisect.bisect_right(self._order, since, key=lambda item: item[0])
-                fresh = {
-                    (rtype, rid): entry
+                entries = [
+                    ((rtype, rid), entry)
                     for stamp, rtype, rid in self._order[start:]
                     if (entry := self._entries.get((rtype, rid))) is not None
                     and entry.stamp == stamp
-                }
-                entries = sorted(fresh.items(), key=lambda kv: kv[0])
-            deleted = [d for d in self._deleted if since is not None and d[2] > since]
+                ]
+            deleted = [
+                d for d in self._deleted if since is not None and since < d[2] <= transaction_time
+            ]
+            self._jobs[job_id] = job
+        # The files are written in a thread, as a real server runs the job after answering
+        # the kick-off (a 10,000-patient export takes minutes; the kick-off must not).
+        threading.Thread(
+            target=self._write_job,
+            args=(job, entries, deleted, since, types, level, group, filters),
+            daemon=True,
+        ).start()
+        self._send(h, 202, None, {"Content-Location": f"{self.base_url}/jobs/{job_id}"})
+
+    def _write_job(
+        self,
+        job: _Job,
+        entries: list[tuple[tuple[str, str], _Entry]],
+        deleted: list[tuple[str, str, datetime]],
+        since: datetime | None,
+        types: list[str],
+        level: list[str],
+        group: set[str] | None,
+        filters: dict[str, list[dict[str, list[str]]]],
+    ) -> None:
+        job_id, transaction_time = job.id, job.transaction_time
+        files, output = job.files, job.output
+        by_type: dict[str, list[bytes]] = {}
+        entries.sort(key=lambda kv: kv[0])
         for (rtype, _), entry in entries:
             if entry.stamp > transaction_time or (since is not None and entry.stamp <= since):
                 continue
@@ -646,7 +682,6 @@ class FhirTestServer:
                     "count": len(lines),
                 }
             )
-        deleted_out: list[dict[str, Any]] = []
         if deleted:
             bundle = {
                 "resourceType": "Bundle",
@@ -656,29 +691,17 @@ class FhirTestServer:
                 ],
             }
             files["deleted.ndjson"] = json.dumps(bundle).encode() + b"\n"
-            deleted_out.append(
+            job.deleted.append(
                 {"type": "Bundle", "url": f"{self.base_url}/files/{job_id}/deleted.ndjson"}
             )
-        errors: list[dict[str, Any]] = []
         if self.export_errors:
             files["errors.ndjson"] = b"".join(
                 json.dumps(e).encode() + b"\n" for e in self.export_errors
             )
-            errors.append(
+            job.error.append(
                 {"type": "OperationOutcome", "url": f"{self.base_url}/files/{job_id}/errors.ndjson"}
             )
-        job = _Job(
-            job_id,
-            transaction_time,
-            f"{self.base_url}{h.path.removeprefix('/fhir')}",
-            files,
-            output,
-            deleted_out,
-            errors,
-        )
-        with self._lock:
-            self._jobs[job_id] = job
-        self._send(h, 202, None, {"Content-Location": f"{self.base_url}/jobs/{job_id}"})
+        job.ready.set()
 
     def _job(self, h: BaseHTTPRequestHandler, method: str, job_id: str) -> None:
         with self._lock:
@@ -689,6 +712,11 @@ class FhirTestServer:
         if method == "DELETE":
             job.cancelled = True
             self._send(h, 202, None)
+            return
+        if not job.ready.wait(0.5):  # small exports are ready at once: no extra poll
+            self._send(
+                h, 202, None, {"X-Progress": "building files", "Retry-After": self.retry_after}
+            )
             return
         job.polls += 1
         if job.polls <= self.polls_before_ready:
