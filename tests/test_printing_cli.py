@@ -330,3 +330,6 @@ def test_the_login_is_decided_before_the_snapshot_is_opened(
     assert not out.exists()
     events = [e["event"] for e in audit_events(home)[before:]]
     assert events == ["login_failed", "login"]  # and no "print"
+    import gc
+
+    assert gc.isenabled()  # the command pauses the collector only while it runs
