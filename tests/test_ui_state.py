@@ -585,3 +585,26 @@ def test_census_filter_agrees_with_fmt_matches(query: str, names_: list[str]) ->
         if not query.strip() or fmt.matches(query, r.name, r.room, f"{r.room or ''}/", r.attending)
     }
     assert {r.patient_id for r in model.visible()} == expected
+
+
+# -- the census list window (app.ui.viewmodels.census.list_window) ------------------------------
+
+
+def test_a_ward_is_listed_whole_and_a_hospital_census_as_a_window_with_the_rest_counted() -> None:
+    from app.ui.viewmodels.census import list_window
+
+    ward = list_window(32, limit=50, selected=0, first_rows=24)
+    assert (ward.listed, ward.drawn, ward.more) == (32, 24, 0)
+    hospital = list_window(8801, limit=50, selected=0, first_rows=24)
+    assert (hospital.listed, hospital.drawn, hospital.more) == (50, 24, 8751)
+    assert list_window(0, limit=50, selected=0, first_rows=24).listed == 0
+
+
+def test_the_window_follows_the_keyboard_highlight_past_its_end() -> None:
+    from app.ui.viewmodels.census import list_window
+
+    deep = list_window(8801, limit=50, selected=70, first_rows=24)
+    assert deep.listed > 70 and deep.drawn > 70  # the highlighted row is drawn at once
+    assert deep.more == 8801 - deep.listed
+    last = list_window(100, limit=50, selected=99, first_rows=24)
+    assert (last.listed, last.more) == (100, 0)

@@ -7,6 +7,7 @@ worker thread (app.ui.main), which also serialises use of the SQLCipher connecti
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -155,6 +156,21 @@ class ViewerBackend:
         assert self.current is not None
         as_of = self.current.data_as_of
         return {r.id: patient_due(r, now, as_of, tz) for r in self.ward_records()}
+
+    def census_dues_for(
+        self, patient_ids: Sequence[str], now: datetime, tz: tzinfo
+    ) -> dict[str, PatientDue]:
+        """`census_dues` for these patients only (one part of a long census at a time, so that
+        other work of the session's worker thread, a login or a search, runs in between).
+        Patients the snapshot lacks are left out."""
+        assert self.current is not None
+        as_of = self.current.data_as_of
+        out: dict[str, PatientDue] = {}
+        for pid in patient_ids:
+            record = self.current.reader.record(pid)
+            if record is not None:
+                out[pid] = patient_due(record, now, as_of, tz)
+        return out
 
     def due_list(self, now: datetime, hours: int, tz: tzinfo) -> list[DueDose]:
         """The ward's medications due over the next `hours` (app.duelist.ward_due)."""

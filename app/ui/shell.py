@@ -18,7 +18,7 @@ from typing import Any
 import flet as ft
 
 from app.ui import theme
-from app.ui.screens.census import CensusScreen
+from app.ui.screens.census import LIST_LIMIT, CensusScreen
 from app.ui.screens.chart import ChartScreen
 from app.ui.screens.due import DueScreen
 from app.ui.screens.host import ScreenHost, idle_timeout, suppress
@@ -36,6 +36,7 @@ from app.ui.viewmodels.status import sees_patients
 
 log = logging.getLogger(__name__)
 DUES_MAX_AGE = 120.0  # seconds: the census due column is recomputed when older on return
+DUES_CHUNK = 50  # patients whose records one worker job reads for the due column
 
 DIALOG_ESC_GRACE = 0.6  # s: an Esc this soon after a dialog closed was meant for the dialog
 
@@ -62,6 +63,7 @@ class Viewer(ScreenHost):
         self.settings_dialog = SettingsDialog(self)
         self.status_screen = StatusScreen(self)
         self.dues_loaded_at = float("-inf")  # time.monotonic() of the last due column load
+        self._dues_gen = 0  # bumped per due column load; an older load stops
 
     # -- start ------------------------------------------------------------------------------------
 
@@ -122,17 +124,37 @@ class Viewer(ScreenHost):
 
     async def load_dues(self) -> None:
         """Fill the census due/overdue column (app.duelist) from the ward's records, off the UI
-        thread; a damaged record must not break the census (the column then stays empty)."""
+        thread; a damaged record must not break the census (the column then stays empty).
+
+        A hospital-wide census has thousands of records (minutes of decoding on a loaded
+        laptop): they are read DUES_CHUNK patients per job of the session's single worker
+        thread, so that a login or a search waits for one part, not for all. The listed
+        patients come first and are shown at once; the others fill in when all are read. A
+        patient not yet read shows an empty cell, never "nothing due". A newer load (back to
+        the census later) stops an older one."""
         census = self.census
         self.dues_loaded_at = time.monotonic()
-        try:
-            dues = await self.on_worker(self.backend.census_dues, self.now(), self.tz)
-        except Exception as exc:
-            log.warning("due/overdue column: %s", exc)
-            return
-        if census is self.census:  # still the same ward
-            census.set_dues(dues)
-            self.census_screen.refresh()
+        self._dues_gen += 1
+        gen = self._dues_gen
+        now, tz = self.now(), self.tz
+        first = [r.patient_id for r in census.visible()[:LIST_LIMIT]]
+        listed = set(first)
+        ids = first + [r.patient_id for r in census.rows if r.patient_id not in listed]
+        dues = dict(census.dues)  # the previous figures stay until their patient is read again
+        for start in range(0, len(ids), DUES_CHUNK):
+            try:
+                part = await self.on_worker(
+                    self.backend.census_dues_for, ids[start : start + DUES_CHUNK], now, tz
+                )
+            except Exception as exc:
+                log.warning("due/overdue column: %s", exc)
+                return
+            if census is not self.census or gen != self._dues_gen:
+                return  # another ward, or a newer load
+            dues.update(part)
+            if start == 0 or start + DUES_CHUNK >= len(ids):
+                census.set_dues(dues)
+                self.census_screen.refresh()
 
     # -- routes -----------------------------------------------------------------------------------
 

@@ -150,6 +150,11 @@ MESSAGES: Messages = {
     "ui.census.count": {"de": "{shown} von {total} Patienten", "en": "{shown} of {total} patients"},
     "ui.census.hits": {"de": "{shown} Treffer im Haus", "en": "{shown} found in the hospital"},
     "ui.census.none": {"de": "Keine Patienten gefunden.", "en": "No patients found."},
+    "ui.census.more": {
+        "de": "{more} weitere nicht angezeigt: zum Eingrenzen weitertippen, oder",
+        "en": "{more} more not shown: type to narrow the list, or",
+    },
+    "ui.census.show_more": {"de": "{n} weitere zeigen", "en": "Show {n} more"},
     "ui.census.search_hospital": {
         "de": "Im ganzen Haus suchen (Enter)",
         "en": "Search the whole hospital (Enter)",

@@ -13,27 +13,32 @@ import flet as ft
 from app.present.catalog import t
 from app.ui import theme
 from app.ui.screens.host import ScreenHost, suppress
-from app.ui.viewmodels.census import CensusLine, SortKey, ward_counts
+from app.ui.viewmodels.census import CensusLine, SortKey, list_window, ward_counts
 from app.ui.widgets.basic import icon_button, text
-from app.ui.widgets.census import census_header, census_row, row_height
+from app.ui.widgets.census import census_header, census_row, row_height, set_row_selected
 
 log = logging.getLogger(__name__)
 
 SEARCH_DEBOUNCE = 0.12  # seconds: fast typists do not trigger a query per key
-LIST_LIMIT = 400  # rows rendered at once; a ward has far fewer
-# A long list is drawn in steps: the first screenfuls at once (what the eye sees after a key),
-# the rest up to LIST_LIMIT in chunks once typing pauses, or at once when scrolled near the end.
-# Building and sending hundreds of rows per key is what made a hospital-wide census slow to type
-# in; a chunk at a time keeps a key pressed meanwhile waiting for one chunk at most.
-FIRST_ROWS = 24  # a screenful of a tall display (rows are 56 px); scrolling draws more
-FILL_DELAY = 0.6  # seconds without a new render before the rest of the list is drawn
-FILL_GAP = 0.05  # seconds between chunks: input is handled in between
+# A long list is a window: at most LIST_LIMIT matches are listed, then a row "N more not shown:
+# type to narrow the list, or [Show 50 more]" (the count above the list is always all matches).
+# A ward (about 32 patients) is listed whole. Sending hundreds of rows per key is what made a
+# hospital-wide census slow to type in.
+LIST_LIMIT = 50
+# A list longer than LIST_LIMIT draws the first FIRST_ROWS after a key (a screenful of a
+# 1920x1080 display: rows are 56 px) and FIRST_ROWS more whenever it is scrolled near its end
+# (or the highlight moves there), up to the window; nothing is drawn behind the user's back, so
+# that typing on never waits for rows nobody looked at.
+FIRST_ROWS = 24
+ROW_CACHE = 4 * LIST_LIMIT  # row controls kept by patient (backspace draws them again for free)
 
 
 class CensusScreen:
     """Builds the census screen and keeps its controls while a chart is open, so that going
-    back does not rebuild them; each shown row's control is reused while its line and highlight
-    are unchanged (Flet then sends nothing for it). `drop` forgets them (login, lock)."""
+    back does not rebuild them. Each row's control is kept by patient while its line is
+    unchanged (Flet matches list items by key: a kept row is never sent again, so narrowing the
+    search only removes rows); the keyboard highlight is changed in place. `drop` forgets them
+    (login, lock)."""
 
     def __init__(self, host: ScreenHost) -> None:
         self.host = host
@@ -48,9 +53,17 @@ class CensusScreen:
         self._rendered: object = None  # what the census list shows now (skip equal re-renders)
         self._view: ft.Control | None = None
         self._view_key: tuple[object, ...] | None = None
-        self._row_controls: dict[str, tuple[CensusLine, bool, ft.Control]] = {}
-        self._render_gen = 0  # bumped per census render; a pending fill of an older one stops
-        self._fill: tuple[list[CensusLine], str | None] = ([], None)  # lines still to draw
+        # Per patient: the line its row shows, the row, and whether it shows the highlight.
+        self._row_controls: dict[str, tuple[CensusLine, ft.Container, bool]] = {}
+        self._fill: tuple[list[CensusLine], str | None] = ([], None)  # the window's lines
+        self._header_for: tuple[object, ...] | None = None  # what the column header shows
+        self._drawn = 0  # patient rows in the list now (the "more" row not counted)
+        self._count = 0  # matches of the list now
+        self._limit = LIST_LIMIT  # raised by "show more" until the query, sort or scope change
+        self._limit_for: tuple[object, ...] | None = None
+        self._more_text = text("", theme.FONT_BODY, color=theme.MUTED)
+        self._more_button: ft.TextButton | None = None
+        self._more_row: ft.Control | None = None
 
     def _key(self) -> tuple[object, ...]:
         """What the census screen's controls (toolbar, list) were built for."""
@@ -64,6 +77,7 @@ class CensusScreen:
         self._view_key = None
         self._row_controls = {}
         self._rendered = None
+        self._more_row = None
 
     def show(self, *, reuse: bool = False) -> None:
         """Show the census. With `reuse` (back from a chart) the kept controls are shown again
@@ -91,6 +105,7 @@ class CensusScreen:
                 host.page.run_task(self.search_field.focus)
             return
         self._row_controls = {}
+        self._more_row = None
         compact = host.layout.compact
         field = ft.TextField(
             hint_text=tr("census.search"),
@@ -159,6 +174,21 @@ class CensusScreen:
             on_scroll=self._on_scroll,
             scroll_interval=150,
         )
+        self._more_button = ft.TextButton(
+            tr("census.show_more", n=LIST_LIMIT), on_click=host.handler(self._on_show_more)
+        )
+        self._more_row = ft.Container(
+            ft.Row(
+                [self._more_text, self._more_button],
+                spacing=8,
+                wrap=True,
+                vertical_alignment=ft.CrossAxisAlignment.CENTER,
+            ),
+            height=row_height(compact),
+            padding=ft.Padding.symmetric(horizontal=20),
+            alignment=ft.Alignment.CENTER_LEFT,
+            key="more",
+        )
         keys = text(tr("census.keys"), theme.FONT_SMALL, color=theme.MUTED)
         footer = ft.Container(
             # Compact: the count moves down here, so that the search box keeps its width.
@@ -185,35 +215,52 @@ class CensusScreen:
         host.body.alignment = None
         self.refresh()
 
-    def refresh(self) -> bool:
+    def refresh(self, *, draw_all: bool = False) -> bool:
         """Re-render the header and the rows from the model (fast: no I/O).
 
-        Only the shown rows (LIST_LIMIT) get display lines; a row whose line and highlight are
-        unchanged keeps its control. Returns False when nothing changed (nothing sent).
+        Only the listed rows (the window, LIST_LIMIT unless raised) get display lines and
+        controls; `draw_all` draws all of them now instead of a screenful first. Returns False
+        when nothing changed (nothing sent).
         """
         host = self.host
         if host.screen != "census" or self.list_view is None:
             return False
         model = host.census
-        lines = model.lines(host.now(), host.tz, host.lang, limit=LIST_LIMIT)
+        limit_for = (model.query, model.sort, model.descending, model.hospital_scope)
+        same_list = limit_for == self._limit_for
+        if not same_list:
+            self._limit, self._limit_for = LIST_LIMIT, limit_for  # a new list: a new window
+        count = model.visible_count()
+        window = list_window(count, self._limit, model.selected, FIRST_ROWS)
+        # The highlight walked past the window (arrow keys): the window follows and stays.
+        self._limit = max(self._limit, window.listed)
+        lines = model.lines(host.now(), host.tz, host.lang, limit=window.listed)
         selected = model.selected_id()
         # Typing often leaves the list as it was (the search confirms the local filter): then
         # nothing is rebuilt or sent to the client. "Searching..." shows only in an empty list.
         pending = model.search_pending and not lines
-        state = (lines, selected, model.sort, model.descending, pending, host.lang, host.layout)
+        state = (
+            lines, count, selected, model.sort, model.descending, pending, host.lang,
+            host.layout, draw_all,
+        )  # fmt: skip
         if state == self._rendered and self.list_view.controls:
             return False
         self._rendered = state
-        self._render_gen += 1
-        self.header_slot.content = census_header(
-            model.sort, model.descending, self._on_sort, host.lang, compact=host.layout.compact
-        )
-        # The highlight must be among the rows drawn at once (arrow keys, Page Down).
-        first = max(FIRST_ROWS, model.selected + FIRST_ROWS // 2)
-        rows = self._row_list(lines[:first], selected)
+        header_for = (model.sort, model.descending, host.lang, host.layout.compact)
+        if header_for != self._header_for or self.header_slot.content is None:
+            # Built only when it changes: a new header per key would be sent per key.
+            self._header_for = header_for
+            self.header_slot.content = census_header(
+                model.sort, model.descending, self._on_sort, host.lang, compact=host.layout.compact
+            )
+        # A list that fits the window is drawn whole (a ward); a longer one a screenful first.
+        # The same list (a moved highlight, the due column filled in) keeps what was drawn.
+        drawn = len(lines) if draw_all or count <= LIST_LIMIT else window.drawn
+        if same_list:
+            drawn = min(len(lines), max(drawn, self._drawn))
+        self._count = count
         self._fill = (lines, selected)
-        if len(lines) > first:
-            host.page.run_task(self._fill_later, self._render_gen)
+        rows = self._row_list(lines[:drawn], selected)
         if not rows:
             hint = (
                 host.translate("census.hospital_hint")
@@ -245,71 +292,77 @@ class CensusScreen:
                         padding=ft.Padding.symmetric(horizontal=20, vertical=4),
                     )
                 )
-        self.list_view.controls = rows
+        self.list_view.controls = rows + self._more(count)
         total = len(model.rows)
         if model.hospital_scope:
-            self.count_text.value = host.translate("census.hits", shown=len(lines))
+            self.count_text.value = host.translate("census.hits", shown=count)
         else:
-            count = host.translate("census.count", shown=len(lines), total=total)
+            # All matches, never only the listed ones: the "more" row says what is not listed.
+            text_ = host.translate("census.count", shown=count, total=total)
             on_ward, gone = ward_counts(model.rows, host.now())
             if gone or on_ward != total:
                 # "N on the ward, M discharged in the last 24 h": who is really here.
                 # On a second line: the toolbar keeps the search box's width at 1024 px.
-                count += "\n" + t("census.on_ward", host.lang, on_ward=on_ward, discharged=gone)
-            self.count_text.value = count
+                text_ += "\n" + t("census.on_ward", host.lang, on_ward=on_ward, discharged=gone)
+            self.count_text.value = text_
         host.update()
         return True
 
-    async def _fill_later(self, gen: int) -> None:
-        """Draw the rest of a long census list chunk by chunk, unless it was redrawn meanwhile."""
-        delay = FILL_DELAY
-        while True:
-            await asyncio.sleep(delay)
-            delay = FILL_GAP
-            if gen != self._render_gen:
-                return  # a newer render draws (and fills) its own list
-            if self.host.screen != "census" or self.list_view is None:
-                self._rendered = None  # left the census first: the next refresh draws it all
-                return
-            if not self._fill_chunk():
-                return
+    def _more(self, count: int) -> list[ft.Control]:
+        """The last row while matches are not drawn: how many, and a button that lists more
+        (reached with Tab; arrow keys past the last row list more too). Empty otherwise."""
+        more = count - self._drawn
+        if more <= 0 or self._more_row is None or self._more_button is None:
+            return []
+        self._more_text.value = self.host.translate("census.more", more=more)
+        self._more_button.content = self.host.translate("census.show_more", n=min(more, LIST_LIMIT))
+        return [self._more_row]
 
     def _fill_chunk(self) -> bool:
-        """Append the next FIRST_ROWS rows of the pending lines; False when all are drawn."""
+        """Append the next FIRST_ROWS rows of the window (scrolled near the end of what is
+        drawn); False when all are drawn."""
         lines, selected = self._fill
         if self.list_view is None:
             return False
-        drawn = len(self.list_view.controls)
-        if drawn >= len(lines) or not self._row_controls:
+        drawn = self._drawn
+        if drawn >= len(lines) or not drawn:
             return False  # complete, or a hint ("none found") is shown instead of rows
-        self.list_view.controls = self._row_list(lines[: drawn + FIRST_ROWS], selected)
+        rows = self._row_list(lines[: drawn + FIRST_ROWS], selected)
+        self.list_view.controls = rows + self._more(self._count)
         self.host.update()
         return drawn + FIRST_ROWS < len(lines)
 
     def _row_list(self, lines: list[CensusLine], selected: str | None) -> list[ft.Control]:
-        """The row controls for `lines`, reusing each unchanged row's control from last time.
+        """The row controls for `lines`: a patient's row is reused while its line is unchanged,
+        its highlight set in place.
 
-        Side effect: the kept controls become exactly these rows (bounded by LIST_LIMIT).
+        Side effects: sets the drawn count; keeps these rows' controls and, up to ROW_CACHE,
+        the most recently shown others (typing back draws them without building them again).
         """
         kept = self._row_controls
-        fresh: dict[str, tuple[CensusLine, bool, ft.Control]] = {}
         rows: list[ft.Control] = []
         for line in lines:
-            is_selected = line.patient_id == selected
-            old = kept.get(line.patient_id)
-            if old is not None and old[1] == is_selected and old[0] == line:
-                control = old[2]
+            pid = line.patient_id
+            want = pid == selected
+            old = kept.pop(pid, None)
+            if old is not None and old[0] == line:
+                _line, control, shown = old
+                if shown != want:
+                    set_row_selected(control, want)
             else:
                 control = census_row(
                     line,
-                    selected=is_selected,
+                    selected=want,
                     on_open=self.host.handler(self._on_row),
                     lang=self.host.lang,
                     compact=self.host.layout.compact,
                 )
-            fresh[line.patient_id] = (line, is_selected, control)
+            kept[pid] = (line, control, want)  # re-inserted: the newest at the end
             rows.append(control)
-        self._row_controls = fresh
+        # Forget the rows shown longest ago (dicts keep insertion order), never listed ones.
+        for pid in list(kept)[: max(0, len(kept) - max(ROW_CACHE, len(rows)))]:
+            del kept[pid]
+        self._drawn = len(rows)
         return rows
 
     # -- events -----------------------------------------------------------------------------------
@@ -318,6 +371,12 @@ class CensusScreen:
         self.host.touch()
         self.host.census.toggle_sort(key)
         self.refresh()
+
+    async def _on_show_more(self, _e: Any) -> None:
+        """List the next LIST_LIMIT matches, drawn at once (they were asked for)."""
+        self.host.touch()
+        self._limit = self._drawn + LIST_LIMIT
+        self.refresh(draw_all=True)
 
     async def _on_scroll(self, e: Any) -> None:
         self.host.touch()

@@ -172,6 +172,11 @@ class CensusModel:
         self._orders = {k: v for k, v in self._orders.items() if k[0] is not SortKey.DUE}
         self._version += 1
 
+    @property
+    def dues(self) -> dict[str, PatientDue]:
+        """The due states known so far (a copy), by patient id."""
+        return dict(self._dues)
+
     def due_of(self, patient_id: str) -> PatientDue:
         return self._dues.get(patient_id, _NO_DUE)
 
@@ -467,3 +472,24 @@ def ward_counts(rows: Sequence[CensusRow], now: datetime, hours: float = 24) -> 
     on_ward = sum(1 for r in rows if r.is_current)
     gone = sum(1 for r in rows if not r.is_current and r.discharged_within(now, window))
     return on_ward, gone
+
+
+@dataclass(frozen=True)
+class ListWindow:
+    """How much of a census list is on the screen: the first `listed` matches are listed (the
+    rest is announced by a "N more" row); the first `drawn` of them are drawn at once, the others
+    once typing pauses. `more` = matches not listed."""
+
+    listed: int
+    drawn: int
+    more: int
+
+
+def list_window(count: int, limit: int, selected: int, first_rows: int) -> ListWindow:
+    """The window of a list of `count` matches: at most `limit` listed, but always through the
+    keyboard highlight (`selected`, an index) and a few rows after it, so arrow keys and Page
+    Down walk past the limit; `first_rows` (a tall screen's worth) drawn at once."""
+    reach = selected + 1 + first_rows // 2
+    listed = min(count, max(limit, reach))
+    drawn = min(listed, max(first_rows, reach))
+    return ListWindow(listed=listed, drawn=drawn, more=count - listed)

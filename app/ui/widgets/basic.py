@@ -23,12 +23,14 @@ def text(
     max_lines: int | None = None,
     italic: bool = False,
 ) -> ft.Text:
+    # Flutter's defaults (normal weight, not selectable, clipped) are left unset: Flet sends
+    # only what differs from a default, and a census list holds hundreds of these.
     return ft.Text(
         value,
         size=size,
-        weight=ft.FontWeight.BOLD if bold else ft.FontWeight.NORMAL,
+        weight=ft.FontWeight.BOLD if bold else None,
         color=color,
-        selectable=selectable,
+        selectable=True if selectable else None,
         max_lines=max_lines,
         overflow=ft.TextOverflow.ELLIPSIS if max_lines else ft.TextOverflow.CLIP,
         italic=italic,

@@ -17,9 +17,26 @@ from app.ui.widgets.markers import allergy_marker, allergy_status_marker, code_m
 
 
 def _cell(content: ft.Control, column: Column) -> ft.Control:
+    """`content` sized as `column`: a pill (a Container with a background) inside a
+    left-aligned box of the column's size, so that its colour stays as wide as its words."""
     if column.width is not None:
         return ft.Container(content, width=column.width, alignment=ft.Alignment.CENTER_LEFT)
     return ft.Container(content, expand=column.flex, alignment=ft.Alignment.CENTER_LEFT)
+
+
+def _row_cell(content: ft.Control, column: Column) -> ft.Control:
+    """A census row's cell: plain text and a column of texts take the column's size
+    themselves; pills and labelled groups get a box (_cell). A row has ten cells and a census
+    list many rows: one wrapper Container less per cell is a tenth of what a key sends."""
+    if isinstance(content, ft.Text | ft.Column):
+        if column.width is not None:
+            content.width = column.width
+        else:
+            content.expand = column.flex
+        return content
+    # A labelled group (ft.Semantics) keeps its box: sized itself, it turned the whole row
+    # from a button into a group in the accessibility tree.
+    return _cell(content, column)
 
 
 ROW_HEIGHT = 56
@@ -141,10 +158,13 @@ FLAG_PAD = 4  # px each side of a flag pill's words
 MORE_PAD = 4
 
 
-def _more(label: str, size: int) -> ft.Control:
-    """The visible "+N" for items a cell leaves out (the chart lists them all)."""
+def _more(label: str, size: int, hidden: str) -> ft.Control:
+    """The visible "+N" for items a cell leaves out (the chart lists them all); a screen
+    reader reads the `hidden` items instead of "+N"."""
+    words = text(label, size, bold=True, color=theme.INK)
+    words.semantics_label = hidden
     return ft.Container(
-        content=text(label, size, bold=True, color=theme.INK),
+        content=words,
         border=ft.Border.all(1, theme.INK),
         padding=ft.Padding.symmetric(horizontal=MORE_PAD, vertical=1),
         border_radius=6,
@@ -152,8 +172,9 @@ def _more(label: str, size: int) -> ft.Control:
 
 
 def _flags_cell(line: CensusLine, lang: str, *, compact: bool) -> ft.Control:
-    """Flags as pills, whole words only: the ones that fit the fixed row height, then "+N".
-    The cell's semantics label lists every flag."""
+    """Flags as pills, whole words only: the ones that fit the fixed row height, then "+N",
+    which a screen reader reads as the flags it stands for. (Not an ft.Semantics label: that
+    made the whole row a group instead of a button in the accessibility tree.)"""
     size = 11 if compact else 12
     items: list[tuple[str, str, str, bool]] = []  # text, fg, bg, bold
     if line.other_ward and line.ward:
@@ -191,14 +212,13 @@ def _flags_cell(line: CensusLine, lang: str, *, compact: bool) -> ft.Control:
         for label, fg, bg, bold in items[:shown]
     ]
     if more:
-        pills.append(_more(f"+{more}", size))
-    return ft.Semantics(
-        content=ft.Row(pills, spacing=4, run_spacing=2, wrap=True), label=fitted.full
-    )
+        pills.append(_more(f"+{more}", size, ", ".join(i[0] for i in items[shown:])))
+    return ft.Row(pills, spacing=4, run_spacing=2, wrap=True)
 
 
 def _allergy_cell(line: CensusLine, *, compact: bool) -> ft.Control:
-    """Allergies as words that fit two lines whole, then "+N" (the chart lists them all)."""
+    """Allergies as words that fit two lines whole, then "+N" (the chart lists them all); a
+    screen reader reads every listed allergy."""
     size = theme.FONT_SMALL if compact else theme.FONT_TABLE
     if not line.allergy_items:
         return allergy_marker(line.allergy, line.allergy_severe, size=size)
@@ -218,13 +238,14 @@ def _allergy_cell(line: CensusLine, *, compact: bool) -> ft.Control:
     label = ", ".join(shown)
     if more:
         label = f"{label} +{more}"
-    marker = allergy_marker(label, line.allergy_severe, size=size)
-    return ft.Semantics(content=marker, label=", ".join(line.allergy_items))
+    return allergy_marker(
+        label, line.allergy_severe, size=size, semantics=", ".join(line.allergy_items)
+    )
 
 
 def census_row(
     line: CensusLine, *, selected: bool, on_open: Handler, lang: str, compact: bool = False
-) -> ft.Control:
+) -> ft.Container:
     """One patient. Name, birth date, MRN and case number always show in full (hospital-wide
     hits too: their ward is a marker among the flags)."""
     name_bits: list[ft.Control] = [
@@ -276,20 +297,29 @@ def census_row(
         "flags": flags,
     }
     row = ft.Row(
-        [_cell(cells[column.id], column) for column in census_columns(compact)],
+        [_row_cell(cells[column.id], column) for column in census_columns(compact)],
         spacing=8,
         vertical_alignment=ft.CrossAxisAlignment.CENTER,
     )
-    return ft.Container(
+    control = ft.Container(
         content=row,
         height=row_height(compact),
         padding=ft.Padding.symmetric(horizontal=12),
-        bgcolor=theme.SELECT if selected else theme.PAPER,
-        border=ft.Border.only(
-            left=ft.BorderSide(5, theme.NAVY if selected else theme.PAPER),
-            bottom=ft.BorderSide(1, theme.LINE),
-        ),
         on_click=on_open,
         data=line.patient_id,
+        # Flet matches list items by key: a row kept across keystrokes is never re-sent.
         key=f"row-{line.patient_id}",
+    )
+    set_row_selected(control, selected)
+    return control
+
+
+def set_row_selected(control: ft.Container, selected: bool) -> None:
+    """Show or clear the keyboard highlight of a census row in place (a background and a bar
+    at the left edge, not colour alone). Side effect: changes `control`; the next update
+    sends these two properties only, not the row."""
+    control.bgcolor = theme.SELECT if selected else theme.PAPER
+    control.border = ft.Border.only(
+        left=ft.BorderSide(5, theme.NAVY if selected else theme.PAPER),
+        bottom=ft.BorderSide(1, theme.LINE),
     )

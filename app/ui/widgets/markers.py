@@ -84,17 +84,21 @@ def allergy_status_marker(label: str, state: str, *, size: int = theme.FONT_TABL
     )
 
 
-def allergy_marker(label: str, severe: bool, *, size: int = theme.FONT_TABLE) -> ft.Control:
+def allergy_marker(
+    label: str, severe: bool, *, size: int = theme.FONT_TABLE, semantics: str | None = None
+) -> ft.Control:
+    """Allergies in words: white on red with a warning icon when one is severe. `semantics`:
+    what a screen reader reads instead of `label` (e.g. every allergy where "+N" shows)."""
     if not label:
         return text("–", size, color=theme.MUTED)
+    words = text(label, size, bold=True, color="#FFFFFF" if severe else theme.ALLERGY, max_lines=2)
+    words.semantics_label = semantics
     if severe:
         return ft.Container(
             content=ft.Row(
                 [
                     ft.Icon(ft.Icons.WARNING_ROUNDED, color="#FFFFFF", size=size + 2),
-                    ft.Container(
-                        text(label, size, bold=True, color="#FFFFFF", max_lines=2), expand=True
-                    ),
+                    ft.Container(words, expand=True),
                 ],
                 spacing=4,
             ),
@@ -103,7 +107,7 @@ def allergy_marker(label: str, severe: bool, *, size: int = theme.FONT_TABLE) ->
             border_radius=6,
         )
     return ft.Container(
-        content=text(label, size, bold=True, color=theme.ALLERGY, max_lines=2),
+        content=words,
         bgcolor=theme.ALLERGY_BG,
         padding=ft.Padding.symmetric(horizontal=6, vertical=2),
         border_radius=6,
