@@ -608,3 +608,25 @@ def test_the_window_follows_the_keyboard_highlight_past_its_end() -> None:
     assert deep.more == 8801 - deep.listed
     last = list_window(100, limit=50, selected=99, first_rows=24)
     assert (last.listed, last.more) == (100, 0)
+
+
+@given(
+    st.lists(st.text(alphabet="aäbMmüÜsß 1/-.", max_size=6), min_size=1, max_size=6),
+    st.lists(st.text(alphabet="aäbMmüÜsß 1/-.", max_size=10), min_size=1, max_size=6),
+)
+def test_typing_on_narrows_like_a_fresh_filter(typed: list[str], names_: list[str]) -> None:
+    """Each key filters the last result when it narrows the query: what is listed after any
+    sequence of typed, extended, shortened and replaced queries is what a fresh filter lists."""
+    census = [
+        CensusRow(patient_id=f"p{i}", name=n, room=n[:2] or None, attending=n[::-1] or None)
+        for i, n in enumerate(names_)
+    ]
+    model = CensusModel(census)
+    for query in typed:
+        for end in range(1, len(query) + 1):  # letter by letter, as typed
+            model.set_query(query[:end])
+            fresh = CensusModel(census)
+            fresh.set_query(query[:end])
+            assert [r.patient_id for r in model.visible()] == [
+                r.patient_id for r in fresh.visible()
+            ], query[:end]

@@ -8,6 +8,7 @@ banner, language) are `ScreenHost`'s.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -37,6 +38,7 @@ from app.ui.viewmodels.status import sees_patients
 log = logging.getLogger(__name__)
 DUES_MAX_AGE = 120.0  # seconds: the census due column is recomputed when older on return
 DUES_CHUNK = 50  # patients whose records one worker job reads for the due column
+DUES_YIELD = 1.0  # seconds after the last key before the due column reads on
 
 DIALOG_ESC_GRACE = 0.6  # s: an Esc this soon after a dialog closed was meant for the dialog
 
@@ -129,9 +131,10 @@ class Viewer(ScreenHost):
         A hospital-wide census has thousands of records (minutes of decoding on a loaded
         laptop): they are read DUES_CHUNK patients per job of the session's single worker
         thread, so that a login or a search waits for one part, not for all. The listed
-        patients come first and are shown at once; the others fill in when all are read. A
-        patient not yet read shows an empty cell, never "nothing due". A newer load (back to
-        the census later) stops an older one."""
+        patients come first and are shown at once; the others fill in when all are read, the
+        reading pausing while the user types (DUES_YIELD). A patient not yet read shows an
+        empty cell, never "nothing due". A newer load (back to the census later) stops an
+        older one."""
         census = self.census
         self.dues_loaded_at = time.monotonic()
         self._dues_gen += 1
@@ -142,6 +145,9 @@ class Viewer(ScreenHost):
         ids = first + [r.patient_id for r in census.rows if r.patient_id not in listed]
         dues = dict(census.dues)  # the previous figures stay until their patient is read again
         for start in range(0, len(ids), DUES_CHUNK):
+            # While the user types or moves, the rest waits: each key's update comes first.
+            while start and time.monotonic() - self.input_at < DUES_YIELD:
+                await asyncio.sleep(DUES_YIELD / 2)
             try:
                 part = await self.on_worker(
                     self.backend.census_dues_for, ids[start : start + DUES_CHUNK], now, tz

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import datetime
 from typing import Any
 
 import flet as ft
@@ -57,6 +58,7 @@ class CensusScreen:
         self._row_controls: dict[str, tuple[CensusLine, ft.Container, bool]] = {}
         self._fill: tuple[list[CensusLine], str | None] = ([], None)  # the window's lines
         self._header_for: tuple[object, ...] | None = None  # what the column header shows
+        self._counts: tuple[list[Any], datetime, tuple[int, int]] | None = None
         self._drawn = 0  # patient rows in the list now (the "more" row not counted)
         self._count = 0  # matches of the list now
         self._limit = LIST_LIMIT  # raised by "show more" until the query, sort or scope change
@@ -78,6 +80,8 @@ class CensusScreen:
         self._row_controls = {}
         self._rendered = None
         self._more_row = None
+        self._counts = None
+        self._fill = ([], None)
 
     def show(self, *, reuse: bool = False) -> None:
         """Show the census. With `reuse` (back from a chart) the kept controls are shown again
@@ -299,7 +303,7 @@ class CensusScreen:
         else:
             # All matches, never only the listed ones: the "more" row says what is not listed.
             text_ = host.translate("census.count", shown=count, total=total)
-            on_ward, gone = ward_counts(model.rows, host.now())
+            on_ward, gone = self._ward_counts(model.rows)
             if gone or on_ward != total:
                 # "N on the ward, M discharged in the last 24 h": who is really here.
                 # On a second line: the toolbar keeps the search box's width at 1024 px.
@@ -307,6 +311,16 @@ class CensusScreen:
             self.count_text.value = text_
         host.update()
         return True
+
+    def _ward_counts(self, rows: list[Any]) -> tuple[int, int]:
+        """ward_counts of these rows, computed once per minute (not per key: a hospital-wide
+        census has thousands of rows)."""
+        minute = self.host.now().replace(second=0, microsecond=0)
+        cached = self._counts
+        if cached is None or cached[0] is not rows or cached[1] != minute:
+            cached = (rows, minute, ward_counts(rows, self.host.now()))
+            self._counts = cached
+        return cached[2]
 
     def _more(self, count: int) -> list[ft.Control]:
         """The last row while matches are not drawn: how many, and a button that lists more

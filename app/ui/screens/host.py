@@ -83,6 +83,7 @@ class ScreenHost:
         self.page = page
         self.backend = ViewerBackend(home, ward)
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wardcopy-data")
+        self.input_at = float("-inf")  # time.monotonic() of the last user input
         settings = self.backend.settings
         self.lang = i18n.detect_language(None if settings.language == "auto" else settings.language)
         self.tz: tzinfo = self.backend.tz()
@@ -125,8 +126,10 @@ class ScreenHost:
         return await loop.run_in_executor(self.worker, partial(fn, *args, **kwargs))
 
     def touch(self) -> None:
-        """Count user input for the idle lock."""
+        """Count user input for the idle lock (and for background work that waits while the
+        user types: `input_at`)."""
         self.idle.touch(self.now())
+        self.input_at = time.monotonic()
 
     def handler(self, fn: Callable[..., Any]) -> Callable[[Any], Awaitable[None]]:
         """Wrap an event handler: every user action counts as input for the idle lock."""

@@ -158,7 +158,13 @@ class CensusModel:
         self._rows = list(rows)
         self._search_texts: list[str] | None = None  # folded on the first search
         self._ids = {r.patient_id for r in self._rows}
+        self._indices: dict[str, list[int]] = {}
+        for i, r in enumerate(self._rows):
+            self._indices.setdefault(r.patient_id, []).append(i)
         self._orders: dict[tuple[SortKey, bool], list[int]] = {}
+        self._ranks: dict[tuple[SortKey, bool], list[int]] = {}
+        # The last local filter: (its order, query words, matching row indices in that order).
+        self._local: tuple[list[int], list[str], list[int]] | None = None
         self._version += 1
 
     def set_rows(self, rows: Sequence[CensusRow]) -> None:
@@ -170,6 +176,7 @@ class CensusModel:
         records off the UI thread); patients not in it show "–". Re-sorts when sorted by due."""
         self._dues = dict(dues)
         self._orders = {k: v for k, v in self._orders.items() if k[0] is not SortKey.DUE}
+        self._ranks = {k: v for k, v in self._ranks.items() if k[0] is not SortKey.DUE}
         self._version += 1
 
     @property
@@ -212,6 +219,39 @@ class CensusModel:
             order = sorted(range(len(keys)), key=keys.__getitem__, reverse=self.descending)
             self._orders[key] = order
         return order
+
+    def _rank(self) -> list[int]:
+        """Each row index's position in the current sort order (the inverse of `_order`)."""
+        key = (self.sort, self.descending)
+        rank = self._ranks.get(key)
+        if rank is None:
+            order = self._order()
+            rank = [0] * len(order)
+            for position, i in enumerate(order):
+                rank[i] = position
+            self._ranks[key] = rank
+        return rank
+
+    def _local_matches(self, words: list[str]) -> list[int]:
+        """Row indices, in sort order, whose search text holds every query word.
+
+        A narrowing keystroke (each word of the last query extended or kept, words added)
+        filters the last result instead of every row: on a hospital-wide census of 8,800
+        rows each key then checks a few hundred rows, not all."""
+        order = self._order()
+        texts = self._texts()
+        candidates = order
+        last = self._local
+        if (
+            last is not None
+            and last[0] is order
+            and len(words) >= len(last[1])
+            and all(w.startswith(o) for w, o in zip(words, last[1], strict=False))
+        ):
+            candidates = last[2]
+        matched = [i for i in candidates if _text_matches(words, texts[i])]
+        self._local = (order, words, matched)
+        return matched
 
     # -- input ---------------------------------------------------------------------------------
 
@@ -290,12 +330,19 @@ class CensusModel:
         order = self._order()
         if not query:
             return [rows[i] for i in order]
-        words = _query_words(query)
-        hit_ids = {h.patient_id for h in hits}
-        texts = self._texts()
-        matched = [
-            i for i in order if rows[i].patient_id in hit_ids or _text_matches(words, texts[i])
-        ]
+        matched = self._local_matches(_query_words(query))
+        if hits:
+            # Rows the snapshot search found and the local filter did not, in sort order.
+            local = set(matched)
+            found = [
+                i
+                for h in {h.patient_id for h in hits}
+                for i in self._indices.get(h, ())
+                if i not in local
+            ]
+            if found:
+                rank = self._rank()
+                matched = sorted(matched + found, key=rank.__getitem__)
         seen = {rows[i].patient_id for i in matched}
         # Search hits the local filter does not know (e.g. other names, identifiers).
         extra = [h for h in hits if h.patient_id not in seen]
