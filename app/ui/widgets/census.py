@@ -310,6 +310,10 @@ def census_row(
         # Flet matches list items by key: a row kept across keystrokes is never re-sent.
         key=f"row-{line.patient_id}",
     )
+    # Isolated (Flet): a page update compares the row's own properties (the highlight) but
+    # never walks into its cells. Rows are never changed inside, only replaced when their line
+    # changes, and walking fifty rows of twenty controls per key cost more than the key itself.
+    object.__setattr__(control, "_isolated", True)
     set_row_selected(control, selected)
     return control
 
