@@ -611,7 +611,7 @@ def test_the_window_follows_the_keyboard_highlight_past_its_end() -> None:
 
 
 @given(
-    st.lists(st.text(alphabet="aäbMmüÜsß 1/-.", max_size=6), min_size=1, max_size=6),
+    st.lists(st.text(alphabet="aäbMmüÜsß 10/-.", max_size=6), min_size=1, max_size=6),
     st.lists(st.text(alphabet="aäbMmüÜsß 1/-.", max_size=10), min_size=1, max_size=6),
 )
 def test_typing_on_narrows_like_a_fresh_filter(typed: list[str], names_: list[str]) -> None:

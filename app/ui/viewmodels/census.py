@@ -164,7 +164,7 @@ class CensusModel:
         self._orders: dict[tuple[SortKey, bool], list[int]] = {}
         self._ranks: dict[tuple[SortKey, bool], list[int]] = {}
         # The last local filter: (its order, query words, matching row indices in that order).
-        self._local: tuple[list[int], list[str], list[int]] | None = None
+        self._local: tuple[list[int], list[tuple[str, ...]], list[int]] | None = None
         self._version += 1
 
     def set_rows(self, rows: Sequence[CensusRow]) -> None:
@@ -232,12 +232,13 @@ class CensusModel:
             self._ranks[key] = rank
         return rank
 
-    def _local_matches(self, words: list[str]) -> list[int]:
+    def _local_matches(self, words: list[tuple[str, ...]]) -> list[int]:
         """Row indices, in sort order, whose search text holds every query word.
 
         A narrowing keystroke (each word of the last query extended or kept, words added)
         filters the last result instead of every row: on a hospital-wide census of 8,800
-        rows each key then checks a few hundred rows, not all."""
+        rows each key then checks a few hundred rows, not all. Not for words with a partial
+        number alternative ("1010" matches a number's end: "10101" does not narrow it)."""
         order = self._order()
         texts = self._texts()
         candidates = order
@@ -246,7 +247,9 @@ class CensusModel:
             last is not None
             and last[0] is order
             and len(words) >= len(last[1])
-            and all(w.startswith(o) for w, o in zip(words, last[1], strict=False))
+            and all(len(w) == 1 for w in words)
+            and all(len(o) == 1 for o in last[1])
+            and all(w[0].startswith(o[0]) for w, o in zip(words, last[1], strict=False))
         ):
             candidates = last[2]
         matched = [i for i in candidates if _text_matches(words, texts[i])]
