@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime
 from typing import Any
 
 import flet as ft
@@ -14,9 +13,15 @@ import flet as ft
 from app.present.catalog import t
 from app.ui import theme
 from app.ui.screens.host import ScreenHost, suppress
-from app.ui.viewmodels.census import CensusLine, SortKey, list_window, ward_counts
+from app.ui.viewmodels.census import CensusLine, SortKey, list_window
 from app.ui.widgets.basic import icon_button, text
-from app.ui.widgets.census import census_header, census_row, row_height, set_row_selected
+from app.ui.widgets.census import (
+    census_header,
+    census_row,
+    more_row,
+    row_height,
+    set_row_selected,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +63,6 @@ class CensusScreen:
         self._row_controls: dict[str, tuple[CensusLine, ft.Container, bool]] = {}
         self._fill: tuple[list[CensusLine], str | None] = ([], None)  # the window's lines
         self._header_for: tuple[object, ...] | None = None  # what the column header shows
-        self._counts: tuple[list[Any], datetime, tuple[int, int]] | None = None
         self._drawn = 0  # patient rows in the list now (the "more" row not counted)
         self._count = 0  # matches of the list now
         self._limit = LIST_LIMIT  # raised by "show more" until the query, sort or scope change
@@ -80,7 +84,6 @@ class CensusScreen:
         self._row_controls = {}
         self._rendered = None
         self._more_row = None
-        self._counts = None
         self._fill = ([], None)
 
     def show(self, *, reuse: bool = False) -> None:
@@ -181,18 +184,7 @@ class CensusScreen:
         self._more_button = ft.TextButton(
             tr("census.show_more", n=LIST_LIMIT), on_click=host.handler(self._on_show_more)
         )
-        self._more_row = ft.Container(
-            ft.Row(
-                [self._more_text, self._more_button],
-                spacing=8,
-                wrap=True,
-                vertical_alignment=ft.CrossAxisAlignment.CENTER,
-            ),
-            height=row_height(compact),
-            padding=ft.Padding.symmetric(horizontal=20),
-            alignment=ft.Alignment.CENTER_LEFT,
-            key="more",
-        )
+        self._more_row = more_row(self._more_text, self._more_button, compact=compact)
         keys = text(tr("census.keys"), theme.FONT_SMALL, color=theme.MUTED)
         footer = ft.Container(
             # Compact: the count moves down here, so that the search box keeps its width.
@@ -257,8 +249,7 @@ class CensusScreen:
             self.header_slot.content = census_header(
                 model.sort, model.descending, self._on_sort, host.lang, compact=host.layout.compact
             )
-        # A list that fits the window is drawn whole (a ward); a longer one a screenful first.
-        # The same list (a moved highlight, the due column filled in) keeps what was drawn.
+        # A ward is drawn whole, a longer list a screenful first; the same list keeps its rows.
         drawn = len(lines) if draw_all or count <= LIST_LIMIT else window.drawn
         if same_list:
             drawn = min(len(lines), max(drawn, self._drawn))
@@ -303,7 +294,7 @@ class CensusScreen:
         else:
             # All matches, never only the listed ones: the "more" row says what is not listed.
             text_ = host.translate("census.count", shown=count, total=total)
-            on_ward, gone = self._ward_counts(model.rows)
+            on_ward, gone = model.ward_counts_at(host.now())
             if gone or on_ward != total:
                 # "N on the ward, M discharged in the last 24 h": who is really here.
                 # On a second line: the toolbar keeps the search box's width at 1024 px.
@@ -311,16 +302,6 @@ class CensusScreen:
             self.count_text.value = text_
         host.update()
         return True
-
-    def _ward_counts(self, rows: list[Any]) -> tuple[int, int]:
-        """ward_counts of these rows, computed once per minute (not per key: a hospital-wide
-        census has thousands of rows)."""
-        minute = self.host.now().replace(second=0, microsecond=0)
-        cached = self._counts
-        if cached is None or cached[0] is not rows or cached[1] != minute:
-            cached = (rows, minute, ward_counts(rows, self.host.now()))
-            self._counts = cached
-        return cached[2]
 
     def _more(self, count: int) -> list[ft.Control]:
         """The last row while matches are not drawn: how many, and a button that lists more

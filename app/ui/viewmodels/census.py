@@ -143,6 +143,7 @@ class CensusModel:
         self._memo: list[CensusRow] = []
         self._lines: dict[str, tuple[CensusRow, tuple[object, ...], CensusLine]] = {}
         self._dues: dict[str, PatientDue] = {}
+        self._counts: tuple[list[CensusRow], datetime, tuple[int, int]] | None = None
         self.rows = list(rows)
         self.selected = 0
 
@@ -183,6 +184,16 @@ class CensusModel:
     def dues(self) -> dict[str, PatientDue]:
         """The due states known so far (a copy), by patient id."""
         return dict(self._dues)
+
+    def ward_counts_at(self, now: datetime) -> tuple[int, int]:
+        """`ward_counts` of the rows at `now`, computed once per minute and rows (not per key:
+        a hospital-wide census has thousands of rows)."""
+        minute = now.replace(second=0, microsecond=0)
+        cached = self._counts
+        if cached is None or cached[0] is not self._rows or cached[1] != minute:
+            cached = (self._rows, minute, ward_counts(self._rows, now))
+            self._counts = cached
+        return cached[2]
 
     def due_of(self, patient_id: str) -> PatientDue:
         return self._dues.get(patient_id, _NO_DUE)

@@ -327,3 +327,20 @@ def set_row_selected(control: ft.Container, selected: bool) -> None:
         left=ft.BorderSide(5, theme.NAVY if selected else theme.PAPER),
         bottom=ft.BorderSide(1, theme.LINE),
     )
+
+
+def more_row(words: ft.Text, button: ft.Control, *, compact: bool) -> ft.Container:
+    """The last row of a census list that does not show every match: `words` ("N more not
+    shown: type to narrow the list, or") and `button` ("Show 50 more"), one row high."""
+    return ft.Container(
+        ft.Row(
+            [words, button],
+            spacing=8,
+            wrap=True,
+            vertical_alignment=ft.CrossAxisAlignment.CENTER,
+        ),
+        height=row_height(compact),
+        padding=ft.Padding.symmetric(horizontal=20),
+        alignment=ft.Alignment.CENTER_LEFT,
+        key="more",
+    )
