@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from app.duelist import DueState, patient_due, ward_due
+from app.duelist import DueState, PatientDue, patient_due, ward_due
 from sync.model import Administration, Dosage, MedicationOrder, PatientRecord, Stay, Timing
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -187,3 +187,20 @@ def test_due_screen_model_rows_words_keys_and_highlight() -> None:
     model.set_doses([], 12)
     assert model.selected_patient() is None
     assert model.summary("de") == "Keine geplanten Gaben in den nächsten 12 h."
+
+
+def test_census_due_cell_on_another_day_names_the_day_without_the_year() -> None:
+    """A stale snapshot's or a past-midnight dose must fit the narrow census cell at 1024 px:
+    "30.11. 08:00", never "30 Nov 2026 08:00" cut to "due 30 Nov 202…"."""
+    from app.present.due import due_cell
+
+    berlin = ZoneInfo("Europe/Berlin")
+    dose = datetime(2026, 11, 30, 7, 0, tzinfo=ZoneInfo("UTC"))  # 08:00 in Berlin
+    due = PatientDue(overdue=(dose,))
+    other_day = due_cell(due, "de", berlin, datetime(2026, 12, 2).date())
+    assert other_day.text.endswith("30.11. 08:00")
+    assert "2026" not in other_day.text
+    assert "2026" not in due_cell(due, "en", berlin, datetime(2026, 12, 2).date()).text
+    assert "30 Nov 08:00" in due_cell(due, "en", berlin, datetime(2026, 12, 2).date()).text
+    same_day = due_cell(PatientDue(soon=(dose,)), "de", berlin, datetime(2026, 11, 30).date())
+    assert same_day.text.endswith("08:00") and "30.11." not in same_day.text

@@ -18,7 +18,7 @@ from app.duelist import DueDose, DueState, PatientDue
 from app.present.catalog import t
 from app.present.clinical import room_bed_short
 from app.present.dose import medication_text
-from app.present.formats import DASH, time_text
+from app.present.formats import DASH, day_time_text, time_text
 from app.schedule import next_due
 from sync.model import Administration, MedicationOrder
 
@@ -33,15 +33,17 @@ class DueCell:
 
 def due_cell(due: PatientDue, lang: str, tz: tzinfo, today: date | None) -> DueCell:
     """ "überfällig 08:00" / "fällig 10:45" / "–": the first overdue, else due time. The words
-    carry the state; the screen adds an icon (warning / clock) so that colour is never alone."""
+    carry the state; the screen adds an icon (warning / clock) so that colour is never alone.
+    Another day than `today` reads "30.11. 08:00", never with the year: the cell is narrow at
+    1024 px and a due dose is always within days of the data-as-of."""
     if due.overdue:
-        first = time_text(due.overdue[0], lang, tz, today)
+        first = day_time_text(due.overdue[0], lang, tz, today)
         more = len(due.overdue) - 1
         if more:
             return DueCell(t("due.overdue_more", lang, time=first, more=more), DueState.OVERDUE)
         return DueCell(t("due.overdue", lang, time=first), DueState.OVERDUE)
     if due.soon:
-        when = time_text(due.soon[0], lang, tz, today)
+        when = day_time_text(due.soon[0], lang, tz, today)
         return DueCell(t("due.soon", lang, time=when), DueState.SOON)
     return DueCell(DASH, DueState.NONE)
 

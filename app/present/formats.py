@@ -304,6 +304,15 @@ def datetime_text(value: datetime | None, lang: str, tz: tzinfo | None) -> str:
     return DASH if value is None else fmt_datetime(value, lang, tz)
 
 
+def day_time_text(value: datetime, lang: str, tz: tzinfo | None, today: date | None) -> str:
+    """ "14:05" on `today` (in `tz`), else "30.11. 14:05" / "30 Nov 14:05": for narrow cells
+    whose moments lie within days of now (a due dose), where the year says nothing."""
+    clock = fmt_time(value, lang, tz)
+    if today is not None and _aware_in(value, tz).date() == today:
+        return clock
+    return f"{short_day(value, lang, tz)} {clock}"
+
+
 def time_text(value: datetime | None, lang: str, tz: tzinfo | None, today: date | None) -> str:
     """Only "HH:MM" when the moment falls on `today` in `tz`, else date and time; "–" if None."""
     if value is None:
