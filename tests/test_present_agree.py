@@ -11,10 +11,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from pypdf import PdfReader
 
+from app.duelist import ward_due
 from app.present.due import due_text
 from app.printing import DocumentMeta, render_mar, render_summary
+from app.printing.due import render_due
 from app.printing.sample import sample_record
 from app.ui.viewmodels.chart import ChartModel
+from app.ui.viewmodels.due import DueListModel
 
 TZ = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 30, 9, 30, tzinfo=TZ)
@@ -64,4 +67,46 @@ def test_a_stale_snapshot_calls_only_doses_before_data_as_of_overdue() -> None:
     fresh = due_text(order, record.administrations, NOW, TZ, "de", as_of=AS_OF)
     assert fresh.overdue and fresh.text == "ÜBERFÄLLIG seit 08:00 · nächste 20:00"
     stale = due_text(order, record.administrations, NOW, TZ, "de", as_of=NOW.replace(hour=7))
-    assert not stale.overdue and stale.text == "20:00"
+    # Missed after data-as-of: "due", never "overdue" (the snapshot cannot know it was missed).
+    assert not stale.overdue and stale.text == "fällig 08:00 · nächste 20:00"
+
+
+@pytest.mark.parametrize(
+    ("as_of_hour", "lang", "overdue", "expected"),
+    [
+        (9, "de", True, "ÜBERFÄLLIG seit 08:00 · nächste 20:00"),
+        (7, "de", False, "fällig 08:00 · nächste 20:00"),
+        (9, "en", True, "OVERDUE since 08:00 · next 20:00"),
+        (7, "en", False, "due 08:00 · next 20:00"),
+    ],
+)
+def test_chart_due_list_and_paper_agree_on_overdue_against_data_as_of(
+    as_of_hour: int, lang: str, overdue: bool, expected: str
+) -> None:
+    """The 08:00 Metoprolol dose at 09:30 is undocumented. With data as of 09:00 it is overdue
+    on the chart, in the due list (screen and paper), the summary and the MAR; with data as of
+    07:00 it is only due everywhere: it may well have been given after the copy was made."""
+    record = sample_record(NOW)
+    as_of = NOW.replace(hour=as_of_hour, minute=0)
+    meta = DocumentMeta(ward_name="Station 7 Innere", data_as_of=as_of, ward_id="ward-7")
+
+    chart = ChartModel(record, now=NOW, tz=TZ, lang=lang, data_as_of=as_of)
+    line = next(m for m in chart.medications() if m.drug.startswith("Metoprolol"))
+    assert (line.due.overdue, line.due.text) == (overdue, expected)
+
+    doses = ward_due([record], NOW, 4, as_of, TZ)
+    at_eight = [d for d in doses if d.order.drug.startswith("Metoprolol") and d.when.hour == 8]
+    assert [d.overdue for d in at_eight] == [overdue]
+    due_screen = DueListModel(doses, 4)
+    row = next(r for r in due_screen.lines(NOW, TZ, lang) if r.drug.startswith("Metoprolol"))
+    assert bool(row.mark) is overdue
+
+    summary = flat_text(render_summary(record, meta, "S. Pflege", lang, NOW, TZ))
+    mar = flat_text(render_mar(record, meta, "S. Pflege", lang, NOW, TZ, hours=24))
+    due_paper = flat_text(render_due([record], meta, "S. Pflege", lang, NOW, TZ, hours=4))
+    assert expected in summary
+    # The MAR prints the next-due words only beside an overdue order (its grid has the times).
+    assert (expected in mar) is overdue
+    marker = "ÜBERFÄLLIG" if lang == "de" else "OVERDUE"
+    for paper in (summary, mar, due_paper):
+        assert (marker in paper) is overdue

@@ -125,7 +125,8 @@ def due_text(
 
     With `as_of` (a snapshot's data-as-of older than `now`), only doses due before `as_of`
     count as overdue, i.e. "overdue, not documented in the system": a dose due after data-as-of
-    may well have been given, the snapshot cannot know. Never raises on odd data.
+    may well have been given, the snapshot cannot know: it reads "fällig 08:00" / "due 08:00"
+    (the due list's and the MAR grid's rule). Never raises on odd data.
     """
     if order.as_needed:
         return DueText(t("med.prn", lang))
@@ -137,13 +138,17 @@ def due_text(
     def when(moment: datetime) -> str:
         return time_text(moment, lang, tz, today)
 
+    # The data-as-of rule of app.duelist and the MAR grid: a missed time before data-as-of is
+    # "overdue, not documented"; one after it is only "due" (it may have been given since).
     late = [x for x in info.overdue_times if as_of is None or x < as_of]
+    pending = sorted({*(x for x in info.overdue_times if as_of is not None and x >= as_of),
+                      *info.due_now})  # fmt: skip
     nxt = [t("med.next", lang, when=when(info.next_time))] if info.next_time is not None else []
     if late:
         first = t("med.overdue_since", lang, when=when(late[0]))
         return DueText(SEPARATOR.join([first, *nxt]), overdue=True)
-    if info.due_now:
-        first = t("due.soon", lang, time=when(info.due_now[0]))
+    if pending:
+        first = t("due.soon", lang, time=when(pending[0]))
         return DueText(SEPARATOR.join([first, *nxt]), due_now=True)
     if info.next_time is not None:
         return DueText(when(info.next_time))

@@ -196,7 +196,13 @@ def _problems(record: PatientRecord, st: Styles, lang: str, tz: tzinfo) -> list[
 
 
 def _medications(
-    record: PatientRecord, st: Styles, width: float, lang: str, now: datetime, tz: tzinfo
+    record: PatientRecord,
+    st: Styles,
+    width: float,
+    lang: str,
+    now: datetime,
+    tz: tzinfo,
+    as_of: datetime | None = None,
 ) -> list[Flowable]:
     out: list[Flowable] = [section(t("med.active", lang), st)]
     if not record.medications:
@@ -205,7 +211,7 @@ def _medications(
     backgrounds: dict[int, Any] = {}
     for i, order in enumerate(record.medications):
         dose, route, timing = dosage_lines(order, lang, tz)
-        due, overdue = due_text(order, record.administrations, now, tz, lang)
+        due, overdue = due_text(order, record.administrations, now, tz, lang, as_of=as_of)
         drug = _esc(order.drug)
         if order.as_needed:
             drug += f" <font size=8>[{_esc(t('med.prn_short', lang))}]</font>"
@@ -302,15 +308,21 @@ def _contacts(record: PatientRecord, st: Styles, lang: str) -> list[Flowable]:
 
 
 def summary_flowables(
-    record: PatientRecord, lang: str, now: datetime, tz: tzinfo, width: float
+    record: PatientRecord,
+    lang: str,
+    now: datetime,
+    tz: tzinfo,
+    width: float,
+    as_of: datetime | None = None,
 ) -> list[Flowable]:
-    """The body of the summary (without page furniture); pure."""
+    """The body of the summary (without page furniture); pure. `as_of` is the snapshot's
+    data-as-of: only doses before it are printed as overdue (the chart's and the MAR's rule)."""
     st = styles()
     body: list[Flowable] = []
     body += _alerts(record, st, width, lang, tz)
     body += _stay(record, st, lang, tz)
     body += _problems(record, st, lang, tz)
-    body += _medications(record, st, width, lang, now, tz)
+    body += _medications(record, st, width, lang, now, tz, as_of)
     if record.vitals:
         body += [section(t("print.vitals", lang), st)]
         body.append(_obs_table(latest_per_test(record.vitals), st, width, lang, tz))
@@ -359,6 +371,6 @@ def render_summary(
         tz=tz,
         pagesize=PORTRAIT,
     )
-    flowables = summary_flowables(record, lang, now, tz, content_width(ctx))
+    flowables = summary_flowables(record, lang, now, tz, content_width(ctx), as_of=meta.data_as_of)
     ctx = with_break_glass(ctx, break_glass, printed_by)
     return build_pdf(flowables, ctx, subject="summary")

@@ -252,7 +252,13 @@ class Viewer(ScreenHost):
         self.lang = "en" if self.lang == "de" else "de"
         self.page.title = self.translate("app.title")
         if self.chart is not None:
-            self.chart = ChartModel(self.chart.record, now=self.now(), tz=self.tz, lang=self.lang)
+            self.chart = ChartModel(
+                self.chart.record,
+                now=self.now(),
+                tz=self.tz,
+                lang=self.lang,
+                data_as_of=self.chart.data_as_of,
+            )
         self.rerender()
 
     def rerender(self) -> None:

@@ -46,9 +46,16 @@ class ChartScreen:
         record = await host.on_worker(host.backend.record, patient_id, hospital=hospital)
         if record is None or host.user is None:
             return
-        host.chart = ChartModel(record, now=host.now(), tz=host.tz, lang=host.lang)
         # From the hospital-wide snapshot only when the ward snapshot does not have the patient.
         host.chart_hospital = hospital and not host.census.has_patient(patient_id)
+        host.chart = ChartModel(
+            record,
+            now=host.now(),
+            tz=host.tz,
+            lang=host.lang,
+            # Overdue only before the data-as-of of the snapshot the record came from.
+            data_as_of=host.backend.data_as_of(hospital=host.chart_hospital),
+        )
         await host.audit("patient_open", patient_id=patient_id, hospital_wide=hospital or None)
         self.show()
         host.last_metrics["chart_s"] = time.perf_counter() - started

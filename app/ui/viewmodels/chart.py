@@ -230,9 +230,13 @@ class ChartModel:
         now: datetime,
         tz: tzinfo,
         lang: str,
+        data_as_of: datetime | None = None,
     ) -> None:
         self.record = record
         self.now = now
+        # The snapshot's data-as-of: only doses before it can be "overdue, not documented"
+        # (app.present.due); None (no snapshot, tests) treats every missed dose as overdue.
+        self.data_as_of = data_as_of
         self.tz = tz
         self.lang = lang
         self.today = now.astimezone(tz).date()
@@ -329,7 +333,9 @@ class ChartModel:
 
     def _due(self, order: MedicationOrder) -> DueView:
         # The same words as the printed summary and MAR (app.present.due).
-        due = due_text(order, self.record.administrations, self.now, self.tz, self.lang)
+        due = due_text(
+            order, self.record.administrations, self.now, self.tz, self.lang, as_of=self.data_as_of
+        )
         return DueView(due.text, overdue=due.overdue, due_now=due.due_now)
 
     def medications(self) -> list[MedLine]:
