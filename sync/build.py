@@ -227,6 +227,7 @@ def _map_batch(
         now=state.now,
         problems=state.problems,
         stopped_window=timedelta(hours=config.stopped_medications_hours),
+        administration_window=timedelta(hours=config.administrations_hours),
         code_map=config.mapping_code_map,
         vital_ranges=config.vital_ranges.resolved(),
         vitals_window=_hours(config.history.vitals_hours),
@@ -506,6 +507,7 @@ def _write_wards(
                 source=source.name,  # a folder name, never a URL with credentials
                 generator=GENERATOR,
                 time_zone=state.config.timezone,  # the viewer and printouts show times in it
+                windows=state.config.data_windows(),  # so the texts name what was applied
             )
             # Not flushed: a crash discards the work folder; the sealed package is flushed.
             writers[ward_id] = SnapshotWriter(

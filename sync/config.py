@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sync.mapping.meanings import MEANINGS, NEWS2_RANGES, VitalRange, VitalRanges
+from sync.model import DataWindows
 
 __all__ = [
     "DEFAULT_INPATIENT_CLASSES",
@@ -307,6 +308,8 @@ class Config(_Strict):
     discharged_within_hours: float = Field(default=24, ge=0)
     # Stopped / completed medication orders stay visible (apart) this long after they ended.
     stopped_medications_hours: float = Field(default=72, ge=0)
+    # MedicationAdministrations kept in a snapshot: those of this many hours before the build.
+    administrations_hours: float = Field(default=72, gt=0)
     # "system|code" -> meaning (sync.mapping.meanings.MEANINGS): vital signs and key labs coded
     # outside LOINC and SNOMED CT (local codes, CIEL / OpenMRS concepts).
     code_map: dict[str, str] = Field(default_factory=dict)
@@ -329,6 +332,14 @@ class Config(_Strict):
     # such links are reported as problems and not read (a link to /etc/passwd must not end up
     # in a build). Links inside the folder are always read.
     follow_symlinks_outside_source: bool = False
+
+    def data_windows(self) -> DataWindows:
+        """The windows a build with this configuration applies (SnapshotMeta.windows)."""
+        return DataWindows(
+            administrations_hours=self.administrations_hours,
+            stopped_medications_hours=self.stopped_medications_hours,
+            discharged_within_hours=self.discharged_within_hours,
+        )
 
     @field_validator("timezone")
     @classmethod

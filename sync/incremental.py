@@ -467,6 +467,7 @@ def _write_changed(
                 source=store.name,
                 generator=buildlib.GENERATOR,
                 time_zone=config.timezone,
+                windows=config.data_windows(),
             )
             zdict = _ward_dictionary(conn, ward_id)
             writer = SnapshotWriter(

@@ -43,6 +43,19 @@ class _Base(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=False, populate_by_name=True, defer_build=True)
 
 
+class DataWindows(_Base):
+    """The time windows the sync applied when it built a snapshot (from its configuration).
+
+    They travel in the snapshot's metadata (`SnapshotMeta.windows`) so that a screen or paper
+    saying "given in the last 72 h" or "stopped within 72 h" states what was really applied.
+    The defaults are the values of snapshots built before the field existed.
+    """
+
+    administrations_hours: float = 72  # MedicationAdministrations kept (before the build)
+    stopped_medications_hours: float = 72  # stopped / completed orders kept, apart
+    discharged_within_hours: float = 24  # discharged patients still listed on the ward
+
+
 class SourceRef(_Base):
     """Provenance of one fact: the FHIR resource it was mapped from."""
 

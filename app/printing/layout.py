@@ -53,7 +53,7 @@ from app.present.clinical import (
 )
 from app.present.formats import datetime_text, fmt_date, fmt_datetime
 from app.printing.fonts import BOLD, REGULAR, register_fonts
-from sync.model import PatientRecord
+from sync.model import DataWindows, PatientRecord
 
 PORTRAIT = A4
 LANDSCAPE = landscape(A4)
@@ -88,6 +88,15 @@ class DocumentMeta:
     ward_name: str
     data_as_of: datetime
     ward_id: str = ""
+    # The sync's windows (SnapshotMeta.windows); None: the values fixed before they travelled.
+    windows: DataWindows | None = None
+
+
+def meta_windows(meta: MetaLike) -> DataWindows:
+    """The time windows the sync applied to the snapshot behind `meta` (`windows`, when the
+    meta has them), else the defaults that were fixed before they travelled in snapshots."""
+    windows = getattr(meta, "windows", None)
+    return windows if isinstance(windows, DataWindows) else DataWindows()
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,14 @@ from reportlab.platypus import Flowable, Table, TableStyle
 from app.present.catalog import t
 from app.present.clinical import observation_value, status_word
 from app.present.dose import medication_text
-from app.present.formats import date_text, fmt_span, fmt_time, localize_numbers, short_day
+from app.present.formats import (
+    clinical_number,
+    date_text,
+    fmt_span,
+    fmt_time,
+    localize_numbers,
+    short_day,
+)
 from app.printing.common import (
     allergy_block,
     code_status_block,
@@ -46,6 +53,7 @@ from app.printing.layout import (
     data_table,
     empty_line,
     keep,
+    meta_windows,
     para,
     patient_context,
     section,
@@ -63,7 +71,7 @@ from app.printing.margrid import (
     value_field,
 )
 from app.schedule import has_schedule, is_active, next_due, scheduled_times
-from sync.model import Administration, MedicationOrder, PatientRecord
+from sync.model import Administration, DataWindows, MedicationOrder, PatientRecord
 
 ALLOWED_HOURS = (24, 72)
 BOX_W = 38.0  # points: room for a time label and handwritten initials
@@ -475,7 +483,12 @@ def _prn(
 
 
 def _recent(
-    record: PatientRecord, st: Styles, width: float, lang: str, tz: tzinfo
+    record: PatientRecord,
+    st: Styles,
+    width: float,
+    lang: str,
+    tz: tzinfo,
+    windows: DataWindows | None = None,
 ) -> list[Flowable]:
     if not record.administrations:
         return []
@@ -500,7 +513,10 @@ def _recent(
         t("col.performer", lang),
     ]
     widths = [w * width for w in (0.14, 0.36, 0.14, 0.1, 0.1, 0.16)]
-    return [section(t("print.mar.recent", lang), st), data_table(header, rows, widths, st)]
+    # The window the sync kept administrations for (snapshot metadata), not a fixed number.
+    hours = clinical_number((windows or DataWindows()).administrations_hours, lang)
+    title = t("print.mar.recent", lang, hours=hours)
+    return [section(title, st), data_table(header, rows, widths, st)]
 
 
 STALE_AFTER = timedelta(hours=1)
@@ -604,8 +620,10 @@ def mar_flowables(
     hours: int,
     width: float,
     as_of: datetime | None = None,
+    windows: DataWindows | None = None,
 ) -> list[Flowable]:
-    """The body of the MAR (without page furniture); pure.
+    """The body of the MAR (without page furniture); pure. `windows` are the snapshot's
+    (`SnapshotMeta.windows`): the administrations heading names the window really kept.
 
     `as_of` is the snapshot's data-as-of. When it is older than `now` (the print time), the
     boxes start at `as_of` so that no dose since then is missing, and only doses before
@@ -641,7 +659,7 @@ def mar_flowables(
     body += _scheduled(record, st, width, lang, now, end, tz, start)
     body += _infusions(record, st, width, lang, tz)
     body += _prn(record, st, width, lang, tz, hours)
-    body += _recent(record, st, width, lang, tz)
+    body += _recent(record, st, width, lang, tz, windows)
     body += _form_parts(st, width, lang)
     return body
 
@@ -677,7 +695,14 @@ def render_mar(
     )
     ctx = replace(ctx, legend_line=t("print.mar.not_given_codes", lang))
     flowables = mar_flowables(
-        record, lang, now, tz, hours, content_width(ctx), as_of=meta.data_as_of
+        record,
+        lang,
+        now,
+        tz,
+        hours,
+        content_width(ctx),
+        as_of=meta.data_as_of,
+        windows=meta_windows(meta),
     )
     ctx = with_break_glass(ctx, break_glass, printed_by)
     return build_pdf(flowables, ctx, subject="mar")

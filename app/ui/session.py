@@ -17,7 +17,7 @@ from app.duelist import DueDose, PatientDue, patient_due, ward_due
 from app.present.zone import hospital_zone
 from app.settings import Settings, load_settings_or_defaults
 from app.ui.state import UserView
-from sync.model import CensusRow, PatientRecord
+from sync.model import CensusRow, DataWindows, PatientRecord
 from sync.receive import InstalledSnapshot, installed_wards, open_installed
 
 log = logging.getLogger(__name__)
@@ -195,6 +195,13 @@ class ViewerBackend:
     def data_as_of(self, hospital: bool = False) -> datetime | None:
         snap = self.hospital if hospital else self.current
         return snap.data_as_of if snap is not None else None
+
+    def windows(self, hospital: bool = False) -> DataWindows:
+        """The time windows the sync applied to the open snapshot (its metadata); the values
+        fixed before snapshots carried them when absent or when no snapshot is open."""
+        snap = self.hospital if hospital else self.current
+        windows = snap.reader.meta.windows if snap is not None else None
+        return windows if windows is not None else DataWindows()
 
     def close(self) -> None:
         for snap in (self.current, self.hospital):

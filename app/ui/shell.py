@@ -258,6 +258,7 @@ class Viewer(ScreenHost):
                 tz=self.tz,
                 lang=self.lang,
                 data_as_of=self.chart.data_as_of,
+                windows=self.chart.windows,
             )
         self.rerender()
 

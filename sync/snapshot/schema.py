@@ -20,7 +20,7 @@ import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlcipher3 import dbapi2 as sqlcipher
 
-from sync.model import MODEL_VERSION, CensusRow
+from sync.model import MODEL_VERSION, CensusRow, DataWindows
 
 SCHEMA_VERSION = 1
 KEY_BYTES = 32
@@ -161,6 +161,10 @@ class SnapshotMeta(BaseModel):
     # it, whatever its own clock zone. None in snapshots built before the field existed (the
     # viewer then uses its default, app.present.zone.DEFAULT_TIME_ZONE).
     time_zone: str | None = None
+    # The windows the build applied (sync configuration): shown in the texts that name them
+    # ("given in the last 72 h"). None in snapshots built before the field existed: the viewer
+    # then uses DataWindows() (the values that were fixed then).
+    windows: DataWindows | None = None
 
 
 class Connection(Protocol):

@@ -146,8 +146,8 @@ MESSAGES: Messages = {
     "stay.finished": {"de": "Aufenthalt beendet", "en": "stay finished"},
     "stay.case": {"de": "Fall {case}", "en": "Case {case}"},  # the case (visit) number
     "census.on_ward": {
-        "de": "{on_ward} auf Station, {discharged} entlassen (24 h)",
-        "en": "{on_ward} on the ward, {discharged} discharged (24 h)",
+        "de": "{on_ward} auf Station, {discharged} entlassen ({hours} h)",
+        "en": "{on_ward} on the ward, {discharged} discharged ({hours} h)",
     },
     "allergy.nka_short": {"de": "keine bekannt", "en": "none known"},
     "allergy.not_documented_short": {"de": "nicht dokumentiert", "en": "not documented"},

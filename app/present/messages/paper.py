@@ -144,8 +144,8 @@ MESSAGES: Messages = {
     "print.mar.sig_initials": {"de": "Handzeichen", "en": "Initials"},
     "print.mar.sig_role": {"de": "Funktion", "en": "Role"},
     "print.mar.recent": {
-        "de": "Verabreichungen (letzte 72 h)",
-        "en": "Administrations (last 72 h)",
+        "de": "Verabreichungen (letzte {hours} h)",
+        "en": "Administrations (last {hours} h)",
     },
     # census
     "print.census.count": {"de": "{count} Patienten anwesend", "en": "{count} patients present"},

@@ -236,7 +236,7 @@ MESSAGES: Messages = {
     "ui.summary.devices": {"de": "Geräte / Zugänge", "en": "Devices / lines"},
     "ui.problems.main": same("problem.main"),
     "ui.meds.active": {"de": "Aktive Verordnungen", "en": "Active orders"},
-    "ui.meds.given": {"de": "Gegeben (letzte 72 h)", "en": "Given (last 72 h)"},
+    "ui.meds.given": {"de": "Gegeben (letzte {hours} h)", "en": "Given (last {hours} h)"},
     "ui.meds.col.drug": {"de": "Medikament", "en": "Drug"},
     "ui.meds.col.dose": same("col.dose"),
     "ui.meds.col.route": same("col.route"),

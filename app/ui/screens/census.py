@@ -13,7 +13,7 @@ import flet as ft
 from app.present.catalog import t
 from app.ui import theme
 from app.ui.screens.host import ScreenHost, suppress
-from app.ui.viewmodels.census import CensusLine, SortKey, list_window
+from app.ui.viewmodels.census import CensusLine, SortKey, list_window, on_ward_line
 from app.ui.widgets.basic import icon_button, text
 from app.ui.widgets.census import (
     census_header,
@@ -294,11 +294,11 @@ class CensusScreen:
         else:
             # All matches, never only the listed ones: the "more" row says what is not listed.
             text_ = host.translate("census.count", shown=count, total=total)
-            on_ward, gone = model.ward_counts_at(host.now())
+            hours = host.backend.windows().discharged_within_hours  # the sync's window
+            on_ward, gone = model.ward_counts_at(host.now(), hours)
             if gone or on_ward != total:
-                # "N on the ward, M discharged in the last 24 h": who is really here.
-                # On a second line: the toolbar keeps the search box's width at 1024 px.
-                text_ += "\n" + t("census.on_ward", host.lang, on_ward=on_ward, discharged=gone)
+                # "N on the ward, M discharged in the last 24 h", second line (1024 px).
+                text_ += "\n" + on_ward_line(on_ward, gone, hours, host.lang)
             self.count_text.value = text_
         host.update()
         return True

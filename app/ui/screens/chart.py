@@ -55,6 +55,7 @@ class ChartScreen:
             lang=host.lang,
             # Overdue only before the data-as-of of the snapshot the record came from.
             data_as_of=host.backend.data_as_of(hospital=host.chart_hospital),
+            windows=host.backend.windows(hospital=host.chart_hospital),
         )
         await host.audit("patient_open", patient_id=patient_id, hospital_wide=hospital or None)
         self.show()
@@ -159,14 +160,14 @@ class ChartScreen:
                     [
                         heading(tr("meds.active")),
                         med_table(chart.medications(), lang),
-                        # On hold, stopped in the last 72 h, home medication: apart, never
+                        # On hold, stopped in the sync's window, home medication: apart, never
                         # mixed with what is to be given.
                         *[
                             control
                             for title, items in chart.other_medications()
                             for control in (heading(title), text_items(items, lang))
                         ],
-                        heading(tr("meds.given")),
+                        heading(chart.administrations_title()),
                         admin_table(chart.administrations(), lang),
                     ]
                 )

@@ -10,6 +10,7 @@ from enum import StrEnum
 from app.duelist import PatientDue
 from app.present.catalog import t
 from app.present.due import due_cell
+from app.present.formats import clinical_number
 from app.ui import fmt
 from app.ui.strings import tr
 from app.ui.viewmodels.common import CodeStatusView, code_status_view, is_isolation_flag
@@ -143,7 +144,7 @@ class CensusModel:
         self._memo: list[CensusRow] = []
         self._lines: dict[str, tuple[CensusRow, tuple[object, ...], CensusLine]] = {}
         self._dues: dict[str, PatientDue] = {}
-        self._counts: tuple[list[CensusRow], datetime, tuple[int, int]] | None = None
+        self._counts: tuple[list[CensusRow], tuple[datetime, float], tuple[int, int]] | None = None
         self.rows = list(rows)
         self.selected = 0
 
@@ -185,13 +186,14 @@ class CensusModel:
         """The due states known so far (a copy), by patient id."""
         return dict(self._dues)
 
-    def ward_counts_at(self, now: datetime) -> tuple[int, int]:
-        """`ward_counts` of the rows at `now`, computed once per minute and rows (not per key:
-        a hospital-wide census has thousands of rows)."""
+    def ward_counts_at(self, now: datetime, hours: float = 24) -> tuple[int, int]:
+        """`ward_counts` of the rows at `now` (discharged within `hours`: the snapshot's
+        window), computed once per minute and rows (not per key: a hospital-wide census has
+        thousands of rows)."""
         minute = now.replace(second=0, microsecond=0)
         cached = self._counts
-        if cached is None or cached[0] is not self._rows or cached[1] != minute:
-            cached = (self._rows, minute, ward_counts(self._rows, now))
+        if cached is None or cached[0] is not self._rows or cached[1] != (minute, hours):
+            cached = (self._rows, (minute, hours), ward_counts(self._rows, now, hours))
             self._counts = cached
         return cached[2]
 
@@ -524,6 +526,17 @@ def census_line(
         due=cell.text if cell else "",
         due_state=cell.state.value if cell else "none",
         case=t("stay.case", lang, case=row.case_number) if row.case_number else "",
+    )
+
+
+def on_ward_line(on_ward: int, gone: int, hours: float, lang: str) -> str:
+    """ "30 auf Station, 2 entlassen (24 h)": `hours` is the snapshot's discharge window."""
+    return t(
+        "census.on_ward",
+        lang,
+        on_ward=on_ward,
+        discharged=gone,
+        hours=clinical_number(hours, lang),
     )
 
 

@@ -24,13 +24,14 @@ from app.present.clinical import (
 )
 from app.present.dose import medication_text
 from app.present.due import due_text
-from app.present.formats import date_text, localize_numbers
+from app.present.formats import clinical_number, date_text, localize_numbers
 from app.ui import fmt
 from app.ui.strings import tr
 from app.ui.viewmodels.common import CodeStatusView, code_status_view, is_isolation_flag
 from sync.model import (
     Allergy,
     CodeStatusKind,
+    DataWindows,
     MedicationOrder,
     Observation,
     PatientRecord,
@@ -220,7 +221,6 @@ class ChartModel:
     Due times and their words come from app.present.due, the same as the printed MAR.
     """
 
-    ADMIN_WINDOW = timedelta(hours=72)
     LAB_RECENT = timedelta(days=3)
 
     def __init__(
@@ -231,9 +231,13 @@ class ChartModel:
         tz: tzinfo,
         lang: str,
         data_as_of: datetime | None = None,
+        windows: DataWindows | None = None,
     ) -> None:
         self.record = record
         self.now = now
+        # The windows the sync applied to this snapshot (SnapshotMeta.windows): the texts
+        # "given in the last N h" / "stopped in the last N h" say what was really kept.
+        self.windows = windows if windows is not None else DataWindows()
         # The snapshot's data-as-of: only doses before it can be "overdue, not documented"
         # (app.present.due); None (no snapshot, tests) treats every missed dose as overdue.
         self.data_as_of = data_as_of
@@ -401,14 +405,20 @@ class ChartModel:
             for m in self.record.stopped_medications
         ]
         if stopped:
-            out.append((t("med.stopped", lang, hours=72), stopped))
+            hours = clinical_number(self.windows.stopped_medications_hours, lang)
+            out.append((t("med.stopped", lang, hours=hours), stopped))
         home = [TextItem(m.drug, _dose(m, lang, self.tz), "") for m in self.record.home_medications]
         if home:
             out.append((t("med.home", lang), home))
         return out
 
+    def administrations_title(self) -> str:
+        """ "Gegeben (letzte 72 h)": the window the sync kept administrations for."""
+        hours = clinical_number(self.windows.administrations_hours, self.lang)
+        return self.translate("meds.given", hours=hours)
+
     def administrations(self) -> list[AdminLine]:
-        since = self.now - self.ADMIN_WINDOW
+        since = self.now - timedelta(hours=self.windows.administrations_hours)
         items = [a for a in self.record.administrations if a.when is None or a.when >= since]
         items.sort(key=lambda a: a.when.timestamp() if a.when else 0.0, reverse=True)
         return [
