@@ -41,8 +41,8 @@ from typing import Any
 
 from sync import progress
 from sync.config import Config
-from sync.mapping import MappingContext, MappingError, map_patient
-from sync.model import PatientRecord
+from sync.mapping import MappingContext, MappingError, map_patient, truncated_fields
+from sync.model import TRUNCATED_MARK, PatientRecord
 from sync.refs import RefIndex
 from sync.snapshot import PreparedRecord, SnapshotMeta, SnapshotWriter, new_key, prepare_record
 from sync.sources import ItemSource, iter_source
@@ -53,6 +53,7 @@ __all__ = ["BuildError", "BuildReport", "BuildResult", "WardSnapshot", "build_sn
 
 GENERATOR = "wardcopy-sync"
 _BATCH_PATIENTS = 32  # patients per pool task: big enough to amortise pickling
+_MAX_CUT_PLACES = 20  # cut text fields named per reason in the build report (all are counted)
 _POOL_MIN_PATIENTS = 200  # below this a process pool costs more than it saves
 MAPPING_FAILED = "Patient: cannot be mapped"
 
@@ -149,6 +150,8 @@ class _MapState:
     now: datetime
     full_urls: dict[str, dict[str, Any]] = field(default_factory=dict)
     problems: Counter[str] = field(default_factory=Counter)
+    # reason -> where ("MedicationRequest/m1 note"): the cut text fields of this batch
+    places: dict[str, list[str]] = field(default_factory=dict)
 
     def resolve(self, reference: Any, from_resource: dict[str, Any] | None) -> Any:
         found = self.index.resolve(reference, from_resource)
@@ -207,19 +210,50 @@ def _hours(value: float | None) -> timedelta | None:
     return None if value is None else timedelta(hours=value)
 
 
-def _map_batch(
-    batch: list[RawPatient],
-) -> tuple[list[tuple[PreparedRecord | None, list[str]]], Counter[str], int]:
+MapBatch = tuple[
+    list[tuple[PreparedRecord | None, list[str]]], Counter[str], int, dict[str, list[str]]
+]
+
+
+def _cut_reason(resource: str) -> str:
+    """The build report's reason for text fields of one resource type that mapping cut."""
+    rtype = resource.split("/", 1)[0]
+    return f"{rtype}: text too long, cut (shown marked 'truncated')"
+
+
+def _note_cut_texts(state: _MapState, record: PatientRecord, data: bytes) -> None:
+    """Count and name each text field of `record` that mapping cut (side effect on
+    state.problems and state.places). `data` is the record's JSON: most records have no cut
+    text, and one substring search spares them the walk over the model."""
+    if TRUNCATED_MARK.encode() not in data:
+        return
+    for resource, name in truncated_fields(record):
+        reason = _cut_reason(resource)
+        state.problems[reason] += 1
+        places = state.places.setdefault(reason, [])
+        if len(places) < _MAX_CUT_PLACES:
+            places.append(f"{resource} {name}")
+
+
+def merge_places(into: dict[str, list[str]], more: dict[str, list[str]]) -> None:
+    """Add the places of `more` to `into`, at most _MAX_CUT_PLACES per reason (side effect)."""
+    for reason, places in more.items():
+        have = into.setdefault(reason, [])
+        have.extend(places[: max(0, _MAX_CUT_PLACES - len(have))])
+
+
+def _map_batch(batch: list[RawPatient]) -> MapBatch:
     """Decode, map, place and prepare a batch of staged patients (in a worker, or inline).
 
     Returns per patient (prepared record or None when it cannot be mapped, ward ids) -- plain
     data that crosses the process boundary cheaply and that the snapshot writers store without
-    validating or encoding again -- plus the problems counted and the duplicate resources
-    dropped.
+    validating or encoding again -- plus the problems counted, the duplicate resources
+    dropped, and where (reason -> "Type/id field") text fields were cut.
     """
     state = _STATE
     assert state is not None, "mapping worker not initialised"
     state.problems = Counter()
+    state.places = {}
     config = state.config
     ctx = MappingContext(
         resolve=state.resolve,
@@ -239,8 +273,11 @@ def _map_batch(
         staged, dropped = decode_patient(raw)
         duplicates += dropped
         record, ward_ids = _map_one(state, staged, ctx)
-        results.append((prepare_record(record) if record is not None else None, ward_ids))
-    return results, state.problems, duplicates
+        prepared = prepare_record(record) if record is not None else None
+        if record is not None and prepared is not None:
+            _note_cut_texts(state, record, prepared.data)
+        results.append((prepared, ward_ids))
+    return results, state.problems, duplicates, state.places
 
 
 def _batches(patients: Iterable[RawPatient], size: int) -> Iterator[list[RawPatient]]:
@@ -459,7 +496,8 @@ def build_snapshots(
     report.resources = dict(sorted(stats.resources.items()))
     report.total_resources = stats.total
     report.duplicates = stats.duplicates
-    report.problem_places = dict(stats.places)
+    # The source's places (file and line) and mapping's (cut text fields, in report already).
+    report.problem_places = {**dict(stats.places), **report.problem_places}
     report.duplicate_patients = dict(stats.duplicate_patients)
     if stats.duplicate_patients:
         problems["Patient: same id read more than once (newest used)"] += len(
@@ -514,7 +552,7 @@ def _write_wards(
                 workdir / f"{ward_id}.db", keys[ward_id], meta, durable=False
             )
         for placed, (record, ward_ids) in enumerate(
-            _mapped(st, state, problems, workers, st.patient_count)
+            _mapped(st, state, problems, workers, st.patient_count, report.problem_places)
         ):
             if placed % _HELD_CHECK_EVERY == 0:
                 _bound_held(writers.values())
@@ -583,8 +621,10 @@ def _mapped(
     problems: Counter[str],
     workers: int | None,
     patient_count: int,
+    cut_places: dict[str, list[str]],
 ) -> Iterator[tuple[PreparedRecord | None, list[str]]]:
-    """Map and prepare every staged patient, in order: inline, or in a process pool."""
+    """Map and prepare every staged patient, in order: inline, or in a process pool. Adds to
+    `problems` and to `cut_places` (where text fields were cut) as a side effect."""
     global _STATE
     # An explicit worker count is obeyed; the default skips the pool for small sources.
     inline = workers == 1 if workers is not None else patient_count < _POOL_MIN_PATIENTS
@@ -599,8 +639,9 @@ def _mapped(
         _STATE = state
         try:
             for batch in batches:
-                results, batch_problems, duplicates = _map_batch(batch)
+                results, batch_problems, duplicates, places = _map_batch(batch)
                 problems.update(batch_problems)
+                merge_places(cut_places, places)
                 st.stats.duplicates += duplicates
                 yield from results
                 progress.current().advance(len(results))
@@ -614,10 +655,11 @@ def _mapped(
         initarg = None if context.get_start_method() == "fork" else state
         with context.Pool(workers, initializer=_init_worker, initargs=(initarg,)) as pool:
             # Pool.imap would drain the staging store into its task queue: use a bounded window.
-            for results, batch_problems, duplicates in _bounded_imap(
+            for results, batch_problems, duplicates, places in _bounded_imap(
                 pool, batches, workers * 2 + 1
             ):
                 problems.update(batch_problems)
+                merge_places(cut_places, places)
                 st.stats.duplicates += duplicates
                 yield from results
                 progress.current().advance(len(results))

@@ -379,8 +379,9 @@ def build_increment(
         buildlib._STATE = state
         try:
             for batch in buildlib._batches(st.iter_raw_patients(), buildlib._BATCH_PATIENTS):
-                results, batch_problems, duplicates = buildlib._map_batch(batch)
+                results, batch_problems, duplicates, places = buildlib._map_batch(batch)
                 problems.update(batch_problems)
+                buildlib.merge_places(report.problem_places, places)
                 st.stats.duplicates += duplicates
                 for raw, (record, ward_ids) in zip(batch, results, strict=True):
                     pid = raw.key.partition("/")[2]

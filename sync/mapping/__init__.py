@@ -24,6 +24,7 @@ from sync.mapping._common import (
     is_entered_in_error,
     sort_ts,
     status_of,
+    truncated_fields,
 )
 from sync.mapping.meanings import DEFAULT_RANGES
 from sync.model import (
@@ -38,7 +39,7 @@ from sync.model import (
     Problem,
 )
 
-__all__ = ["MappingContext", "MappingError", "map_patient"]
+__all__ = ["MappingContext", "MappingError", "map_patient", "truncated_fields"]
 
 T = TypeVar("T")
 

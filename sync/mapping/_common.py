@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
+
 from sync.fhirtime import parse_fhir_datetime
 from sync.model import TRUNCATED_MARK, Coding, SourceRef
 
@@ -216,6 +218,36 @@ def text_of(value: Any) -> str | None:
 def is_truncated(text: str | None) -> bool:
     """True for a text that text_of cut."""
     return bool(text) and text.endswith(TRUNCATED_MARK)  # type: ignore[union-attr]
+
+
+def truncated_fields(record: BaseModel, owner: str = "") -> list[tuple[str, str]]:
+    """Every text field of a mapped record that mapping cut (ends in TRUNCATED_MARK), as
+    ("Type/id", "field") pairs: the resource it came from (the nearest `source` in the model)
+    and the field's path inside that fact ("note", "dosages.text"), for the build report.
+
+    Pure. `owner` names the resource of the top level ("Patient/id" for a PatientRecord).
+    """
+    found: list[tuple[str, str]] = []
+
+    def walk(model: BaseModel, owner: str, path: str) -> None:
+        src = getattr(model, "source", None)
+        if isinstance(src, SourceRef) and src.id:
+            owner, path = f"{src.resource_type}/{src.id}", ""
+        for name, value in model.__dict__.items():
+            if name in ("source", "also_in", "also_from"):
+                continue
+            where = f"{path}.{name}" if path else name
+            items = value if isinstance(value, list) else [value]
+            for item in items:
+                if isinstance(item, str):
+                    if item.endswith(TRUNCATED_MARK):
+                        found.append((owner, where))
+                elif isinstance(item, BaseModel):
+                    walk(item, owner, where)
+
+    rid = getattr(record, "id", "")
+    walk(record, owner or (f"Patient/{rid}" if isinstance(rid, str) and rid else "?"), "")
+    return found
 
 
 def calendar_date(value: Any) -> date | None:

@@ -18,7 +18,7 @@ from sync.mapping._common import (
     status_of,
     text_of,
 )
-from sync.model import Note, SourceRef
+from sync.model import TRUNCATED_MARK, Note, SourceRef
 
 _TEXT_TYPES = ("text/", "application/xhtml", "application/xml", "application/json",
                "application/fhir+json", "application/fhir+xml", "application/rtf")  # fmt: skip
@@ -75,7 +75,7 @@ def attachment_text(att: dict[str, Any]) -> tuple[str | None, str | None]:
         text = html_to_text(text)
     text = text.strip()
     if len(text) > MAX_NOTE_CHARS:
-        text = text[:MAX_NOTE_CHARS] + "\n(truncated)"
+        text = text[:MAX_NOTE_CHARS] + TRUNCATED_MARK  # counted and named in the build report
     return (text, None) if text else (None, "empty")
 
 
