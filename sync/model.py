@@ -329,6 +329,22 @@ class Observation(_Base):
         return self.interpretation not in (Interpretation.NORMAL, Interpretation.UNKNOWN)
 
 
+class NoteVersion(_Base):
+    """Another copy or an older version of a note (`Note.versions`): reachable on request,
+    marked superseded or "same content"."""
+
+    title: str
+    kind: str | None = None
+    date: datetime | None = None
+    author: str | None = None
+    # None: the same content as the note shown (a DocumentReference repeating a report): the
+    # text is not stored twice.
+    text: str | None = None
+    status: str | None = None
+    superseded: bool = False
+    source: SourceRef | None = None
+
+
 class Note(_Base):
     title: str
     kind: str | None = None  # discharge summary, progress note, Pflegebericht, ...
@@ -345,6 +361,9 @@ class Note(_Base):
     # Other resources with the same content (a DocumentReference repeating a DiagnosticReport,
     # an older copy): one note is shown, these stay traceable.
     also_in: list[SourceRef] = Field(default_factory=list)
+    # The other copies and the versions this note replaces (relatesTo "replaces"), newest first:
+    # the newest current note is shown, these are one action away, marked.
+    versions: list[NoteVersion] = Field(default_factory=list)
     source: SourceRef | None = None
 
 

@@ -165,6 +165,10 @@ def test_document_reference_repeating_a_diagnostic_report_shows_once_newest_wins
     note = record.notes[0]
     assert note.source is not None and note.source.id == "doc-1"  # the newest
     assert [s.id for s in note.also_in] == ["dr-1"]  # the other stays reachable
+    # ... as a version to open: same content, so its text is not stored twice.
+    assert [(v.source.id if v.source else "", v.superseded, v.text) for v in note.versions] == [
+        ("dr-1", False, None)
+    ]
 
 
 def test_superseded_note_is_marked_and_entered_in_error_is_hidden() -> None:
@@ -192,9 +196,67 @@ def test_superseded_note_is_marked_and_entered_in_error_is_hidden() -> None:
             doc("bad", "entered-in-error", "2026-03-09T10:00:00+01:00", "falscher Patient"),
         ]
     )
-    assert [(n.text, n.superseded) for n in record.notes] == [
-        ("Entlassbrief final", False),
-        ("Entlassbrief Entwurf", True),
+    # The newest version is shown; the draft it replaces is one action away, marked.
+    assert [(n.text, n.superseded) for n in record.notes] == [("Entlassbrief final", False)]
+    assert [(v.text, v.superseded) for v in record.notes[0].versions] == [
+        ("Entlassbrief Entwurf", True)
+    ]
+    # "superseded" with no replacing document among the notes: still shown, marked.
+    alone, _ = run([doc("v1", "superseded", "2026-03-08T09:00:00+01:00", "Entlassbrief Entwurf")])
+    assert [(n.text, n.superseded, n.versions) for n in alone.notes] == [
+        ("Entlassbrief Entwurf", True, [])
+    ]
+
+
+def test_copies_and_a_chain_of_versions_fold_into_the_newest_note() -> None:
+    """As an EHR sends a report: the DiagnosticReport, its DocumentReference copy, and two
+    corrections of the DocumentReference (each replacing the one before). One note shows (the
+    newest correction); the three others are its versions, newest first; the copy with the
+    shown note's content does not store the text twice."""
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "dr-1",
+        "status": "final",
+        "code": {"text": "CT Abdomen"},
+        "effectiveDateTime": "2026-03-09T10:00:00+01:00",
+        "presentedForm": [{"contentType": "text/plain", "data": b64("Befund: freie Flüssigkeit")}],
+    }
+
+    def doc(rid: str, when: str, text: str, replaces: str | None = None) -> Resource:
+        extra: Resource = {}
+        if replaces:
+            extra["relatesTo"] = [
+                {"code": "replaces", "target": {"reference": f"DocumentReference/{replaces}"}}
+            ]
+        return {
+            "resourceType": "DocumentReference",
+            "id": rid,
+            "status": "current",
+            "type": {"text": "CT Abdomen"},
+            "date": when,
+            "content": [{"attachment": {"contentType": "text/plain", "data": b64(text)}}],
+            "context": {"related": [{"reference": "DiagnosticReport/dr-1"}]},
+            **extra,
+        }
+
+    record, problems = run(
+        [
+            report,
+            doc("d1", "2026-03-09T10:05:00+01:00", "Befund: freie Flüssigkeit"),
+            doc("d2", "2026-03-09T12:00:00+01:00", "Befund: keine freie Flüssigkeit", "d1"),
+            doc("d3", "2026-03-09T15:00:00+01:00", "Befund: wenig freie Flüssigkeit", "d2"),
+        ]
+    )
+    assert not problems
+    assert len(record.notes) == 1
+    shown = record.notes[0]
+    assert shown.source is not None and shown.source.id == "d3"
+    assert not shown.superseded
+    versions = [(v.source.id if v.source else "", v.superseded, v.text) for v in shown.versions]
+    assert versions == [
+        ("d2", True, "Befund: keine freie Flüssigkeit"),
+        ("d1", True, "Befund: freie Flüssigkeit"),
+        ("dr-1", False, "Befund: freie Flüssigkeit"),
     ]
 
 

@@ -333,6 +333,12 @@ def _notes(m: Mapper, by_type: ByType, fields: dict[str, Any]) -> None:
         found,
     )
     found = notes.one_per_content(_newest_first(found, lambda n: n.date), documents)
+    found = _guarded(
+        m,
+        "DocumentReference: malformed relatesTo",
+        lambda: notes.fold_replaced(found, documents),
+        found,
+    )
     # Current notes first (newest first), superseded ones after them, marked.
     found.sort(key=lambda n: n.superseded)
     fields["notes"] = found

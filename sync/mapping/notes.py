@@ -18,7 +18,7 @@ from sync.mapping._common import (
     status_of,
     text_of,
 )
-from sync.model import TRUNCATED_MARK, Note, SourceRef
+from sync.model import TRUNCATED_MARK, Note, NoteVersion, SourceRef
 
 _TEXT_TYPES = ("text/", "application/xhtml", "application/xml", "application/json",
                "application/fhir+json", "application/fhir+xml", "application/rtf")  # fmt: skip
@@ -258,11 +258,81 @@ def one_per_content(found: list[Note], documents: list[dict[str, Any]]) -> list[
         # Newest wins, but a current note before a superseded one.
         winner = next((i for i in indexes if not found[i].superseded), indexes[0])
         others: list[SourceRef] = []
+        versions: list[NoteVersion] = []
         for i in indexes:
             if i != winner:
                 drop.add(i)
                 if found[i].source is not None:
                     others.append(found[i].source)  # type: ignore[arg-type]
                 others.extend(found[i].also_in)
+                same = _content_key(found[i].text) == keys[winner]
+                versions += [_as_version(found[i], same), *found[i].versions]
         found[winner].also_in = [*found[winner].also_in, *others]
+        found[winner].versions = _newest_versions([*found[winner].versions, *versions])
     return [note for i, note in enumerate(found) if i not in drop]
+
+
+def _as_version(note: Note, same_content: bool) -> NoteVersion:
+    """`note` as another version of a note shown; its text only when it differs."""
+    return NoteVersion(
+        title=note.title,
+        kind=note.kind,
+        date=note.date,
+        author=note.author,
+        text=None if same_content else note.text,
+        status=note.status,
+        superseded=note.superseded,
+        source=note.source,
+    )
+
+
+def _newest_versions(versions: list[NoteVersion]) -> list[NoteVersion]:
+    return sorted(versions, key=lambda v: v.date.timestamp() if v.date else 0.0, reverse=True)
+
+
+def fold_replaced(found: list[Note], documents: list[dict[str, Any]]) -> list[Note]:
+    """A note that another DocumentReference replaces (relatesTo "replaces") becomes a version
+    of the replacing note (marked superseded, its text kept), so the newest version is shown
+    and the older ones are one action away. Chains fold into the newest; a note whose
+    replacement is not among the notes (entered in error, not sent) stays, marked. Order of
+    the remaining notes is kept."""
+    replaced_by: dict[str, str] = {}  # DocumentReference id -> id of the one replacing it
+    for doc in documents:
+        doc_id = doc.get("id")
+        if not isinstance(doc_id, str):
+            continue
+        for rel in dicts(doc.get("relatesTo")):
+            if rel.get("code") == "replaces":
+                target = ref_id(rel.get("target"))
+                if target and target != doc_id:
+                    replaced_by[target] = doc_id
+    if not replaced_by:
+        return found
+
+    def doc_ids(note: Note) -> set[str]:
+        refs = [note.source, *note.also_in]
+        return {r.id for r in refs if r is not None and r.resource_type == "DocumentReference"}
+
+    notes = list(found)
+    for _ in range(len(notes)):  # each pass folds at least one note, or stops
+        holder = {doc_id: i for i, note in enumerate(notes) for doc_id in doc_ids(note)}
+        moved = False
+        for i, note in enumerate(notes):
+            src = note.source
+            if src is None or src.resource_type != "DocumentReference":
+                continue
+            by = replaced_by.get(src.id)
+            into = holder.get(by) if by is not None else None
+            if into is None or into == i:
+                continue
+            note.superseded = True
+            keep = notes[into]
+            keep.versions = _newest_versions(
+                [*keep.versions, _as_version(note, False), *note.versions]
+            )
+            notes.pop(i)
+            moved = True
+            break
+        if not moved:
+            break
+    return notes
