@@ -36,7 +36,8 @@ def test_demo_shows_every_case(tmp_path: Path) -> None:
     assert all(o.status_reason for o in stopped if o.status == "stopped")
     assert any(r.on_hold_medications for r in records)
     assert any(r.home_medications for r in records)
-    assert any(n.superseded for r in records for n in r.notes)
+    # A corrected letter: the correction shows, the version it replaced is one action away.
+    assert any(v.superseded for r in records for n in r.notes for v in n.versions)
     monitor = [o for r in records for o in r.vitals if o.source and o.source.id.startswith("mon-")]
     assert monitor and {o.meaning for o in monitor} == {"heart-rate", "resp-rate", "spo2"}
     statuses = {r.allergy_status for r in records}

@@ -280,9 +280,23 @@ def _notes(record: PatientRecord, st: Styles, lang: str, tz: tzinfo) -> list[Flo
         return []
     out: list[Flowable] = [section(t("print.notes", lang), st)]
     for note in record.notes[:MAX_NOTES]:
-        head = " · ".join(
-            x for x in (note.title, note.kind, when_text(note.date, lang, tz), note.author) if x
+        # Marked as on screen: a superseded note says so; other versions are named (the
+        # viewer opens them), not printed.
+        count = len(note.versions)
+        versions = ""
+        if count:
+            versions = (
+                t("note.versions.one", lang) if count == 1 else t("note.versions", lang, n=count)
+            )
+        parts = (
+            t("note.superseded", lang).upper() if note.superseded else "",
+            note.title,
+            note.kind,
+            when_text(note.date, lang, tz),
+            note.author,
+            versions,
         )
+        head = " · ".join(x for x in parts if x)
         out.append(
             keep(
                 para(head, st.bold),

@@ -318,18 +318,28 @@ def fold_replaced(found: list[Note], documents: list[dict[str, Any]]) -> list[No
         holder = {doc_id: i for i, note in enumerate(notes) for doc_id in doc_ids(note)}
         moved = False
         for i, note in enumerate(notes):
-            src = note.source
-            if src is None or src.resource_type != "DocumentReference":
-                continue
-            by = replaced_by.get(src.id)
-            into = holder.get(by) if by is not None else None
-            if into is None or into == i:
-                continue
-            note.superseded = True
-            keep = notes[into]
-            keep.versions = _newest_versions(
-                [*keep.versions, _as_version(note, False), *note.versions]
+            # Replaced when any copy it stands for is (a DiagnosticReport shown for its
+            # DocumentReference copy that a correction replaces is replaced too).
+            into = next(
+                (
+                    holder[by]
+                    for by in (replaced_by.get(d) for d in sorted(doc_ids(note)))
+                    if by is not None and by in holder and holder[by] != i
+                ),
+                None,
             )
+            if into is None:
+                continue
+            keep = notes[into]
+            same = _content_key(note.text) == _content_key(keep.text)
+            note.superseded = True
+            # Versions that shared `note`'s text (stored once) now sit under another text.
+            carried = [
+                v if v.text is not None or same else v.model_copy(update={"text": note.text})
+                for v in note.versions
+            ]
+            keep.versions = _newest_versions([*keep.versions, _as_version(note, same), *carried])
+            keep.also_in = [*keep.also_in, *([note.source] if note.source else []), *note.also_in]
             notes.pop(i)
             moved = True
             break

@@ -140,6 +140,13 @@ MESSAGES: Messages = {
         "en": "superseded by a newer version",
     },
     "note.copies": {"de": "auch in {n} weiteren Dokumenten", "en": "also in {n} more documents"},
+    "note.versions.one": {"de": "1 andere Fassung", "en": "1 other version"},
+    "note.versions": {"de": "{n} andere Fassungen", "en": "{n} other versions"},
+    "note.same_content": {
+        "de": "gleicher Inhalt wie die angezeigte Fassung (Kopie)",
+        "en": "same content as the version shown (copy)",
+    },
+    "note.versions.title": {"de": "Andere Fassungen: {title}", "en": "Other versions: {title}"},
     "problem.no_text": {"de": "nur Code, kein Text", "en": "code only, no text"},
     "range.source": {"de": "{range} ({source})", "en": "{range} ({source})"},
     "stay.discharged": {"de": "entlassen {when}", "en": "discharged {when}"},

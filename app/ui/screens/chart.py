@@ -8,6 +8,7 @@ from typing import Any
 
 import flet as ft
 
+from app.present.catalog import t
 from app.ui import theme
 from app.ui.screens.host import ScreenHost
 from app.ui.viewmodels.chart import ChartModel, Section, TestHistory, TextItem
@@ -196,7 +197,13 @@ class ChartScreen:
         if section is Section.LABS:
             return [*notes, card([lab_groups(chart.lab_groups(), lang, self._show_history)])]
         if section is Section.NOTES:
-            return [card([text_items(chart.notes(), lang, on_open=host.handler(self._open_note))])]
+            note_list = text_items(
+                chart.notes(),
+                lang,
+                on_open=host.handler(self._open_note),
+                on_versions=host.handler(self._open_versions),
+            )
+            return [card([note_list])]
         mapping = {
             Section.ORDERS: chart.orders,
             Section.PROCEDURES: chart.procedures,
@@ -253,6 +260,41 @@ class ChartScreen:
             actions=[self._close_button()],
         )
         self.host.show_dialog(dialog)
+
+    async def _open_versions(self, e: Any) -> None:
+        """The other versions of a note in one dialog, newest first, each marked (superseded,
+        or a copy of the same content) with its whole text; Esc or Close returns to the chart."""
+        item: TextItem = e.control.data
+        host = self.host
+        host.touch()
+        blocks: list[ft.Control] = []
+        for version in item.versions:
+            head = " · ".join(x for x in (version.when, version.detail) if x)
+            blocks += [
+                text(
+                    version.title,
+                    theme.FONT_BODY,
+                    bold=True,
+                    color=theme.MUTED if version.muted else theme.INK,
+                ),
+                text(head, theme.FONT_SMALL, color=theme.DANGER if version.muted else theme.MUTED),
+                text(version.body, theme.FONT_BODY),
+                ft.Divider(height=12, color=theme.LINE),
+            ]
+        dialog = ft.AlertDialog(
+            title=text(
+                t("note.versions.title", host.lang, title=item.title),
+                theme.FONT_TITLE,
+                bold=True,
+            ),
+            content=ft.Container(
+                ft.Column(blocks, scroll=ft.ScrollMode.AUTO, tight=True),
+                width=760,
+                height=480,
+            ),
+            actions=[self._close_button()],
+        )
+        host.show_dialog(dialog)
 
     async def _back(self, _e: Any) -> None:
         self.host.close_dialogs()

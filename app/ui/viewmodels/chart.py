@@ -33,6 +33,8 @@ from sync.model import (
     CodeStatusKind,
     DataWindows,
     MedicationOrder,
+    Note,
+    NoteVersion,
     Observation,
     PatientRecord,
 )
@@ -145,6 +147,10 @@ class TextItem:
     emphasis: bool = False  # main diagnosis, isolation: shown bold
     danger: bool = False  # urgent/stat order: shown red
     muted: bool = False  # superseded note, a code standing in for a name: shown grey
+    # Other copies / older versions of a note (newest first), each readable, marked; and the
+    # words of the button that opens them ("2 andere Fassungen").
+    versions: tuple[TextItem, ...] = ()
+    versions_label: str = ""
 
 
 def _obs_line(obs: Observation, tz: tzinfo | None, lang: str, today: date) -> ObsLine:
@@ -504,30 +510,58 @@ class ChartModel:
 
     def notes(self) -> list[TextItem]:
         # Current notes newest first, then superseded ones (marked, grey): still readable.
+        # Copies and the versions a note replaced are one action away ("2 other versions").
         notes = sorted(
             self.record.notes,
             key=lambda n: (not n.superseded, n.date.timestamp() if n.date else 0.0),
             reverse=True,
         )
-        return [
-            TextItem(
-                n.title,
-                " · ".join(
-                    x
-                    for x in (
-                        t("note.superseded", self.lang) if n.superseded else "",
-                        n.kind or "",
-                        n.author or "",
-                        t("note.copies", self.lang, n=len(n.also_in)) if n.also_in else "",
-                    )
-                    if x
-                ),
-                fmt.datetime_text(n.date, self.tz, self.lang),
-                body=n.text,
-                muted=n.superseded,
+        lang = self.lang
+        out = []
+        for n in notes:
+            versions = tuple(self._note_version(v, n) for v in n.versions)
+            count = len(versions)
+            label = ""
+            if count:
+                label = (
+                    t("note.versions.one", lang)
+                    if count == 1
+                    else t("note.versions", lang, n=count)
+                )
+            detail = (
+                t("note.superseded", lang) if n.superseded else "",
+                n.kind or "",
+                n.author or "",
+                label,
             )
-            for n in notes
-        ]
+            out.append(
+                TextItem(
+                    n.title,
+                    " · ".join(x for x in detail if x),
+                    fmt.datetime_text(n.date, self.tz, lang),
+                    body=n.text,
+                    muted=n.superseded,
+                    versions=versions,
+                    versions_label=label,
+                )
+            )
+        return out
+
+    def _note_version(self, v: NoteVersion, shown: Note) -> TextItem:
+        """One other version of `shown`: marked superseded, or as a copy of the same content
+        (its text is then the shown note's: it is stored once)."""
+        lang = self.lang
+        mark = t("note.superseded", lang) if v.superseded else ""
+        if v.text is None:
+            mark = mark or t("note.same_content", lang)
+        detail = (mark, v.kind or "", v.author or "")
+        return TextItem(
+            v.title,
+            " · ".join(x for x in detail if x),
+            fmt.datetime_text(v.date, self.tz, lang),
+            body=v.text if v.text is not None else shown.text,
+            muted=v.superseded,
+        )
 
     def orders(self) -> list[TextItem]:
         out = []

@@ -170,7 +170,15 @@ def section_nav(
     )
 
 
-def text_items(items: Sequence[TextItem], lang: str, on_open: Handler | None = None) -> ft.Control:
+def text_items(
+    items: Sequence[TextItem],
+    lang: str,
+    on_open: Handler | None = None,
+    on_versions: Handler | None = None,
+) -> ft.Control:
+    """A list of entries; with `on_open` a "Read" button per entry with a text, with
+    `on_versions` a button naming the other versions of a note ("2 other versions"). Both are
+    buttons, so Tab reaches them and Enter/Space opens them."""
     if not items:
         return none_recorded(lang)
     rows: list[ft.Control] = []
@@ -193,6 +201,10 @@ def text_items(items: Sequence[TextItem], lang: str, on_open: Handler | None = N
         if on_open is not None and item.body:
             row_controls.append(
                 ft.OutlinedButton(tr("notes.open", lang), on_click=on_open, data=item)
+            )
+        if on_versions is not None and item.versions:
+            row_controls.append(
+                ft.OutlinedButton(item.versions_label, on_click=on_versions, data=item)
             )
         rows.append(
             ft.Container(
