@@ -234,6 +234,10 @@ class Viewer(ScreenHost):
     async def _on_key(self, e: ft.KeyboardEvent) -> None:
         self.touch()
         log.debug("key %r ctrl=%s screen=%s", e.key, e.ctrl, self.screen)
+        if e.key == "Escape" and self.menu_open:
+            # Esc closed an open drop-down list (Flutter does that itself): nothing else.
+            self.menu_open = False
+            return
         if self.open_dialog is not None:
             # A dialog has the keys: Esc closes it and nothing else (not the chart as well).
             if e.key == "Escape":

@@ -33,7 +33,7 @@ from app.ui.viewmodels.layout import layout_for
 from app.ui.viewmodels.lock import IdleLock
 from app.ui.viewmodels.login import LoginForm
 from app.ui.widgets import banner as banner_widget
-from app.ui.widgets.basic import text
+from app.ui.widgets.basic import choice_dropdown, text
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,8 @@ class ScreenHost:
         # When the client last closed a dialog by itself (Esc, a click outside): it may report
         # that Esc after the dialog is gone; such an Esc belongs to the dialog, not the screen.
         self.dialog_closed_at = 0.0
+        # A drop-down's list is open (ScreenHost.dropdown): Esc then closes only the list.
+        self.menu_open = False
         self.layout = layout_for(page.width)  # updated on resize (app.ui.shell)
         # The frame: banner, notices, and the body that each screen fills.
         self.banner_slot = ft.Container()
@@ -261,26 +263,46 @@ class ScreenHost:
         allowed = {w.casefold() for w in self.allowed_wards}
         return "*" in allowed or ward.casefold() in allowed
 
+    def dropdown(
+        self,
+        label: str,
+        value: str | None,
+        options: list[tuple[str, str]],
+        *,
+        width: int,
+        on_change: Any = None,
+    ) -> ft.DropdownM2:
+        """A keyboard-usable drop-down (widgets.basic.choice_dropdown) whose open list the
+        shell knows about, so that Esc closes the list and not the dialog or screen below."""
+
+        def opened(_e: Any) -> None:
+            self.menu_open = True
+
+        def returned(_e: Any) -> None:
+            self.menu_open = False
+
+        return choice_dropdown(
+            label,
+            value,
+            options,
+            width=width,
+            on_change=on_change,
+            on_open=opened,
+            on_return=returned,
+        )
+
     def ward_picker(self) -> ft.Control | None:
         """A ward switcher when several wards are installed and the user may see them."""
         choices = [c for c in self.ward_choices if self.may_see(c.ward_id)]
         if len(choices) < 2:
             return None
-        # The classic drop-down: unlike ft.Dropdown (a menu) the browser build lets Tab reach
-        # it; Enter or Space opens it, arrows choose.
-        return ft.DropdownM2(
-            label=self.translate("banner.ward"),
-            value=self.backend.current.ward if self.backend.current else None,
-            options=[
-                ft.dropdownm2.Option(key=c.ward_id, text=c.name, content=ft.Text(c.name))
-                for c in choices
-            ],
-            on_change=self.handler(self.on_ward),
+        # The classic drop-down (widgets.basic.choice_dropdown): Tab reaches it in the browser.
+        return self.dropdown(
+            self.translate("banner.ward"),
+            self.backend.current.ward if self.backend.current else None,
+            [(c.ward_id, c.name) for c in choices],
             width=260,
-            text_style=ft.TextStyle(size=theme.FONT_BODY, color=theme.INK),
-            bgcolor=theme.PAPER,
-            filled=True,
-            fill_color=theme.PAPER,
+            on_change=self.handler(self.on_ward),
         )
 
     def render_banner(self) -> None:

@@ -42,10 +42,10 @@ class PrintDialog:
         )
         default = host.backend.settings.default_printer
         printer_dd = (
-            ft.Dropdown(
-                label=tr("print.printer"),
-                value=default if default in printers else printers[0],
-                options=[ft.DropdownOption(key=p, text=p) for p in printers],
+            host.dropdown(  # Tab, Enter, arrows: usable without a mouse
+                tr("print.printer"),
+                default if default in printers else printers[0],
+                [(p, p) for p in printers],
                 width=420,
             )
             if printers

@@ -12,6 +12,9 @@ from app.ui.screens.host import ScreenHost
 from app.ui.viewmodels.settings import changed_keys, settings_changes
 from app.ui.widgets.basic import text
 
+# The key of "the operating system's default printer" in the printer drop-down.
+OS_DEFAULT = "(os-default)"  # not a CUPS or Windows printer name
+
 
 class SettingsDialog:
     """Opens the dialog over the current screen; saving is audited by the backend."""
@@ -24,14 +27,11 @@ class SettingsDialog:
         tr = host.translate
         current = host.backend.settings
         printers = await host.on_worker(host.backend.printers)
-        language = ft.Dropdown(
-            label=tr("settings.language"),
-            value=current.language,
-            options=[
-                ft.DropdownOption(key="auto", text=tr("settings.language_auto")),
-                ft.DropdownOption(key="de", text="Deutsch"),
-                ft.DropdownOption(key="en", text="English"),
-            ],
+        # choice_dropdown: Tab reaches each drop-down and the keys operate it (browser build).
+        language = host.dropdown(
+            tr("settings.language"),
+            current.language,
+            [("auto", tr("settings.language_auto")), ("de", "Deutsch"), ("en", "English")],
             width=420,
         )
         zone = ft.TextField(
@@ -46,23 +46,21 @@ class SettingsDialog:
             keyboard_type=ft.KeyboardType.NUMBER,
             width=420,
         )
-        printer = ft.Dropdown(
-            label=tr("settings.printer"),
-            value=current.default_printer or "",
-            options=[
-                ft.DropdownOption(key="", text=tr("settings.printer_os")),
-                *[ft.DropdownOption(key=p, text=p) for p in printers],
-            ],
+        # The OS default has a key of its own: an empty key is no choice in the browser build.
+        printer = host.dropdown(
+            tr("settings.printer"),
+            current.default_printer or OS_DEFAULT,
+            [(OS_DEFAULT, tr("settings.printer_os")), *[(p, p) for p in printers]],
             width=420,
         )
         break_glass_value = {None: "roster", False: "off", True: "on"}[current.break_glass_allowed]
-        break_glass = ft.Dropdown(
-            label=tr("settings.break_glass"),
-            value=break_glass_value,
-            options=[
-                ft.DropdownOption(key="roster", text=tr("settings.bg_roster")),
-                ft.DropdownOption(key="off", text=tr("settings.bg_off")),
-                ft.DropdownOption(key="on", text=tr("settings.bg_on")),
+        break_glass = host.dropdown(
+            tr("settings.break_glass"),
+            break_glass_value,
+            [
+                ("roster", tr("settings.bg_roster")),
+                ("off", tr("settings.bg_off")),
+                ("on", tr("settings.bg_on")),
             ],
             width=420,
         )
@@ -74,7 +72,7 @@ class SettingsDialog:
                 "language": language.value or "auto",
                 "time_zone": zone.value or "",
                 "idle_lock_minutes": idle.value or "",
-                "default_printer": printer.value or "",
+                "default_printer": "" if printer.value == OS_DEFAULT else printer.value or "",
                 "break_glass": break_glass.value or "roster",
             }
             new, problem = settings_changes(host.backend.settings, form)

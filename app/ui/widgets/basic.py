@@ -125,3 +125,40 @@ def icon_button(
         on_click=on_click,
         tooltip=label,
     )
+
+
+def choice_dropdown(
+    label: str,
+    value: str | None,
+    options: Sequence[tuple[str, str]],
+    *,
+    width: int,
+    on_change: Handler | None = None,
+    on_open: Handler | None = None,
+    on_return: Handler | None = None,
+) -> ft.DropdownM2:
+    """A drop-down that the keyboard alone can use in the browser build: Tab reaches it,
+    Enter or Space opens it, the arrows choose, Enter takes the choice, Esc closes only the
+    list. This is the classic DropdownM2; Flet's ft.Dropdown (a menu with a text field) is
+    skipped by Tab in Flet web. `options` are (key, shown text) pairs. `on_open` runs when
+    the list opens, `on_return` when the focus comes back to the field (list closed); screens
+    use `ScreenHost.dropdown`, which wires both."""
+    return ft.DropdownM2(
+        label=label,
+        value=value,
+        # The shown words as the option's content too: without it the field shows the key.
+        options=[
+            ft.dropdownm2.Option(key=key, text=shown, content=ft.Text(shown))
+            for key, shown in options
+        ],
+        on_change=on_change,
+        width=width,
+        text_style=ft.TextStyle(size=theme.FONT_BODY, color=theme.INK),
+        bgcolor=theme.PAPER,
+        filled=True,
+        fill_color=theme.PAPER,
+        # The list opening (a click or Enter/Space) and focus coming back (a choice, Esc, a
+        # click outside): the shell lets an Esc close the open list, not the dialog as well.
+        on_click=on_open,
+        on_focus=on_return,
+    )
