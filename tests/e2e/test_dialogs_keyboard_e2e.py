@@ -199,7 +199,6 @@ def test_the_printer_drop_down_is_chosen_by_keyboard_and_the_job_goes_there(
     assert PRINTERS[0] in name  # the system default is preselected
     page.keyboard.press("Enter")  # opens the list
     page.wait_for_timeout(600)
-    shot(page, "print-dialog-printer-list")
     page.keyboard.press("ArrowDown")
     page.wait_for_timeout(200)
     page.keyboard.press("Enter")  # takes the second printer
@@ -253,7 +252,6 @@ def test_settings_drop_downs_are_operated_by_keyboard_and_esc_closes_only_the_di
     tab_to(page, r"Break-glass")
     page.keyboard.press("Enter")
     page.wait_for_timeout(600)
-    shot(page, "settings-list-open")  # looked at: the three choices show below the field
     page.keyboard.press("Escape")
     page.wait_for_timeout(800)
     page.get_by_text("Settings of this laptop").wait_for()
