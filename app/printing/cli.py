@@ -343,6 +343,7 @@ def _print(args: argparse.Namespace) -> int:
             ward_name=snap.reader.meta.ward_name or snap.ward,
             data_as_of=snap.data_as_of,
             ward_id=snap.ward,
+            windows=snap.reader.meta.windows,  # the texts name the windows the sync applied
         )
         now = datetime.now(tz)
         printed_by = session.display_name
