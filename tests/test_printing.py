@@ -144,10 +144,12 @@ def test_mar_lists_scheduled_times_for_the_next_24_hours(record: PatientRecord) 
     meropenem = next(o for o in record.medications if o.drug.startswith("Meropenem"))
     grid = order_grid(meropenem, record.administrations, NOW, NOW + timedelta(hours=24), TZ)
     assert [grid.boxes_on(d) for d in grid.days] == [2, 1]  # 11:30, 19:30 | 03:30
-    assert "Zeiten nicht berechenbar" in flat  # free-text insulin schema: boxes to fill in
+    # free-text insulin schema: a box per glucose check with time, glucose and units
+    assert "Insulin nach BZ ohne angeordnete Zeiten" in flat
+    assert flat.count("Zeit ____:____ BZ ____ IE ____ Hz ____") == 4
     assert "Bedarfsmedikation" in flat and "Metamizol 500 mg" in flat
     # Metamizol "max. 4× / 24 h": as many boxes as the maximum daily doses times the days
-    assert flat.count("Zeit/Dosis/Hz") == 4
+    assert flat.count("Zeit ____:____ Dosis _____ Hz ____") == 4
     assert "Verabreichungen (letzte 72 h)" in flat and "S. Иванова" in flat
 
 

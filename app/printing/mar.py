@@ -11,15 +11,12 @@ Pure: returns PDF bytes, writes nothing.
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import replace
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
-from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, Table, TableStyle
 
 from app.present.catalog import t
@@ -63,11 +60,18 @@ from app.printing.layout import (
     with_break_glass,
 )
 from app.printing.margrid import (
+    PER_DAY_CAP,
+    PRN_BLANK_PER_DAY,
+    SCALE_CHECKS_PER_DAY,
     Cell,
     DayGrid,
+    HandColumn,
     ValueField,
     day_grid,
+    hand_columns,
+    insulin_scale,
     is_continuous,
+    prn_per_day,
     value_field,
 )
 from app.schedule import has_schedule, is_active, next_due, scheduled_times
@@ -76,13 +80,10 @@ from sync.model import Administration, DataWindows, MedicationOrder, PatientReco
 ALLOWED_HOURS = (24, 72)
 BOX_W = 38.0  # points: room for a time label and handwritten initials
 BOX_H = 15.0
-PRN_BOXES = 8  # boxes per line, and per day when the order names no maximum
-PRN_MAX_BOXES = 48
-_MAX_RE = re.compile(
-    r"(\d+(?:[.,]\d+)?)\s*(?:x|×|mal)?\s*(?:/|pro|per|in)\s*(\d+(?:[.,]\d+)?)?\s*(h|d|tag|day)",
-    re.IGNORECASE,
-)
-PRN_BOX_H = 24.0  # room for time, dose and initials
+HAND_BOX_MIN_W = 110.0  # a box whose time is written by hand: "Zeit ___:___", dose, initials
+HAND_BOX_H = 26.0  # two lines: time; dose and initials
+HAND_VALUE_H = 36.0  # three lines: time; glucose and units; initials
+MAX_HAND_ROWS = 8  # rows of hand boxes per table row, so that one row always fits a page
 MANUAL_BOXES = 10
 MAX_BOX_LINES = 6  # lines of boxes per table row, so that one row always fits a page
 MAX_GRID_ROWS = 12  # times of day per table row of the day grid, so that one row fits a page
@@ -341,6 +342,14 @@ def _scheduled(
                 )
             if not chunks:
                 chunks.append(para(t("print.none", lang), st.small))
+        elif insulin_scale(order):
+            # An insulin by the glucose with no times ("nach Schema", "per sliding scale"):
+            # a box per glucose check, each with the time, glucose and units given.
+            columns = hand_columns(SCALE_CHECKS_PER_DAY, start, end)
+            value = _value_text(ValueField.GLUCOSE, lang)
+            chunks += hand_chunks(columns, boxes_w - 6, lang, tz, value)
+            rule = t("print.mar.scale_no_times", lang, count=SCALE_CHECKS_PER_DAY)
+            chunks[0] = [para(rule, st.alert), chunks[0]]
         else:
             chunks.append(
                 [
@@ -419,65 +428,142 @@ def _prn_only(order: MedicationOrder) -> bool:
 
 
 def prn_box_count(order: MedicationOrder, hours: int) -> int:
-    """Pure: boxes for an as-needed order over `hours`: its maximum doses per day times the
-    days ("4× / 24 h" over 72 h = 12), else PRN_BOXES per day; at most PRN_MAX_BOXES."""
-    days = max(1, -(-hours // 24))
-    per_day: float | None = None
-    for dosage in order.dosages:
-        m = _MAX_RE.search(dosage.max_per_period or "")
-        if m:
-            count = float(m.group(1).replace(",", "."))
-            span = float((m.group(2) or "1").replace(",", "."))
-            unit = (m.group(3) or "d").casefold()
-            day_fraction = span / 24 if unit.startswith("h") else span
-            if count > 0 and day_fraction > 0:
-                per_day = max(per_day or 0.0, count / day_fraction)
-    if per_day is None:  # no maximum: 8 for a day, 4 more per further day
-        return PRN_BOXES + 4 * (days - 1)
-    return max(1, min(PRN_MAX_BOXES, math.ceil(per_day * days)))
+    """Pure: boxes for an as-needed order over a fresh `hours` period: its maximum doses per
+    24 h times the days ("max 4/day" over 72 h = 12), else PRN_BLANK_PER_DAY per 24 h; at most
+    PER_DAY_CAP per 24 h."""
+    now = datetime(2000, 1, 1, tzinfo=UTC)
+    per_day = prn_per_day(order) or PRN_BLANK_PER_DAY
+    return sum(c.boxes for c in hand_columns(per_day, now, now + timedelta(hours=hours)))
 
 
-def _box_label(text: str, width: float) -> tuple[str, str]:
-    """(first line, second line) of a box label: one line when `text` fits `width` points at
-    8 pt, else broken after its last "/" ("Time/dose/" over "init."), as a plain table string
-    is never wrapped and would run into the next box."""
-    if stringWidth(text, REGULAR, 8.0) <= width or "/" not in text.rstrip("/"):
-        return ("", text)
-    head, _, tail = text.rstrip("/").rpartition("/")
-    return (head + "/", tail)
+def _column_label(column: HandColumn, lang: str, tz: tzinfo) -> str:
+    def one(x: datetime) -> str:
+        return f"{short_day(x, lang, tz)} {fmt_time(x, lang, tz)}"
+
+    return f"{one(column.start)} – {one(column.end)}"
+
+
+def _hand_table(
+    columns: tuple[HandColumn, ...],
+    rows: range,
+    per_col: int,
+    width: float,
+    lang: str,
+    tz: tzinfo,
+    value: str,
+) -> Table:
+    """Boxes whose time is written by hand, one column per 24 h of the period (each
+    `per_col` boxes wide), for the box rows `rows`: in each box a time field, then the dose
+    (or the value the order needs, e.g. glucose and units) and initials. Plain strings."""
+    col_w = width / len(columns)
+    box_w = col_w / per_col
+    data: list[list[Any]] = [[]]
+    commands: list[tuple[Any, ...]] = [
+        ("FONT", (0, 0), (-1, -1), REGULAR, 8, 9.5),
+        ("FONT", (0, 0), (-1, 0), BOLD, 8, 9),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#E4E4E4")),
+        ("ALIGN", (0, 0), (-1, 0), "CENTER"),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.black),
+    ]
+    for n, column in enumerate(columns):
+        data[0] += [_column_label(column, lang, tz)] + [""] * (per_col - 1)
+        if per_col > 1:
+            commands.append(("SPAN", (n * per_col, 0), (n * per_col + per_col - 1, 0)))
+    time_field = t("print.mar.hand_time", lang)
+    second = (
+        f"{value}\n{t('print.mar.hand_init', lang)}" if value else t("print.mar.hand_dose", lang)
+    )
+    box = f"{time_field}\n{second}"
+    for r in rows:
+        line: list[Any] = []
+        for n, column in enumerate(columns):
+            for k in range(per_col):
+                if r * per_col + k < column.boxes:
+                    line.append(box)
+                else:
+                    line.append("")
+                    col = n * per_col + k
+                    commands.append(("BACKGROUND", (col, len(data)), (col, len(data)), NONE_BG))
+        data.append(line)
+    height = HAND_VALUE_H if value else HAND_BOX_H
+    table = Table(
+        data,
+        colWidths=[box_w] * (per_col * len(columns)),
+        rowHeights=[None] + [height] * (len(data) - 1),
+        hAlign="LEFT",
+    )
+    table.setStyle(TableStyle(commands))
+    return table
+
+
+def hand_chunks(
+    columns: tuple[HandColumn, ...], width: float, lang: str, tz: tzinfo, value: str
+) -> list[Table]:
+    """The hand boxes of one order as tables of at most MAX_HAND_ROWS box rows each (one
+    table row of the MAR must fit a page)."""
+    col_w = width / len(columns)
+    most = max(c.boxes for c in columns)
+    per_col = max(1, min(most, int(col_w // HAND_BOX_MIN_W)))
+    lines = -(-most // per_col)
+    per_col = -(-most // lines)  # balanced: 4 boxes as 4 x 1 or 2 x 2, never 3 + 1
+    return [
+        _hand_table(
+            columns,
+            range(first, min(lines, first + MAX_HAND_ROWS)),
+            per_col,
+            width,
+            lang,
+            tz,
+            value,
+        )
+        for first in range(0, lines, MAX_HAND_ROWS)
+    ]
 
 
 def _prn(
-    record: PatientRecord, st: Styles, width: float, lang: str, tz: tzinfo, hours: int
+    record: PatientRecord,
+    st: Styles,
+    width: float,
+    lang: str,
+    tz: tzinfo,
+    start: datetime,
+    end: datetime,
 ) -> list[Flowable]:
+    """As-needed orders: per 24 h of the period as many boxes as the order allows doses
+    (maximum per 24 h; PRN_BLANK_PER_DAY without a maximum), each with a time field."""
     orders = [o for o in record.medications if is_active(o) and o.as_needed]
     out: list[Flowable] = [section(t("print.mar.prn", lang), st)]
     if not orders:
         return [*out, empty_line(t("print.none", lang), st)]
     drug_w, last_w = width * 0.27, width * 0.15
     boxes_w = width - drug_w - last_w
-    box_w = (boxes_w - 6) / PRN_BOXES
-    label = _box_label(t("print.mar.prn_box", lang), box_w - 1)
-    rows = []
+    rows: list[list[Any]] = []
     for order in orders:
-        count = prn_box_count(order, hours)
-        grid = _box_grid(
-            [label] * count,
-            PRN_BOXES,
-            box_w,
-            st,
-            blank_h=PRN_BOX_H,
-            label_size=8.0,
-            label_font=REGULAR,
+        most = prn_per_day(order)
+        per_day = most or PRN_BLANK_PER_DAY
+        columns = hand_columns(per_day, start, end)
+        chunks: list[Any] = list(
+            hand_chunks(columns, boxes_w - 6, lang, tz, _value_text(value_field(order), lang))
         )
-        rows.append(
-            [
-                _drug_cell(order, st, lang, tz),
-                _last_given(order, record.administrations, lang, tz),
-                grid,
-            ]
-        )
-    header = [t("print.col.drug", lang), t("print.mar.last", lang), ""]
+        if most is None:
+            rule = t("print.mar.prn_no_max", lang, count=PRN_BLANK_PER_DAY)
+        elif most > PER_DAY_CAP:
+            rule = t("print.mar.prn_capped", lang, most=most, count=PER_DAY_CAP)
+        else:
+            rule = t("print.mar.prn_max", lang, count=most)
+        chunks[0] = [para(rule, st.small), chunks[0]]
+        for n, boxes in enumerate(chunks):
+            if n == 0:
+                last = _last_given(order, record.administrations, lang, tz)
+                rows.append([_drug_cell(order, st, lang, tz), last, boxes])
+            else:
+                rows.append([para(f"↳ {order.drug}", st.cell), "", boxes])
+    header = [t("print.col.drug", lang), t("print.mar.last", lang), t("print.mar.prn_boxes", lang)]
     out.append(data_table(header, rows, [drug_w, last_w, boxes_w], st))
     return out
 
@@ -658,7 +744,7 @@ def mar_flowables(
     ]
     body += _scheduled(record, st, width, lang, now, end, tz, start)
     body += _infusions(record, st, width, lang, tz)
-    body += _prn(record, st, width, lang, tz, hours)
+    body += _prn(record, st, width, lang, tz, start, end)
     body += _recent(record, st, width, lang, tz, windows)
     body += _form_parts(st, width, lang)
     return body

@@ -83,7 +83,33 @@ MESSAGES: Messages = {
         "de": "Zeiten nicht berechenbar – Anordnung lesen, Zeiten von Hand eintragen",
         "en": "Times cannot be computed - read the order, write times by hand",
     },
-    "print.mar.prn_box": {"de": "Zeit/Dosis/Hz", "en": "Time/dose/init."},
+    "print.mar.hand_time": {"de": "Zeit ____:____", "en": "Time ____:____"},
+    "print.mar.hand_dose": {"de": "Dosis _____ Hz ____", "en": "Dose _____ Init. ____"},
+    "print.mar.hand_init": {"de": "Hz ____", "en": "Init. ____"},
+    "print.mar.prn_boxes": {
+        "de": "Je Gabe ein Kästchen: Zeit, Dosis, Handzeichen (Spalten je 24 h)",
+        "en": "One box per dose: time, dose, initials (columns of 24 h)",
+    },
+    "print.mar.prn_max": {
+        "de": "Höchstens {count} Gaben je 24 h: {count} Kästchen je 24 h",
+        "en": "At most {count} doses per 24 h: {count} boxes per 24 h",
+    },
+    "print.mar.prn_no_max": {
+        "de": "Keine Höchstmenge angeordnet: {count} Kästchen je 24 h",
+        "en": "No maximum ordered: {count} boxes per 24 h",
+    },
+    "print.mar.prn_capped": {
+        "de": "Höchstens {most} Gaben je 24 h; hier {count} Kästchen je 24 h, weitere Gaben "
+        "auf einem Zusatzblatt",
+        "en": "At most {most} doses per 24 h; {count} boxes per 24 h here, further doses on "
+        "an extra sheet",
+    },
+    "print.mar.scale_no_times": {
+        "de": "Insulin nach BZ ohne angeordnete Zeiten: je BZ-Kontrolle Zeit, BZ, IE und "
+        "Handzeichen ({count} Kästchen je 24 h)",
+        "en": "Insulin by glucose with no ordered times: per glucose check time, glucose, "
+        "units and initials ({count} boxes per 24 h)",
+    },
     "print.mar.value.glucose": {"de": "BZ ____ IE ____", "en": "glucose ____ units ____"},
     "print.mar.value.pulse_bp": {"de": "HF/RR ____", "en": "pulse/BP ____"},
     "print.mar.second_clock": {"de": "(2.)", "en": "(2nd)"},
