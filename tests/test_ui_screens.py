@@ -20,6 +20,7 @@ from app.ui.viewmodels.layout import (
     layout_for,
 )
 from app.ui.viewmodels.login import LoginForm
+from app.ui.viewmodels.settings import is_default_document, print_documents
 from app.ui.viewmodels.status import sees_patients, status_view
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -112,8 +113,26 @@ def test_admin_status_screen_shows_the_laptop_not_patients() -> None:
     assert text["Time zone"] == "Europe/Berlin"
     assert text["Lock after"] == "5 min without input"
     assert text["Printer"] == "system default"
+    assert text["MAR period"] == "24 h (default when printing)"
     assert any(line.warning and "bad value" in line.value for line in view.lines)
     assert "no patient data" in view.intro
+    configured = status_view(
+        banner=banner,
+        wards=[],
+        settings=Settings(mar_hours=72),
+        zone_name="UTC",
+        notices=[],
+        lang="de",
+    )
+    lines = {line.label: line.value for line in configured.lines}
+    assert lines["Medikationsplan-Zeitraum"] == "72 h (Standard beim Drucken)"
+
+
+def test_print_dialog_offers_the_configured_mar_period_first() -> None:
+    assert print_documents(patient=True, mar_hours=24) == ["summary", "mar24", "mar72"]
+    assert print_documents(patient=True, mar_hours=72) == ["summary", "mar72", "mar24"]
+    assert print_documents(patient=False, mar_hours=72) == ["census"]
+    assert is_default_document("mar72", 72) and not is_default_document("mar24", 72)
 
 
 # -- login form ---------------------------------------------------------------------------------

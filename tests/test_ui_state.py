@@ -372,6 +372,15 @@ def test_settings_form_validates_and_names_the_bad_field() -> None:
     assert bad is None and problem.startswith("idle_lock_minutes")
     bad, problem = settings_changes(Settings(), {**form, "time_zone": "Mars/Olympus"})
     assert bad is None and "time zone" in problem
+    assert new.mar_hours == 24  # no mar_hours in the form: unchanged
+    longer, problem = settings_changes(Settings(), {**form, "mar_hours": "72"})
+    assert (
+        longer is not None
+        and longer.mar_hours == 72
+        and "mar_hours" in changed_keys(Settings(), longer)
+    )
+    bad, problem = settings_changes(Settings(), {**form, "mar_hours": "48"})
+    assert bad is None and problem.startswith("mar_hours")
 
 
 def test_server_stops_only_after_the_last_window_closed() -> None:

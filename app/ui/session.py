@@ -238,7 +238,8 @@ class ViewerBackend:
         hospital: bool = False,
         break_glass: bool = False,
     ) -> bytes:
-        """PDF bytes of `doc` ("summary", "mar24", "mar72", "census", "due4" = medications due
+        """PDF bytes of `doc` ("summary", "mar24", "mar72", "mar" = the MAR of the configured
+        period, "census", "due4" = medications due
         in the next 4 h; also due2, due8, due12), in memory only; a break-glass session's
         printout says so on every page."""
         from app.printing import render_census, render_due, render_mar, render_summary
@@ -262,7 +263,8 @@ class ViewerBackend:
         assert record is not None
         if doc == "summary":
             return render_summary(record, meta, printed_by, lang, now, tz, break_glass=break_glass)
-        hours = 72 if doc == "mar72" else 24
+        # "mar" alone: the laptop's configured period (setting mar_hours)
+        hours = {"mar24": 24, "mar72": 72}.get(doc, self.settings.mar_hours)
         return render_mar(
             record, meta, printed_by, lang, now, tz, hours=hours, break_glass=break_glass
         )

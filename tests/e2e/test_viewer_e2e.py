@@ -150,7 +150,7 @@ def test_opening_a_patient_shows_allergy_code_status_and_is_audited(
     # Print: no printer on this machine, so the dialog says so and offers the PDF.
     page.get_by_role("button", name="Print", exact=True).click()
     page.get_by_text(re.compile("No printer found")).wait_for()
-    page.get_by_role("radio", name="MAR 24 h").click()
+    page.get_by_role("radio", name="MAR 24 h (default)").click()  # setting mar_hours
     with page.expect_download(timeout=15_000) as download:
         page.get_by_role("button", name=re.compile("Save as PDF")).click()
     assert download.value.suggested_filename.endswith(".pdf")

@@ -175,6 +175,11 @@ MESSAGES: Messages = {
     "ui.status.idle": {"de": "Sperre nach", "en": "Lock after"},
     "ui.status.minutes": {"de": "{n} min ohne Eingabe", "en": "{n} min without input"},
     "ui.status.printer": {"de": "Drucker", "en": "Printer"},
+    "ui.status.mar_hours": {"de": "Medikationsplan-Zeitraum", "en": "MAR period"},
+    "ui.status.hours": {
+        "de": "{n} h (Standard beim Drucken)",
+        "en": "{n} h (default when printing)",
+    },
     "ui.status.notice": {"de": "Hinweis", "en": "Notice"},
     "ui.census.col.bed": {"de": "Zi./Bett", "en": "Room/bed"},
     "ui.census.col.name": same("col.name"),
@@ -269,6 +274,11 @@ MESSAGES: Messages = {
     "ui.settings.idle": {"de": "Sperre nach Minuten ohne Eingabe", "en": "Lock after idle minutes"},
     "ui.settings.printer": {"de": "Standarddrucker", "en": "Default printer"},
     "ui.settings.printer_os": {"de": "Standard des Systems", "en": "system default"},
+    "ui.settings.mar_hours": {
+        "de": "Medikationsplan: Zeitraum beim Drucken",
+        "en": "MAR: period when printing",
+    },
+    "ui.settings.hours": {"de": "{n} Stunden", "en": "{n} hours"},
     "ui.settings.break_glass": same("ui.login.break_glass_title"),
     "ui.settings.bg_roster": {"de": "wie Benutzerliste", "en": "as the roster says"},
     "ui.settings.bg_off": {"de": "auf diesem Laptop aus", "en": "off on this laptop"},
@@ -282,6 +292,7 @@ MESSAGES: Messages = {
     "ui.print.summary": same("doc.summary"),
     "ui.print.mar24": {"de": "Medikationsplan 24 h", "en": "MAR 24 h"},
     "ui.print.mar72": {"de": "Medikationsplan 72 h", "en": "MAR 72 h"},
+    "ui.print.default": {"de": "{label} (Standard)", "en": "{label} (default)"},
     "ui.print.census": {"de": "Belegungsliste", "en": "Census list"},
     "ui.print.printer": same("ui.status.printer"),
     "ui.print.no_printer": {

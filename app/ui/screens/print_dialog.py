@@ -11,6 +11,7 @@ import flet as ft
 from app.present.catalog import t
 from app.ui import theme
 from app.ui.screens.host import ScreenHost
+from app.ui.viewmodels.settings import is_default_document, print_documents
 from app.ui.widgets.basic import text
 
 log = logging.getLogger(__name__)
@@ -28,12 +29,15 @@ class PrintDialog:
         host = self.host
         tr = host.translate
         printers = await host.on_worker(host.backend.printers)
+        mar_hours = host.backend.settings.mar_hours
         if not docs:
-            docs = ["summary", "mar24", "mar72"] if patient else ["census"]
+            docs = print_documents(patient=patient, mar_hours=mar_hours)
 
         def label(doc: str) -> str:
             if doc.startswith("due") and doc[3:].isdigit():
                 return t("due.title", host.lang, hours=int(doc[3:]))
+            if is_default_document(doc, mar_hours):
+                return tr("print.default", label=tr(f"print.{doc}"))
             return tr(f"print.{doc}")
 
         doc_group = ft.RadioGroup(

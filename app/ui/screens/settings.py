@@ -1,5 +1,6 @@
 """The settings dialog (IT admin only): language, hospital time zone, idle lock, default printer,
-break-glass offer. Saved settings take effect at once (`ScreenHost.apply_settings`)."""
+MAR period (24/72 h), break-glass offer. Saved settings take effect at once
+(`ScreenHost.apply_settings`)."""
 
 from __future__ import annotations
 
@@ -64,6 +65,14 @@ class SettingsDialog:
             ],
             width=420,
         )
+        mar_hours = ft.Dropdown(
+            label=tr("settings.mar_hours"),
+            value=str(current.mar_hours),
+            options=[
+                ft.DropdownOption(key=str(n), text=tr("settings.hours", n=n)) for n in (24, 72)
+            ],
+            width=420,
+        )
         status = text("", theme.FONT_BODY)
 
         async def save(_e: Any) -> None:
@@ -74,6 +83,7 @@ class SettingsDialog:
                 "idle_lock_minutes": idle.value or "",
                 "default_printer": "" if printer.value == OS_DEFAULT else printer.value or "",
                 "break_glass": break_glass.value or "roster",
+                "mar_hours": mar_hours.value or str(current.mar_hours),
             }
             new, problem = settings_changes(host.backend.settings, form)
             if new is None:
@@ -94,7 +104,9 @@ class SettingsDialog:
             ft.AlertDialog(
                 title=text(tr("settings.title"), theme.FONT_TITLE, bold=True),
                 content=ft.Container(
-                    ft.Column([language, zone, idle, printer, break_glass, status], tight=True),
+                    ft.Column(
+                        [language, zone, idle, printer, mar_hours, break_glass, status], tight=True
+                    ),
                     width=460,
                 ),
                 actions=[

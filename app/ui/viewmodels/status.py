@@ -66,6 +66,7 @@ def status_view(
         StatusLine(
             tr("status.printer", lang), settings.default_printer or tr("settings.printer_os", lang)
         ),
+        StatusLine(tr("status.mar_hours", lang), tr("status.hours", lang, n=settings.mar_hours)),
     ]
     lines.extend(StatusLine(tr("status.notice", lang), n, True) for n in notices)
     return StatusView(tr("status.title", lang), tr("status.no_patients", lang), lines)
