@@ -109,7 +109,7 @@ def _mar(orders: list[MedicationOrder], lang: str = "en", hours: int = 72) -> st
 def test_printed_prn_boxes_per_24_h_each_with_a_time_field() -> None:
     flat = _mar([_prn(text="max 4/day")])
     section = flat.split("As-needed (PRN) medications")[1]
-    assert "At most 4 doses per 24 h: 4 boxes per column" in section
+    assert "At most 4 doses per 24 h: 4 boxes per 24 h" in section
     assert section.count("Time ____:____ Dose _____ Init. ____") == 12
     assert "30 Nov 09:30 – 1 Dec 09:30" in section and "2 Dec 09:30 – 3 Dec 09:30" in section
     blank = _mar([_prn()], lang="de", hours=24)

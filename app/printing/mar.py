@@ -80,7 +80,7 @@ from sync.model import Administration, DataWindows, MedicationOrder, PatientReco
 ALLOWED_HOURS = (24, 72)
 BOX_W = 38.0  # points: room for a time label and handwritten initials
 BOX_H = 15.0
-HAND_BOX_MIN_W = 110.0  # a box whose time is written by hand: "Zeit ___:___", dose, initials
+HAND_BOX_MIN_W = 100.0  # a box whose time is written by hand: "Zeit ___:___", dose, initials
 HAND_BOX_H = 26.0  # two lines: time; dose and initials
 HAND_VALUE_H = 36.0  # three lines: time; glucose and units; initials
 MAX_HAND_ROWS = 8  # rows of hand boxes per table row, so that one row always fits a page
