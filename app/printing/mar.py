@@ -564,8 +564,18 @@ def _prn(
             else:
                 rows.append([para(f"↳ {order.drug}", st.cell), "", boxes])
     header = [t("print.col.drug", lang), t("print.mar.last", lang), t("print.mar.prn_boxes", lang)]
-    out.append(data_table(header, rows, [drug_w, last_w, boxes_w], st))
-    return out
+    table = data_table(header, rows, [drug_w, last_w, boxes_w], st)
+    return [_heading_over(out[0], table, width), table]
+
+
+def _heading_over(heading: Any, table: Table, width: float) -> Any:
+    """`heading` made to move to the next page unless its table's header and first row fit
+    under it: a row of boxes is taller than a section heading's usual minimum space, and a
+    table row never splits, so the heading would be left alone at the page bottom."""
+    table.wrap(width, 10**6)
+    first = sum(table._rowHeights[:2])  # the repeated header and the first order
+    heading.MIN_SPACE = max(heading.MIN_SPACE, first + 24)
+    return heading
 
 
 def _recent(
