@@ -44,16 +44,19 @@ def type_into(page: Any, label: str, text: str) -> None:
     """Click a text field and type like a person.
 
     Flutter takes the focus a moment after the click; keys typed before that are lost (a person
-    is never that fast, a test driver is). So the field's value is checked and typed again.
+    is never that fast, a test driver is). So the field's value is checked and typed again, each
+    time waiting longer: on a loaded machine the first seconds after a page load can swallow
+    several attempts (seen in CI while another browser test ran beside it).
     """
     field = page.get_by_role("textbox", name=label)
-    for _attempt in range(3):
+    field.wait_for(state="visible")
+    for attempt in range(6):
         field.click()
-        page.wait_for_timeout(300)
+        page.wait_for_timeout(300 * (attempt + 1))
         field.press("Control+a")
         field.press("Backspace")
-        field.press_sequentially(text, delay=15)
-        for _poll in range(15):  # the DOM input mirrors Flutter's value a little later
+        field.press_sequentially(text, delay=15 * (attempt + 1))
+        for _poll in range(15 + 5 * attempt):  # the DOM input mirrors Flutter's value later
             if field.input_value() == text:
                 return
             page.wait_for_timeout(100)
