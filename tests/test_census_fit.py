@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.ui.viewmodels.fit import fit_items, text_width
+from app.ui.viewmodels.fit import fit_items, hyphenate, hyphenated, text_width
 
 FONT = 11.0
 
@@ -36,11 +36,43 @@ def test_a_flag_that_needs_three_lines_is_left_out_with_a_marker() -> None:
     assert fitted.full == "Sturzgefahr, Kontaktisolation: 3MRGN E. coli"
 
 
-def test_a_word_wider_than_the_line_is_never_shown_broken() -> None:
+def test_a_word_wider_than_the_line_is_hyphenated_at_a_dictionary_point() -> None:
+    # At 1024 px the renderer broke it "Hausstaubmil" / "be"; the cell now draws it itself.
+    width = px("Hausstaubmilbe") - 1
+    fitted = fit_items(["Hausstaubmilbe"], width=width, lines=2, font_px=FONT, inline=True)
+    assert fitted.shown == ("Hausstaubmilbe",)
+    assert fitted.display == ("Hausstaub-\nmilbe",)
+    assert fitted.more == 0
+
+
+def test_a_hyphenated_word_takes_its_lines_so_a_flag_may_not_fit() -> None:
     width = px("Kontaktisolation:") - 1
-    fitted = fit_items(["Kontaktisolation: MRSA"], width=width, lines=3, font_px=FONT)
-    assert fitted.shown == ()
-    assert fitted.more == 1
+    assert fit_items(["Kontaktisolation: MRSA"], width=width, lines=3, font_px=FONT).display == (
+        "Kontaktisola-\ntion: MRSA",
+    )
+    fitted = fit_items(["Kontaktisolation: MRSA"], width=width, lines=1, font_px=FONT)
+    assert fitted.shown == () and fitted.more == 1
+
+
+def test_a_trailing_colon_never_lands_alone_and_an_own_hyphen_is_not_doubled() -> None:
+    assert hyphenate("Kontaktisolation:", px("Kontaktisolation") - 1, FONT)[-1] != ":"
+    assert hyphenate("Kontaktisolation:", px("Kontaktisolation") - 1, FONT)[-1] != "n:"
+    pieces = hyphenate("Schulze-Wöhrmann", px("Schulze-Wöhr"), FONT)
+    assert pieces == ["Schulze-", "Wöhrmann"]
+
+
+def test_a_word_without_a_dictionary_point_is_cut_visibly() -> None:
+    pieces = hyphenate("XXXXXXXXXXXX", px("XXXXX"), FONT)
+    assert len(pieces) > 1
+    assert all(p.endswith("-") for p in pieces[:-1])
+    assert "".join(p[:-1] for p in pieces[:-1]) + pieces[-1] == "XXXXXXXXXXXX"
+    assert all(px(p) <= px("XXXXX") for p in pieces)
+
+
+def test_hyphenated_leaves_words_that_fit_alone() -> None:
+    assert hyphenated("Penicillin Hausstaubmilbe", px("Hausstaub-"), FONT) == (
+        "Penicillin Hausstaub-\nmilbe"
+    )
 
 
 def test_allergies_run_on_and_keep_room_for_the_marker() -> None:
@@ -74,7 +106,15 @@ def test_shown_items_are_a_whole_prefix_and_the_count_adds_up(
     fitted = fit_items(items, width=width, lines=lines, font_px=FONT, inline=inline)
     assert list(fitted.shown) == items[: len(fitted.shown)]
     assert len(fitted.shown) + fitted.more == len(items)
-    # no shown word is wider than a line: nothing breaks mid-word
-    assert all(px(w) <= width for item in fitted.shown for w in item.split())
+    # what the cell draws: every piece fits a line, so the renderer never breaks a word; the
+    # pieces are the item's words, hyphenated (an added "-" at the end of a piece) or whole
+    assert len(fitted.display) == len(fitted.shown)
+    for item, drawn in zip(fitted.shown, fitted.display, strict=True):
+        assert all(px(piece) <= width for piece in drawn.split() if len(piece) > 1)
+        pieces = [p for word in drawn.split(" ") for p in word.split("\n")]
+        assert drawn.replace("-\n", "").replace("\n", "") in (
+            item,
+            item.replace("-", ""),
+        ) or len(pieces) >= len(item.split())
     if fitted.more:
         assert fitted.more_text == f"+{fitted.more}"

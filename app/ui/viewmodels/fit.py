@@ -3,7 +3,10 @@
 Pure (no Flet): the census row has a fixed height (the list is virtualised), so flags and
 allergies cannot grow it. Instead of letting the renderer clip a pill mid-line or break a word
 mid-word ("Kontaktisol ation"), the row shows the items that fit whole and a visible "+N" for
-the items it leaves out; the full list stays in the chart and in the cell's `full` text.
+the items it leaves out; the full list stays in the chart and in the cell's `full` text. A single
+word wider than the column ("Hausstaubmilbe" at 1024 px) is hyphenated at a dictionary point
+("Hausstaub-" / "milbe", pyphen's German patterns: the record's words are the hospital's) and the
+cell shows it on two lines with an explicit break, so the renderer never has to cut it.
 
 Text widths are estimated per character class (Roboto advances, rounded up) from the column's
 narrowest width: a wider window shows the same items, never a cut one.
@@ -12,6 +15,8 @@ narrowest width: a wider window shows the same items, never a cut one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 # Roboto advance widths in em, rounded up; bold adds about 4 %.
 _NARROW = frozenset("iljtfrI.,:;'|!()[] ")
@@ -38,11 +43,78 @@ def text_width(value: str, font_px: float, *, bold: bool = True) -> float:
     return em * font_px * (_BOLD if bold else 1.0)
 
 
+# The record's free text is in the hospital's language (German in every ISiK hospital); German
+# patterns also split English drug and substance names at plausible points.
+HYPHENATION_LANG = "de_DE"
+MIN_TAIL = 4  # letters a hyphenated word carries onto its next line, where the word allows
+
+
+@lru_cache(maxsize=1)
+def _dictionary() -> Any:
+    import pyphen  # imported on first use: only the census needs it
+
+    return pyphen.Pyphen(lang=HYPHENATION_LANG)
+
+
+def _split_points(word: str) -> list[tuple[int, bool]]:
+    """Where `word` may break: (index, needs an added "-"). After a hyphen the word has one
+    already; elsewhere the dictionary's points inside each letter run (trailing ":" or ","
+    never lands alone on the next line)."""
+    points: list[tuple[int, bool]] = []
+    start = 0
+    for part in word.split("-"):
+        end = start + len(part)
+        core_from = start + (len(part) - len(part.lstrip(".,:;()[]'\"")))
+        core = word[core_from : start + len(part.rstrip(".,:;()[]'\""))]
+        points.extend((core_from + i, True) for i in _dictionary().positions(core))
+        if end < len(word):
+            points.append((end + 1, False))  # just after the existing hyphen
+        start = end + 1
+    return sorted(points)
+
+
+def hyphenate(word: str, width: float, font_px: float, *, bold: bool = True) -> list[str]:
+    """`word` as pieces that each fit `width` px: every piece but the last ends in "-" (the
+    word's own hyphen or one added at a dictionary point). A word that fits is one piece. A
+    piece with no dictionary point that fits (a long code) is cut at the last letter that fits,
+    with a "-": a visible continuation, never a silent cut."""
+
+    def fits(piece: str) -> bool:
+        return text_width(piece, font_px, bold=bold) <= width
+
+    pieces: list[str] = []
+    rest = word
+    while len(rest) > 1 and not fits(rest):
+        candidates = [(i, add) for i, add in _split_points(rest) if 0 < i < len(rest)]
+        fitting = [(i, add) for i, add in candidates if fits(rest[:i] + ("-" if add else ""))]
+        # The last point that fits, unless it leaves a stub: "Hausstaub-/milbe", not
+        # "Hausstaubmil-/be" (both are dictionary points; the stub is what reads as broken).
+        whole = [(i, add) for i, add in fitting if sum(c.isalpha() for c in rest[i:]) >= MIN_TAIL]
+        pick = (whole or fitting)[-1:] or None
+        chosen = (rest[: pick[0][0]] + ("-" if pick[0][1] else ""), pick[0][0]) if pick else None
+        if chosen is None:
+            cut = max(1, max((i for i in range(1, len(rest)) if fits(rest[:i] + "-")), default=1))
+            chosen = rest[:cut] + "-", cut
+        pieces.append(chosen[0])
+        rest = rest[chosen[1] :]
+    pieces.append(rest)
+    return pieces
+
+
+def hyphenated(value: str, width: float, font_px: float, *, bold: bool = True) -> str:
+    """`value` with every word wider than `width` px hyphenated onto lines of its own (the
+    pieces of `hyphenate` joined by line breaks); other words as they are."""
+    return " ".join("\n".join(hyphenate(w, width, font_px, bold=bold)) for w in value.split())
+
+
 @dataclass(frozen=True)
 class Fitted:
     shown: tuple[str, ...]  # items shown whole, in order
     more: int  # items left out: shown as "+N" when > 0
     full: str  # every item, ", "-joined: the cell's accessible text
+    # The shown items as the cell draws them: a word wider than a line hyphenated, its pieces
+    # on lines of their own ("Hausstaub-\nmilbe"). Same length as `shown`.
+    display: tuple[str, ...] = ()
 
     @property
     def more_text(self) -> str:
@@ -65,8 +137,9 @@ def fit_items(
     "Penicillin, Latex") runs them on, joined by ", ". `total` (default: len(items)) counts
     items that exist but are not listed (the left-out ones add to "+N"). When items are left
     out, room for "+N" is kept on the last line (or a line of its own). Stops at the first item
-    that does not fit, so the order (most important first) is kept. An item with a word wider
-    than a line never shows (it would break mid-word); it counts in "+N".
+    that does not fit, so the order (most important first) is kept. A word wider than a line is
+    hyphenated (`hyphenate`): its pieces take lines of their own in `display`, and the item
+    shows if they fit the lines, else it counts in "+N". The renderer never breaks a word.
     """
     count = len(items) if total is None else max(total, len(items))
     full = ", ".join(items)
@@ -76,6 +149,7 @@ def fit_items(
         return text_width(s, font_px, bold=bold)
 
     shown: list[str] = []
+    display: list[str] = []
     line_no, used = 0, 0.0  # current line (0-based) and px used on it
     for index, item in enumerate(items):
         last_listed = index + 1 == len(items)
@@ -85,17 +159,18 @@ def fit_items(
         cont = inline and bool(shown)
         cur_line = line_no if cont else (line_no + 1 if shown else 0)
         cur = used if cont else 0.0
-        ok = True
+        drawn: list[str] = []
         for word in words:
-            ww = w(word)
-            if ww > width:
-                ok = False
-                break
-            if cur and cur + space + ww > width:
-                cur_line, cur = cur_line + 1, ww
-            else:
-                cur += (space if cur else 0.0) + ww
-        if not ok or cur_line >= lines:
+            pieces = hyphenate(word, width, font_px, bold=bold)
+            for n, piece in enumerate(pieces):
+                ww = w(piece)
+                # A hyphenated word's next piece always starts a line of its own.
+                if n or (cur and cur + space + ww > width):
+                    cur_line, cur = cur_line + 1, ww
+                else:
+                    cur += (space if cur else 0.0) + ww
+            drawn.append("\n".join(pieces))
+        if cur_line >= lines:
             break
         rest = count - index - 1
         if rest:
@@ -103,5 +178,7 @@ def fit_items(
             if cur + marker > width and cur_line + 1 >= lines:
                 break  # no room left for the "+N" that would follow
         shown.append(item)
+        text = " ".join(drawn)
+        display.append(text[:-1] if inline and not last_listed and text.endswith(",") else text)
         line_no, used = cur_line, cur
-    return Fitted(tuple(shown), count - len(shown), full)
+    return Fitted(tuple(shown), count - len(shown), full, tuple(display))

@@ -10,7 +10,7 @@ import flet as ft
 from app.ui import theme
 from app.ui.strings import tr
 from app.ui.viewmodels.census import CensusLine, SortKey
-from app.ui.viewmodels.fit import fit_items
+from app.ui.viewmodels.fit import fit_items, hyphenated
 from app.ui.viewmodels.layout import Column, census_column_width, census_columns
 from app.ui.widgets.basic import Handler, text
 from app.ui.widgets.markers import allergy_marker, allergy_status_marker, code_marker
@@ -197,20 +197,27 @@ def _flags_cell(line: CensusLine, lang: str, *, compact: bool) -> ft.Control:
         lines=3 if compact else 2,
         font_px=size,
     )
-    shown, more = len(fitted.shown), fitted.more
-    if not shown:
-        # Never only "+N": the first (most important) flag shows even when a word of it is
-        # wider than the column; it ends in "…" then, a visible cut, never a silent one.
-        shown, more = 1, fitted.more - 1
-    pills: list[ft.Control] = [
-        ft.Container(
-            content=text(label, size, bold=bold, color=fg, max_lines=2),
-            bgcolor=bg,
-            padding=ft.Padding.symmetric(horizontal=FLAG_PAD, vertical=2),
-            border_radius=6,
+    # As drawn: a word wider than the column hyphenated onto its own line (never cut mid-word).
+    labels, more = list(fitted.display), fitted.more
+    if not labels:
+        # Never only "+N": the first (most important) flag shows even when it needs more lines
+        # than the row has; it ends in "…" then, a visible cut, never a silent one.
+        room = census_column_width("flags", compact) - 2 * FLAG_PAD
+        labels, more = [hyphenated(items[0][0], room, size)], fitted.more - 1
+    pills: list[ft.Control] = []
+    for label, (whole, fg, bg, bold) in zip(labels, items, strict=False):
+        words = text(label, size, bold=bold, color=fg, max_lines=2)
+        if label != whole:
+            words.semantics_label = whole  # read as the word, not as its hyphenated pieces
+        pills.append(
+            ft.Container(
+                content=words,
+                bgcolor=bg,
+                padding=ft.Padding.symmetric(horizontal=FLAG_PAD, vertical=2),
+                border_radius=6,
+            )
         )
-        for label, fg, bg, bold in items[:shown]
-    ]
+    shown = len(labels)
     if more:
         pills.append(_more(f"+{more}", size, ", ".join(i[0] for i in items[shown:])))
     return ft.Row(pills, spacing=4, run_spacing=2, wrap=True)
@@ -231,10 +238,11 @@ def _allergy_cell(line: CensusLine, *, compact: bool) -> ft.Control:
         inline=True,
         total=line.allergy_count,
     )
-    shown, more = list(fitted.shown), fitted.more
+    # As drawn: "Hausstaub-" / "milbe" on two lines at 1024 px, never "Hausstaubmil" / "be".
+    shown, more = list(fitted.display), fitted.more
     if not shown:
         # Never only "+N": the first allergy shows (ending in "…" if it must), then the rest.
-        shown, more = [line.allergy_items[0]], fitted.more - 1
+        shown, more = [hyphenated(line.allergy_items[0], room, size)], fitted.more - 1
     label = ", ".join(shown)
     if more:
         label = f"{label} +{more}"
