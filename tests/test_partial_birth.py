@@ -17,7 +17,7 @@ from pypdf import PdfReader
 
 from app.present.clinical import age_text, birth_text
 from app.present.formats import age_parts, fmt_age, period_end
-from app.printing import DocumentMeta, render_census, render_summary
+from app.printing import DocumentMeta, render_census, render_mar, render_summary
 from app.ui.viewmodels.census import (
     CensusModel,
     _query_words,
@@ -104,6 +104,33 @@ def test_a_birth_month_only_is_shown_as_month_and_year() -> None:
     assert census_line(row, NOW, BERLIN, "de").age_sex.startswith("29 J.")
     text = pdf_text(render_summary(record, META, "S. Pflege", "de", NOW, BERLIN))
     assert "geb. 07.1996 (29 J.)" in text and "01.07.1996" not in text
+
+
+def test_year_and_month_only_read_alike_in_every_view_model_and_printout() -> None:
+    """Census row, chart header, hospital-wide hit, and the printed summary, MAR and census:
+    what is known ("1996", "03.1996"), never a first day of the period posing as a birthday."""
+    cases = {
+        "1996": {"de": "1996", "en": "1996"},
+        "1996-03": {"de": "03.1996", "en": "03/1996"},
+    }
+    for birth, shown in cases.items():
+        record = mapped(birth)
+        row = CensusRow.from_record(record)
+        for lang in ("de", "en"):
+            invented = (
+                ("01.01.1996", "01.03.1996") if lang == "de" else ("1 Jan 1996", "1 Mar 1996")
+            )
+            assert census_line(row, NOW, BERLIN, lang).birth == shown[lang]
+            assert census_line(row, NOW, BERLIN, lang, ward_id="another-ward").birth == shown[lang]
+            assert ChartModel(record, now=NOW, tz=BERLIN, lang=lang).header().birth == shown[lang]
+            for pdf in (
+                render_summary(record, META, "S. Pflege", lang, NOW, BERLIN),
+                render_mar(record, META, "S. Pflege", lang, NOW, BERLIN, 24),
+                render_census([row], META, "S. Pflege", lang, NOW, BERLIN),
+            ):
+                text = pdf_text(pdf)
+                assert f"{shown[lang]} (" in text, (birth, lang, text[:300])
+                assert not any(day in text for day in invented), (birth, lang)
 
 
 def test_a_full_birth_date_is_unchanged() -> None:
