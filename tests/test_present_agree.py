@@ -110,3 +110,21 @@ def test_chart_due_list_and_paper_agree_on_overdue_against_data_as_of(
     marker = "ÜBERFÄLLIG" if lang == "de" else "OVERDUE"
     for paper in (summary, mar, due_paper):
         assert (marker in paper) is overdue
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_census_screen_and_paper_show_the_same_case_number(lang: str) -> None:
+    """The screen's census row names the case (visit) number under the MRN; the printed census
+    did not, so a nurse copying it onto a paper form had to go back to a laptop."""
+    from app.printing import render_census
+    from app.ui.viewmodels.census import census_line
+    from sync.model import CensusRow
+
+    record = sample_record(NOW)
+    assert record.stay is not None and record.stay.case_number
+    row = CensusRow.from_record(record)
+    shown = census_line(row, NOW, TZ, lang).case
+    assert shown == {"de": "Fall", "en": "Case"}[lang] + f" {record.stay.case_number}"
+    printed = flat_text(render_census([row], META, "S. Pflege", lang, NOW, TZ))
+    assert shown in printed, printed[:400]
+    assert f"MRN {record.mrn} · {shown}" in printed

@@ -196,6 +196,12 @@ def born_text(
     )
 
 
+def case_text(case_number: str | None, lang: str) -> str:
+    """The hospital's case (visit) number as the census, the chart and every printout show it:
+    "Fall 26000123" / "Case 26000123"; "" when the stay has none (never the FHIR resource id)."""
+    return t("stay.case", lang, case=case_number) if case_number else ""
+
+
 _PLACE_WORD = re.compile(
     r"^\s*(zimmer|raum|room|bett|bed|platz|stellplatz|zi|rm)\b\.?\s*[:#-]?\s*(?=\S)",
     re.IGNORECASE,

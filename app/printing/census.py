@@ -19,7 +19,13 @@ from reportlab.lib import colors
 from reportlab.platypus import Flowable, TableStyle
 
 from app.present.catalog import t
-from app.present.clinical import born_text, code_status_text, room_bed_short, sex_word
+from app.present.clinical import (
+    born_text,
+    case_text,
+    code_status_text,
+    room_bed_short,
+    sex_word,
+)
 from app.present.formats import date_text
 from app.printing.layout import (
     LANDSCAPE,
@@ -144,8 +150,11 @@ def census_flowables(
             when = date_text(row.discharged, lang, tz) if row.discharged else ""
             gone = t("print.census.discharged", lang, date=when).strip()
             name += f" <b>[{escape(gone)}]</b>"
-        if row.mrn:
-            name += f"<br/>{escape(t('print.mrn', lang, mrn=row.mrn))}"
+        # MRN and case number: what a form or a phone call asks for (the screen's row shows both).
+        mrn = t("print.mrn", lang, mrn=row.mrn) if row.mrn else ""
+        ids = " · ".join(i for i in (mrn, case_text(row.case_number, lang)) if i)
+        if ids:
+            name += f"<br/>{escape(ids)}"
         born = (
             born_text(row.birth_date, today, lang, row.birth_precision)
             .removeprefix("geb. ")

@@ -47,6 +47,7 @@ from app.present.catalog import t
 from app.present.clinical import (
     LIMITING_CODE_STATUS,
     born_text,
+    case_text,
     code_status_label,
     room_bed_text,
     sex_word,
@@ -379,7 +380,7 @@ def patient_context(
         if stay.room or stay.bed:
             where.append(room_bed_text(stay.room, stay.bed, lang))
         if case:
-            where.append(t("print.case", lang, case=case))
+            where.append(case_text(case, lang))
         if where:
             lines.append(" · ".join(where))
     badges: list[tuple[tuple[str, ...], bool]] = []

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from app.duelist import PatientDue
 from app.present.catalog import t
+from app.present.clinical import case_text
 from app.present.due import due_cell
 from app.present.formats import clinical_number
 from app.ui import fmt
@@ -525,7 +526,7 @@ def census_line(
         allergy_none=allergy_none,
         due=cell.text if cell else "",
         due_state=cell.state.value if cell else "none",
-        case=t("stay.case", lang, case=row.case_number) if row.case_number else "",
+        case=case_text(row.case_number, lang),
     )
 
 
