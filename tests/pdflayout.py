@@ -16,7 +16,7 @@ import io
 from dataclasses import dataclass
 
 from pdfminer.high_level import extract_pages
-from pdfminer.layout import LTChar, LTContainer, LTItem
+from pdfminer.layout import LTChar, LTContainer, LTCurve, LTImage, LTItem
 
 from app.printing.layout import Box, LayoutTrace
 
@@ -134,3 +134,28 @@ def smallest_text(pdf: bytes) -> tuple[float, str]:
     runs = text_runs(pdf)
     small = min(runs, key=lambda r: r.size)
     return small.size, small.text
+
+
+def _drawn(item: LTItem) -> list[LTItem]:
+    """Every glyph, line, rectangle, curve and image inside `item`."""
+    if isinstance(item, (LTChar, LTCurve, LTImage)):  # LTLine and LTRect are LTCurves
+        return [item]
+    if isinstance(item, LTContainer):
+        return [d for child in item for d in _drawn(child)]
+    return []
+
+
+def outside_margins(pdf: bytes, margin: float) -> list[str]:
+    """What `pdf` draws left or right of its side margins (`margin` points from each edge),
+    one line each (empty: none): text, table grid lines and fills, rules, barcodes."""
+    problems: list[str] = []
+    for number, page in enumerate(extract_pages(io.BytesIO(pdf), laparams=None), start=1):
+        left, right = margin - TOLERANCE, page.width - margin + TOLERANCE
+        for item in _drawn(page):
+            if item.x0 < left or item.x1 > right:
+                what = item.get_text() if isinstance(item, LTChar) else type(item).__name__
+                problems.append(
+                    f"p.{number}: {what!r} at x {item.x0:.1f}..{item.x1:.1f}, the margins are "
+                    f"{margin:.1f}..{page.width - margin:.1f}"
+                )
+    return problems

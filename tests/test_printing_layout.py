@@ -18,6 +18,7 @@ from reportlab.platypus import Table
 
 from app.printing import DocumentMeta, render_census, render_due, render_mar, render_summary
 from app.printing.layout import (
+    MARGIN,
     LayoutTrace,
     build_pdf,
     data_table,
@@ -28,7 +29,13 @@ from app.printing.layout import (
 )
 from app.printing.sample import big_record, sample_census, sample_record
 from sync.model import CensusRow, PatientRecord
-from tests.pdflayout import home_box, layout_problems, smallest_text, text_runs
+from tests.pdflayout import (
+    home_box,
+    layout_problems,
+    outside_margins,
+    smallest_text,
+    text_runs,
+)
 
 TZ = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 30, 9, 30, tzinfo=TZ)
@@ -93,6 +100,21 @@ def test_no_text_leaves_its_cell_or_overlaps_other_text(doc: str, name: str, lan
     assert trace.pages > 1  # the stress data paginates: headers repeat, rows split
     assert sum(b.kind == "cell" for b in trace.boxes) > 100
     assert layout_problems(pdf, trace) == []
+
+
+@pytest.mark.parametrize(("doc", "name", "lang"), FAST)
+def test_everything_drawn_stays_inside_the_side_margins(doc: str, name: str, lang: str) -> None:
+    # Body tables were 6 pt into the right margin (reportlab's frame padding was not taken
+    # off their column widths); a printer's unprintable edge then cut the last column's line.
+    pdf, _trace = rendered(doc, name, lang)
+    assert outside_margins(pdf, MARGIN) == []
+
+
+def test_the_margin_check_finds_a_table_too_wide_for_the_frame() -> None:
+    frame_width = 595.27 - 2 * MARGIN  # A4 portrait, the frame's outer width: 12 pt too wide
+    table = data_table(["a", "b"], [["x", "y"]], [frame_width / 2, frame_width / 2], styles())
+    problems = outside_margins(_broken(table)[0], MARGIN)
+    assert problems and all("the margins are" in p for p in problems)
 
 
 @pytest.mark.parametrize(("doc", "name", "lang"), FAST)
@@ -262,10 +284,13 @@ def _due(orders: int) -> tuple[bytes, LayoutTrace]:
 
 
 # Sizes whose last page held only one row and the repeated table header before the layout
-# was tightened for them (census of 49 and 65 patients, due lists of 33 and 49 orders).
+# was tightened for them (due lists of 33 and 49 orders). The census sizes that did (49, 65
+# patients) no longer do since the tables keep inside the right margin (12 pt narrower, rows
+# wrap a little more): no sample census from 10 to 139 rows needs the tightening now; the slow
+# test below still checks every census size.
 @pytest.mark.parametrize(
     ("make", "size", "pages"),
-    [(_census, 49, 3), (_census, 65, 4), (_due, 33, 2), (_due, 49, 3)],
+    [(_due, 33, 2), (_due, 49, 3)],
 )
 def test_no_last_page_with_only_a_few_trailing_lines(
     make: Callable[[int], tuple[bytes, LayoutTrace]], size: int, pages: int

@@ -902,8 +902,16 @@ def _trace_zones(trace: LayoutTrace, doc: SimpleDocTemplate, ctx: PageContext) -
         _trace_box(page, MARGIN, PRINTABLE_EDGE, width - MARGIN, frame_bottom, "footer")
 
 
+# reportlab's Frame pads its content 6 pt on every side (SimpleDocTemplate's default frame):
+# a flowable starts at MARGIN + 6 pt, so a table as wide as the page between the margins ended
+# 6 pt into the right margin (and under a printer's unprintable edge on some sheets).
+FRAME_PADDING = 6.0
+
+
 def content_width(ctx: PageContext) -> float:
-    return float(ctx.pagesize[0] - 2 * MARGIN)
+    """The width a body flowable may take: between the side margins, less the frame's padding
+    (tables built to this width end inside the right margin; tests/test_printing_layout.py)."""
+    return float(ctx.pagesize[0] - 2 * MARGIN - 2 * FRAME_PADDING)
 
 
 def when_text(value: datetime | None, lang: str, tz: tzinfo) -> str:

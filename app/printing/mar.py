@@ -643,8 +643,9 @@ def _age_banner(
     key = "print.mar.stale" if stale else "print.mar.fresh"
     text = t(key, lang, age=age, time=when_text(as_of, lang, tz))
     cell = para(text, st.bold if stale else st.body)
-    table = Table([[cell]], colWidths=[width])
-    commands: list[tuple[Any, ...]] = [("LEFTPADDING", (0, 0), (-1, -1), 4)]
+    table = Table([[cell]], colWidths=[width], hAlign="LEFT")
+    # Unboxed, its words line up with the paragraphs below; boxed, they keep off the frame line.
+    commands: list[tuple[Any, ...]] = [("LEFTPADDING", (0, 0), (-1, -1), 4 if stale else 0)]
     if stale:
         commands += [
             ("BOX", (0, 0), (-1, -1), 1.6, colors.black),
