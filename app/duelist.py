@@ -2,7 +2,8 @@
 
 PURE: no I/O, no clock reads (callers pass `now` and the snapshot's data-as-of), no global state.
 Shared by the census column, the "medications due" screen and its printout, so that screen and
-paper can never disagree. Due times come from `app.schedule` (the chart's and the MAR's rules).
+paper can never disagree. Due times come from `app.schedule` (the chart's and the MAR's rules;
+`open_doses` is `next_due` without the next time, which nothing here needs).
 
 Rules (docs/viewer.md, "Medications due"):
 - A dose is *overdue* when `app.schedule.next_due` calls it overdue (scheduled in the last 4 h,
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 
-from app.schedule import is_active, next_due, scheduled_times
+from app.schedule import is_active, open_doses, scheduled_times
 from sync.model import MedicationOrder, PatientRecord
 
 __all__ = [
@@ -98,7 +99,8 @@ def _order_doses(
     """(time, overdue) of one order's open doses before `until`; [] for PRN / inactive."""
     if not is_active(order) or order.as_needed:
         return []
-    info = next_due(order, now, record.administrations, tz)
+    # open_doses: next_due's answer without its 8-day search for the next time (not needed here).
+    info = open_doses(order, now, record.administrations, tz)
     if info is None:
         return []
     start = min(as_of, now)

@@ -57,9 +57,11 @@ __all__ = [
     "WHEN_TIMES",
     "DueInfo",
     "TimingShape",
+    "given_for",
     "has_schedule",
     "is_active",
     "next_due",
+    "open_doses",
     "scheduled_times",
     "times_of_day_for",
     "timing_shape",
@@ -73,6 +75,7 @@ OVERDUE_LOOKBACK = timedelta(hours=4)
 LOOKAHEAD = timedelta(days=8)
 #: Safety cap on the number of times one call returns (1-minute intervals over a year...).
 MAX_TIMES = 5000
+_TICK = timedelta(microseconds=1)  # the smallest step: "up to and including" as an open end
 
 #: FHIR event-timing codes (v3 TimingEvent + FHIR event-timing) -> hospital default clock times.
 WHEN_TIMES: dict[str, tuple[str, ...]] = {
@@ -522,6 +525,12 @@ def _matches(order: MedicationOrder, adm: Administration) -> bool:
     return adm.drug.strip().casefold() == order.drug.strip().casefold()
 
 
+def given_for(order: MedicationOrder, adm: Administration) -> bool:
+    """Whether `adm` can cover a dose of `order` in `next_due` (given, timed, and for this
+    order: by its id, else by drug name). Pure."""
+    return _matches(order, adm)
+
+
 def next_due(
     order: MedicationOrder,
     now: datetime,
@@ -538,6 +547,40 @@ def next_due(
     times = scheduled_times(order, now - OVERDUE_LOOKBACK, now + LOOKAHEAD, tz)
     if not times:
         return None
+    upcoming = next((t for t in times if t > now), None)
+    return _due_info(order, now, times, administrations, tz, upcoming)
+
+
+def open_doses(
+    order: MedicationOrder,
+    now: datetime,
+    administrations: Sequence[Administration],
+    tz: ZoneInfo | tzinfo,
+) -> DueInfo | None:
+    """`next_due` without the next time (`next_time` is None): the same overdue, due-now,
+    covered and last-given times, and None exactly when `next_due` gives None. Expands the
+    schedule only up to now + TOLERANCE (next_due expands 8 days ahead to find the next time),
+    and the 8 days only for an order without a dose near now: the census asks this for
+    thousands of patients at once. Pure; never raises on odd data."""
+    now = _aware(now, tz)
+    start = now - OVERDUE_LOOKBACK
+    # The same window start as next_due's, so intervals without an order start anchor alike.
+    near = scheduled_times(order, start, now + TOLERANCE + _TICK, tz)
+    if not near and not scheduled_times(order, start, now + LOOKAHEAD, tz):
+        return None
+    return _due_info(order, now, near, administrations, tz, None)
+
+
+def _due_info(
+    order: MedicationOrder,
+    now: datetime,
+    times: Sequence[datetime],
+    administrations: Sequence[Administration],
+    tz: ZoneInfo | tzinfo,
+    upcoming: datetime | None,
+) -> DueInfo:
+    """next_due's matching of `times` (sorted, from now - OVERDUE_LOOKBACK; only those up to
+    now + TOLERANCE count) with the order's administrations."""
     given = sorted(_aware(a.when, tz) for a in administrations if _matches(order, a) and a.when)
     unused = list(given)
     covered: list[datetime] = []
@@ -556,7 +599,6 @@ def next_due(
             overdue.append(t)
         else:
             due_now.append(t)
-    upcoming = next((t for t in times if t > now), None)
     return DueInfo(
         next_time=upcoming,
         overdue_times=tuple(overdue),

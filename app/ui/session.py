@@ -13,7 +13,8 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Literal
 
-from app.duelist import DueDose, PatientDue, patient_due, ward_due
+from app.duecache import DueCache, DueRead, key_of, shared_cache
+from app.duelist import DueDose, ward_due
 from app.present.zone import hospital_zone
 from app.settings import Settings, load_settings_or_defaults
 from app.ui.state import UserView
@@ -54,8 +55,12 @@ class ViewerBackend:
     Not thread-safe: use from one thread at a time (the UI's worker thread).
     """
 
-    def __init__(self, home: Path, ward: str | None = None) -> None:
+    def __init__(
+        self, home: Path, ward: str | None = None, due_cache: DueCache | None = None
+    ) -> None:
         self.home = home
+        # The census due column's inputs, shared by every session of this process.
+        self.due_cache = due_cache if due_cache is not None else shared_cache()
         self.wanted_ward = ward
         self.settings: Settings
         self.settings_problem: str | None
@@ -150,27 +155,22 @@ class ViewerBackend:
         assert self.current is not None
         return list(self.current.reader.iter_records())
 
-    def census_dues(self, now: datetime, tz: tzinfo) -> dict[str, PatientDue]:
-        """The census due/overdue column per patient id (app.duelist.patient_due, overdue judged
-        against the snapshot's data-as-of). Reads every record of the ward."""
+    def want_dues(self, first: Sequence[str] = ()) -> None:
+        """Have the shared due cache (app.duecache) read the open snapshot's due inputs, the
+        patients `first` before the others. Returns at once; a background thread reads."""
         assert self.current is not None
-        as_of = self.current.data_as_of
-        return {r.id: patient_due(r, now, as_of, tz) for r in self.ward_records()}
+        self.due_cache.want(key_of(self.current), self.current.reader.reopen, first)
 
-    def census_dues_for(
-        self, patient_ids: Sequence[str], now: datetime, tz: tzinfo
-    ) -> dict[str, PatientDue]:
-        """`census_dues` for these patients only (one part of a long census at a time, so that
-        other work of the session's worker thread, a login or a search, runs in between).
-        Patients the snapshot lacks are left out."""
+    def census_dues_ready(
+        self, patient_ids: Sequence[str], now: datetime, tz: tzinfo, limit: int | None = None
+    ) -> DueRead:
+        """The census due/overdue states (app.duelist.patient_due, overdue judged against the
+        snapshot's data-as-of) of at most `limit` of `patient_ids` whose inputs the shared
+        cache has read; the rest come back as pending. Decodes nothing itself."""
         assert self.current is not None
-        as_of = self.current.data_as_of
-        out: dict[str, PatientDue] = {}
-        for pid in patient_ids:
-            record = self.current.reader.record(pid)
-            if record is not None:
-                out[pid] = patient_due(record, now, as_of, tz)
-        return out
+        key = key_of(self.current)
+        self.due_cache.want(key, self.current.reader.reopen)  # again, if evicted meanwhile
+        return self.due_cache.dues(key, patient_ids, now, self.current.data_as_of, tz, limit=limit)
 
     def due_list(self, now: datetime, hours: int, tz: tzinfo) -> list[DueDose]:
         """The ward's medications due over the next `hours` (app.duelist.ward_due)."""

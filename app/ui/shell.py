@@ -37,8 +37,9 @@ from app.ui.viewmodels.status import sees_patients
 
 log = logging.getLogger(__name__)
 DUES_MAX_AGE = 120.0  # seconds: the census due column is recomputed when older on return
-DUES_CHUNK = 50  # patients whose records one worker job reads for the due column
+DUES_CHUNK = 50  # patients whose due state one worker job computes
 DUES_YIELD = 1.0  # seconds after the last key before the due column reads on
+DUES_POLL = 0.5  # seconds between looks at the shared due inputs while they are being read
 
 DIALOG_ESC_GRACE = 0.6  # s: an Esc this soon after a dialog closed was meant for the dialog
 
@@ -125,16 +126,17 @@ class Viewer(ScreenHost):
             self.show_census()
 
     async def load_dues(self) -> None:
-        """Fill the census due/overdue column (app.duelist) from the ward's records, off the UI
-        thread; a damaged record must not break the census (the column then stays empty).
+        """Fill the census due/overdue column (app.duelist) from the due inputs every session of
+        this viewer shares (app.duecache: one background thread reads each snapshot's records
+        once, the patients listed here first); a damaged record must not break the census (its
+        cell stays empty).
 
-        A hospital-wide census has thousands of records (minutes of decoding on a loaded
-        laptop): they are read DUES_CHUNK patients per job of the session's single worker
-        thread, so that a login or a search waits for one part, not for all. The listed
-        patients come first and are shown at once; the others fill in when all are read, the
-        reading pausing while the user types (DUES_YIELD). A patient not yet read shows an
-        empty cell, never "nothing due". A newer load (back to the census later) stops an
-        older one."""
+        The answers are computed here, DUES_CHUNK patients per job of the session's worker
+        thread (a login or a search waits for one part, not for all). The listed patients are
+        shown as soon as they are read; the others fill in when all are, the work pausing while
+        the user types (DUES_YIELD) and polling every DUES_POLL s while the shared reading is
+        behind. A patient not yet read shows an empty cell, never "nothing due". A newer load
+        (back to the census later) stops an older one."""
         census = self.census
         self.dues_loaded_at = time.monotonic()
         self._dues_gen += 1
@@ -142,25 +144,31 @@ class Viewer(ScreenHost):
         now, tz = self.now(), self.tz
         first = [r.patient_id for r in census.visible()[:LIST_LIMIT]]
         listed = set(first)
-        ids = first + [r.patient_id for r in census.rows if r.patient_id not in listed]
+        pending = first + [r.patient_id for r in census.rows if r.patient_id not in listed]
         dues = dict(census.dues)  # the previous figures stay until their patient is read again
-        for start in range(0, len(ids), DUES_CHUNK):
-            # While the user types or moves, the rest waits: each key's update comes first.
-            while start and time.monotonic() - self.input_at < DUES_YIELD:
-                await asyncio.sleep(DUES_YIELD / 2)
-            try:
+        shown_listed = False
+        try:
+            await self.on_worker(self.backend.want_dues, first)
+            while pending:
+                # While the user types or moves, the rest waits: each key's update comes first.
+                while shown_listed and time.monotonic() - self.input_at < DUES_YIELD:
+                    await asyncio.sleep(DUES_YIELD / 2)
                 part = await self.on_worker(
-                    self.backend.census_dues_for, ids[start : start + DUES_CHUNK], now, tz
+                    self.backend.census_dues_ready, pending, now, tz, DUES_CHUNK
                 )
-            except Exception as exc:
-                log.warning("due/overdue column: %s", exc)
-                return
-            if census is not self.census or gen != self._dues_gen:
-                return  # another ward, or a newer load
-            dues.update(part)
-            if start == 0 or start + DUES_CHUNK >= len(ids):
-                census.set_dues(dues)
-                self.census_screen.refresh()
+                if census is not self.census or gen != self._dues_gen or self.closed:
+                    return  # another ward, or a newer load
+                dues.update(part.dues)
+                pending = part.pending
+                listed_done = not pending or pending[0] not in listed  # first come first
+                if (listed_done and not shown_listed) or not pending:
+                    shown_listed = True
+                    census.set_dues(dues)
+                    self.census_screen.refresh()
+                if pending and not part.dues:
+                    await asyncio.sleep(DUES_POLL)  # the shared reading is behind: wait for it
+        except Exception as exc:
+            log.warning("due/overdue column: %s", exc)
 
     # -- routes -----------------------------------------------------------------------------------
 
@@ -306,6 +314,10 @@ class Viewer(ScreenHost):
         """The window or tab was closed: end the session (audited) and drop the patient data."""
         if self.sessions is not None:
             self.sessions.closed()
+        # Nobody sees this census now: its due column stops (and is computed afresh on return),
+        # so a closed tab takes no time from the sessions still open.
+        self._dues_gen += 1
+        self.dues_loaded_at = float("-inf")
         if self.user is not None:
             self.user = None
             self.chart = None

@@ -38,6 +38,7 @@ class SnapshotReader:
 
     def __init__(self, path: Path, key: bytes) -> None:
         self.path = Path(path)
+        self._key = key  # for `reopen`: a second connection to the same file
         self._lock = threading.Lock()
         self._conn: Connection | None = connect(self.path, key, readonly=True)
         try:
@@ -47,6 +48,12 @@ class SnapshotReader:
         except BaseException:
             self.close()
             raise
+
+    def reopen(self) -> SnapshotReader:
+        """A second, independent reader of the same file (its own connection and lock), for
+        background work that must neither wait for this reader's users nor end when they close
+        it. Raises SnapshotError as the constructor does."""
+        return SnapshotReader(self.path, self._key)
 
     def __enter__(self) -> Self:
         return self
@@ -201,6 +208,31 @@ class SnapshotReader:
             return decode_json(rows[0][0], rows[0][1], self._zdict)
         except SnapshotError as exc:
             raise SnapshotError(f"snapshot {self.path} (patient {patient_id!r}): {exc}") from None
+
+    def iter_record_json(
+        self, after: str = "", batch: int = 200
+    ) -> Iterator[tuple[str, bytes | None]]:
+        """(patient id, stored PatientRecord.to_json() bytes) of every record with an id after
+        `after`, in patient id order, without validation; one query per `batch` records (the
+        lock is not held between them). The bytes are None for a record whose stored blob
+        cannot be decoded (damaged; `wardcopy verify` names it): the others still come.
+        Raises SnapshotError when a query fails."""
+        last = after
+        while True:
+            rows = self._query(
+                "SELECT patient_id, codec, record FROM records WHERE patient_id > ? "
+                "ORDER BY patient_id LIMIT ?",
+                [last, batch],
+            )
+            if not rows:
+                return
+            for patient_id, codec, blob in rows:
+                last = patient_id
+                try:
+                    data: bytes | None = decode_json(codec, blob, self._zdict)
+                except SnapshotError:
+                    data = None
+                yield patient_id, data
 
     def patient_ids(self) -> list[str]:
         """Every patient id in the snapshot, in census order."""
