@@ -8,11 +8,12 @@ records) a second and third session in the same viewer server then took 11-14 s 
 (docs/performance.md). Now one background thread reads each snapshot once and every session
 computes its column from what it read.
 
-What is kept per patient: the part of the record the due rules read (`due_inputs`): id, name,
-MRN, stay, the active orders that are not as-needed (whole, so that a due list can name them)
-and the administrations that can cover their doses; None for a patient who can never have a
-due dose (discharged, or no such order). Not the answers: due and overdue depend on the clock
-and on the hospital zone, so they are computed per call from these inputs (no decoding).
+What is kept per patient (`due_inputs`): each active order that is not as-needed, cut to what
+its schedule reads, with the times its administrations were given; None for a patient who can
+never have a due dose (discharged, or no such order). Whole records would take about 90 KB per
+patient (800 MB for the 8,801 of the demo's hospital-wide snapshot); this takes a few KB. Not
+the answers: due and overdue depend on the clock and on the hospital zone, so they are computed
+per call from these inputs (app.duelist.orders_due, no decoding).
 
 Threads: one reader thread per process, started on demand and ended when nothing is left to
 read. It reads with a connection of its own (`SnapshotReader.reopen`), so it neither waits for
@@ -29,19 +30,20 @@ more are asked for, older sequences of the same ward go first, then the least re
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 import orjson
 
-from app.duelist import PatientDue, patient_due
-from app.schedule import given_for, is_active
-from sync.model import PatientRecord
+from app.duelist import PatientDue, orders_due
+from app.schedule import given_times, is_active
+from sync.model import Dosage, MedicationOrder, PatientRecord
 from sync.receive import InstalledSnapshot
 from sync.snapshot import SnapshotError, SnapshotReader
 
@@ -49,10 +51,13 @@ __all__ = [
     "INPUT_PAUSE",
     "MAX_SNAPSHOTS",
     "DueCache",
+    "DueInputs",
     "DueRead",
+    "KeptOrder",
     "SnapshotKey",
     "due_inputs",
     "due_inputs_from_json",
+    "due_of",
     "key_of",
     "shared_cache",
 ]
@@ -89,38 +94,102 @@ def key_of(snapshot: InstalledSnapshot) -> SnapshotKey:
     )
 
 
-def due_inputs(record: PatientRecord) -> PatientRecord | None:
-    """What app.duelist reads of `record`: id, name, MRN and stay, the active orders that are not
-    as-needed (unchanged) and the administrations that can cover one of their doses. None when
-    the patient can never have a due dose (a stay that is not current, or no such order): such a
-    patient's `patient_due` is PatientDue() at any time. Pure.
+@dataclass(frozen=True, slots=True)
+class KeptOrder:
+    """What the due rules read of one active scheduled order (app.schedule.scheduled_times,
+    duelist): status, start, end, the dosages' schedule part, and when its administrations were
+    given. A few hundred bytes instead of a MedicationOrder's few kilobytes."""
 
-    `patient_due(due_inputs(r), ...)` equals `patient_due(r, ...)` because the due rules skip
-    everything left out: inactive and as-needed orders, and administrations of other orders."""
+    status: str | None
+    start: datetime | None
+    end: datetime | None
+    dosages: tuple[Dosage, ...]
+    given: tuple[datetime, ...]
+
+    def order(self) -> MedicationOrder:
+        """The order as the due rules take it (validated again: about 10 µs)."""
+        return MedicationOrder(
+            id="",
+            drug="",
+            status=self.status,
+            dosages=list(self.dosages),
+            start=self.start,
+            end=self.end,
+        )
+
+
+#: What is kept of one patient: each active scheduled order with its given times.
+DueInputs = tuple[KeptOrder, ...]
+
+
+def due_inputs(
+    record: PatientRecord, dosages: dict[int, list[Dosage]] | None = None
+) -> DueInputs | None:
+    """What app.duelist reads of `record`, small: each active order that is not as-needed, cut
+    to what its schedule reads, with the times its administrations were given
+    (app.schedule.given_times). Aware times are kept in UTC (the same instants; the due rules
+    compare and convert instants only). None when the patient can never have a due dose (a stay
+    that is not current, or no such order): `patient_due` is then PatientDue() at any time.
+    Equal dosages are shared through `dosages` (one pool per snapshot). Pure.
+
+    `due_of(due_inputs(r), ...)` equals `patient_due(r, ...)`: the due rules skip the orders
+    left out and read nothing else of an order, a dosage or an administration."""
     if record.stay is not None and not record.stay.is_current:
         return None
-    orders = [o for o in record.medications if is_active(o) and not o.as_needed]
-    if not orders:
-        return None
-    given = [a for a in record.administrations if any(given_for(o, a) for o in orders)]
-    return PatientRecord(
-        id=record.id,
-        name=record.name,
-        mrn=record.mrn,
-        stay=record.stay,
-        medications=orders,
-        administrations=given,
-    )
+    kept = []
+    for order in record.medications:
+        if not is_active(order) or order.as_needed:
+            continue
+        kept.append(
+            KeptOrder(
+                status=sys.intern(order.status) if order.status else order.status,
+                start=_utc(order.start) if order.start else None,
+                end=_utc(order.end) if order.end else None,
+                dosages=tuple(_shared(d, dosages) for d in order.dosages),
+                given=tuple(_utc(w) for w in given_times(order, record.administrations)),
+            )
+        )
+    return tuple(kept) or None
 
 
-def due_inputs_from_json(data: bytes) -> PatientRecord | None:
+def due_of(inputs: DueInputs | None, now: datetime, as_of: datetime, tz: tzinfo) -> PatientDue:
+    """The census column of one patient from its `due_inputs` (app.duelist.orders_due)."""
+    if inputs is None:
+        return PatientDue()
+    return orders_due([(k.order(), k.given) for k in inputs], now, as_of, tz)
+
+
+def _utc(when: datetime) -> datetime:
+    """The same instant with one shared zone object (a parsed time carries a zone object of its
+    own: most of the memory of a kept time). Naive times stay as they are."""
+    return when.astimezone(UTC) if when.tzinfo is not None else when
+
+
+def _shared(dosage: Dosage, pool: dict[int, list[Dosage]] | None) -> Dosage:
+    """The schedule part of `dosage` (timing, text, as-needed), one object for equal ones of a
+    snapshot (most orders repeat a few schedules)."""
+    slim = Dosage(text=dosage.text, timing=dosage.timing, as_needed=dosage.as_needed)
+    if pool is None:
+        return slim
+    bucket = pool.setdefault(hash(slim.model_dump_json()), [])
+    for known in bucket:
+        if known == slim:
+            return known
+    bucket.append(slim)
+    return slim
+
+
+def due_inputs_from_json(
+    data: bytes, dosages: dict[int, list[Dosage]] | None = None
+) -> DueInputs | None:
     """`due_inputs` of a stored record's JSON (PatientRecord.to_json()), validating only the fields
     the due rules read: a fraction of decoding the whole record (vitals, labs and notes are most
     of it). Raises ValueError (orjson.JSONDecodeError, pydantic.ValidationError) when damaged."""
     raw = orjson.loads(data)
     if not isinstance(raw, dict):
         raise ValueError("a stored record is not a JSON object")
-    return due_inputs(PatientRecord.model_validate({k: raw[k] for k in _DUE_FIELDS if k in raw}))
+    fields = {k: raw[k] for k in _DUE_FIELDS if k in raw}
+    return due_inputs(PatientRecord.model_validate(fields), dosages)
 
 
 @dataclass(frozen=True)
@@ -140,7 +209,8 @@ class _Entry:
     def __init__(self, key: SnapshotKey, opener: Callable[[], SnapshotReader]) -> None:
         self.key = key
         self.opener = opener
-        self.inputs: dict[str, PatientRecord | None] = {}
+        self.inputs: dict[str, DueInputs | None] = {}
+        self.dosages: dict[int, list[Dosage]] = {}  # equal dosages shared (reader thread only)
         self.unreadable: set[str] = set()
         self.wanted: deque[str] = deque()
         self.finished = False  # every record read (or the snapshot failed: `error`)
@@ -213,7 +283,7 @@ class DueCache:
         records are left out once reading has ended. Computes on the caller's thread; reads
         nothing from disk."""
         room = len(patient_ids) if limit is None else max(0, limit)
-        known: list[tuple[str, PatientRecord | None]] = []
+        known: list[tuple[str, DueInputs | None]] = []
         pending: list[str] = []
         with self._lock:
             entry = self._entries.get(key)
@@ -229,10 +299,7 @@ class DueCache:
                         pending.append(pid)
                 elif not ended and pid not in unreadable:
                     pending.append(pid)
-        never = PatientDue()
-        out = {
-            pid: never if slim is None else patient_due(slim, now, as_of, tz) for pid, slim in known
-        }
+        out = {pid: due_of(slim, now, as_of, tz) for pid, slim in known}
         return DueRead(out, pending, ended)
 
     def entries(self) -> list[SnapshotKey]:
@@ -347,11 +414,11 @@ class DueCache:
             else:
                 if data is None:
                     return  # no such patient in this snapshot
-        slim: PatientRecord | None = None
+        slim: DueInputs | None = None
         readable = data is not None
         if data is not None:
             try:
-                slim = due_inputs_from_json(data)
+                slim = due_inputs_from_json(data, entry.dosages)
             except ValueError:
                 readable = False
         with self._lock:

@@ -20,12 +20,12 @@ Rules (docs/viewer.md, "Medications due"):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 
-from app.schedule import is_active, open_doses, scheduled_times
+from app.schedule import given_times, is_active, open_doses_given, scheduled_times
 from sync.model import MedicationOrder, PatientRecord
 
 __all__ = [
@@ -34,7 +34,10 @@ __all__ = [
     "HOURS_CHOICES",
     "DueDose",
     "DueState",
+    "OrderGiven",
     "PatientDue",
+    "orders_due",
+    "orders_given",
     "patient_due",
     "record_doses",
     "ward_due",
@@ -88,9 +91,13 @@ class PatientDue:
         return {DueState.OVERDUE: 0, DueState.SOON: 1, DueState.NONE: 2}[self.state]
 
 
+#: One order with the times its administrations were given (app.schedule.given_times).
+OrderGiven = tuple[MedicationOrder, Sequence[datetime]]
+
+
 def _order_doses(
     order: MedicationOrder,
-    record: PatientRecord,
+    given: Sequence[datetime],
     now: datetime,
     until: datetime,
     as_of: datetime,
@@ -100,7 +107,7 @@ def _order_doses(
     if not is_active(order) or order.as_needed:
         return []
     # open_doses: next_due's answer without its 8-day search for the next time (not needed here).
-    info = open_doses(order, now, record.administrations, tz)
+    info = open_doses_given(order, now, given, tz)
     if info is None:
         return []
     start = min(as_of, now)
@@ -116,6 +123,23 @@ def _order_doses(
     return sorted((x.astimezone(tz), late) for x, late in out.items() if x not in covered)
 
 
+def orders_given(record: PatientRecord) -> list[OrderGiven]:
+    """Each order of `record` with its given times: the due rules' view of the record."""
+    return [(o, given_times(o, record.administrations)) for o in record.medications]
+
+
+def _open(
+    orders: Iterable[OrderGiven], now: datetime, until: datetime, as_of: datetime, tz: tzinfo
+) -> list[tuple[MedicationOrder, datetime, bool]]:
+    """(order, time, overdue) of the open doses: overdue ones and those due before `until`."""
+    out = []
+    for order, given in orders:
+        for when, late in _order_doses(order, given, now, until, as_of, tz):
+            if late or when < until:
+                out.append((order, when, late))
+    return out
+
+
 def record_doses(
     record: PatientRecord, now: datetime, hours: float, as_of: datetime, tz: tzinfo
 ) -> list[DueDose]:
@@ -126,35 +150,46 @@ def record_doses(
         return []
     until = now + timedelta(hours=hours)
     stay = record.stay
-    out = []
-    for order in record.medications:
-        for when, late in _order_doses(order, record, now, until, as_of, tz):
-            if not late and when >= until:
-                continue
-            out.append(
-                DueDose(
-                    when=when,
-                    overdue=late,
-                    patient_id=record.id,
-                    name=record.name,
-                    room=stay.room if stay else None,
-                    bed=stay.bed if stay else None,
-                    mrn=record.mrn,
-                    order=order,
-                )
-            )
-    return out
+    return [
+        DueDose(
+            when=when,
+            overdue=late,
+            patient_id=record.id,
+            name=record.name,
+            room=stay.room if stay else None,
+            bed=stay.bed if stay else None,
+            mrn=record.mrn,
+            order=order,
+        )
+        for order, when, late in _open(orders_given(record), now, until, as_of, tz)
+    ]
+
+
+def orders_due(
+    orders: Iterable[OrderGiven],
+    now: datetime,
+    as_of: datetime,
+    tz: tzinfo,
+    soon: timedelta = DUE_SOON,
+) -> PatientDue:
+    """`patient_due` of a current patient from the orders and their given times alone (what
+    app.duecache keeps instead of whole records)."""
+    until = now + timedelta(hours=soon.total_seconds() / 3600)
+    doses = _open(orders, now, until, as_of, tz)
+    return PatientDue(
+        overdue=tuple(when for _o, when, late in doses if late),
+        soon=tuple(when for _o, when, late in doses if not late),
+    )
 
 
 def patient_due(
     record: PatientRecord, now: datetime, as_of: datetime, tz: tzinfo, soon: timedelta = DUE_SOON
 ) -> PatientDue:
-    """The census column of one patient: overdue doses, else doses due within `soon`."""
-    doses = record_doses(record, now, soon.total_seconds() / 3600, as_of, tz)
-    return PatientDue(
-        overdue=tuple(d.when for d in doses if d.overdue),
-        soon=tuple(d.when for d in doses if not d.overdue),
-    )
+    """The census column of one patient: overdue doses, else doses due within `soon`.
+    Discharged patients have none."""
+    if record.stay is not None and not record.stay.is_current:
+        return PatientDue()
+    return orders_due(orders_given(record), now, as_of, tz, soon)
 
 
 def _natural(text: str | None) -> tuple[object, ...]:

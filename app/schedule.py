@@ -58,10 +58,12 @@ __all__ = [
     "DueInfo",
     "TimingShape",
     "given_for",
+    "given_times",
     "has_schedule",
     "is_active",
     "next_due",
     "open_doses",
+    "open_doses_given",
     "scheduled_times",
     "times_of_day_for",
     "timing_shape",
@@ -562,13 +564,29 @@ def open_doses(
     schedule only up to now + TOLERANCE (next_due expands 8 days ahead to find the next time),
     and the 8 days only for an order without a dose near now: the census asks this for
     thousands of patients at once. Pure; never raises on odd data."""
+    return open_doses_given(order, now, given_times(order, administrations), tz)
+
+
+def given_times(
+    order: MedicationOrder, administrations: Sequence[Administration]
+) -> list[datetime]:
+    """When the administrations that can cover a dose of `order` were given (`given_for`), as
+    recorded. What `open_doses_given` needs of them. Pure."""
+    return [a.when for a in administrations if a.when is not None and _matches(order, a)]
+
+
+def open_doses_given(
+    order: MedicationOrder, now: datetime, given: Sequence[datetime], tz: ZoneInfo | tzinfo
+) -> DueInfo | None:
+    """`open_doses` from the order's `given_times` instead of all administrations (what the
+    census keeps per order, app.duecache). Pure; never raises on odd data."""
     now = _aware(now, tz)
     start = now - OVERDUE_LOOKBACK
     # The same window start as next_due's, so intervals without an order start anchor alike.
     near = scheduled_times(order, start, now + TOLERANCE + _TICK, tz)
     if not near and not scheduled_times(order, start, now + LOOKAHEAD, tz):
         return None
-    return _due_info(order, now, near, administrations, tz, None)
+    return _match_given(now, near, given, tz, None)
 
 
 def _due_info(
@@ -579,9 +597,21 @@ def _due_info(
     tz: ZoneInfo | tzinfo,
     upcoming: datetime | None,
 ) -> DueInfo:
-    """next_due's matching of `times` (sorted, from now - OVERDUE_LOOKBACK; only those up to
-    now + TOLERANCE count) with the order's administrations."""
-    given = sorted(_aware(a.when, tz) for a in administrations if _matches(order, a) and a.when)
+    """next_due's matching of `times` with the order's administrations."""
+    return _match_given(now, times, given_times(order, administrations), tz, upcoming)
+
+
+def _match_given(
+    now: datetime,
+    times: Sequence[datetime],
+    given_at: Sequence[datetime],
+    tz: ZoneInfo | tzinfo,
+    upcoming: datetime | None,
+) -> DueInfo:
+    """Match scheduled `times` (sorted, from now - OVERDUE_LOOKBACK; only those up to now +
+    TOLERANCE count) with the order's given times: each covers the nearest time within
+    TOLERANCE, at most one."""
+    given = sorted(_aware(g, tz) for g in given_at)
     unused = list(given)
     covered: list[datetime] = []
     overdue: list[datetime] = []
