@@ -173,7 +173,7 @@ def orders_due(
     soon: timedelta = DUE_SOON,
 ) -> PatientDue:
     """`patient_due` of a current patient from the orders and their given times alone (what
-    app.duecache keeps instead of whole records)."""
+    app.snapcache keeps instead of whole records)."""
     until = now + timedelta(hours=soon.total_seconds() / 3600)
     doses = _open(orders, now, until, as_of, tz)
     return PatientDue(

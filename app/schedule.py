@@ -579,7 +579,7 @@ def open_doses_given(
     order: MedicationOrder, now: datetime, given: Sequence[datetime], tz: ZoneInfo | tzinfo
 ) -> DueInfo | None:
     """`open_doses` from the order's `given_times` instead of all administrations (what the
-    census keeps per order, app.duecache). Pure; never raises on odd data."""
+    census keeps per order, app.snapcache). Pure; never raises on odd data."""
     now = _aware(now, tz)
     start = now - OVERDUE_LOOKBACK
     # The same window start as next_due's, so intervals without an order start anchor alike.

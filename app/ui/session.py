@@ -13,10 +13,10 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Literal
 
-from app.duecache import DueCache, DueRead, key_of, shared_cache
 from app.duelist import DueDose, ward_due
 from app.present.zone import hospital_zone
 from app.settings import Settings, load_settings_or_defaults
+from app.snapcache import DueRead, SnapshotCache, key_of, shared_cache
 from app.ui.state import UserView
 from sync.model import CensusRow, DataWindows, PatientRecord
 from sync.receive import InstalledSnapshot, installed_wards, open_installed
@@ -56,11 +56,11 @@ class ViewerBackend:
     """
 
     def __init__(
-        self, home: Path, ward: str | None = None, due_cache: DueCache | None = None
+        self, home: Path, ward: str | None = None, snapshot_cache: SnapshotCache | None = None
     ) -> None:
         self.home = home
-        # The census due column's inputs, shared by every session of this process.
-        self.due_cache = due_cache if due_cache is not None else shared_cache()
+        # Census rows and due inputs, shared by every session of this process (app.snapcache).
+        self.snapshot_cache = snapshot_cache if snapshot_cache is not None else shared_cache()
         self.wanted_ward = ward
         self.settings: Settings
         self.settings_problem: str | None
@@ -147,8 +147,11 @@ class ViewerBackend:
         return self.hospital
 
     def census(self) -> list[CensusRow]:
+        """The open snapshot's census rows, shared with the other sessions of this viewer
+        (app.snapcache; loaded by the first). Raises SnapshotError when unreadable."""
         assert self.current is not None
-        return self.current.reader.census()
+        snap = self.current
+        return self.snapshot_cache.census(key_of(snap), snap.reader.reopen, snap.reader.census)
 
     def ward_records(self) -> list[PatientRecord]:
         """Every record of the open ward snapshot (decoded in memory; nothing is written)."""
@@ -156,10 +159,10 @@ class ViewerBackend:
         return list(self.current.reader.iter_records())
 
     def want_dues(self, first: Sequence[str] = ()) -> None:
-        """Have the shared due cache (app.duecache) read the open snapshot's due inputs, the
+        """Have the shared due cache (app.snapcache) read the open snapshot's due inputs, the
         patients `first` before the others. Returns at once; a background thread reads."""
         assert self.current is not None
-        self.due_cache.want(key_of(self.current), self.current.reader.reopen, first)
+        self.snapshot_cache.want(key_of(self.current), self.current.reader.reopen, first)
 
     def census_dues_ready(
         self, patient_ids: Sequence[str], now: datetime, tz: tzinfo, limit: int | None = None
@@ -169,8 +172,10 @@ class ViewerBackend:
         cache has read; the rest come back as pending. Decodes nothing itself."""
         assert self.current is not None
         key = key_of(self.current)
-        self.due_cache.want(key, self.current.reader.reopen)  # again, if evicted meanwhile
-        return self.due_cache.dues(key, patient_ids, now, self.current.data_as_of, tz, limit=limit)
+        self.snapshot_cache.want(key, self.current.reader.reopen)  # again, if evicted meanwhile
+        return self.snapshot_cache.dues(
+            key, patient_ids, now, self.current.data_as_of, tz, limit=limit
+        )
 
     def due_list(self, now: datetime, hours: int, tz: tzinfo) -> list[DueDose]:
         """The ward's medications due over the next `hours` (app.duelist.ward_due)."""

@@ -127,7 +127,7 @@ class Viewer(ScreenHost):
 
     async def load_dues(self) -> None:
         """Fill the census due/overdue column (app.duelist) from the due inputs every session of
-        this viewer shares (app.duecache: one background thread reads each snapshot's records
+        this viewer shares (app.snapcache: one background thread reads each snapshot's records
         once, the patients listed here first); a damaged record must not break the census (its
         cell stays empty).
 

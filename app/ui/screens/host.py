@@ -129,10 +129,10 @@ class ScreenHost:
 
     def touch(self) -> None:
         """Count user input for the idle lock (and for background work that waits while the
-        user types: `input_at`, and the due inputs shared by all sessions, app.duecache)."""
+        user types: `input_at`, and the due inputs shared by all sessions, app.snapcache)."""
         self.idle.touch(self.now())
         self.input_at = time.monotonic()
-        self.backend.due_cache.note_input()
+        self.backend.snapshot_cache.note_input()
 
     def handler(self, fn: Callable[..., Any]) -> Callable[[Any], Awaitable[None]]:
         """Wrap an event handler: every user action counts as input for the idle lock."""

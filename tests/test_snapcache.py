@@ -1,4 +1,4 @@
-"""The census due column's inputs shared by the viewer sessions of one process (app.duecache):
+"""The census due column's inputs shared by the viewer sessions of one process (app.snapcache):
 read once per installed snapshot, the same words as from the whole record, a new install never
 answered from an older one, bounded memory. Real installed homes (SQLCipher, signed packages)."""
 
@@ -15,17 +15,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from test_ui_support import HOSPITAL, WARD, WARD_NAME, UiHome, _publish, build_home, make_record
 
-from app.duecache import (
-    DueCache,
+from app.duelist import DueState, PatientDue, patient_due
+from app.present.due import due_cell
+from app.schedule import next_due, open_doses
+from app.snapcache import (
+    SnapshotCache,
     SnapshotKey,
     due_inputs,
     due_inputs_from_json,
     due_of,
     key_of,
 )
-from app.duelist import DueState, PatientDue, patient_due
-from app.present.due import due_cell
-from app.schedule import next_due, open_doses
 from app.ui.session import SnapshotProblem, ViewerBackend
 from sync import keys, receive
 from sync.model import PatientRecord
@@ -40,8 +40,8 @@ def home(tmp_path: Path) -> UiHome:
     return build_home(tmp_path, now=NOW)
 
 
-def opened(home: UiHome, cache: DueCache, ward: str = WARD) -> ViewerBackend:
-    backend = ViewerBackend(home.home, ward, due_cache=cache)
+def opened(home: UiHome, cache: SnapshotCache, ward: str = WARD) -> ViewerBackend:
+    backend = ViewerBackend(home.home, ward, snapshot_cache=cache)
     result = backend.open(ward)
     assert not isinstance(result, SnapshotProblem), result
     return backend
@@ -79,13 +79,17 @@ def from_records(backend: ViewerBackend, now: datetime = NOW) -> dict[str, Patie
 
 
 def test_two_sessions_of_one_snapshot_read_its_records_once(home: UiHome) -> None:
-    cache = DueCache()
+    cache = SnapshotCache()
     first, second = opened(home, cache), opened(home, cache)
     try:
         one = all_dues(first)
         two = all_dues(second)
         assert one == two == from_records(first)
         assert cache.records_read == home.patients  # not once per session
+        # The census rows are loaded once too: the second session gets the same objects.
+        rows_one, rows_two = first.census(), second.census()
+        assert len(rows_one) == home.patients
+        assert all(a is b for a, b in zip(rows_one, rows_two, strict=True))
         assert {d.state for d in one.values()} >= {DueState.SOON}
         # A third session, later: nothing is read again.
         third = opened(home, cache)
@@ -98,7 +102,7 @@ def test_two_sessions_of_one_snapshot_read_its_records_once(home: UiHome) -> Non
 
 
 def test_reading_goes_on_after_the_session_that_asked_closes(home: UiHome) -> None:
-    cache = DueCache()
+    cache = SnapshotCache()
     first = opened(home, cache)
     assert first.current is not None
     key = key_of(first.current)
@@ -116,7 +120,7 @@ def test_reading_goes_on_after_the_session_that_asked_closes(home: UiHome) -> No
 def test_listed_patients_are_read_first_and_the_rest_waits_while_someone_types(
     home: UiHome,
 ) -> None:
-    cache = DueCache(input_pause=3600)
+    cache = SnapshotCache(input_pause=3600)
     backend = opened(home, cache)
     try:
         ids = [r.patient_id for r in backend.census()]
@@ -136,7 +140,7 @@ def test_listed_patients_are_read_first_and_the_rest_waits_while_someone_types(
 
 
 def test_a_newly_installed_snapshot_is_never_answered_from_the_older_one(home: UiHome) -> None:
-    cache = DueCache(max_snapshots=2)
+    cache = SnapshotCache(max_snapshots=2)
     before = opened(home, cache)
     hospital = opened(home, cache, HOSPITAL)
     try:
@@ -167,6 +171,7 @@ def test_a_newly_installed_snapshot_is_never_answered_from_the_older_one(home: U
             assert cache.entries() == [hospital_key, new_key]
             # A session still showing the older snapshot gets its own (older) column again.
             assert all_dues(before) == old == from_records(before)
+            assert not set(map(id, after.census())) & set(map(id, before.census()))
         finally:
             after.close()
     finally:
@@ -257,7 +262,7 @@ def test_a_damaged_stored_record_is_refused_not_guessed() -> None:
 
 
 def test_memory_is_bounded_by_the_number_of_snapshots(home: UiHome) -> None:
-    cache = DueCache(max_snapshots=1)
+    cache = SnapshotCache(max_snapshots=1)
     ward, hospital = opened(home, cache), opened(home, cache, HOSPITAL)
     try:
         ward.want_dues()
