@@ -104,7 +104,7 @@ class CensusScreen:
             host.body.alignment = None
             if self.search_field is not None:
                 self.search_field.value = host.census.query
-            if not self.refresh():
+            if not self.refresh(whole=True):
                 host.update()
             if self.search_field is not None:
                 # Back from a chart, the keys work as before it: the search box has the focus.
@@ -209,14 +209,15 @@ class CensusScreen:
         self._view = host.body.content
         self._view_key = self._key()
         host.body.alignment = None
-        self.refresh()
+        self.refresh(whole=True)
 
-    def refresh(self, *, draw_all: bool = False) -> bool:
+    def refresh(self, *, draw_all: bool = False, whole: bool = False) -> bool:
         """Re-render the header and the rows from the model (fast: no I/O).
 
         Only the listed rows (the window, LIST_LIMIT unless raised) get display lines and
-        controls; `draw_all` draws all of them now instead of a screenful first. Returns False
-        when nothing changed (nothing sent).
+        controls; `draw_all` draws all of them now instead of a screenful first. Sends the
+        census screen's changes only (toolbar, header, list, count), or with `whole` the
+        page's (a new screen). Returns False when nothing changed (nothing sent).
         """
         host = self.host
         if host.screen != "census" or self.list_view is None:
@@ -300,7 +301,9 @@ class CensusScreen:
                 # "N on the ward, M discharged in the last 24 h", second line (1024 px).
                 text_ += "\n" + on_ward_line(on_ward, gone, hours, host.lang)
             self.count_text.value = text_
-        host.update()
+        # Per key only the census part of the page is compared and sent, not the banner and
+        # the rest of the page (a page-wide comparison per key cost more than the rows).
+        host.update(None if whole else self._view)
         return True
 
     def _more(self, count: int) -> list[ft.Control]:
@@ -324,7 +327,7 @@ class CensusScreen:
             return False  # complete, or a hint ("none found") is shown instead of rows
         rows = self._row_list(lines[: drawn + FIRST_ROWS], selected)
         self.list_view.controls = rows + self._more(self._count)
-        self.host.update()
+        self.host.update(self.list_view)
         return drawn + FIRST_ROWS < len(lines)
 
     def _row_list(self, lines: list[CensusLine], selected: str | None) -> list[ft.Control]:
@@ -387,6 +390,7 @@ class CensusScreen:
 
     async def _on_search(self, e: Any) -> None:
         host = self.host
+        host.no_auto_update()  # refresh() sends what changed, and only that
         started = time.perf_counter()
         query = e.control.value or ""
         host.census.set_query(query)
@@ -497,3 +501,8 @@ class CensusScreen:
                 self.search_field.value = ""
                 await self.search_field.focus()
             self.refresh()
+        else:
+            # Any other key (a letter typed into the search box) changes nothing here: the
+            # box's own change event updates the list. Without this Flet compared the whole
+            # page once per key after this handler, in front of that update.
+            self.host.no_auto_update()

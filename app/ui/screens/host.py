@@ -149,12 +149,26 @@ class ScreenHost:
         """The UI text `key` in the session's language."""
         return tr(key, self.lang, **fields)
 
-    def update(self) -> None:
-        """Send pending changes to the client (the page may already be gone: then nothing)."""
+    def update(self, control: ft.Control | None = None) -> None:
+        """Send pending changes to the client (the page may already be gone: then nothing).
+        With `control`, only the changes inside it: Flet then compares that part of the page
+        with what the client has instead of the whole page (banner, toolbar, dialogs)."""
         try:
-            self.page.update()
+            if control is None:
+                self.page.update()
+            else:
+                control.update()
         except Exception as exc:  # the page may be gone (window closed) while a task finishes
             log.debug("page update failed: %s", exc)
+
+    @staticmethod
+    def no_auto_update() -> None:
+        """Tell Flet not to compare the whole page after the running event handler: the
+        handler sends what it changed itself (or changed nothing). Flet otherwise walks the
+        whole page once more after every event whose handler did not call update(), e.g.
+        after each key of the page's keyboard handler. Side effect: for this event only."""
+        with suppress():
+            ft.context.disable_auto_update()
 
     def show_dialog(self, dialog: ft.AlertDialog) -> None:
         """Open `dialog` over the current screen; Esc then closes only the dialog."""
