@@ -44,6 +44,20 @@ def test_an_unknown_width_uses_the_common_ward_laptop_width() -> None:
     assert layout_for(0).compact is False
 
 
+@pytest.mark.parametrize(("height", "rows"), [(700, 10), (768, 12), (1080, 17), (2000, 34)])
+def test_a_long_census_draws_a_screenful_of_the_window_and_can_always_be_scrolled(
+    height: int, rows: int
+) -> None:
+    # After a key a hospital-wide list draws what the window shows, not a fixed 24 rows (each
+    # drawn row is built, sent and laid out per key); more rows than fit, so that scrolling
+    # (which draws the next ones) is always possible: with the "N more" row they are taller
+    # than the list's room even under a chrome of 100 px (the real one is over 200).
+    screenful = layout_for(1366, height).screenful(56)
+    assert screenful == rows
+    assert (screenful + 1) * 56 > height - 100
+    assert layout_for(1366).screenful(56) == 24  # height not reported yet: a tall screenful
+
+
 @pytest.mark.parametrize("width", [1024, 1366, 1920])
 def test_census_leaves_room_for_free_text_at_every_window_size(width: int) -> None:
     # Diagnosis, allergies and flags share what the fixed columns (with the due column) leave:

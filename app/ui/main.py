@@ -5,13 +5,12 @@ Kept so that `from app.ui.main import make_main` and the like keep working.
 
 from __future__ import annotations
 
-from app.ui.screens.census import FIRST_ROWS, LIST_LIMIT, SEARCH_DEBOUNCE
+from app.ui.screens.census import LIST_LIMIT, SEARCH_DEBOUNCE
 from app.ui.screens.host import ENV_IDLE_SECONDS, idle_timeout
 from app.ui.shell import SessionCounter, Viewer, make_main
 
 __all__ = [
     "ENV_IDLE_SECONDS",
-    "FIRST_ROWS",
     "LIST_LIMIT",
     "SEARCH_DEBOUNCE",
     "SessionCounter",

@@ -294,7 +294,7 @@ class Viewer(ScreenHost):
 
     async def _on_resize(self, e: ft.PageResizeEvent) -> None:
         """A narrower or wider window: switch between the compact and the full layout."""
-        layout = layout_for(e.width)
+        layout = layout_for(e.width, e.height)  # the height: rows drawn after a key
         changed = layout.compact != self.layout.compact
         self.layout = layout
         if not changed:

@@ -31,11 +31,11 @@ SEARCH_DEBOUNCE = 0.12  # seconds: fast typists do not trigger a query per key
 # A ward (about 32 patients) is listed whole. Sending hundreds of rows per key is what made a
 # hospital-wide census slow to type in.
 LIST_LIMIT = 50
-# A list longer than LIST_LIMIT draws the first FIRST_ROWS after a key (a screenful of a
-# 1920x1080 display: rows are 56 px) and FIRST_ROWS more whenever it is scrolled near its end
-# (or the highlight moves there), up to the window; nothing is drawn behind the user's back, so
-# that typing on never waits for rows nobody looked at.
-FIRST_ROWS = 24
+# A list longer than LIST_LIMIT draws a screenful after a key (Layout.screenful: the rows the
+# window's height shows and two more, 12 at 768 px, 17 at 1080 px; rows are 56 px) and as many
+# more whenever it is scrolled near its end (or the highlight moves there), up to the window;
+# nothing is drawn behind the user's back, so that typing on never waits for rows nobody
+# looked at. Each drawn row is built, sent and laid out: half as many rows, half the work.
 ROW_CACHE = 4 * LIST_LIMIT  # row controls kept by patient (backspace draws them again for free)
 
 
@@ -228,7 +228,7 @@ class CensusScreen:
         if not same_list:
             self._limit, self._limit_for = LIST_LIMIT, limit_for  # a new list: a new window
         count = model.visible_count()
-        window = list_window(count, self._limit, model.selected, FIRST_ROWS)
+        window = list_window(count, self._limit, model.selected, self._screenful())
         # The highlight walked past the window (arrow keys): the window follows and stays.
         self._limit = max(self._limit, window.listed)
         lines = model.lines(host.now(), host.tz, host.lang, limit=window.listed)
@@ -316,8 +316,12 @@ class CensusScreen:
         self._more_button.content = self.host.translate("census.show_more", n=min(more, LIST_LIMIT))
         return [self._more_row]
 
+    def _screenful(self) -> int:
+        """Rows drawn after a key, and per scroll near the end (Layout.screenful)."""
+        return self.host.layout.screenful(row_height(self.host.layout.compact))
+
     def _fill_chunk(self) -> bool:
-        """Append the next FIRST_ROWS rows of the window (scrolled near the end of what is
+        """Append the next screenful of rows of the window (scrolled near the end of what is
         drawn); False when all are drawn."""
         lines, selected = self._fill
         if self.list_view is None:
@@ -325,10 +329,11 @@ class CensusScreen:
         drawn = self._drawn
         if drawn >= len(lines) or not drawn:
             return False  # complete, or a hint ("none found") is shown instead of rows
-        rows = self._row_list(lines[: drawn + FIRST_ROWS], selected)
+        chunk = self._screenful()
+        rows = self._row_list(lines[: drawn + chunk], selected)
         self.list_view.controls = rows + self._more(self._count)
         self.host.update(self.list_view)
-        return drawn + FIRST_ROWS < len(lines)
+        return drawn + chunk < len(lines)
 
     def _row_list(self, lines: list[CensusLine], selected: str | None) -> list[ft.Control]:
         """The row controls for `lines`: a patient's row is reused while its line is unchanged,

@@ -111,7 +111,7 @@ class ScreenHost:
         self.dialog_closed_at = 0.0
         # A drop-down's list is open (ScreenHost.dropdown): Esc then closes only the list.
         self.menu_open = False
-        self.layout = layout_for(page.width)  # updated on resize (app.ui.shell)
+        self.layout = layout_for(page.width, page.height)  # updated on resize (app.ui.shell)
         # The frame: banner, notices, and the body that each screen fills.
         self.banner_slot = ft.Container()
         self.notice_slot = ft.Container()

@@ -13,20 +13,39 @@ from app.ui.viewmodels.census import SortKey
 
 COMPACT_BELOW = 1280  # px: below this the banner and the census use their compact forms
 DEFAULT_WIDTH = 1366  # before the client has reported its size
+# The census screen's parts above and below its list (banner, toolbar, column header, footer)
+# are at least this tall; the list has the rest of the window's height.
+CENSUS_CHROME = 200
+SCREENFUL_UNKNOWN = 24  # rows: a 1920x1080 screenful, drawn while the height is not known
+SCREENFUL_MIN = 8
 
 
 @dataclass(frozen=True)
 class Layout:
     width: float
+    height: float | None = None  # None: not reported yet
 
     @property
     def compact(self) -> bool:
         return self.width < COMPACT_BELOW
 
+    def screenful(self, row_height: int) -> int:
+        """Census rows that fill the list on this window and one more (with the "N more" row
+        under them the list is always longer than its room, so it can be scrolled, which
+        draws more): 12 at 768 px, 17 at 1080 px; SCREENFUL_UNKNOWN while the height is not
+        known."""
+        if not self.height:
+            return SCREENFUL_UNKNOWN
+        rows = -(-(self.height - CENSUS_CHROME) // row_height) + 1  # ceil, and one more
+        return int(max(SCREENFUL_MIN, rows))
 
-def layout_for(width: float | None) -> Layout:
-    """The layout for a page `width` in logical pixels (None or 0: not known yet)."""
-    return Layout(float(width) if width else float(DEFAULT_WIDTH))
+
+def layout_for(width: float | None, height: float | None = None) -> Layout:
+    """The layout for a page `width` x `height` in logical pixels (None or 0: not known
+    yet)."""
+    return Layout(
+        float(width) if width else float(DEFAULT_WIDTH), float(height) if height else None
+    )
 
 
 @dataclass(frozen=True)
