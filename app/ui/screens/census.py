@@ -18,6 +18,7 @@ from app.ui.widgets.basic import icon_button, text
 from app.ui.widgets.census import (
     census_header,
     census_row,
+    empty_list_rows,
     more_row,
     row_height,
     set_row_selected,
@@ -265,29 +266,14 @@ class CensusScreen:
                 if model.search_pending
                 else host.translate("census.none")
             )
-            rows = [
-                ft.Container(
-                    text(hint, theme.FONT_BODY + 2, color=theme.MUTED),
-                    padding=ft.Padding.symmetric(horizontal=20, vertical=12),
-                )
-            ]
-            if self._offers_hospital_search():
-                # Nobody on this ward: the same words may find the patient elsewhere in the
-                # house (a button: Tab reaches it; Enter in the search box does the same).
-                rows.append(
-                    ft.Container(
-                        ft.Row(  # the button's own width, not the list's
-                            [
-                                ft.FilledButton(
-                                    host.translate("census.search_hospital"),
-                                    icon=ft.Icons.TRAVEL_EXPLORE,
-                                    on_click=host.handler(self._search_hospital),
-                                )
-                            ]
-                        ),
-                        padding=ft.Padding.symmetric(horizontal=20, vertical=4),
-                    )
-                )
+            # Nobody on this ward: the same words may find the patient elsewhere in the house
+            # (a button: Tab reaches it; Enter in the search box does the same).
+            offer = self._offers_hospital_search()
+            rows = empty_list_rows(
+                hint,
+                host.translate("census.search_hospital") if offer else None,
+                host.handler(self._search_hospital),
+            )
         self.list_view.controls = rows + self._more(count)
         total = len(model.rows)
         if model.hospital_scope:
@@ -301,8 +287,7 @@ class CensusScreen:
                 # "N on the ward, M discharged in the last 24 h", second line (1024 px).
                 text_ += "\n" + on_ward_line(on_ward, gone, hours, host.lang)
             self.count_text.value = text_
-        # Per key only the census part of the page is compared and sent, not the banner and
-        # the rest of the page (a page-wide comparison per key cost more than the rows).
+        # Per key Flet compares the census part only, not the whole page (banner, dialogs).
         host.update(None if whole else self._view)
         return True
 
@@ -507,7 +492,6 @@ class CensusScreen:
                 await self.search_field.focus()
             self.refresh()
         else:
-            # Any other key (a letter typed into the search box) changes nothing here: the
-            # box's own change event updates the list. Without this Flet compared the whole
-            # page once per key after this handler, in front of that update.
+            # A letter changes nothing here (the box's change event updates the list): else
+            # Flet compares the whole page after this handler, in front of that update.
             self.host.no_auto_update()

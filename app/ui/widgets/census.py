@@ -352,3 +352,23 @@ def more_row(words: ft.Text, button: ft.Control, *, compact: bool) -> ft.Contain
         alignment=ft.Alignment.CENTER_LEFT,
         key="more",
     )
+
+
+def empty_list_rows(hint: str, offer: str | None, on_offer: Handler) -> list[ft.Control]:
+    """What an empty census list shows: `hint` ("No patients found", "Searching ..."), and with
+    `offer` a button of that name (the whole-hospital search) that calls `on_offer`."""
+    rows: list[ft.Control] = [
+        ft.Container(
+            text(hint, theme.FONT_BODY + 2, color=theme.MUTED),
+            padding=ft.Padding.symmetric(horizontal=20, vertical=12),
+        )
+    ]
+    if offer is not None:
+        button = ft.FilledButton(offer, icon=ft.Icons.TRAVEL_EXPLORE, on_click=on_offer)
+        rows.append(
+            ft.Container(
+                ft.Row([button]),  # the button's own width, not the list's
+                padding=ft.Padding.symmetric(horizontal=20, vertical=4),
+            )
+        )
+    return rows
