@@ -70,6 +70,8 @@ SYNC_SERVER_SIDE = (
 SYNC_NEVER = ("app", "wardcopy_demo", "flet", "reportlab")
 SQLCIPHER_OWNER = "sync.snapshot"
 # Loading any of these makes `wardcopy --help` slow (docs/performance.md).
+# `wardcopy print` opens an installed snapshot; it never installs one or writes one.
+PRINT_NEVER = ("sync.receive.install", "sync.receive.sources", "sync.lock", "sync.snapshot.writer")
 HELP_NEVER = ("flet", "pydantic", "reportlab", "sqlcipher3", "babel", "cryptography", "httpx")
 
 
@@ -111,16 +113,25 @@ def _type_checking_only(node: ast.If) -> bool:
     )
 
 
-def _walk_runtime(node: ast.AST) -> Iterator[ast.AST]:
-    """Every node below `node` except the bodies of `if TYPE_CHECKING:` (never run)."""
+def _lazy_package(tree: ast.Module, is_package: bool) -> bool:
+    """A package `__init__` with a module `__getattr__` (PEP 562) that loads the names it lists
+    under `if TYPE_CHECKING:` on first use (sync.receive, sync.snapshot): those imports run."""
+    return is_package and any(
+        isinstance(n, ast.FunctionDef) and n.name == "__getattr__" for n in tree.body
+    )
+
+
+def _walk_runtime(node: ast.AST, lazy: bool = False) -> Iterator[ast.AST]:
+    """Every node below `node` except the bodies of `if TYPE_CHECKING:` (never run), unless
+    `lazy` (see `_lazy_package`)."""
     for child in ast.iter_child_nodes(node):
-        if isinstance(child, ast.If) and _type_checking_only(child):
+        if not lazy and isinstance(child, ast.If) and _type_checking_only(child):
             for other in child.orelse:
                 yield other
                 yield from _walk_runtime(other)
             continue
         yield child
-        yield from _walk_runtime(child)
+        yield from _walk_runtime(child, lazy)
 
 
 def imports_of(path: Path) -> list[Edge]:
@@ -131,7 +142,7 @@ def imports_of(path: Path) -> list[Edge]:
     is_package = path.name == "__init__.py"
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     edges: list[Edge] = []
-    for node in _walk_runtime(tree):
+    for node in _walk_runtime(tree, _lazy_package(tree, is_package)):
         if isinstance(node, ast.Import):
             edges += [Edge(source, alias.name, node.lineno) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -162,6 +173,8 @@ def test_the_graph_sees_the_modules_we_know() -> None:
     found = imports_of(ROOT / "app" / "cli.py")
     assert any(e.target == "sync.errors" for e in found)
     assert any(e.target == "wardcopy_demo" for e in found)  # the lazy import inside cmd_demo
+    lazy = imports_of(ROOT / "sync" / "receive" / "__init__.py")  # names loaded on first use
+    assert any(e.target == "sync.receive.install" for e in lazy)
     names = {module_name(p) for p in source_files()}
     assert {"app.cli", "sync.errors", "app.printing.cli"} <= names
     assert any(under(n, ["sync.snapshot"]) for n in names)
@@ -343,3 +356,7 @@ def test_printing_a_summary_loads_no_server_code(demo: Demo, tmp_path: Path) -> 
     assert "app.printing.summary" in modules  # it did render
     assert sorted(m for m in modules if under(m, SYNC_SERVER_SIDE)) == []
     assert sorted(m for m in modules if under(m, ["wardcopy_demo", "flet", "app.ui"])) == []
+    # Printing reads an installed snapshot: the install transaction, the package sources and
+    # the snapshot writer stay unloaded (start-up time, docs/performance.md).
+    assert "sync.receive.installed" in modules and "sync.snapshot.reader" in modules
+    assert sorted(m for m in modules if under(m, PRINT_NEVER)) == []

@@ -54,7 +54,8 @@ def test_old_import_names_are_the_objects_of_the_new_modules(
             owners[attr] = module.__name__
             # Every public class/function defined in a submodule is reachable under the old name.
             assert getattr(top, attr) is value, f"{package}.{attr}"
-    assert set(top.__all__) <= set(vars(top))
+    # Every listed name resolves (sync.snapshot loads its modules on first use: not yet in vars).
+    assert [name for name in top.__all__ if not hasattr(top, name)] == []
     assert owners, package
 
 

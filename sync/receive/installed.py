@@ -16,8 +16,6 @@ receive.lock                                      held by the running receive (s
 from __future__ import annotations
 
 import logging
-import os
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,9 +26,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from sync import device, package
-from sync.package import WARD_RE, Manifest, PackageError, PackageHeader
+from sync.package import Manifest, PackageError, PackageHeader
 from sync.receive import trust
 from sync.receive.errors import ReceiveError
+from sync.receive.wards import (
+    DIR_RE,
+    choose_ward,
+    installed_sequences,
+    installed_wards,
+    snapshots_dir,
+)
 from sync.snapshot import SnapshotError, SnapshotReader
 
 # Ward ids, sequences and failure reasons (codes); nothing from inside a snapshot.
@@ -38,6 +43,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "InstalledSnapshot",
+    "choose_ward",
     "installed_sequences",
     "installed_wards",
     "load_roster",
@@ -49,8 +55,6 @@ __all__ = [
     "snapshots_dir",
     "trusted_keys",
 ]
-
-DIR_RE = re.compile(r"\d{10}")
 
 
 @dataclass
@@ -91,10 +95,6 @@ class InstalledSnapshot:
         self.reader.close()
 
 
-def snapshots_dir(home: Path) -> Path:
-    return home / "snapshots"
-
-
 def roster_path(home: Path) -> Path:
     return home / "roster" / "roster.wcdoc"
 
@@ -114,25 +114,6 @@ def read_pointer(ward_dir: Path) -> dict[str, Any] | None:
     ):
         return None
     return data
-
-
-def installed_sequences(ward_dir: Path) -> list[int]:
-    """Sequences of installed snapshot dirs, newest first."""
-    try:
-        names = os.listdir(ward_dir)
-    except OSError:
-        return []
-    return sorted((int(n) for n in names if DIR_RE.fullmatch(n)), reverse=True)
-
-
-def installed_wards(home: Path) -> list[str]:
-    """Wards with at least one installed snapshot, sorted."""
-    root = snapshots_dir(home)
-    try:
-        names = os.listdir(root)
-    except OSError:
-        return []
-    return sorted(n for n in names if WARD_RE.fullmatch(n) and installed_sequences(root / n))
 
 
 def trusted_keys(home: Path) -> list[Ed25519PublicKey]:
@@ -184,29 +165,6 @@ def _open_dir(
         raise PackageError("io", f"cannot read {db_path}: {exc.strerror}") from exc
     trust.check_payload(manifest, size, sha)
     return SnapshotReader(db_path, db_key), manifest
-
-
-def choose_ward(home: Path, ward: str | None = None) -> str:
-    """The ward `open_installed(home, ward)` opens: `ward` if a snapshot of it is installed,
-    else the only installed ward. Reads only folder names (no key, no database), so a command
-    can name the ward before it opens anything. Raises ReceiveError "not-installed" or
-    "ward-choice" (several wards installed and none named)."""
-    wards = installed_wards(home)
-    if ward is None:
-        if len(wards) != 1:
-            raise ReceiveError(
-                "not-installed" if not wards else "ward-choice",
-                "no snapshot is installed: run `wardcopy receive --from OUTBOX_OR_URL`"
-                if not wards
-                else f"several wards are installed ({', '.join(wards)}): choose one",
-            )
-        return wards[0]
-    if ward not in wards:
-        raise ReceiveError(
-            "not-installed",
-            f"no snapshot of ward {ward!r} is installed: run `wardcopy receive --ward {ward}`",
-        )
-    return ward
 
 
 def open_installed(
