@@ -12,6 +12,7 @@ top-level `wardcopy_demo` module, imported when that command runs).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -435,6 +436,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # pydantic looks for plugins (entry points of every installed distribution) when it builds
+    # its first model: about 10 ms of every command that reads a roster, the settings or a
+    # record (docs/performance.md). Wardcopy uses none; an explicit setting is kept.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     parser = build_parser()
     words = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(words)

@@ -11,7 +11,9 @@ PYTHONDONTWRITEBYTECODE and keeps the bytecode in its own PYTHONPYCACHEPREFIX fo
 a first, untimed round. Targets (issue 7): `--help` within 4x of the baseline,
 the printed summary within 12x. `wardcopy print` logs in against the roster (Argon2id, a
 deliberate cost), so the run also times one password verification with the demo roster's cost
-and reports the summary with and without it. `python -X importtime` of the printing process
+and reports the print's CPU besides it (`cpu_print_besides_argon2_ratio`). There is no such
+wall-clock figure: the check runs in a thread beside the loading, so subtracting its time from
+the print's wall time means nothing. `python -X importtime` of the printing process
 gives the slowest imports.
 """
 
@@ -160,8 +162,12 @@ def bench_startup(tmp: Path, reps: int = 9) -> dict[str, Any]:
         "cpu_help_ratio": round(cpu_med["help"] / cpu_med["baseline"], 1),
         "cpu_print_ratio": round(cpu_med["print"] / cpu_med["baseline"], 1),
         "argon2_login_s": round(argon2, 3),
-        "print_without_argon2_ratio": round((med["print"] - argon2) / med["baseline"], 1),
         "argon2_login_cpu_s": round(argon2_cpu, 3),
+        # CPU adds up whether or not the check overlaps the loading; wall time does not (the
+        # check runs beside it), so only the CPU figure can leave the check out.
+        "cpu_print_besides_argon2_ratio": round(
+            (cpu_med["print"] - argon2_cpu) / cpu_med["baseline"], 1
+        ),
         "spread": {k: [round(min(v), 3), round(max(v), 3)] for k, v in times.items()},
         "slowest_imports_help": slowest_imports([*script[1:], "--help"], None, env),
         "slowest_imports_print": slowest_imports([*script[1:], *print_[1:]], stdin, env),

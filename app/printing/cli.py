@@ -24,8 +24,9 @@ the message lists the printers that exist and names `--out FILE.pdf`.
 Importing this module is cheap (the renderers load when `cmd_print` runs), so `wardcopy --help`
 stays fast.
 
-Order: the login (roster, counters, the Argon2id password check) runs in a thread of its own
-while the main thread loads the renderer (modules, fonts, locale data: nothing from the
+Order: the login's modules load first; then the login (roster, counters, the Argon2id password
+check) runs in a thread of its own while the main thread loads the snapshot reader and the
+renderer (modules, the record model's validator, fonts, locale data: nothing from the
 snapshot); the installed snapshot is opened, and any patient data read, only after the login
 succeeded. A refused login therefore answers as a refused login even when the snapshot is
 damaged.
@@ -262,17 +263,27 @@ class _LoginThread(threading.Thread):
 
 
 def _prepare(document: str, lang: str) -> None:
-    """Load what rendering `document` in `lang` needs that holds no patient data: the
-    renderer's modules (reportlab, the record model, the presentation layer), the parsed fonts
-    and babel's locale data. Side effects: imports, font registration (process-wide caches).
-    Raises what an import or `register_fonts` raises (FontMissingError)."""
+    """Load what rendering `document` in `lang` needs that holds no patient data: the snapshot
+    reader, the renderer's modules (reportlab, the presentation layer), the record model's
+    validator, the parsed fonts and babel's locale data. Side effects: imports, font
+    registration, the model's validator (process-wide caches). Raises what an import or
+    `register_fonts` raises (FontMissingError)."""
     from datetime import UTC
+
+    from app.printing.rlload import load_platypus
+
+    load_platypus()  # before anything imports reportlab.platypus the ordinary way
 
     from app.present.formats import fmt_datetime, fmt_number
     from app.printing import osprint  # noqa: F401  (saves or prints the document)
     from app.printing.layout import styles
+    from sync.model import CensusRow, PatientRecord
+    from sync.receive import installed  # noqa: F401  (opens the snapshot after the login)
 
     importlib.import_module(f"app.printing.{document}")
+    # The record model builds its validator on first use (sync.model: defer_build); building
+    # it here, beside the password check, takes it off the time after the login.
+    (CensusRow if document == "census" else PatientRecord).model_rebuild()
     styles()
     fmt_number(0.5, lang)
     fmt_datetime(datetime.now(UTC), lang, UTC)
@@ -297,10 +308,15 @@ def cmd_print(args: argparse.Namespace) -> int:
 
 
 def _print(args: argparse.Namespace) -> int:
+    # The login's own modules first (app.auth: roster, settings, counters, the password check;
+    # pydantic and cryptography), so that the login thread starts its Argon2id check as early
+    # as it can; the snapshot reader and the renderer load beside the check (`_prepare`).
+    import app.auth  # noqa: F401
     from app.audit import AuditError, AuditLog
     from app.paths import laptop_home
     from sync import device
-    from sync.receive import ReceiveError, choose_ward, open_installed
+    from sync.receive.errors import ReceiveError
+    from sync.receive.wards import choose_ward
 
     home = laptop_home(getattr(args, "home", None))
     if args.tz:
@@ -330,6 +346,7 @@ def _print(args: argparse.Namespace) -> int:
     session = login.session()
     from app.printing.layout import DocumentMeta  # loaded by _prepare
     from app.printing.osprint import print_pdf, save_pdf
+    from sync.receive.installed import open_installed
 
     try:
         snap = open_installed(home, ward)

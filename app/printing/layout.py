@@ -252,16 +252,40 @@ def styles() -> Styles:
     )
 
 
+# reportlab ships no type hints, so its classes are Any to mypy.
+class Para(Paragraph):  # type: ignore[misc]
+    """A Paragraph that breaks its lines once per width.
+
+    A table asks each cell's paragraph for its size while measuring rows, again when it splits
+    across pages and again when it draws; reportlab breaks the lines anew each time (about 2.6
+    times per printed paragraph). The result depends only on the width (and the paragraph's own
+    text and style, which do not change), so the size of the last width is kept and returned
+    for the same width: the lines are those of that width (`blPara`), as after a new break.
+    Same PDF bytes; 15 % less rendering time (docs/performance.md).
+    """
+
+    _last_wrap: tuple[float, tuple[float, float], object] | None = None
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        last = self._last_wrap
+        # Only while the lines of that width are still in place: reportlab deletes `blPara`
+        # when it pushes a paragraph whole to the next page (no room to avoid a widow).
+        if last is not None and last[0] == availWidth and self.__dict__.get("blPara") is last[2]:
+            return last[1]
+        size = super().wrap(availWidth, availHeight)
+        self._last_wrap = (availWidth, size, self.__dict__.get("blPara"))
+        return size  # type: ignore[no-any-return]
+
+
 def para(text: str | None, style: ParagraphStyle, *, markup: bool = False) -> Paragraph:
     """A Paragraph of `text`, XML-escaped unless `markup` (names may contain & and <)."""
     value = text or ""
     if not markup:
         value = escape(value).replace("\n", "<br/>")
-    return Paragraph(value, style)
+    return Para(value, style)
 
 
-# reportlab ships no type hints, so its classes are Any to mypy.
-class SectionHeading(Paragraph):  # type: ignore[misc]
+class SectionHeading(Para):
     """A section heading that moves to the next page when too little room is left under it.
 
     (reportlab's keepWithNext would move a heading together with its whole table, leaving a
