@@ -16,6 +16,7 @@ returns bytes; nothing is written to disk.
 from __future__ import annotations
 
 import io
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -42,6 +43,7 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+from reportlab.platypus.paragraph import cleanBlockQuotedText
 
 from app.present.catalog import t
 from app.present.clinical import (
@@ -277,10 +279,37 @@ class Para(Paragraph):  # type: ignore[misc]
         return size  # type: ignore[no-any-return]
 
 
+# Text that reportlab's paragraph parser would see as markup (after escaping) or as line breaks.
+_NOT_PLAIN = frozenset("<>&\n")
+# The fragment reportlab's parser makes of a plain word in a style (see `_plain_fragment`).
+_PLAIN_FRAGMENTS: weakref.WeakKeyDictionary[ParagraphStyle, Any] = weakref.WeakKeyDictionary()
+
+
+def _plain_fragment(style: ParagraphStyle) -> Any:
+    """The fragment reportlab's parser makes of a plain word in `style` (parsed once per style),
+    or None when the parser makes anything but one fragment in that same style."""
+    if style not in _PLAIN_FRAGMENTS:
+        probe = Paragraph("x", style)
+        one = len(probe.frags) == 1 and probe.style is style and probe.frags[0].text == "x"
+        _PLAIN_FRAGMENTS[style] = probe.frags[0] if one else None
+    return _PLAIN_FRAGMENTS[style]
+
+
 def para(text: str | None, style: ParagraphStyle, *, markup: bool = False) -> Paragraph:
-    """A Paragraph of `text`, XML-escaped unless `markup` (names may contain & and <)."""
+    """A Paragraph of `text`, XML-escaped unless `markup` (names may contain & and <).
+
+    Plain text (no markup, no <, > or & and no line break: most table cells) skips reportlab's
+    markup parser, which is a third of rendering a summary: the paragraph gets the fragment
+    the parser makes of a plain word in that style, with the text as the parser would clean it
+    (`cleanBlockQuotedText`). Same PDF bytes (docs/performance.md).
+    """
     value = text or ""
     if not markup:
+        fragment = None if _NOT_PLAIN.intersection(value) else _plain_fragment(style)
+        if fragment is not None:
+            cleaned = cleanBlockQuotedText(value)
+            frags = [fragment.clone(text=cleaned)] if cleaned else []
+            return Para(cleaned, style, frags=frags)
         value = escape(value).replace("\n", "<br/>")
     return Para(value, style)
 
