@@ -553,6 +553,7 @@ def _bench_ward(browser: Any, home: Path, plan: WardPlan, logins: int, log: Path
         "start_to_listening_s": round(listening, 2),
         "start_to_login_usable_s": round(login_usable, 2),
         "login_to_census": _summary(login_times),
+        "login_each_s": [round(t, 2) for t in login_times],  # first, second, third ... login
         "keystroke_to_list": keys.summary(),
         "click_to_chart": _summary(opened),
         "escape_to_census": _summary(back),
