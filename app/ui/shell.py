@@ -30,6 +30,7 @@ from app.ui.screens.problem import ProblemScreen
 from app.ui.screens.settings import SettingsDialog
 from app.ui.screens.status import StatusScreen
 from app.ui.session import SnapshotProblem
+from app.ui.viewmodels import fit
 from app.ui.viewmodels.census import CensusModel
 from app.ui.viewmodels.chart import ChartModel
 from app.ui.viewmodels.layout import layout_for
@@ -371,7 +372,12 @@ class SessionCounter:
 def make_main(
     home: Path, ward: str | None = None, sessions: SessionCounter | None = None
 ) -> Callable[[ft.Page], Awaitable[None]]:
-    """The Flet entry point for `home` (a laptop home with installed snapshots)."""
+    """The Flet entry point for `home` (a laptop home with installed snapshots).
+
+    Side effect: starts a daemon thread that loads the census's hyphenation dictionary, so no
+    login waits for it.
+    """
+    threading.Thread(target=fit.warm_up, name="hyphenation-warm-up", daemon=True).start()
 
     async def main(page: ft.Page) -> None:
         viewer = Viewer(page, home, ward, sessions)
