@@ -42,7 +42,23 @@ ROOT = Path(__file__).resolve().parents[1]
 FIVE = timedelta(minutes=5)
 
 
-def bench_live(patients: int, tmp: Path, now: datetime) -> dict[str, Any]:
+def _peak_rss_mb() -> dict[str, float]:
+    """Peak resident memory so far (MB) of this process and of its largest finished child
+    (the file build's worker processes)."""
+    import resource
+
+    return {
+        "self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "children": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
+
+
+def bench_live(
+    patients: int, tmp: Path, now: datetime, *, source: Path | None = None
+) -> dict[str, Any]:
+    """The 1 % increment and the full live read against a file build of the same data, one
+    run. `source`: the generator's NDJSON for (patients, seed 1, now), made here when None
+    (and then deleted after). Side effects: writes homes and outboxes under `tmp`."""
     sys.path.insert(0, str(ROOT / "tests"))
     from fhirserver import FhirTestServer
 
@@ -51,8 +67,10 @@ def bench_live(patients: int, tmp: Path, now: datetime) -> dict[str, Any]:
     from sync.cycle import run_cycle, run_live_cycle
     from sync.generate import generate
 
-    source = tmp / f"live-{patients}"
-    generate(source, patients, seed=1, now=now)
+    made = source is None
+    if source is None:
+        source = tmp / f"live-{patients}"
+        generate(source, patients, seed=1, now=now)
     key = keys.generate_signing_key()
     result: dict[str, Any] = {"patients": patients}
 
@@ -65,10 +83,13 @@ def bench_live(patients: int, tmp: Path, now: datetime) -> dict[str, Any]:
     )  # fmt: skip
     result["file_build_s"] = time.perf_counter() - started
     result["resources"] = built.report.total_resources
+    result["peak_rss_mb_after_file_build"] = _peak_rss_mb()
     print(f"live bench: file build {result['file_build_s']:.1f} s", flush=True)
 
     with FhirTestServer(page_size=1000) as server:
-        server.load_ndjson(source)
+        started = time.perf_counter()
+        server.load_ndjson(source)  # not timed: the EHR's data is there before the first sync
+        result["server_load_s"] = time.perf_counter() - started
         config = Config(
             source=server.base_url,
             # A long timeout: on a loaded machine the in-process test server is slow to send.
@@ -83,11 +104,11 @@ def bench_live(patients: int, tmp: Path, now: datetime) -> dict[str, Any]:
         )
         result["live_full_s"] = time.perf_counter() - started
         result["live_full_published"] = len(full.wards)
+        result["peak_rss_mb_after_live_full"] = _peak_rss_mb()
         print(f"live bench: live full read {result['live_full_s']:.1f} s", flush=True)
 
-        observations = server.resources("Observation")
         by_patient: dict[str, dict[str, Any]] = {}
-        for obs in observations:
+        for obs in server.iter_resources("Observation"):
             ref = (obs.get("subject") or {}).get("reference")
             if ref and ref not in by_patient:
                 by_patient[ref] = obs
@@ -131,7 +152,9 @@ def bench_live(patients: int, tmp: Path, now: datetime) -> dict[str, Any]:
                 f"live bench: {name} {result[f'{name}_s']:.1f} s ({inc.steps_text()})", flush=True
             )
     result["live_full_fraction_of_file_build"] = result["live_full_s"] / result["file_build_s"]
-    shutil.rmtree(source, ignore_errors=True)
+    result["peak_rss_mb"] = _peak_rss_mb()
+    if made:
+        shutil.rmtree(source, ignore_errors=True)
     return result
 
 
@@ -190,7 +213,7 @@ def _counting_http(folder: Path) -> Iterator[tuple[str, Counter[str]]]:
 def _ward_patients(server: Any, ward_id: str) -> list[str]:
     """Patient references of the in-progress stays on `ward_id`."""
     refs = []
-    for enc in server.resources("Encounter"):
+    for enc in server.iter_resources("Encounter"):
         if enc.get("status") != "in-progress":
             continue
         for loc in enc.get("location") or []:
@@ -204,7 +227,7 @@ def _templates(server: Any, patients: list[str], id_part: str) -> dict[str, list
     """Per patient, the newest Observation per code among ids containing `id_part`."""
     newest: dict[tuple[str, str], dict[str, Any]] = {}
     wanted = set(patients)
-    for obs in server.resources("Observation"):
+    for obs in server.iter_resources("Observation"):
         ref = (obs.get("subject") or {}).get("reference")
         if ref not in wanted or id_part not in obs["id"]:
             continue
@@ -289,7 +312,7 @@ def bench_transfer(
         server.load_ndjson(source)
         wards = sorted(
             loc["id"]
-            for loc in server.resources("Location")
+            for loc in server.iter_resources("Location")
             if loc["physicalType"]["coding"][0]["code"] == "wa"
         )
         icu = "station-1a"

@@ -41,16 +41,26 @@ and `_since` / `_lastUpdated` compare against those stamps, as a real server doe
 server (HAPI, for one, indexes `_lastUpdated`), it keeps the writes in stamp order, so an
 export with `_since` reads only what was written after it instead of scanning every resource
 (the increment benchmark would otherwise time this test server's scan, not the client).
+
+Storage: the resources live in an SQLite database (with indexes on `_lastUpdated` and on the
+patient compartment references) and each export job's NDJSON files on disk, both in a temporary
+folder of the server's own that `stop()` deletes; files are streamed to the client. The server's
+memory thus does not grow with the data set (the 10,000-patient demo held as Python objects took
+13 GB). Generated demo data only: this is plaintext on disk, for tests and benchmarks, never for
+real patient data. An export reads one SQLite snapshot taken at its kick-off (WAL mode: writes
+after the kick-off go on and show in the next `_since` export), as the in-memory version did.
 """
 
 from __future__ import annotations
 
-import bisect
 import json
 import secrets
+import shutil
+import sqlite3
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -92,7 +102,7 @@ class _Job:
     id: str
     transaction_time: datetime
     request: str
-    files: dict[str, bytes]  # name -> NDJSON
+    files: dict[str, Path]  # name -> NDJSON file in the server's folder
     output: list[dict[str, Any]]
     deleted: list[dict[str, Any]]
     error: list[dict[str, Any]]
@@ -117,6 +127,31 @@ def _instant(value: datetime) -> str:
 def _parse_instant(value: str) -> datetime:
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _micros(value: datetime) -> int:
+    """A stamp as the integer microseconds since the epoch (the database's sortable form)."""
+    delta = value.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _from_micros(value: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=value)
+
+
+_SCHEMA = """
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = OFF;
+CREATE TABLE resources (
+    n INTEGER PRIMARY KEY,  -- insertion order (what `resources()` lists first)
+    type TEXT NOT NULL, id TEXT NOT NULL, stamp INTEGER NOT NULL, body BLOB NOT NULL,
+    UNIQUE (type, id)
+);
+CREATE INDEX resources_stamp ON resources (stamp);
+CREATE TABLE refs (type TEXT NOT NULL, id TEXT NOT NULL, ref TEXT NOT NULL);
+CREATE INDEX refs_ref ON refs (ref, type);
+CREATE INDEX refs_key ON refs (type, id);
+"""
 
 
 def _refs(resource: dict[str, Any], rtype: str) -> list[str]:
@@ -159,10 +194,13 @@ class FhirTestServer:
         self.tokens_issued = 0
         self._jtis: set[str] = set()
         self._lock = threading.RLock()
-        self._entries: dict[tuple[str, str], _Entry] = {}
-        # (stamp, type, id) of every write in stamp order: the `_lastUpdated` index. An item
-        # whose resource was written again later or deleted is stale and skipped on reading.
-        self._order: list[tuple[datetime, str, str]] = []
+        # The data and the export files: in a folder of the server's own, deleted by stop().
+        self._dir = Path(tempfile.mkdtemp(prefix="wardcopy-fhirtest-"))
+        self._db_path = self._dir / "resources.sqlite"
+        # One connection for writes and small reads, used under `_lock` (any thread); each
+        # export job reads through a connection of its own (a snapshot, see `_kickoff`).
+        self._db = sqlite3.connect(self._db_path, check_same_thread=False, isolation_level=None)
+        self._db.executescript(_SCHEMA)
         self._deleted: list[tuple[str, str, datetime]] = []
         self._jobs: dict[str, _Job] = {}
         self._pages: dict[str, list[dict[str, Any]]] = {}
@@ -181,8 +219,12 @@ class FhirTestServer:
         self.stop()
 
     def stop(self) -> None:
+        """Stop serving and delete the server's folder (database and export files)."""
         self._httpd.shutdown()
         self._httpd.server_close()
+        with self._lock:
+            self._db.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
 
     @property
     def origin(self) -> str:
@@ -207,44 +249,124 @@ class FhirTestServer:
 
     def load_ndjson(self, folder: Path) -> int:
         """Load every *.ndjson under `folder` as they are (meta kept), stamped as written an
-        hour ago (data that was there long before the first sync); returns the count."""
+        hour ago (data that was there long before the first sync); returns the count. Reads
+        the files line by line (memory does not grow with the data set)."""
+        stamp = _micros(self.now() - timedelta(hours=1))
         count = 0
-        stamp = self.now() - timedelta(hours=1)
-        added: list[tuple[datetime, str, str]] = []
         with self._lock:
-            for path in sorted(Path(folder).rglob("*.ndjson")):
-                for line in path.read_bytes().splitlines():
-                    if line.strip():
-                        resource = json.loads(line)
-                        key = (resource["resourceType"], resource["id"])
-                        self._entries[key] = _Entry(resource, stamp)
-                        added.append((stamp, *key))
-                        count += 1
-            self._order = sorted(self._order + added)
+            self._db.execute("BEGIN")
+            try:
+                for path in sorted(Path(folder).rglob("*.ndjson")):
+                    with path.open("rb") as lines:
+                        batch: list[tuple[str, str, bytes]] = []
+                        for line in lines:
+                            if line.strip():
+                                resource = json.loads(line)
+                                batch.append((resource["resourceType"], resource["id"], line))
+                                count += 1
+                            if len(batch) >= 5000:
+                                self._store(batch, stamp)
+                                batch = []
+                        self._store(batch, stamp)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
         return count
+
+    def _store(self, rows: Iterable[tuple[str, str, bytes]], stamp: int) -> None:
+        """Write (type, id, JSON) rows with `stamp` and their compartment references; the
+        caller holds `_lock` and a transaction. A resource written again keeps its place."""
+        rows = list(rows)
+        self._db.executemany(
+            "INSERT INTO resources (type, id, stamp, body) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (type, id) DO UPDATE SET stamp = excluded.stamp, body = excluded.body",
+            [(t, i, stamp, body.strip()) for t, i, body in rows],
+        )
+        self._db.executemany("DELETE FROM refs WHERE type = ? AND id = ?", [r[:2] for r in rows])
+        self._db.executemany(
+            "INSERT INTO refs (type, id, ref) VALUES (?, ?, ?)",
+            [
+                (t, i, ref)
+                for t, i, body in rows
+                if t in PATIENT_REFERENCE_FIELDS or t == "Patient"
+                for ref in set(_refs(json.loads(body), t))
+            ],
+        )
 
     def put(self, resource: dict[str, Any]) -> None:
         """Create or update a resource, stamping meta.lastUpdated with the server clock."""
-        stamp = self.now()
         resource = json.loads(json.dumps(resource))
-        resource.setdefault("meta", {})["lastUpdated"] = _instant(stamp)
+        # Stamped and written under one lock: an export's kick-off (stamp and snapshot under
+        # the same lock) sees every write stamped before its transactionTime.
         with self._lock:
-            self._entries[(resource["resourceType"], resource["id"])] = _Entry(resource, stamp)
-            bisect.insort(self._order, (stamp, resource["resourceType"], resource["id"]))
+            stamp = self.now()
+            resource.setdefault("meta", {})["lastUpdated"] = _instant(stamp)
+            body = json.dumps(resource).encode()
+            self._db.execute("BEGIN")
+            self._store([(resource["resourceType"], resource["id"], body)], _micros(stamp))
+            self._db.execute("COMMIT")
 
     def get(self, rtype: str, rid: str) -> dict[str, Any]:
+        """The stored resource (a copy). Raises KeyError when it is not stored."""
+        entry = self._entry(rtype, rid)
+        if entry is None:
+            raise KeyError((rtype, rid))
+        return entry.resource
+
+    def _entry(self, rtype: str, rid: str) -> _Entry | None:
         with self._lock:
-            return json.loads(json.dumps(self._entries[(rtype, rid)].resource))
+            row = self._db.execute(
+                "SELECT body, stamp FROM resources WHERE type = ? AND id = ?", (rtype, rid)
+            ).fetchone()
+        return None if row is None else _Entry(json.loads(row[0]), _from_micros(row[1]))
 
     def delete(self, rtype: str, rid: str) -> None:
-        stamp = self.now()
+        """Delete a resource (KeyError when it is not stored); the next `_since` export lists
+        it in `deleted`."""
         with self._lock:
-            del self._entries[(rtype, rid)]
+            stamp = self.now()
+            self._db.execute("BEGIN")
+            gone = self._db.execute(
+                "DELETE FROM resources WHERE type = ? AND id = ?", (rtype, rid)
+            ).rowcount
+            self._db.execute("DELETE FROM refs WHERE type = ? AND id = ?", (rtype, rid))
+            self._db.execute("COMMIT")
+            if not gone:
+                raise KeyError((rtype, rid))
             self._deleted.append((rtype, rid, stamp))
 
     def resources(self, rtype: str) -> list[dict[str, Any]]:
+        """Every stored resource of `rtype` (copies), in the order first written. For small
+        data sets; `iter_resources` streams."""
+        return list(self.iter_resources(rtype))
+
+    def iter_resources(self, rtype: str) -> Iterator[dict[str, Any]]:
+        """Every stored resource of `rtype` (copies), in the order first written, read in
+        batches (memory does not grow with the data set; writes in between may show)."""
+        last = 0
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT n, body FROM resources WHERE type = ? AND n > ? ORDER BY n LIMIT 2000",
+                    (rtype, last),
+                ).fetchall()
+            if not rows:
+                return
+            for _, body in rows:
+                yield json.loads(body)
+            last = rows[-1][0]
+
+    def compartment(self, patient_ref: str, rtype: str) -> list[dict[str, Any]]:
+        """The resources of `rtype` in the compartment of `patient_ref` ("Patient/<id>"),
+        through the reference index (copies)."""
         with self._lock:
-            return [e.resource for (t, _), e in self._entries.items() if t == rtype]
+            rows = self._db.execute(
+                "SELECT r.body FROM refs JOIN resources r ON r.type = refs.type AND r.id = refs.id"
+                " WHERE refs.ref = ? AND refs.type = ? ORDER BY r.n",
+                (patient_ref, rtype),
+            ).fetchall()
+        return [json.loads(body) for (body,) in rows]
 
     def expire_files(self) -> None:
         """Every output file of every job so far answers 410 Gone from now on."""
@@ -521,12 +643,27 @@ class FhirTestServer:
         return True
 
     def _select(self, rtype: str, params: dict[str, list[str]]) -> list[dict[str, Any]]:
+        """Matches of a search, sorted by id. A `patient` / `subject` search reads its
+        candidates through the reference index, any other one every resource of the type."""
+        wanted: set[str] | None = None
+        for name in ("patient", "subject"):
+            if name in params:
+                values = params[name][-1].split(",")
+                wanted = {v if "/" in v else f"Patient/{v}" for v in values}
         with self._lock:
-            return [
-                e.resource
-                for (t, _), e in sorted(self._entries.items(), key=lambda kv: kv[0])
-                if t == rtype and self._matches(rtype, e, params)
-            ]
+            if wanted is None:
+                rows = self._db.execute(
+                    "SELECT body, stamp FROM resources WHERE type = ? ORDER BY id", (rtype,)
+                ).fetchall()
+            else:
+                marks = ",".join("?" * len(wanted))
+                rows = self._db.execute(
+                    "SELECT body, stamp FROM resources WHERE type = ? AND id IN (SELECT id FROM"
+                    f" refs WHERE type = ? AND ref IN ({marks})) ORDER BY id",
+                    (rtype, rtype, *sorted(wanted)),
+                ).fetchall()
+        entries = (_Entry(json.loads(body), _from_micros(stamp)) for body, stamp in rows)
+        return [e.resource for e in entries if self._matches(rtype, e, params)]
 
     def _bundle_page(self, snapshot: str, offset: int, count: int) -> dict[str, Any]:
         with self._lock:
@@ -578,8 +715,7 @@ class FhirTestServer:
         self._send(h, 200, self._bundle_page(snapshot, offset, count))
 
     def _read(self, h: BaseHTTPRequestHandler, rtype: str, rid: str) -> None:
-        with self._lock:
-            entry = self._entries.get((rtype, rid))
+        entry = self._entry(rtype, rid)
         if entry is None:
             self._send(h, 404, _outcome("not-found", f"{rtype}/{rid} is not known"))
         else:
@@ -604,14 +740,20 @@ class FhirTestServer:
                 filters.setdefault(rtype, []).append(parse_qs(q))
         group: set[str] | None = None
         if level[:1] == ["Group"] and len(level) == 2:
-            with self._lock:
-                entry = self._entries.get(("Group", level[1]))
+            entry = self._entry("Group", level[1])
             if entry is None:
                 self._send(h, 404, _outcome("not-found", f"Group/{level[1]} is not known"))
                 return
             group = {m["entity"]["reference"] for m in entry.resource.get("member", [])}
-        transaction_time = self.now()
         job_id = secrets.token_hex(8)
+        # The job reads one snapshot of the database, taken with its transactionTime under the
+        # write lock: a read transaction on a connection of its own (WAL: writes after the
+        # kick-off go on beside it).
+        snapshot = sqlite3.connect(self._db_path, check_same_thread=False, isolation_level=None)
+        with self._lock:
+            transaction_time = self.now()
+            snapshot.execute("BEGIN")
+            snapshot.execute("SELECT count(*) FROM resources WHERE n = 0").fetchone()
         job = _Job(
             job_id,
             transaction_time,
@@ -622,16 +764,6 @@ class FhirTestServer:
             [],
         )
         with self._lock:
-            if since is None:
-                entries = list(self._entries.items())
-            else:  # through the index: only what was written after `since`
-                start = bisect.bisect_right(self._order, since, key=lambda item: item[0])
-                entries = [
-                    ((rtype, rid), entry)
-                    for stamp, rtype, rid in self._order[start:]
-                    if (entry := self._entries.get((rtype, rid))) is not None
-                    and entry.stamp == stamp
-                ]
             deleted = [
                 d for d in self._deleted if since is not None and since < d[2] <= transaction_time
             ]
@@ -640,7 +772,7 @@ class FhirTestServer:
         # the kick-off (a 10,000-patient export takes minutes; the kick-off must not).
         threading.Thread(
             target=self._write_job,
-            args=(job, entries, deleted, since, types, level, group, filters),
+            args=(job, snapshot, deleted, since, types, level, group, filters),
             daemon=True,
         ).start()
         self._send(h, 202, None, {"Content-Location": f"{self.base_url}/jobs/{job_id}"})
@@ -648,7 +780,7 @@ class FhirTestServer:
     def _write_job(
         self,
         job: _Job,
-        entries: list[tuple[tuple[str, str], _Entry]],
+        snapshot: sqlite3.Connection,
         deleted: list[tuple[str, str, datetime]],
         since: datetime | None,
         types: list[str],
@@ -656,30 +788,52 @@ class FhirTestServer:
         group: set[str] | None,
         filters: dict[str, list[dict[str, list[str]]]],
     ) -> None:
+        """Write the job's files into the server's folder from `snapshot` (closed after) and
+        mark the job ready. With `_since`, only what was written after it is read (the
+        `_lastUpdated` index). A resource's line is its stored JSON as it is."""
         job_id, transaction_time = job.id, job.transaction_time
         files, output = job.files, job.output
-        by_type: dict[str, list[bytes]] = {}
-        entries.sort(key=lambda kv: kv[0])
-        for (rtype, _), entry in entries:
-            if entry.stamp > transaction_time or (since is not None and entry.stamp <= since):
-                continue
-            if types and rtype not in types:
-                continue
-            if level and rtype not in PATIENT_REFERENCE_FIELDS and rtype != "Patient":
-                continue  # patient-level exports hold the compartment only
-            if group is not None and not group & set(_refs(entry.resource, rtype)):
-                continue
-            if rtype in filters and not any(self._matches(rtype, entry, f) for f in filters[rtype]):
-                continue
-            by_type.setdefault(rtype, []).append(json.dumps(entry.resource).encode())
-        for rtype, lines in by_type.items():
-            name = f"{rtype}.ndjson"
-            files[name] = b"".join(line + b"\n" for line in lines)
+        folder = self._dir / "jobs" / job_id
+        folder.mkdir(parents=True)
+        handles: dict[str, Any] = {}
+        counts: dict[str, int] = {}
+        query = "SELECT type, body, stamp FROM resources WHERE stamp <= ?"
+        args: list[Any] = [_micros(transaction_time)]
+        if since is not None:
+            query += " AND stamp > ?"
+            args.append(_micros(since))
+        if types:
+            query += f" AND type IN ({','.join('?' * len(types))})"
+            args.extend(types)
+        try:
+            for rtype, body, stamp in snapshot.execute(query + " ORDER BY type, id", args):
+                if level and rtype not in PATIENT_REFERENCE_FIELDS and rtype != "Patient":
+                    continue  # patient-level exports hold the compartment only
+                if group is not None or rtype in filters:
+                    entry = _Entry(json.loads(body), _from_micros(stamp))
+                    if group is not None and not group & set(_refs(entry.resource, rtype)):
+                        continue
+                    if rtype in filters and not any(
+                        self._matches(rtype, entry, f) for f in filters[rtype]
+                    ):
+                        continue
+                if rtype not in handles:
+                    name = f"{rtype}.ndjson"
+                    files[name] = folder / name
+                    handles[rtype] = files[name].open("wb")
+                    counts[rtype] = 0
+                handles[rtype].write(body + b"\n")
+                counts[rtype] += 1
+        finally:
+            snapshot.close()
+            for handle in handles.values():
+                handle.close()
+        for rtype, count in counts.items():
             output.append(
                 {
                     "type": rtype,
-                    "url": f"{self.base_url}/files/{job_id}/{name}",
-                    "count": len(lines),
+                    "url": f"{self.base_url}/files/{job_id}/{rtype}.ndjson",
+                    "count": count,
                 }
             )
         if deleted:
@@ -690,13 +844,15 @@ class FhirTestServer:
                     {"request": {"method": "DELETE", "url": f"{t}/{i}"}} for t, i, _ in deleted
                 ],
             }
-            files["deleted.ndjson"] = json.dumps(bundle).encode() + b"\n"
+            files["deleted.ndjson"] = folder / "deleted.ndjson"
+            files["deleted.ndjson"].write_bytes(json.dumps(bundle).encode() + b"\n")
             job.deleted.append(
                 {"type": "Bundle", "url": f"{self.base_url}/files/{job_id}/deleted.ndjson"}
             )
         if self.export_errors:
-            files["errors.ndjson"] = b"".join(
-                json.dumps(e).encode() + b"\n" for e in self.export_errors
+            files["errors.ndjson"] = folder / "errors.ndjson"
+            files["errors.ndjson"].write_bytes(
+                b"".join(json.dumps(e).encode() + b"\n" for e in self.export_errors)
             )
             job.error.append(
                 {"type": "OperationOutcome", "url": f"{self.base_url}/files/{job_id}/errors.ndjson"}
@@ -744,9 +900,27 @@ class FhirTestServer:
         if job is None or name not in job.files:
             self._send(h, 404, _outcome("not-found", "no such export file"))
             return
-        self._send(
-            h, 200, job.files[name], content_type="application/fhir+ndjson", truncate=truncate
-        )
+        self._send_file(h, job.files[name], truncate=truncate)
+
+    def _send_file(self, h: BaseHTTPRequestHandler, path: Path, *, truncate: bool) -> None:
+        """Stream an NDJSON file (or its first half, with a Content-Length of the whole)."""
+        size = path.stat().st_size
+        h.send_response(200)
+        h.send_header("Content-Type", "application/fhir+ndjson")
+        h.send_header("Content-Length", str(size))
+        if truncate:
+            h.send_header("Connection", "close")
+            h.close_connection = True
+        h.end_headers()
+        left = size // 2 if truncate else size
+        with path.open("rb") as data:
+            while left > 0:
+                chunk = data.read(min(left, 1 << 20))
+                if not chunk:
+                    break
+                h.wfile.write(chunk)
+                left -= len(chunk)
+        h.wfile.flush()
 
     def iter_requests(self, prefix: str) -> Iterator[tuple[str, str]]:
         with self._lock:
