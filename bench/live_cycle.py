@@ -346,6 +346,7 @@ def bench_transfer(
         result["ordinary_ward"] = ordinary
         result["icu_to_ordinary"] = sizes[icu] / statistics.median(others)
         result["icu_patients"] = next(w.patients for w in first.wards if w.ward_id == icu)
+        last_icu_size = sizes[icu]
 
         icu_templates = _templates(server, _ward_patients(server, icu), "mon-")
         other_templates = {
@@ -358,6 +359,7 @@ def bench_transfer(
                 receive.receive(lhome, url, ward)  # the initial install: not counted
             per_laptop: dict[str, Counter[str]] = {w: Counter() for w in laptops}
             cycle_s: list[float] = []
+            icu_receive_s: list[float] = []
             published: Counter[str] = Counter()
             rng = random.Random(3)
             polls = max(1, round(cycle_minutes / poll_minutes))
@@ -379,13 +381,28 @@ def bench_transfer(
                 cycle_s.append(time.perf_counter() - began)
                 for w in cycle.wards:
                     published[w.ward_id] += 1
+                    if w.ward_id == icu:
+                        last_icu_size = w.size
                 for ward, lhome in laptops.items():
                     for _ in range(polls):
                         before = Counter(sent)
+                        began = time.perf_counter()
                         receive.receive(lhome, url, ward)
-                        per_laptop[ward].update(Counter(sent) - before)
+                        took = time.perf_counter() - began
+                        fetched = Counter(sent) - before
+                        per_laptop[ward].update(fetched)
+                        if ward == icu and fetched["package"]:
+                            icu_receive_s.append(took)  # an installing receive
         hours = cycles * cycle_minutes / 60
+        result["cycle_s"] = [round(c, 2) for c in cycle_s]
         result["cycle_s_median"] = statistics.median(cycle_s)
+        result["icu_receive_s_median"] = statistics.median(icu_receive_s or [0.0])
+        # Source change to the ICU laptop, p50, for a 5-minute cycle and a 1-minute poll with
+        # 15 s jitter (the defaults), with this run's cycle and receive times (bench_latency).
+        result["icu_latency_p50_5min_cycle_s"] = _p50_model(
+            300, 60 + 7.5, cycle_s, icu_receive_s or [0.0]
+        )
+        result["icu_package_mb_last"] = last_icu_size / 1e6
         result["icu_published"] = published[icu]
         result["ordinary_published"] = published[ordinary]
         for ward, label in ((icu, "icu"), (ordinary, "ordinary")):
