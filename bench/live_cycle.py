@@ -360,6 +360,7 @@ def bench_transfer(
             per_laptop: dict[str, Counter[str]] = {w: Counter() for w in laptops}
             cycle_s: list[float] = []
             icu_receive_s: list[float] = []
+            cycle_steps: list[dict[str, float]] = []
             published: Counter[str] = Counter()
             rng = random.Random(3)
             polls = max(1, round(cycle_minutes / poll_minutes))
@@ -379,6 +380,7 @@ def bench_transfer(
                     sync_home=home, outbox=outbox, config=config, signing_key=key, now=at
                 )
                 cycle_s.append(time.perf_counter() - began)
+                cycle_steps.append({k: round(v, 2) for k, v in cycle.steps.items()})
                 for w in cycle.wards:
                     published[w.ward_id] += 1
                     if w.ward_id == icu:
@@ -395,6 +397,7 @@ def bench_transfer(
                             icu_receive_s.append(took)  # an installing receive
         hours = cycles * cycle_minutes / 60
         result["cycle_s"] = [round(c, 2) for c in cycle_s]
+        result["cycle_steps_s"] = cycle_steps  # where each cycle's time went (steps_text)
         result["cycle_s_median"] = statistics.median(cycle_s)
         result["icu_receive_s_median"] = statistics.median(icu_receive_s or [0.0])
         # Source change to the ICU laptop, p50, for a 5-minute cycle and a 1-minute poll with
