@@ -18,7 +18,7 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -81,9 +81,16 @@ def holder(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def hold(path: Path, *, wait: float = 0.0, what: str = "") -> Iterator[None]:
+def hold(
+    path: Path,
+    *,
+    wait: float = 0.0,
+    what: str = "",
+    on_wait: Callable[[str], None] | None = None,
+) -> Iterator[None]:
     """Hold an exclusive lock on `path` for the `with` block, waiting up to `wait` seconds for
-    another holder to finish.
+    another holder to finish. When the lock is busy and `wait` > 0, calls `on_wait` once with
+    the holder's note (its pid, what and since when; "" if unknown) before waiting.
 
     Side effects: creates `path` (mode 0600) if missing and writes the holder's pid, `what` and
     start time into it; never deletes it. The lock is released when the block ends or the
@@ -92,9 +99,13 @@ def hold(path: Path, *, wait: float = 0.0, what: str = "") -> Iterator[None]:
     fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
     try:
         deadline = time.monotonic() + max(wait, 0.0)
+        told = False
         while not _try_lock(fd):
             if time.monotonic() >= deadline:
                 raise LockBusy(path, holder(path), wait)
+            if on_wait is not None and not told:
+                told = True
+                on_wait(holder(path))
             time.sleep(_POLL)
         started = datetime.now(UTC).isoformat(timespec="seconds")
         note = f"pid {os.getpid()}{f' ({what})' if what else ''} since {started}\n".encode()

@@ -171,13 +171,21 @@ def test_receive_130_interrupted_while_waiting(setup: Setup) -> None:
     child = _hold_lock_in_a_child(laptop.home)
     try:
         waiting = subprocess.Popen(
-            [str(BIN / "wardcopy"), "receive", "--from", str(server.outbox), "--wait", "60"],
+            [str(BIN / "wardcopy"), "-v", "receive", "--from", str(server.outbox), "--wait", "60"],
             env=_env(laptop.home),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(3)  # started and waiting for the lock
+        # Interrupt only once it says it waits for the lock (a fixed sleep raced the start-up
+        # of the process on a loaded machine).
+        assert waiting.stderr is not None
+        said = ""
+        while "another receive is running" not in said:
+            line = waiting.stderr.readline()
+            assert line, f"ended without saying it waits: {said}"
+            said = line
+        assert "waiting up to 60 s" in said
         waiting.send_signal(signal.SIGINT)
         _out, err = waiting.communicate(timeout=30)
     finally:

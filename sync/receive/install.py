@@ -121,11 +121,21 @@ def lock_path(home: Path) -> Path:
 def receive_lock(home: Path, wait: float = DEFAULT_LOCK_WAIT) -> Iterator[None]:
     """Hold this laptop home's receive lock for the block (anything that installs or repairs
     snapshots must hold it; `receive` does). Creates `home` if needed. Waits up to `wait`
-    seconds, then raises ReceiveError "busy" naming the holder."""
+    seconds (logging one INFO line that names the holder when it has to wait), then raises
+    ReceiveError "busy" naming the holder."""
     _mkdir_private(home)
     path = lock_path(home)
+
+    def waiting(holder: str) -> None:
+        # With -v an admin sees why a receive seems to hang; by default a busy receive's only
+        # output stays its one-line error.
+        who = f" ({holder})" if holder else ""
+        log.info(
+            "another receive is running on this laptop%s; waiting up to %g s for it", who, wait
+        )
+
     try:
-        with lock.hold(path, wait=wait, what="wardcopy receive"):
+        with lock.hold(path, wait=wait, what="wardcopy receive", on_wait=waiting):
             yield
     except lock.LockBusy as exc:
         who = f" ({exc.holder})" if exc.holder else ""
