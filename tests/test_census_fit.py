@@ -64,6 +64,13 @@ def test_a_trailing_colon_never_lands_alone_and_an_own_hyphen_is_not_doubled() -
     assert pieces == ["Schulze-", "Wöhrmann"]
 
 
+def test_punctuation_is_never_cut_onto_a_line_of_its_own() -> None:
+    # found by the property test below: ":," at 5 px was drawn ":-" / ","
+    assert hyphenate(":,", 5.0, FONT) == [":,"]
+    fitted = fit_items([":", ":"], width=5.0, lines=3, font_px=FONT, inline=True)
+    assert fitted.display == (":", ":")
+
+
 def test_a_word_without_a_dictionary_point_is_cut_visibly() -> None:
     pieces = hyphenate("XXXXXXXXXXXX", px("XXXXX"), FONT)
     assert len(pieces) > 1

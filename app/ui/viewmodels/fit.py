@@ -103,6 +103,10 @@ def hyphenate(word: str, width: float, font_px: float, *, bold: bool = True) -> 
         chosen = (rest[: pick[0][0]] + ("-" if pick[0][1] else ""), pick[0][0]) if pick else None
         if chosen is None:
             cut = max(1, max((i for i in range(1, len(rest)) if fits(rest[:i] + "-")), default=1))
+            if not any(c.isalnum() for c in rest[cut:]):
+                # Only punctuation would go on (":," at a tiny width): a stranded "," reads as
+                # a broken item; keep the word whole (the cell drops the joining comma anyway).
+                break
             chosen = rest[:cut] + "-", cut
         pieces.append(chosen[0])
         rest = rest[chosen[1] :]
