@@ -7,8 +7,11 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from pypdf import PdfReader
 
+from app import schedule
+from app.present.due import due_rule_text
 from app.printing.due import render_due
 from app.printing.layout import DocumentMeta
 from sync.model import Dosage, MedicationOrder, PatientRecord, Stay, Timing
@@ -103,3 +106,22 @@ def test_print_due_is_a_cli_document_with_2_4_8_12_hours() -> None:
     assert args.hours == 12
     with pytest.raises(SystemExit):  # only 2, 4, 8 or 12 hours
         build_parser().parse_args(["print", "due", "--hours", "6", "--user", "U"])
+
+
+@pytest.mark.parametrize("minutes", [60, 30])
+def test_stated_overdue_rule_is_the_rule_applied(
+    monkeypatch: pytest.MonkeyPatch, minutes: int
+) -> None:
+    """The paper says how late "overdue" is, from the same limit the rule uses: a dose 40 min
+    before data-as-of is overdue with a 30-min limit and not with 60, and the text says which."""
+    monkeypatch.setattr(schedule, "TOLERANCE", timedelta(minutes=minutes))
+    monkeypatch.setattr(schedule, "OVERDUE_LOOKBACK", timedelta(hours=3))
+    # data-as-of 10:10 Berlin; the 09:30 dose is 40 min before it.
+    recs = [record(1, ["09:30"])]
+    de = " ".join(pages(render_due(recs, META, "Anna Demo", "de", NOW, BERLIN, hours=4)))
+    en = " ".join(pages(render_due(recs, META, "Anna Demo", "en", NOW, BERLIN, hours=4)))
+    assert f"Überfällig: mehr als {minutes} min vor dem Datenstand fällig (Rückblick 3 h)" in de
+    assert f"Overdue: due more than {minutes} min before data-as-of (looking back 3 h)" in en
+    assert ("⚠ OVERDUE" in en) is (minutes < 40)
+    # The screen's footer uses the same words.
+    assert due_rule_text("en") in en

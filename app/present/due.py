@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
+from app import schedule
 from app.duelist import DueDose, DueState, PatientDue
 from app.present.catalog import t
 from app.present.clinical import room_bed_short
@@ -21,6 +22,15 @@ from app.present.dose import medication_text
 from app.present.formats import DASH, day_time_text, time_text
 from app.schedule import next_due
 from sync.model import Administration, MedicationOrder
+
+
+def due_rule_text(lang: str) -> str:
+    """The overdue rule under the due list (screen and paper), with the limits the rule really
+    uses (app.schedule.TOLERANCE, OVERDUE_LOOKBACK): "Overdue: due more than 60 min before
+    data-as-of (looking back 4 h) and not documented. ..." """
+    minutes = int(schedule.TOLERANCE.total_seconds() // 60)
+    hours = schedule.OVERDUE_LOOKBACK.total_seconds() / 3600
+    return t("due.rule", lang, minutes=minutes, hours=int(hours) if hours.is_integer() else hours)
 
 
 @dataclass(frozen=True)
@@ -163,5 +173,6 @@ __all__ = [
     "due_cell",
     "due_columns",
     "due_row",
+    "due_rule_text",
     "due_text",
 ]

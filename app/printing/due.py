@@ -20,7 +20,7 @@ from reportlab.platypus import Flowable
 
 from app.duelist import DEFAULT_HOURS, DueDose, ward_due
 from app.present.catalog import t
-from app.present.due import due_columns, due_row
+from app.present.due import due_columns, due_row, due_rule_text
 from app.printing.census import _ward_title
 from app.printing.layout import (
     ABNORMAL_BG,
@@ -66,7 +66,7 @@ def due_flowables(
                 "",
             ]
         )
-    out: list[Flowable] = [para(t("due.rule", lang), st.small), spacer(2)]
+    out: list[Flowable] = [para(due_rule_text(lang), st.small), spacer(2)]
     if not rows:
         return [*out, empty_line(t("due.empty", lang, hours=hours), st)]
     header = [*due_columns(lang), t("due.col.given", lang)]

@@ -55,10 +55,12 @@ MESSAGES: Messages = {
         "en": "No scheduled doses in the next {hours} h.",
     },
     "due.rule": {
-        "de": "Überfällig: vor dem Datenstand geplant und nicht dokumentiert. "
-        "Bedarfsmedikation (PRN) ist nicht aufgeführt.",
-        "en": "Overdue: scheduled before data-as-of and not documented. "
-        "As-needed (PRN) medication is not listed.",
+        # Filled from app.schedule (TOLERANCE, OVERDUE_LOOKBACK) by app.present.due.due_rule_text:
+        # a dose 20 min late is not yet overdue, and the text must say so.
+        "de": "Überfällig: mehr als {minutes} min vor dem Datenstand fällig (Rückblick "
+        "{hours} h) und nicht dokumentiert. Bedarfsmedikation (PRN) ist nicht aufgeführt.",
+        "en": "Overdue: due more than {minutes} min before data-as-of (looking back "
+        "{hours} h) and not documented. As-needed (PRN) medication is not listed.",
     },
     "due.hours": {"de": "{hours} h", "en": "{hours} h"},
     "due.open": {"de": "Fällige Medikamente", "en": "Medications due"},

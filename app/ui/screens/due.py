@@ -16,7 +16,7 @@ import flet as ft
 
 from app.duelist import DEFAULT_HOURS, HOURS_CHOICES
 from app.present.catalog import t
-from app.present.due import DueRowText
+from app.present.due import DueRowText, due_rule_text
 from app.ui import theme
 from app.ui.screens.host import ScreenHost, suppress
 from app.ui.viewmodels.due import DueListModel
@@ -93,7 +93,7 @@ class DueScreen:
             ft.Column(
                 [
                     text(model.summary(lang), theme.FONT_BODY, bold=True),
-                    text(t("due.rule", lang), theme.FONT_SMALL, color=theme.MUTED),
+                    text(due_rule_text(lang), theme.FONT_SMALL, color=theme.MUTED),
                     text(t("due.keys", lang), theme.FONT_SMALL, color=theme.MUTED),
                 ],
                 spacing=2,
