@@ -226,6 +226,10 @@ class Classifier:
 def _reference_string(ref: Any) -> str | None:
     """A Reference as one string: its `reference`, or a conditional form of its identifier
     (a logical reference)."""
+    if isinstance(ref, list):  # Account.subject: the first Patient of several subjects
+        refs = [r for r in ref if isinstance(r, dict)]
+        first = refs[0] if refs else None
+        ref = next((r for r in refs if "Patient/" in str(r.get("reference", ""))), first)
     if not isinstance(ref, dict):
         return None
     value = ref.get("reference")

@@ -81,6 +81,10 @@ def _patient_ref(resource: dict[str, Any]) -> str | None:
         return f"Patient/{resource.get('id')}"
     for name in PATIENT_REFERENCE_FIELDS.get(str(rtype), ()):
         value = resource.get(name)
+        if isinstance(value, list):  # Account.subject: the first Patient of several subjects
+            refs = [v for v in value if isinstance(v, dict)]
+            first = refs[0] if refs else None
+            value = next((v for v in refs if "Patient/" in str(v.get("reference", ""))), first)
         if isinstance(value, dict) and isinstance(value.get("reference"), str):
             return str(value["reference"])
     return None

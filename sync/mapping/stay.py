@@ -186,25 +186,21 @@ _CASE_WORDS = (
 )
 
 
-def case_number(enc: dict[str, Any]) -> str | None:
-    """The hospital's case (visit) number of an Encounter, or None.
-
-    Preference: the identifier typed VN (HL7 v2-0203 "visit number", as ISiK and German
-    hospitals send the Fallnummer); else one whose type text names a case/visit number; else
-    the first with use official or usual, else the first at all. An identifier whose value is
-    the Encounter's own resource id (Synthea copies it there) is no case number: the FHIR id
-    means nothing to a clinician and must not pose as one. A period that has ended
-    (identifier.period.end) does not exclude a value: a case number stays the case number.
-    """
-    rid = enc.get("id")
+def _ranked_identifier(resource: dict[str, Any], typed: tuple[str, ...]) -> str | None:
+    """The identifier value of `resource` that names its case number best: one typed with a
+    code of `typed` (HL7 v2-0203); else one whose type text names a case/visit number; else
+    the first with use official or usual; else the first at all. Never a value that repeats
+    the resource's own id (Synthea copies it there), never one of use old or temp. A period
+    that has ended does not exclude a value: a case number stays the case number."""
+    rid = resource.get("id")
     candidates: list[tuple[int, str]] = []
-    for position, ident in enumerate(dicts(enc.get("identifier"))):
+    for position, ident in enumerate(dicts(resource.get("identifier"))):
         value = text_of(ident.get("value"))
         if not value or value == rid or ident.get("use") in ("old", "temp"):
             continue
         itype = ident.get("type")
         type_text = (cc_text(itype) or "").casefold()
-        if "VN" in codes_of(itype):
+        if set(typed) & set(codes_of(itype)):
             rank = 0
         elif any(word in type_text for word in _CASE_WORDS):
             rank = 1
@@ -214,6 +210,44 @@ def case_number(enc: dict[str, Any]) -> str | None:
             rank = 3
         candidates.append((rank * 1000 + position, value))
     return min(candidates)[1] if candidates else None
+
+
+def account_number(m: Mapper | None, enc: dict[str, Any]) -> str | None:
+    """The Fallnummer as ISiK sends it, or None: ISiK (ISiKKontaktGesundheitseinrichtung) puts
+    the billing case number ("(Abrechnungs-)Fallnummer") not in Encounter.identifier but in
+    `Encounter.account`, as a logical reference (`account.identifier`, mandatory when an
+    account is given) and/or a link to the Account (ISiKAbrechnungsfall), whose identifier is
+    then the number. The logical identifier wins; else the linked Account is looked up
+    (contained, among the patient's resources, or through the source's resolver)."""
+    refs = dicts(enc.get("account"))
+    for ref in refs:
+        value = text_of(obj(ref.get("identifier")).get("value"))
+        if value:
+            return value
+    if m is None:
+        return None
+    for ref in refs:
+        if not ref.get("reference"):
+            continue
+        account = m.lookup(ref, enc)
+        if account is not None and account.get("resourceType") == "Account":
+            value = _ranked_identifier(account, ("AN", "VN"))
+            if value:
+                return value
+    return None
+
+
+def case_number(enc: dict[str, Any], m: Mapper | None = None) -> str | None:
+    """The hospital's case number of an Encounter, or None.
+
+    Preference: the billing case number of `Encounter.account` (ISiK's Fallnummer, see
+    `account_number`); else the Encounter's identifier typed VN (HL7 v2-0203 "visit number":
+    ISiK's Aufnahmenummer, which many German hospitals fill with the Fallnummer); else one whose
+    type text names a case/visit number; else the first with use official or usual, else the
+    first at all (`_ranked_identifier`). The Encounter's own resource id is never one: the FHIR
+    id means nothing to a clinician and must not pose as a case number.
+    """
+    return account_number(m, enc) or _ranked_identifier(enc, ("VN",))
 
 
 def map_stay(m: Mapper, enc: dict[str, Any]) -> Stay:
@@ -239,7 +273,7 @@ def map_stay(m: Mapper, enc: dict[str, Any]) -> Stay:
     rid = enc.get("id")
     return Stay(
         encounter_id=rid if isinstance(rid, str) else None,
-        case_number=case_number(enc),
+        case_number=case_number(enc, m),
         status=status,
         encounter_class=text_of(cls.get("code")) or text_of(cls.get("display")),
         admitted=m.dt(period.get("start")),

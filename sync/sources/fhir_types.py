@@ -42,6 +42,9 @@ RESOURCE_TYPES: frozenset[str] = frozenset(_R4_NAMES.split())
 # reduced to the direct reference elements), tried in order. A resource of these types whose
 # element points at a Patient goes into that patient's staging bucket.
 PATIENT_REFERENCE_FIELDS: dict[str, tuple[str, ...]] = {
+    # The billing case (ISiKAbrechnungsfall): its identifier is the Fallnummer an Encounter's
+    # `account` links to. `subject` is a list here; the first Patient in it counts.
+    "Account": ("subject",),
     "AdverseEvent": ("subject",),
     "AllergyIntolerance": ("patient",),
     "BodyStructure": ("patient",),
@@ -108,7 +111,6 @@ SHARED_TYPES: frozenset[str] = frozenset(
 # staged, which saves a third of the work on Synthea data.
 IGNORED_PATIENT_TYPES: frozenset[str] = frozenset(
     {
-        "Account",
         "AuditEvent",
         "ChargeItem",
         "Claim",
