@@ -185,3 +185,27 @@ def test_mar_prints_infusions_with_rate_target_and_change_rows() -> None:
     assert "Hinweis: nach aPTT (Ziel 60-80 s)" in section  # the target, in full
     assert "Datum, Zeit Neue Rate (ml/h) Spritze/Beutel gewechselt (Konz.) Handzeichen" in section
     assert "Zeiten nicht berechenbar" not in flat
+
+
+@pytest.mark.parametrize(("hours", "boxes"), [(24, 6), (72, 18)])
+def test_an_order_without_computable_times_gets_boxes_per_24_h_with_time_fields(
+    hours: int, boxes: int
+) -> None:
+    # docs/printing.md: as many boxes per 24 h as an as-needed order without a maximum (6),
+    # each with a time field; it was 10 small boxes without one, for 24 h and 72 h alike.
+    now = datetime(2026, 11, 30, 9, 30, tzinfo=BERLIN)
+    untimed = MedicationOrder(
+        id="u", drug="Macrogol Pulver", dosages=[Dosage(text="nach Anordnung Stationsarzt")]
+    )
+    record = PatientRecord(id="p", name="Nowak, Jan", mrn="1", medications=[untimed])
+    meta = DocumentMeta(ward_name="Station 7", data_as_of=now, ward_id="w7")
+    for lang, rule, field in (
+        ("de", "Zeiten von Hand eintragen (6 Kästchen je 24 h)", "Zeit"),
+        ("en", "write times by hand (6 boxes per 24 h)", "Time"),
+    ):
+        pdf = render_mar(record, meta, "x", lang, now, BERLIN, hours=hours)
+        flat = re.sub(
+            r"\s+", " ", " ".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(pdf)).pages)
+        )
+        assert rule in flat
+        assert flat.count(f"{field} ____:____") == boxes, flat

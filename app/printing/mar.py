@@ -2,9 +2,10 @@
 
 A4 landscape. Top: code status and allergies. Then one row per active scheduled order with the
 scheduled times of the next 24 h (or 72 h) as empty boxes to initial by hand, and the last
-administrations for reference; orders whose timing cannot be computed get empty boxes to fill in
-the times by hand (never dropped); then the PRN (as-needed) orders with empty rows for time, dose
-and initials; last, every administration of the last 72 h that the snapshot holds.
+administrations for reference; orders whose timing cannot be computed get UNTIMED_PER_DAY boxes
+per 24 h, each with a time field to fill in by hand (never dropped); then the PRN (as-needed)
+orders with empty rows for time, dose and initials; last, every administration of the last
+72 h that the snapshot holds.
 
 Pure: returns PDF bytes, writes nothing.
 """
@@ -63,6 +64,7 @@ from app.printing.margrid import (
     PER_DAY_CAP,
     PRN_BLANK_PER_DAY,
     SCALE_CHECKS_PER_DAY,
+    UNTIMED_PER_DAY,
     Cell,
     DayGrid,
     HandColumn,
@@ -78,14 +80,10 @@ from app.schedule import has_schedule, is_active, next_due, scheduled_times
 from sync.model import Administration, DataWindows, MedicationOrder, PatientRecord
 
 ALLOWED_HOURS = (24, 72)
-BOX_W = 38.0  # points: room for a time label and handwritten initials
-BOX_H = 15.0
 HAND_BOX_MIN_W = 100.0  # a box whose time is written by hand: "Zeit ___:___", dose, initials
 HAND_BOX_H = 26.0  # two lines: time; dose and initials
 HAND_VALUE_H = 36.0  # three lines: time; glucose and units; initials
 MAX_HAND_ROWS = 8  # rows of hand boxes per table row, so that one row always fits a page
-MANUAL_BOXES = 10
-MAX_BOX_LINES = 6  # lines of boxes per table row, so that one row always fits a page
 MAX_GRID_ROWS = 12  # times of day per table row of the day grid, so that one row fits a page
 CLOCK_W = 40.0  # the time-of-day column of the day grid
 GRID_BOX_H = 18.0  # a dose box: room for handwritten initials
@@ -98,52 +96,6 @@ _NOT_GIVEN = {"not-done", "entered-in-error"}
 
 def _day_label(value: datetime, lang: str, tz: tzinfo) -> str:
     return short_day(value, lang, tz)
-
-
-def _box_grid(
-    labels: list[tuple[str, str]],
-    per_line: int,
-    box_w: float,
-    st: Styles,
-    *,
-    blank_h: float = BOX_H,
-    label_size: float = 8.0,
-    label_font: str = BOLD,
-) -> Table:
-    """Boxes in lines of `per_line`: a label cell (day, time) over an empty cell to initial.
-
-    Labels are plain table strings, not Paragraphs: a 72-hour MAR has thousands of them and
-    Paragraph layout would dominate the rendering time.
-    """
-    data: list[list[Any]] = []
-    heights: list[float | None] = []
-    lines = max(1, max((1 + bool(day) for day, _clock in labels), default=1))
-    label_h = lines * (label_size + 1) + 3
-    for start in range(0, len(labels), per_line):
-        chunk = labels[start : start + per_line]
-        label_row: list[Any] = [f"{day}\n{clock}" if day else clock for day, clock in chunk]
-        data.append(label_row + [""] * (per_line - len(chunk)))
-        data.append([""] * per_line)
-        heights += [label_h, blank_h]
-    table = Table(data, colWidths=[box_w] * per_line, rowHeights=heights, hAlign="LEFT")
-    commands: list[tuple[Any, ...]] = [
-        ("FONT", (0, 0), (-1, -1), label_font, label_size, label_size + 1),
-        ("ALIGN", (0, 0), (-1, -1), "CENTER"),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 1),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 1),
-        ("TOPPADDING", (0, 0), (-1, -1), 1),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
-    ]
-    for row in range(0, len(data), 2):
-        used = min(per_line, len(labels) - (row // 2) * per_line)
-        commands += [
-            ("BOX", (0, row), (used - 1, row + 1), 0.3, colors.black),
-            ("INNERGRID", (0, row), (used - 1, row + 1), 0.3, colors.black),
-            ("BACKGROUND", (0, row), (used - 1, row), colors.HexColor("#F2F2F2")),
-        ]
-    table.setStyle(TableStyle(commands))
-    return table
 
 
 def _value_text(field: ValueField | None, lang: str) -> str:
@@ -326,7 +278,6 @@ def _scheduled(
         return [*out, empty_line(t("print.none", lang), st)]
     drug_w, last_w = width * 0.27, width * 0.15
     boxes_w = width - drug_w - last_w
-    per_line = max(1, int((boxes_w - 6) // BOX_W))
     rows: list[list[Any]] = []
     backgrounds: dict[int, Any] = {}
     for order in orders:
@@ -351,12 +302,14 @@ def _scheduled(
             rule = t("print.mar.scale_no_times", lang, count=SCALE_CHECKS_PER_DAY)
             chunks[0] = [para(rule, st.alert), chunks[0]]
         else:
-            chunks.append(
-                [
-                    para(t("print.mar.no_times", lang), st.alert),
-                    _box_grid([("", "")] * MANUAL_BOXES, per_line, BOX_W, st),
-                ]
-            )
+            # Times that cannot be computed: per 24 h of the period UNTIMED_PER_DAY boxes with
+            # a time field each (a 72 h sheet has three times a 24 h sheet's), as for an
+            # as-needed order without a maximum; the line says the rule.
+            columns = hand_columns(UNTIMED_PER_DAY, start, end)
+            value = _value_text(value_field(order), lang)
+            chunks += hand_chunks(columns, boxes_w - 6, lang, tz, value)
+            rule = t("print.mar.no_times", lang, count=UNTIMED_PER_DAY)
+            chunks[0] = [para(rule, st.alert), chunks[0]]
         due, overdue = due_text(order, record.administrations, now, tz, lang, as_of=start)
         last = _last_given(order, record.administrations, lang, tz)
         if overdue:

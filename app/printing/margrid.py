@@ -222,6 +222,9 @@ def value_field(order: MedicationOrder) -> ValueField | None:
 
 PRN_BLANK_PER_DAY = 6  # boxes per 24 h for an as-needed order without a maximum: one per 4 h
 PER_DAY_CAP = 12  # at most this many boxes per 24 h (the column must fit a page)
+# A regular order whose times cannot be computed: as many boxes per 24 h as an as-needed order
+# without a maximum (one per 4 h), each with a time field; the sheet says so.
+UNTIMED_PER_DAY = PRN_BLANK_PER_DAY
 SCALE_CHECKS_PER_DAY = 4  # an insulin scale without times: before the 3 meals and at bedtime
 _MERGE_BELOW = timedelta(hours=12)  # a leading part-day shorter than this joins the next column
 

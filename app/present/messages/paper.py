@@ -80,8 +80,10 @@ MESSAGES: Messages = {
     "print.mar.times": {"de": "Geplante Zeiten (Handzeichen)", "en": "Scheduled times (initials)"},
     "print.mar.last": {"de": "Zuletzt gegeben", "en": "Last given"},
     "print.mar.no_times": {
-        "de": "Zeiten nicht berechenbar – Anordnung lesen, Zeiten von Hand eintragen",
-        "en": "Times cannot be computed - read the order, write times by hand",
+        "de": "Zeiten nicht berechenbar – Anordnung lesen, Zeiten von Hand eintragen "
+        "({count} Kästchen je 24 h)",
+        "en": "Times cannot be computed - read the order, write times by hand "
+        "({count} boxes per 24 h)",
     },
     "print.mar.hand_time": {"de": "Zeit ____:____", "en": "Time ____:____"},
     "print.mar.hand_dose": {"de": "Dosis _____ Hz ____", "en": "Dose _____ Init. ____"},
