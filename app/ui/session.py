@@ -183,10 +183,19 @@ class ViewerBackend:
         return ward_due(self.ward_records(), now, hours, self.current.data_as_of, tz)
 
     def search(self, query: str, *, hospital: bool = False, limit: int = 60) -> list[CensusRow]:
+        return self.search_counted(query, hospital=hospital, limit=limit)[0]
+
+    def search_counted(
+        self, query: str, *, hospital: bool = False, limit: int = 60
+    ) -> tuple[list[CensusRow], int]:
+        """The first `limit` hits of `query` and how many patients match in all (counted only
+        when the limit was reached: a list of the first hits must say that there are more)."""
         snap = self._hospital_snapshot() if hospital else self.current
         if snap is None:
-            return []
-        return snap.reader.search(query, limit=limit)
+            return [], 0
+        hits = snap.reader.search(query, limit=limit)
+        total = snap.reader.search_count(query) if len(hits) >= limit else len(hits)
+        return hits, max(total, len(hits))
 
     def record(self, patient_id: str, *, hospital: bool = False) -> PatientRecord | None:
         snaps = [self.current, self._hospital_snapshot() if hospital else None]

@@ -162,6 +162,18 @@ class SnapshotReader:
         # Rows become CensusRow models only now: validation is the costliest step per row.
         return self._census_rows(found[:limit], _CENSUS_SELECT)
 
+    def search_count(self, query: str) -> int:
+        """How many patients `search(query)` would find without its limit (the broadest tier
+        holds every hit of the others): so that a list of the first hits can say how many
+        there are. 0 for an empty query."""
+        built = match_expression(query)
+        if built is None:
+            return 0
+        ((count,),) = self._query(
+            "SELECT count(*) FROM search_index WHERE search_index MATCH ?", [built[0]]
+        )
+        return int(count)
+
     def _search_tier(self, match: str, exact_keys: list[str] | None, limit: int) -> list[Any]:
         """Census rows (columns _CENSUS_SELECT) for one search tier: MATCH `match` and, if given,
         having one of `exact_keys`."""

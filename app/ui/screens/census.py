@@ -255,7 +255,7 @@ class CensusScreen:
         drawn = len(lines) if draw_all or count <= LIST_LIMIT else window.drawn
         if same_list:
             drawn = min(len(lines), max(drawn, self._drawn))
-        self._count = count
+        self._count = matched = model.matched_count()  # hospital-wide: all, not only loaded
         self._fill = (lines, selected)
         rows = self._row_list(lines[:drawn], selected)
         if not rows:
@@ -274,10 +274,10 @@ class CensusScreen:
                 host.translate("census.search_hospital") if offer else None,
                 host.handler(self._search_hospital),
             )
-        self.list_view.controls = rows + self._more(count)
+        self.list_view.controls = rows + self._more(matched)
         total = len(model.rows)
         if model.hospital_scope:
-            self.count_text.value = host.translate("census.hits", shown=count)
+            self.count_text.value = host.translate("census.hits", shown=matched)
         else:
             # All matches, never only the listed ones: the "more" row says what is not listed.
             text_ = host.translate("census.count", shown=count, total=total)
@@ -361,10 +361,21 @@ class CensusScreen:
         self.refresh()
 
     async def _on_show_more(self, _e: Any) -> None:
-        """List the next LIST_LIMIT matches, drawn at once (they were asked for)."""
+        """List the next LIST_LIMIT matches at once (hospital-wide: loaded first if missing)."""
         self.host.touch()
         self._limit = self._drawn + LIST_LIMIT
+        if self.host.census.hits_missing(self._limit):
+            await self._search(self.host.census.query, limit=self._limit)
         self.refresh(draw_all=True)
+
+    async def _search(self, query: str, limit: int = 60) -> bool:
+        """The snapshot search for `query` in the current scope, its first `limit` hits and
+        their total handed to the model; True when taken (the query is still the one typed)."""
+        host = self.host
+        found = await host.on_worker(
+            host.backend.search_counted, query, hospital=host.census.hospital_scope, limit=limit
+        )
+        return host.census.apply_search(query, *found)
 
     async def _on_scroll(self, e: Any) -> None:
         self.host.touch()
@@ -393,27 +404,19 @@ class CensusScreen:
         if gen != self._search_gen:
             return
         try:
-            hits = await host.on_worker(
-                host.backend.search, query, hospital=host.census.hospital_scope
-            )
+            taken = await self._search(query)
         except Exception as exc:  # a damaged search index must not break the census
             log.warning("search failed: %s", exc)
-            hits = []
-        if gen == self._search_gen and host.census.apply_search(query, hits):
+            taken = host.census.apply_search(query, [])
+        if taken and gen == self._search_gen:
             self.refresh()
             host.last_metrics["search_s"] = time.perf_counter() - started
 
     def _offers_hospital_search(self) -> bool:
         """True when the ward list is empty for a query whose search has answered, and a
         hospital-wide snapshot is installed: "no patients found" then offers the whole house."""
-        model = self.host.census
-        return (
-            not model.hospital_scope
-            and bool(model.query.strip())
-            and not model.search_pending
-            and not model.visible_count()
-            and self.host.backend.hospital_search_available()
-        )
+        found_none = self.host.census.found_none_on_ward()
+        return found_none and self.host.backend.hospital_search_available()
 
     async def _search_hospital(self, _e: Any = None) -> None:
         """Run the query in the search box hospital-wide (the "whole hospital" scope)."""
@@ -429,12 +432,8 @@ class CensusScreen:
         host = self.host
         host.census.set_hospital_scope(hospital)
         self.show()
-        if host.census.query.strip():
-            hits = await host.on_worker(
-                host.backend.search, host.census.query, hospital=host.census.hospital_scope
-            )
-            if host.census.apply_search(host.census.query, hits):
-                self.refresh()
+        if host.census.query.strip() and await self._search(host.census.query):
+            self.refresh()
 
     def _on_search_focus(self, _e: Any) -> None:
         self.search_focused = True

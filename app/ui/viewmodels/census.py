@@ -140,6 +140,7 @@ class CensusModel:
         self.hospital_scope = False
         self._hits_query: str | None = None
         self._hits: list[CensusRow] = []
+        self._hits_total = 0  # patients the last search matched in all (>= len(_hits))
         self._version = 0  # bumped whenever rows or search hits change (memo key)
         self._memo_key: tuple[object, ...] | None = None
         self._memo: list[CensusRow] = []
@@ -282,17 +283,42 @@ class CensusModel:
         self.hospital_scope = on
         self._hits_query = None
         self._hits = []
+        self._hits_total = 0
         self._version += 1
         self.selected = 0
 
-    def apply_search(self, query: str, hits: Iterable[CensusRow]) -> bool:
-        """Merge `reader.search(query)` results; ignored (False) when the box changed meanwhile."""
+    def apply_search(self, query: str, hits: Iterable[CensusRow], total: int | None = None) -> bool:
+        """Merge `reader.search(query)` results; ignored (False) when the box changed meanwhile.
+        `total`: how many patients match in all when `hits` are only the first of them."""
         if query != self.query:
             return False
         self._hits_query = query
         self._hits = list(hits)
+        self._hits_total = max(total or 0, len(self._hits))
         self._version += 1
         return True
+
+    def matched_count(self) -> int:
+        """Every match, listed or not: hospital-wide, the search's total (only the first hits
+        are loaded; the screen offers more); on a ward, the listed rows."""
+        if self.hospital_scope and self.query.strip() and self._hits_query == self.query:
+            return max(self._hits_total, self.visible_count())
+        return self.visible_count()
+
+    def hits_missing(self, listed: int) -> bool:
+        """Hospital-wide: whether listing `listed` matches needs more hits than are loaded."""
+        loaded = len(self._hits) if self._hits_query == self.query else 0
+        return self.hospital_scope and loaded < min(listed, self.matched_count())
+
+    def found_none_on_ward(self) -> bool:
+        """The ward list is empty for a query whose search has answered ("no patients found":
+        the screen then offers the whole hospital when it can)."""
+        return (
+            not self.hospital_scope
+            and bool(self.query.strip())
+            and not self.search_pending
+            and not self.visible_count()
+        )
 
     @property
     def search_pending(self) -> bool:
