@@ -10,7 +10,7 @@ import flet as ft
 from app.ui import theme
 from app.ui.strings import tr
 from app.ui.viewmodels.census import CensusLine, SortKey
-from app.ui.viewmodels.fit import fit_items, hyphenated
+from app.ui.viewmodels.fit import clipped, fit_items
 from app.ui.viewmodels.layout import Column, census_column_width, census_columns
 from app.ui.widgets.basic import Handler, text
 from app.ui.widgets.markers import allergy_marker, allergy_status_marker, code_marker
@@ -203,7 +203,7 @@ def _flags_cell(line: CensusLine, lang: str, *, compact: bool) -> ft.Control:
         # Never only "+N": the first (most important) flag shows even when it needs more lines
         # than the row has; it ends in "…" then, a visible cut, never a silent one.
         room = census_column_width("flags", compact) - 2 * FLAG_PAD
-        labels, more = [hyphenated(items[0][0], room, size)], fitted.more - 1
+        labels, more = [clipped(items[0][0], room, size, 2)], fitted.more - 1
     pills: list[ft.Control] = []
     for label, (whole, fg, bg, bold) in zip(labels, items, strict=False):
         words = text(label, size, bold=bold, color=fg, max_lines=2)
@@ -242,7 +242,7 @@ def _allergy_cell(line: CensusLine, *, compact: bool) -> ft.Control:
     shown, more = list(fitted.display), fitted.more
     if not shown:
         # Never only "+N": the first allergy shows (ending in "…" if it must), then the rest.
-        shown, more = [hyphenated(line.allergy_items[0], room, size)], fitted.more - 1
+        shown, more = [clipped(line.allergy_items[0], room, size, 2)], fitted.more - 1
     label = ", ".join(shown)
     if more:
         label = f"{label} +{more}"
