@@ -17,6 +17,8 @@ import pytest
 from e2e_support import SCREENSHOTS, Viewer
 from test_viewer_e2e import log_in, row, section, type_into
 
+from sync.receive import open_installed
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SIZES = [(1024, 768), (1366, 768), (1920, 1080)]
@@ -126,7 +128,13 @@ def test_keyboard_reaches_sort_headers_sections_and_lab_history_and_esc_closes_o
     page.get_by_role("button", name=re.compile(r"^Name")).wait_for()
     # Back to the search box; the ward drop-down is reachable too when there are several wards.
     if page.get_by_text("Ward").count():
-        tab_to(page, r"^Ward")
+        # The drop-down names the ward shown, not only its label "Ward" (a review saw that).
+        snap = open_installed(viewer.home, t.ward)
+        try:
+            ward_name = snap.reader.meta.ward_name or t.ward
+        finally:
+            snap.close()
+        assert ward_name in tab_to(page, r"^Ward")
     tab_to(page, r"Search")
     page.keyboard.type(t.chart_mrn, delay=20)
     page.get_by_text(f"1 of {t.total} patients").wait_for()

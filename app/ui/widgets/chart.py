@@ -336,7 +336,9 @@ def obs_table(
         cells.append(text(o.when, theme.FONT_SMALL, color=theme.MUTED))
         rows.append(cells)
     headers = [tr("obs.col.test", lang), tr("obs.col.result", lang), tr("obs.col.flag", lang)]
-    flex = [5, 3, 1]
+    # The flag column holds "H", "LL", "!", but its heading "Flag" must fit whole: at 1024 px a
+    # flex of 1 broke it "Fla" / "g" in the summary's half-width vital signs.
+    flex = [5, 3, 2]
     if with_ref:
         headers.append(tr("obs.col.ref", lang))
         flex.append(3)
