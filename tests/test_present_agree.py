@@ -128,3 +128,22 @@ def test_census_screen_and_paper_show_the_same_case_number(lang: str) -> None:
     printed = flat_text(render_census([row], META, "S. Pflege", lang, NOW, TZ))
     assert shown in printed, printed[:400]
     assert f"MRN {record.mrn} · {shown}" in printed
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_census_screen_and_paper_tell_none_known_from_not_documented(lang: str) -> None:
+    """The printed census showed "–" both for documented "no known allergies" and for
+    allergies never documented; the screen says which, and so does the paper now."""
+    from app.printing import render_census
+    from app.ui.viewmodels.census import census_line
+    from sync.model import CensusRow
+
+    base = CensusRow.from_record(sample_record(NOW))
+    nka = base.model_copy(update={"allergy_count": 0, "allergies_short": None,
+                                  "severe_allergy": False, "no_known_allergies": True})  # fmt: skip
+    unknown = nka.model_copy(update={"no_known_allergies": False, "patient_id": "p2"})
+    for row, words in ((nka, ("keine bekannt", "none known")),
+                       (unknown, ("nicht dokumentiert", "not documented"))):  # fmt: skip
+        shown = census_line(row, NOW, TZ, lang).allergy_none
+        assert shown == words[0 if lang == "de" else 1]
+        assert shown in flat_text(render_census([row], META, "S. Pflege", lang, NOW, TZ))

@@ -54,7 +54,11 @@ def _bed(row: CensusRow) -> str:
 
 def _allergy_cell(row: CensusRow, st: Styles, lang: str) -> Any:
     if not row.allergy_count:
-        return para("–", st.cell)
+        # "None known" (documented) and "not documented" (ask!) are different facts: never one
+        # dash for both; the unknown one bold, as it must be asked about (the screen: amber).
+        if row.no_known_allergies:
+            return para(t("allergy.nka_short", lang), st.cell)
+        return para(t("allergy.not_documented_short", lang), st.cell_bold)
     text = row.allergies_short or str(row.allergy_count)
     if row.allergy_count > 4:
         text += f" (+{row.allergy_count - 4})"
