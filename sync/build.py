@@ -25,6 +25,7 @@ staging file is deleted at the end and on failure; partial snapshots are deleted
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import hashlib
 import logging
@@ -185,6 +186,7 @@ def _map_one(
     state: _MapState, staged: StagedPatient, ctx: MappingContext
 ) -> tuple[PatientRecord | None, list[str]]:
     state.full_urls = staged.full_urls
+    ctx.changes_at = None  # this patient's own (MappingContext.changes_at)
     try:
         record = map_patient(staged.patient, staged.resources, ctx)
     except MappingError:
@@ -202,7 +204,9 @@ def _map_one(
         for r in staged.resources
         if r.get("resourceType") == "Encounter"
     ]
-    ward_ids = place_record(record, encounters, state.config, state.wards, state.now)
+    ward_ids = place_record(
+        record, encounters, state.config, state.wards, state.now, ctx.changes_from
+    )
     return record, ward_ids
 
 
@@ -276,6 +280,8 @@ def _map_batch(batch: list[RawPatient]) -> MapBatch:
         prepared = prepare_record(record) if record is not None else None
         if record is not None and prepared is not None:
             _note_cut_texts(state, record, prepared.data)
+            if ctx.changes_at is not None:
+                prepared = dataclasses.replace(prepared, changes_at=ctx.changes_at)
         results.append((prepared, ward_ids))
     return results, state.problems, duplicates, state.places
 

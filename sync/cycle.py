@@ -13,7 +13,7 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -281,8 +281,6 @@ def run_live_cycle(
     from sync.sources.live import fetch
     from sync.store import open_store
 
-    every = timedelta(minutes=config.watch.hospital_every_minutes or 60)
-
     def note(text: str) -> None:
         # The export's status (X-Progress) on the progress line, and in the -v log.
         progress_lib.current().note(text)
@@ -332,7 +330,7 @@ def run_live_cycle(
         # Mapping, building and publishing in one store transaction: a killed cycle leaves
         # the patients dirty and the next one maps them again.
         with store.transaction():
-            recorder = Recorder(store, when, every)
+            recorder = Recorder(store, when)
             result = run_cycle(
                 sync_home=sync_home,
                 source=store,

@@ -33,12 +33,12 @@ an identifier, which only a full build can find). The nightly full refresh rebui
 anyway and heals any drift.
 
 Time: mapping depends on `now` (discharged-within-hours stays, the stopped-orders and
-administration windows, flags that ended). Every patient is mapped again at least every
-`[watch] hospital_every_minutes` (the hospital-wide ward's cadence, default 60): its `recheck`
-is that long after it was mapped; after a full build the first rechecks are spread over the
-interval (by a hash of the id) so no single cycle maps everyone. So time-dependent content is at
-most that interval late, as the hospital-wide ward is; a re-mapped patient whose record did not
-change rebuilds nothing.
+administration windows, flags that ended, the [history] windows). Mapping reports the next
+instant at which a patient's record or placement would change with the clock alone
+(`MappingContext.changes_at`: every comparison with `now` names the instant it flips); that
+instant is the patient's `recheck`, and the patient is mapped again in the first cycle at or
+after it, not before. A patient with nothing time-dependent is mapped again only when it
+changes in the source, or at the nightly full refresh.
 
 Atomicity: the caller runs mapping, building and publishing inside one store transaction
 (`ResourceStore.transaction`) and clears `dirty` in it; a killed cycle rolls all of it back and
@@ -53,7 +53,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -78,12 +78,15 @@ __all__ = ["Recorder", "build_increment", "decode_prepared", "encode_prepared", 
 
 _PATIENT_REF = re.compile(r"Patient/([A-Za-z0-9\-.]{1,64})")
 _CHUNK = 400  # SQLite host parameters per IN (...) query
-_HASH_SPREAD = 1 << 16
 
 
 def _stamp(when: datetime) -> str:
-    """A sortable UTC text (comparisons in SQL are by text)."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    """A sortable UTC text to the microsecond (comparisons in SQL are by text): a recheck
+    stamp is never earlier or later than the instant it stands for."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+_NEVER = "9999-12-31T23:59:59.999999"  # the recheck of a patient time alone never changes
 
 
 def encode_prepared(record: PreparedRecord) -> bytes:
@@ -129,12 +132,11 @@ def _fingerprint(record: PreparedRecord) -> bytes:
 
 class Recorder:
     """Writes what a build mapped into the store's mapping tables; use inside the caller's
-    store transaction. `every` is the longest time a patient goes without being mapped again."""
+    store transaction."""
 
-    def __init__(self, store: ResourceStore, now: datetime, every: timedelta) -> None:
+    def __init__(self, store: ResourceStore, now: datetime) -> None:
         self.conn = store.conn
         self.now = now
-        self.every = max(every, timedelta(minutes=1))
 
     def clear(self) -> None:
         """Forget every remembered mapping (before a full build records all again)."""
@@ -145,18 +147,15 @@ class Recorder:
         for table, column in (("mapped", "id"), ("record", "id"), ("placement", "id")):
             self.conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (patient_id,))
 
-    def put(self, record: PreparedRecord, ward_ids: list[str], *, spread: bool = False) -> None:
-        """Remember `record` on `ward_ids`. With `spread` (a full build) the next re-mapping is
-        spread over the interval by a hash of the id, else it is one interval from now."""
+    def put(self, record: PreparedRecord, ward_ids: list[str]) -> None:
+        """Remember `record` on `ward_ids`, to be mapped again when its time-dependent content
+        changes (`record.changes_at`; never when None) or the patient changes."""
         pid = record.patient_id
-        later = self.every
-        if spread:
-            h = int.from_bytes(hashlib.blake2b(pid.encode(), digest_size=4).digest(), "big")
-            later = self.every * ((h % _HASH_SPREAD + 1) / _HASH_SPREAD)
+        recheck = _NEVER if record.changes_at is None else _stamp(record.changes_at)
         self.remove(pid)
         self.conn.execute(
             "INSERT INTO mapped (id, digest, recheck, members) VALUES (?, ?, ?, ?)",
-            (pid, _fingerprint(record), _stamp(self.now + later), " ".join(record.merged_from)),
+            (pid, _fingerprint(record), recheck, " ".join(record.merged_from)),
         )
         self.conn.execute(
             "INSERT INTO record (id, prepared) VALUES (?, ?)", (pid, encode_prepared(record))
@@ -168,7 +167,7 @@ class Recorder:
 
     def put_full(self, record: PreparedRecord, ward_ids: list[str]) -> None:
         """`put` for a full build (`build_snapshots(on_mapped=...)`)."""
-        self.put(record, ward_ids, spread=True)
+        self.put(record, ward_ids)
 
     def done(self) -> None:
         """Every dirty patient is mapped: clear them and mark the mappings usable."""

@@ -10,8 +10,9 @@ and sets `record.stay.ward_id` / `record.stay.ward` to the first ward matched.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -33,6 +34,9 @@ __all__ = [
 # Encounter.status values meaning "the patient is here now".
 ACTIVE_STATUSES = frozenset({"in-progress", "arrived", "triaged", "onleave"})
 _FINISHED_STATUSES = frozenset({"finished"})
+_TICK = timedelta(microseconds=1)  # "past t" is "from t + _TICK"
+# Told an instant at which a placement changes with the clock alone (MappingContext.changes_from).
+ChangeNote = Callable[[datetime], None]
 _MAX_CHAIN = 12  # partOf chains deeper than a campus/building/floor/ward/room/bed are broken data
 
 
@@ -219,9 +223,14 @@ def _encounter_matches(rule: WardRule, enc: EncounterInfo) -> bool:
 
 
 def _in_scope(
-    rule: WardRule, encounters: Sequence[EncounterInfo], config: Config, now: datetime
+    rule: WardRule,
+    encounters: Sequence[EncounterInfo],
+    config: Config,
+    now: datetime,
+    changes: ChangeNote | None = None,
 ) -> list[EncounterInfo]:
-    """The encounters a rule looks at: current stays, or the one latest stay."""
+    """The encounters a rule looks at: current stays, or the one latest stay. `changes` is
+    told each instant after `now` at which the answer flips with the clock alone."""
     classes = set(rule.encounter_classes or config.inpatient_classes)
     stays = [e for e in encounters if e.class_code in classes]
     if rule.stay == StayScope.LATEST:
@@ -232,18 +241,29 @@ def _in_scope(
         if rule.max_age_days is not None:
             newest = latest.end or latest.sort_time
             assert newest is not None
-            if newest < now - timedelta(days=rule.max_age_days):
+            age = timedelta(days=rule.max_age_days)
+            if newest < now - age:
                 return []
+            if changes is not None:  # too old once the clock is past newest + age
+                with contextlib.suppress(OverflowError):
+                    changes(newest + age + _TICK)
         return [latest]
     window = timedelta(hours=config.discharged_within_hours)
+    ahead = timedelta(hours=1)
     current: list[EncounterInfo] = []
     for enc in stays:
-        if enc.status in ACTIVE_STATUSES or (
-            enc.status in _FINISHED_STATUSES
-            and enc.end is not None
-            and now - window <= enc.end <= now + timedelta(hours=1)
-        ):
+        if enc.status in ACTIVE_STATUSES:
             current.append(enc)
+        elif enc.status in _FINISHED_STATUSES and enc.end is not None:
+            try:
+                if now - window <= enc.end <= now + ahead:
+                    current.append(enc)
+                    if changes is not None:  # leaves the discharged-within window
+                        changes(enc.end + window + _TICK)
+                elif enc.end > now + ahead and changes is not None:  # enters it
+                    changes(enc.end - ahead)
+            except OverflowError:
+                continue
     return current
 
 
@@ -264,14 +284,15 @@ def rule_matches(
     encounters: Sequence[EncounterInfo],
     config: Config,
     now: datetime,
+    changes: ChangeNote | None = None,
 ) -> EncounterInfo | bool:
     """Whether `rule` places `record`: the matching encounter, True (patient list only), or
-    False."""
+    False. `changes`: see `_in_scope`."""
     if rule.patients and not _patient_match(rule.patients, record):
         return False
     if not rule.encounter_criteria and not rule.everyone:
         return True  # a patient list alone places the patient, whatever the stay
-    for enc in _in_scope(rule, encounters, config, now):
+    for enc in _in_scope(rule, encounters, config, now, changes):
         if rule.everyone and not rule.encounter_criteria:
             return enc
         if _encounter_matches(rule, enc):
@@ -285,15 +306,18 @@ def place_record(
     config: Config,
     wards: Sequence[WardConfig],
     now: datetime,
+    changes: ChangeNote | None = None,
 ) -> list[str]:
     """Ward ids `record` belongs on, in `wards` order, plus the hospital-wide ward last when
     enabled and the record was placed at all. Side effect: sets record.stay.ward_id/ward to the
-    first ward (creating a Stay when mapping found none, e.g. placed by a patient list)."""
+    first ward (creating a Stay when mapping found none, e.g. placed by a patient list).
+    `changes` is told each instant after `now` at which the placement can change with the
+    clock alone (a stay leaving the discharged-within window, ...)."""
     placed: list[str] = []
     first: WardConfig | None = None
     for ward in wards:
         for rule in ward.rules:
-            if rule_matches(rule, record, encounters, config, now) is not False:
+            if rule_matches(rule, record, encounters, config, now, changes) is not False:
                 placed.append(ward.id)
                 first = first or ward
                 break

@@ -53,7 +53,7 @@ def _config(server: FhirTestServer) -> Config:
 def _full(store: ResourceStore, config: Config, workdir: Path, now: datetime) -> BuildResult:
     """What run_live_cycle does on a full refresh: build everything, remember every mapping."""
     with store.transaction():
-        recorder = Recorder(store, now, HOUR)
+        recorder = Recorder(store, now)
         recorder.clear()
         built = build_snapshots(
             store, config, workdir, now=now, data_as_of=now, workers=1,
@@ -67,7 +67,7 @@ def _increment(
     store: ResourceStore, config: Config, workdir: Path, now: datetime, last: BuildResult
 ) -> BuildResult:
     with store.transaction():
-        recorder = Recorder(store, now, HOUR)
+        recorder = Recorder(store, now)
         built = build_increment(
             store, config, workdir, recorder,
             last_digests={w.ward_id: w.digest for w in last.wards}, now=now, data_as_of=now,
@@ -331,7 +331,7 @@ def test_inactive_duplicate_without_link_falls_back_to_a_full_build(
         fetch(config, store, now=NOW)
         with store.transaction():
             built = build_increment(
-                store, config, tmp_path / "inc", Recorder(store, NOW, HOUR),
+                store, config, tmp_path / "inc", Recorder(store, NOW),
                 last_digests={w.ward_id: w.digest for w in first.wards}, now=NOW,
                 data_as_of=NOW,
             )  # fmt: skip

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from sync.mapping import alerts, clinical, identity, meds, notes, observations, stay
@@ -76,6 +77,7 @@ def _newest_first(items: list[T], key: Callable[[T], Any]) -> list[T]:
 Resources = list[dict[str, Any]]
 ByType = dict[str, Resources]
 _NONE: Resources = []
+_HOUR = timedelta(hours=1)
 
 
 def _unique(items: list[T], key: Callable[[T], Any]) -> list[T]:
@@ -296,7 +298,12 @@ def _observations(m: Mapper, by_type: ByType, fields: dict[str, Any], resources:
         # An ICU patient has tens of thousands of monitor values: map only what the windows
         # can keep (apply_window below still decides, exactly as without this step).
         resources, cut_before = observations.prefilter_window(
-            m, resources, {"vital": m.ctx.now - vitals_window, "lab": m.ctx.now - labs_window}
+            m,
+            resources,
+            {
+                "vital": observations.window_start(m.ctx.now, vitals_window),
+                "lab": observations.window_start(m.ctx.now, labs_window),
+            },
         )
     for batch in _each(
         m,
@@ -314,10 +321,15 @@ def _observations(m: Mapper, by_type: ByType, fields: dict[str, Any], resources:
         ("labs", "lab", labs, labs_window),
     ):
         if window is not None:
-            since = m.ctx.now - window
+            since = observations.window_start(m.ctx.now, window)
             values, cut = observations.apply_window(values, since)
             if cut or kind in cut_before:
                 fields[f"{name}_since"] = since
+                m.ctx.changes_from(since + _HOUR + window)  # the start moves on
+            else:
+                leaves = observations.window_changes_at(values, since, window)
+                if leaves is not None:
+                    m.ctx.changes_from(leaves)
         fields[name] = values
 
 

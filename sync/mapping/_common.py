@@ -7,6 +7,7 @@ mappers can stay short.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -24,6 +25,8 @@ from sync.model import TRUNCATED_MARK, Coding, SourceRef
 # ends in TRUNCATED_MARK, so nobody mistakes the cut text for the whole. Note bodies have their
 # own, larger cap (sync.mapping.notes.MAX_NOTE_CHARS).
 MAX_TEXT_CHARS = 20_000
+# The smallest step of a datetime: "once the clock is past t" is "from t + _TICK".
+_TICK = timedelta(microseconds=1)
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Short names of well-known code systems, for a coded-only name ("code SNOMED CT|123 (no text)").
 _SYSTEM_NAMES = {
@@ -71,6 +74,12 @@ class MappingContext:
     code_map: local codes mapped to the meanings of sync.mapping.meanings.
     vital_ranges: a sync.mapping.meanings.VitalRanges, or None for the NEWS2 defaults.
     vitals_window, labs_window: the [history] windows (sync.mapping.observations.apply_window).
+    changes_at: the earliest instant after `now` at which mapping the same resources would give
+        another record or placement (an order leaving its window, a stay leaving the
+        discharged-within window, ...), None when time alone never changes it. Every comparison
+        with `now` reports its next flip through `changes_from` / `changes_after` (side effect);
+        the caller resets it before each patient. The live source re-maps a patient only when
+        it changed in the source or this instant has passed (sync.incremental).
     """
 
     resolve: Resolver = _no_resolve
@@ -89,6 +98,23 @@ class MappingContext:
     # each kind stays); None keeps the whole stay.
     vitals_window: timedelta | None = None
     labs_window: timedelta | None = None
+    changes_at: datetime | None = None
+
+    def changes_from(self, when: datetime) -> None:
+        """The output changes once the clock reaches `when` (ignored unless after `now`).
+        Side effect: lowers `changes_at`."""
+        try:
+            later = when > self.now
+        except TypeError:  # a naive time cannot come from the parsers; be safe anyway
+            return
+        if later and (self.changes_at is None or when < self.changes_at):
+            self.changes_at = when
+
+    def changes_after(self, when: datetime, delta: timedelta = timedelta(0)) -> None:
+        """The output changes once the clock is past `when + delta` (a strict comparison:
+        at that very instant it is still the same). Side effect: lowers `changes_at`."""
+        with contextlib.suppress(OverflowError):  # beyond the year 9999: never
+            self.changes_from(when + delta + _TICK)
 
 
 class Mapper:

@@ -328,8 +328,10 @@ def flag_skipped(m: Mapper, res: dict[str, Any]) -> bool:
     period = res.get("period")
     if isinstance(period, dict):
         end = m.dt(period.get("end"))
-        if end is not None and end < m.ctx.now:
-            return True
+        if end is not None:
+            if end < m.ctx.now:
+                return True
+            m.ctx.changes_after(end)  # it has ended then
     return False
 
 

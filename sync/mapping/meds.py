@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -226,21 +227,27 @@ def map_stopped_order(m: Mapper, res: dict[str, Any]) -> MedicationOrder | None:
     order = map_order(m, res)
     if order is None:
         return None
-    now = m.ctx.now
+    ctx = m.ctx
+    now = ctx.now
     stopped = None
     if order.end is not None and order.end <= now + _CLOCK_SKEW:
         stopped = order.end
-    elif order.source is not None and order.source.last_updated is not None:
-        stopped = order.source.last_updated
+    else:
+        if order.end is not None:  # its end becomes the stop time when the clock gets there
+            with contextlib.suppress(OverflowError):
+                ctx.changes_from(order.end - _CLOCK_SKEW)
+        if order.source is not None and order.source.last_updated is not None:
+            stopped = order.source.last_updated
     if stopped is None:
         # No time at all: nothing says it ended recently (typical of old exported history),
         # so it is treated as outside the window, like any long-stopped order.
         return None
     try:
-        if stopped < now - m.ctx.stopped_window:
+        if stopped < now - ctx.stopped_window:
             return None
     except OverflowError:
         return None
+    ctx.changes_after(stopped, ctx.stopped_window)  # it leaves the window then
     order.stopped = stopped
     return order
 
@@ -299,13 +306,18 @@ def map_administration(m: Mapper, res: dict[str, Any]) -> Administration | None:
     if when is None:
         m.problem("MedicationAdministration: no time")
         return None
-    now = m.ctx.now
+    ctx = m.ctx
+    now = ctx.now
     try:
         # Up to an hour ahead is tolerated: ward PCs' clocks drift, a dose is never "future".
-        if when < now - m.ctx.administration_window or when > now + _CLOCK_SKEW:
+        if when < now - ctx.administration_window:
+            return None
+        if when > now + _CLOCK_SKEW:
+            ctx.changes_from(when - _CLOCK_SKEW)  # it enters the window then
             return None
     except OverflowError:
         return None
+    ctx.changes_after(when, ctx.administration_window)  # it leaves the window then
     drug, _ = medication_of(m, res)
     if not drug:
         m.problem("MedicationAdministration: no medication")

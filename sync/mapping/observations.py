@@ -3,7 +3,7 @@ and interpretation; DiagnosticReport group names."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -502,6 +502,36 @@ def _split_bp(
         }
     )
     return [panel, *parts]
+
+
+_HOUR = timedelta(hours=1)
+
+
+def window_start(now: datetime, window: timedelta) -> datetime:
+    """Where a [history] window ending at `now` starts: `now - window` rounded down to the
+    whole hour (UTC), so a patient's windowed record changes at most once an hour with the
+    clock, not at every cycle (the start is stored in the record and shown). Pure."""
+    start = (now - window).astimezone(UTC)
+    return start.replace(minute=0, second=0, microsecond=0)
+
+
+def window_changes_at(
+    values: list[Observation], since: datetime, window: timedelta
+) -> datetime | None:
+    """The first instant at which the window (see `window_start`) leaves out one of `values`
+    (newest first, as `apply_window` kept them) that it keeps now, or moves on when it has
+    already cut something: None when it never will. Pure."""
+    first: datetime | None = None
+    seen: set[tuple[str | None, str | None, str]] = set()
+    for obs in values:
+        key = (obs.meaning, obs.code, obs.name)
+        if key in seen and obs.effective is not None:
+            # Left out once the start is past it: from the whole hour after it plus the window.
+            start = obs.effective.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+            if first is None or start < first:
+                first = start
+        seen.add(key)
+    return None if first is None else first + _HOUR + window
 
 
 def apply_window(values: list[Observation], since: datetime) -> tuple[list[Observation], bool]:

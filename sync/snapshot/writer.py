@@ -12,7 +12,8 @@ import contextlib
 import os
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -74,6 +75,10 @@ class PreparedRecord:
     exact: tuple[str, ...]
     counts: dict[str, int]
     merged_from: tuple[str, ...] = ()  # Patient ids merged into this one (sync.incremental)
+    # When mapping the same resources would give another record or placement with the clock
+    # alone (MappingContext.changes_at; None: never). Not stored in the snapshot: the live
+    # source re-maps the patient then (sync.incremental). Not compared: not part of the rows.
+    changes_at: datetime | None = field(default=None, compare=False)
 
 
 def prepare_record(record: PatientRecord) -> PreparedRecord:
