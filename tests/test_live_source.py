@@ -4,6 +4,7 @@ own FHIR test server on 127.0.0.1 (tests/fhirserver.py), driven by the generator
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -189,12 +190,36 @@ def test_retry_after_in_the_past_and_progress_are_honoured(
             config = _config(server, min_wait_seconds=0.5)
             with client_for(config, sleep=sleeps) as client:
                 fetch(config, store, client=client, progress=notes.append)
-    assert sleeps == [0.5, 0.5, 0.5]  # a date in the past: the lower clamp, not 0, not forever
+    assert sleeps == [0.1, 0.1, 0.1]  # a date in the past: the poll floor, not 0, not forever
     assert [n for n in notes if n.startswith("export: ")] == [
         "export: 25% done",
         "export: 50% done",
         "export: 75% done",
     ]
+
+
+def test_status_poll_honours_a_small_retry_after_with_a_floor(
+    fhir_files: Path, tmp_path: Path
+) -> None:
+    """`Retry-After: 0` or `1` on the export status: polled again after that long (0.1 s at
+    least), not after min_wait_seconds (1 s by default): a job ready in a moment costs a
+    moment, and the whole fetch of five polls takes well under the old five seconds."""
+    for retry_after, expected in (("0", 0.1), ("1", 1.0)):
+        with FhirTestServer(polls_before_ready=5, retry_after=retry_after) as server:
+            server.load_ndjson(fhir_files)
+            sleeps = Sleeps()
+            with ResourceStore(tmp_path / f"store-{retry_after}") as store:
+                config = _config(server, min_wait_seconds=2.0, max_wait_seconds=30.0)
+                with client_for(config, sleep=sleeps) as client:
+                    fetch(config, store, client=client)
+                assert store.count() > 0
+        assert sleeps == [expected] * 5, retry_after
+    with FhirTestServer(polls_before_ready=5, retry_after="0") as server:
+        server.load_ndjson(fhir_files)
+        with ResourceStore(tmp_path / "store-real") as store:
+            started = time.monotonic()
+            fetch(_config(server, min_wait_seconds=1.0), store)  # real sleeps, the default
+            assert time.monotonic() - started < 4.0
 
 
 def test_5xx_is_retried_then_reported_and_nothing_is_applied(

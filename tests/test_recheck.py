@@ -62,7 +62,8 @@ def test_nothing_changes_before_the_instant_mapping_names(
     instants = sorted({at for _, _, at in base.values() if at is not None})
     # time-dependent content exists in this data
     assert len(instants) >= 3 and sum(at is not None for _, _, at in base.values()) > 5
-    probes = [instants[0] - TICK, instants[0], instants[len(instants) // 2], NOW + timedelta(days=9)]
+    middle = instants[len(instants) // 2]
+    probes = [instants[0] - TICK, instants[0], middle, NOW + timedelta(days=9)]
     changed_after_instant = 0
     for n, probe in enumerate(probes):
         later = _map_all(fhir_files, config, tmp_path / f"p{n}", probe)

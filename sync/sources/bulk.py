@@ -2,7 +2,7 @@
 
 `run_export(client, options, since, sink)` asks for an export (system, `Patient` or
 `Group/<id>` level) with `_type`, `_since`, `_typeFilter`, polls the status URL honouring
-`Retry-After` (clamped by the client's RetryPolicy) and logging `X-Progress`, then streams each
+`Retry-After` (as sent, from POLL_FLOOR = 0.1 s up to the client's RetryPolicy max_wait) and logging `X-Progress`, then streams each
 output file line by line into `sink` (the encrypted resource store: nothing touches the disk in
 plaintext), sending the Bearer token only when the manifest says `requiresAccessToken`. The
 `deleted` files (Bundles of DELETE entries) become deletions, the `error` files
@@ -41,6 +41,8 @@ __all__ = ["BulkOptions", "CutShort", "ExportResult", "Sink", "ndjson_lines", "r
 log = logging.getLogger(__name__)
 
 _MAX_ERROR_LINES = 20
+# Shortest wait between two status polls, whatever Retry-After says (0, or a date in the past).
+POLL_FLOOR = 0.1
 
 
 class Sink(Protocol):
@@ -193,7 +195,13 @@ def _poll(
         from sync.sources.http import parse_retry_after
 
         wait = parse_retry_after(response.headers.get("Retry-After"))
-        policy.sleep(policy.clamp(wait if wait is not None else policy.backoff))
+        if wait is None:
+            policy.sleep(policy.clamp(policy.backoff))
+        else:
+            # The job says when to ask again: honoured even below min_wait (a status poll is
+            # no error to back off from; "Retry-After: 0" from a job that is nearly done should
+            # not cost a second per poll), but never below POLL_FLOOR (no hot loop).
+            policy.sleep(min(max(wait, POLL_FLOOR), policy.max_wait))
 
 
 def _read_manifest(client: FhirClient, manifest: dict[str, Any], sink: Sink) -> ExportResult:
