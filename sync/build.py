@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import gc
 import hashlib
 import logging
@@ -426,6 +427,8 @@ def build_snapshots(
     data_as_of: datetime | None = None,
     exclude: Sequence[str] = (),
     on_mapped: Callable[[PreparedRecord, list[str]], None] | None = None,
+    on_packed: Callable[[str, str, int, bytes], None] | None = None,
+    on_dictionary: Callable[[str, bytes], None] | None = None,
 ) -> BuildResult:
     """Build one snapshot per ward (and the hospital-wide ward) from the FHIR files at `source`.
 
@@ -438,6 +441,10 @@ def build_snapshots(
     `exclude` leaves those ward ids out (the hospital-wide ward between its hourly builds).
     `on_mapped` is called with every mapped patient's prepared record and the ids of all the
     wards it was placed on (also wards not built now): the live source remembers them.
+    `on_packed(ward id, patient id, codec, blob)` is called for each record as a ward's writer
+    compresses it, and `on_dictionary(ward id, dictionary)` with each ward's preset dictionary
+    when its snapshot is finished: the live source keeps both, so the wards its increments
+    rebuild compress only the records that changed.
     Returns the snapshots with their keys and the build report.
     Raises BuildError (unknown ward, missing source), SnapshotError (cannot write a snapshot).
     """
@@ -495,7 +502,7 @@ def build_snapshots(
         progress.current().phase("mapping patients", total=st.patient_count)
         snapshots = _write_wards(
             st, state, targets, workdir, data_as_of, now, source, report, problems, workers,
-            on_mapped,
+            on_mapped, on_packed, on_dictionary,
         )  # fmt: skip
         stats = st.stats
     problems.update(stats.problems)
@@ -536,6 +543,8 @@ def _write_wards(
     problems: Counter[str],
     workers: int | None,
     on_mapped: Callable[[PreparedRecord, list[str]], None] | None = None,
+    on_packed: Callable[[str, str, int, bytes], None] | None = None,
+    on_dictionary: Callable[[str, bytes], None] | None = None,
 ) -> list[WardSnapshot]:
     keys = {ward_id: new_key() for ward_id, _ in targets}
     writers: dict[str, SnapshotWriter] = {}
@@ -555,8 +564,9 @@ def _write_wards(
             )
             # Not flushed: a crash discards the work folder; the sealed package is flushed.
             writers[ward_id] = SnapshotWriter(
-                workdir / f"{ward_id}.db", keys[ward_id], meta, durable=False
-            )
+                workdir / f"{ward_id}.db", keys[ward_id], meta, durable=False,
+                on_encoded=None if on_packed is None else functools.partial(on_packed, ward_id),
+            )  # fmt: skip
         for placed, (record, ward_ids) in enumerate(
             _mapped(st, state, problems, workers, st.patient_count, report.problem_places)
         ):
@@ -578,6 +588,8 @@ def _write_wards(
                     contents[ward_id].append((record.patient_id, fingerprint))
         for ward_id, writer in writers.items():
             writer.finish()
+            if on_dictionary is not None and writer.dictionary is not None:
+                on_dictionary(ward_id, writer.dictionary)
             log.debug("ward %s: snapshot written, %d patients", ward_id, counts[ward_id])
     except BaseException:
         for writer in writers.values():

@@ -323,6 +323,8 @@ def run_live_cycle(
                     data_as_of=fetched.read_at,
                     exclude=exclude,
                     on_mapped=recorder.put_full,
+                    on_packed=recorder.put_packed,
+                    on_dictionary=recorder.put_dictionary,
                 )
             recorder.done()
             return built

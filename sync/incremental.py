@@ -78,6 +78,7 @@ __all__ = ["Recorder", "build_increment", "decode_prepared", "encode_prepared", 
 
 _PATIENT_REF = re.compile(r"Patient/([A-Za-z0-9\-.]{1,64})")
 _CHUNK = 400  # SQLite host parameters per IN (...) query
+_PACKED_BATCH = 2000  # compressed records held before they are written to the store
 
 
 def _stamp(when: datetime) -> str:
@@ -137,6 +138,8 @@ class Recorder:
     def __init__(self, store: ResourceStore, now: datetime) -> None:
         self.conn = store.conn
         self.now = now
+        self._digests: dict[str, bytes] = {}  # patient id -> record hash, for `put_packed`
+        self._packed: list[tuple[str, str, bytes, int, bytes]] = []
 
     def clear(self) -> None:
         """Forget every remembered mapping (before a full build records all again)."""
@@ -152,10 +155,11 @@ class Recorder:
         changes (`record.changes_at`; never when None) or the patient changes."""
         pid = record.patient_id
         recheck = _NEVER if record.changes_at is None else _stamp(record.changes_at)
+        self._digests[pid] = _fingerprint(record)
         self.remove(pid)
         self.conn.execute(
             "INSERT INTO mapped (id, digest, recheck, members) VALUES (?, ?, ?, ?)",
-            (pid, _fingerprint(record), recheck, " ".join(record.merged_from)),
+            (pid, self._digests[pid], recheck, " ".join(record.merged_from)),
         )
         self.conn.execute(
             "INSERT INTO record (id, prepared) VALUES (?, ?)", (pid, encode_prepared(record))
@@ -169,8 +173,30 @@ class Recorder:
         """`put` for a full build (`build_snapshots(on_mapped=...)`)."""
         self.put(record, ward_ids)
 
+    def put_packed(self, ward_id: str, patient_id: str, codec: int, blob: bytes) -> None:
+        """Remember a record of `ward_id` as the full build compressed it with the ward's
+        dictionary (`build_snapshots(on_packed=...)`; after `put` of that record), so the
+        first increment that rebuilds the ward reuses it."""
+        self._packed.append((ward_id, patient_id, self._digests[patient_id], codec, blob))
+        if len(self._packed) >= _PACKED_BATCH:
+            self._flush_packed()
+
+    def put_dictionary(self, ward_id: str, zdict: bytes) -> None:
+        """Remember the ward's preset dictionary (`build_snapshots(on_dictionary=...)`)."""
+        self.conn.execute(
+            "INSERT OR REPLACE INTO ward_dict (ward, zdict) VALUES (?, ?)", (ward_id, zdict)
+        )
+
+    def _flush_packed(self) -> None:
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO packed (ward, id, digest, codec, blob) VALUES (?, ?, ?, ?, ?)",
+            self._packed,
+        )
+        self._packed.clear()
+
     def done(self) -> None:
         """Every dirty patient is mapped: clear them and mark the mappings usable."""
+        self._flush_packed()
         self.conn.execute("DELETE FROM dirty")
         self.conn.execute("INSERT OR REPLACE INTO state (name, value) VALUES ('mapped', '1')")
 

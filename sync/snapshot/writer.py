@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -123,13 +123,17 @@ class SnapshotWriter:
         *,
         durable: bool = True,
         dictionary: bytes | None = None,
+        on_encoded: Callable[[str, int, bytes], None] | None = None,
     ) -> None:
         # durable=False: finish() does not flush the file to disk; for snapshots in a build's
         # work folder, which a crash discards anyway and which are sealed (and the package
         # flushed) right after. `dictionary`: the zlib preset dictionary to use instead of one
         # made from the first records (an incremental build keeps a ward's dictionary, so the
-        # unchanged records' compressed blobs can be reused; see `add_prepared`).
+        # unchanged records' compressed blobs can be reused; see `add_prepared`). `on_encoded`:
+        # called with (patient id, codec, blob) for every record as it is compressed, so a
+        # caller can remember the blobs with `dictionary` (sync.incremental).
         self.durable = durable
+        self._on_encoded = on_encoded
         self.path = Path(path)
         self.partial = self.path.with_name(self.path.name + ".partial")
         self.meta = meta
@@ -232,6 +236,8 @@ class SnapshotWriter:
             # records compressed keeps that memory a fraction of the JSON's size.
             if encoded is None:
                 encoded = encode_record(data, self._zdict)
+                if self._on_encoded is not None:
+                    self._on_encoded(prepared.patient_id, *encoded)
             self._encoded.append((row_id, prepared.patient_id, *encoded))
             self._held_bytes += len(encoded[1])
         self._pending_bytes += len(data)
@@ -259,10 +265,17 @@ class SnapshotWriter:
         )
         for row_id, patient_id, data in self._samples:
             encoded = encode_record(data, self._zdict)
+            if self._on_encoded is not None:
+                self._on_encoded(patient_id, *encoded)
             self._encoded.append((row_id, patient_id, *encoded))
             self._held_bytes += len(encoded[1])
         self._samples.clear()
         self._sample_bytes = 0
+
+    @property
+    def dictionary(self) -> bytes | None:
+        """The zlib preset dictionary the records are compressed with (None until made)."""
+        return self._zdict
 
     @property
     def held_bytes(self) -> int:

@@ -1,13 +1,13 @@
 """FHIR Bulk Data Access (v2) `$export`: kick-off, status polling, manifest, NDJSON files.
 
-`run_export(client, options, since, sink)` asks for an export (system, `Patient` or
-`Group/<id>` level) with `_type`, `_since`, `_typeFilter`, polls the status URL honouring
-`Retry-After` (as sent, from POLL_FLOOR = 0.1 s up to the client's RetryPolicy max_wait) and logging `X-Progress`, then streams each
-output file line by line into `sink` (the encrypted resource store: nothing touches the disk in
-plaintext), sending the Bearer token only when the manifest says `requiresAccessToken`. The
-`deleted` files (Bundles of DELETE entries) become deletions, the `error` files
-(OperationOutcomes) become readable lines of the report. The manifest's `transactionTime` is the
-next `_since`.
+`run_export(client, options, since, sink)` asks for an export (system, `Patient` or `Group/<id>`
+level) with `_type`, `_since`, `_typeFilter`, polls the status URL honouring `Retry-After` (as
+sent, from POLL_FLOOR = 0.1 s up to the client's RetryPolicy max_wait) and logging `X-Progress`,
+then streams each output file line by line into `sink` (the encrypted resource store: nothing
+touches the disk in plaintext), sending the Bearer token only when the manifest says
+`requiresAccessToken`. The `deleted` files (Bundles of DELETE entries) become deletions, the
+`error` files (OperationOutcomes) become readable lines of the report. The manifest's
+`transactionTime` is the next `_since`.
 
 Failures: 429 and 5xx are retried (FhirClient). A file cut short (a broken connection, or a last
 line without newline that is not JSON) is downloaded again; the sink applies lines
