@@ -28,6 +28,7 @@ from sync.sources import ItemSource
 from sync.workdirs import StaleWorkdir
 
 if TYPE_CHECKING:
+    from sync.incremental import SharedCache
     from sync.sources.live import FetchResult
 
 log = logging.getLogger(__name__)
@@ -264,6 +265,7 @@ def run_live_cycle(
     progress: Callable[[str], None] | None = None,
     force: bool = False,
     exclude: Sequence[str] = (),
+    shared: SharedCache | None = None,
 ) -> CycleResult:
     """Fetch the changes from the FHIR server `config.source` into the resource store
     (sync.store; a full read the first time or with `full`), then build, seal and publish from
@@ -273,7 +275,8 @@ def run_live_cycle(
     nothing is applied to the store and nothing is published (the last good packages stay).
     Only wards whose records changed are published; a ward whose census fell by more than
     `[watch] max_census_drop` is refused unless `force` (see run_cycle).
-    Also raises what run_cycle raises.
+    `shared`: a cache of the shared resources kept across cycles (the watch loop's; see
+    sync.incremental.SharedCache). Also raises what run_cycle raises.
     """
     from sync import progress as progress_lib
     from sync.incremental import Recorder, build_increment
@@ -310,6 +313,7 @@ def run_live_cycle(
                     data_as_of=fetched.read_at,
                     wards=wards,
                     exclude=list(exclude),
+                    shared=shared,
                 )
             if built is None:
                 recorder.clear()

@@ -53,6 +53,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -70,14 +71,22 @@ from sync.snapshot import (
 )
 from sync.snapshot.writer import ZDICT_SAMPLES
 from sync.sources import SourceItem
-from sync.staging import Staging
-from sync.store import ResourceStore
+from sync.staging import Classified, Classifier, Staging
+from sync.store import ResourceStore, patient_identifiers
 from sync.wards import effective_wards
 
-__all__ = ["Recorder", "build_increment", "decode_prepared", "encode_prepared", "ward_digests"]
+__all__ = [
+    "Recorder",
+    "SharedCache",
+    "build_increment",
+    "decode_prepared",
+    "encode_prepared",
+    "ward_digests",
+]
 
 _PATIENT_REF = re.compile(r"Patient/([A-Za-z0-9\-.]{1,64})")
 _CHUNK = 400  # SQLite host parameters per IN (...) query
+_MAX_CLOSURE = 2000  # patients tied together by merges beyond which everything is built
 _PACKED_BATCH = 2000  # compressed records held before they are written to the store
 
 
@@ -216,6 +225,38 @@ def _chunks(values: list[str]) -> Iterator[list[str]]:
         yield values[start : start + _CHUNK]
 
 
+@dataclass
+class SharedCache:
+    """The resources without a patient (Location, Practitioner, Organization, Medication, ...)
+    as an increment read them from the store, parsed and classified. The watch loop keeps one
+    across cycles (sync.watch): an increment reads them from the store again only when they
+    changed (the store's `shared_gen`, renewed by every increment that changed one, and by a
+    full read). Not shared between stores or threads."""
+
+    gen: str | None = None
+    items: list[Classified] = field(default_factory=list)
+
+
+def _stage_shared(store: ResourceStore, st: Staging, cache: SharedCache | None) -> None:
+    """Put the shared resources into `st`, from `cache` when it holds the store's current
+    generation of them, else from the store (filling `cache`)."""
+    gen = store.state("shared_gen")
+    if cache is not None and gen is not None and cache.gen == gen:
+        for item in cache.items:
+            st.apply(item)
+        return
+    classify = Classifier()
+    items: list[Classified] = []
+    for rtype, body in store.conn.execute(
+        "SELECT type, body FROM resource WHERE patient IS NULL AND type != 'Patient'"
+    ):
+        item = classify(SourceItem(orjson.loads(body), None, f"store:{rtype}", bytes(body)))
+        items.append(item)
+        st.apply(item)
+    if cache is not None:
+        cache.gen, cache.items = gen, items
+
+
 def _patients_to_map(store: ResourceStore, now: datetime) -> set[str] | None:
     """The ids of the patients to map again, or None when everything must be (see module)."""
     conn = store.conn
@@ -243,9 +284,10 @@ def _merge_closure(
     (`replaced-by` / `replaces`, followed to the end, with the members already merged into
     each), so the staging folds a merge that arrived in this increment: the merged-away
     patient leaves its ward and the survivor's record carries its data. None when it cannot
-    be narrowed down: a link in another form than `Patient/<id>`, or an inactive patient
-    without links that is no known member (an identifier duplicate may have any id). Also
-    returns which read patients a link or a remembered merge ties together."""
+    be narrowed down: a link in another form than `Patient/<id>`, or more than _MAX_CLOSURE
+    patients tied together. An inactive patient without links brings every patient sharing an
+    identifier with it (`merge_inactive_duplicates`). Also returns which read patients a
+    link, a shared identifier or a remembered merge ties together."""
     found: dict[str, bytes] = {}
     ties: dict[str, set[str]] = {}
 
@@ -277,10 +319,16 @@ def _merge_closure(
                     not links
                     and patient.get("active") is False
                     and config.merge_inactive_duplicates
-                    and pid not in survivor_of
-                    and pid not in members
                 ):
-                    return None
+                    # It may be the duplicate of any patient sharing an identifier: read them
+                    # all (and what is merged into them), so the staging decides as a full
+                    # build does. (A patient sharing one with a changed Patient is dirty too:
+                    # sync.store.)
+                    for peer in _identifier_peers(store, patient, pid):
+                        other = survivor_of.get(peer, peer)
+                        frontier.update((peer, other, *members.get(other, ())))
+                        tie(pid, peer)
+                        tie(pid, other)
                 for link in links:
                     ref = (link.get("other") or {}).get("reference")
                     match = _PATIENT_REF.fullmatch(str(ref))
@@ -293,7 +341,19 @@ def _merge_closure(
                 for member in members.get(pid, ()):
                     tie(pid, member)
         frontier -= tried
+        if len(tried) > _MAX_CLOSURE:
+            return None  # a huge merge group (a shared placeholder identifier?): build all
     return found, ties
+
+
+def _identifier_peers(store: ResourceStore, patient: dict[str, Any], pid: str) -> set[str]:
+    """The ids of the other stored Patients sharing an identifier with `patient`."""
+    peers: set[str] = set()
+    for ident in sorted(patient_identifiers(patient)):
+        for (peer,) in store.conn.execute("SELECT id FROM ident WHERE ident = ?", (ident,)):
+            if str(peer) != pid:
+                peers.add(str(peer))
+    return peers
 
 
 def _grouped_chunks(ids: list[str], ties: dict[str, set[str]]) -> Iterator[list[str]]:
@@ -332,12 +392,14 @@ def build_increment(
     data_as_of: datetime,
     wards: list[str] | None = None,
     exclude: list[str] | tuple[str, ...] = (),
+    shared: SharedCache | None = None,
 ) -> buildlib.BuildResult | None:
     """Map the changed patients again and build the wards whose records changed (see the
     module docstring); None when everything must be built. `last_digests`: ward id -> digest
     of its last published package. Writes the new mappings through `recorder` (inside the
-    caller's transaction) and the snapshots into `workdir`. Raises BuildError (unknown ward),
-    SnapshotError, StoreError-free sqlite errors of the store (the caller rolls back)."""
+    caller's transaction) and the snapshots into `workdir`. `shared`: the watch loop's cache of
+    the shared resources (see SharedCache; None reads them from the store). Raises BuildError
+    (unknown ward), SnapshotError, sqlite errors of the store (the caller rolls back)."""
     clock = time.perf_counter()
     steps: dict[str, float] = {}
 
@@ -372,10 +434,7 @@ def build_increment(
     started = datetime.now(UTC)
     tz = config.tz
     with Staging(workdir, tz=tz, merge_inactive_duplicates=config.merge_inactive_duplicates) as st:
-        for rtype, body in conn.execute(
-            "SELECT type, body FROM resource WHERE patient IS NULL AND type != 'Patient'"
-        ):
-            st.add(SourceItem(orjson.loads(body), None, f"store:{rtype}", bytes(body)))
+        _stage_shared(store, st, shared)
         wanted = sorted(patients)
         for pid in wanted:
             body = patients[pid]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -67,7 +68,25 @@ _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS packed (ward TEXT NOT NULL, id TEXT NOT NULL,
         digest BLOB NOT NULL, codec INTEGER NOT NULL, blob BLOB NOT NULL,
         PRIMARY KEY (ward, id)) WITHOUT ROWID""",
+    # Each stored Patient's identifiers ("system|value"), so an increment finds the patients
+    # an inactive duplicate may be merged with (merge_inactive_duplicates) without reading
+    # every Patient (sync.incremental).
+    """CREATE TABLE IF NOT EXISTS ident (ident TEXT NOT NULL, id TEXT NOT NULL,
+        PRIMARY KEY (ident, id)) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS ident_id ON ident (id)",
 )
+
+
+def patient_identifiers(patient: dict[str, Any]) -> set[str]:
+    """The "system|value" texts of a Patient's identifiers with both parts, as the staging
+    store matches inactive duplicates (pure)."""
+    found: set[str] = set()
+    for ident in patient.get("identifier") or ():
+        if isinstance(ident, dict):
+            system, value = ident.get("system"), ident.get("value")
+            if isinstance(system, str) and isinstance(value, str):
+                found.add(f"{system}|{value}")
+    return found
 
 
 class StoreError(Exception):
@@ -120,6 +139,8 @@ class Increment:
             self.problems["resource without resourceType or id"] += 1
             return
         patient = _patient_ref(resource)
+        if rtype == "Patient":
+            self._identifiers(rid, patient_identifiers(resource))
         self.store._conn.execute(
             "INSERT OR REPLACE INTO resource (type, id, body, updated, patient, gen) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -146,7 +167,23 @@ class Increment:
             self.shared += 1
         if rtype == "Patient":
             self.patients.add(f"Patient/{rid}")
+            self._identifiers(rid, set())
         self.deletes += 1
+
+    def _identifiers(self, rid: str, new: set[str]) -> None:
+        """Record a Patient's identifiers; every patient sharing one of its old or new ones
+        becomes dirty too: whether an inactive duplicate folds into an active patient depends
+        on all of them (sync.incremental)."""
+        conn = self.store._conn
+        old = {str(r[0]) for r in conn.execute("SELECT ident FROM ident WHERE id = ?", (rid,))}
+        if old != new:
+            conn.execute("DELETE FROM ident WHERE id = ?", (rid,))
+            conn.executemany(
+                "INSERT OR IGNORE INTO ident (ident, id) VALUES (?, ?)", [(i, rid) for i in new]
+            )
+        for ident in sorted(old | new):
+            for (peer,) in conn.execute("SELECT id FROM ident WHERE ident = ?", (ident,)):
+                self.patients.add(f"Patient/{peer}")
 
     def problem(self, reason: str) -> None:
         """Count an unusable line or entry (a stable reason, no patient data)."""
@@ -184,10 +221,36 @@ class ResourceStore:
         self._conn.execute("PRAGMA synchronous = FULL")
         for sql in _SCHEMA:
             self._conn.execute(sql)
+        if self.state("ident") != "1":
+            self._fill_identifiers()
         if os.name == "posix":
             for suffix in ("", "-wal", "-shm"):
                 with contextlib.suppress(OSError):
                     os.chmod(f"{self.path}{suffix}", 0o600)
+
+    def _fill_identifiers(self) -> None:
+        """Fill the identifier table of a store written before it existed (once)."""
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("DELETE FROM ident")
+            for rid, body in conn.execute(
+                "SELECT id, body FROM resource WHERE type = 'Patient'"
+            ).fetchall():
+                try:
+                    patient = orjson.loads(body)
+                except orjson.JSONDecodeError:
+                    continue
+                if isinstance(patient, dict):
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO ident (ident, id) VALUES (?, ?)",
+                        [(i, str(rid)) for i in patient_identifiers(patient)],
+                    )
+            conn.execute("INSERT OR REPLACE INTO state (name, value) VALUES ('ident', '1')")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def __enter__(self) -> Self:
         return self
@@ -257,6 +320,14 @@ class ResourceStore:
                     inc.patients.add(patient)
                 swept = conn.execute("DELETE FROM resource WHERE gen < ?", (gen,)).rowcount
                 inc.deletes += max(0, swept)
+                conn.execute(
+                    "DELETE FROM ident WHERE id NOT IN "
+                    "(SELECT id FROM resource WHERE type = 'Patient')"
+                )
+            if inc.shared or full:
+                # Caches of the shared resources (sync.incremental.SharedCache) compare this;
+                # random, so a store made anew never repeats an old value.
+                inc.state["shared_gen"] = f"{gen}-{secrets.token_hex(8)}"
             dirty = ["*"] if inc.shared or full else sorted(inc.patients)
             conn.executemany(
                 "INSERT OR IGNORE INTO dirty (patient) VALUES (?)", [(p,) for p in dirty]

@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sync import fsutil
 from sync.config import Config
 from sync.cycle import CycleResult, load_ward_state, run_live_cycle
+from sync.incremental import SharedCache
 from sync.progress import NullProgress, Progress, reporting
 
 __all__ = ["STATUS_FILE", "Watcher", "full_refresh_due", "install_stop_handlers"]
@@ -91,6 +92,9 @@ class Watcher:
     # Shows the first cycle's progress (usually a full read that takes minutes; later cycles
     # are one line each). Used once, then dropped.
     first_cycle_progress: Progress | None = None
+    # The shared resources (Locations, Practitioners, ...) kept between cycles: an increment
+    # reads them from the store again only when one of them changed.
+    shared: SharedCache = field(default_factory=lambda: SharedCache())
 
     def __post_init__(self) -> None:
         self.status_path = self.config.watch.status_file or self.sync_home / STATUS_FILE
@@ -136,6 +140,7 @@ class Watcher:
                     now=now,
                     force=self.force_first,
                     exclude=exclude,
+                    shared=self.shared,
                 )
         except KeyboardInterrupt:
             raise

@@ -19,7 +19,13 @@ from sync.build import BuildResult, WardSnapshot, build_snapshots
 from sync.config import Config, FhirSettings
 from sync.cycle import load_ward_state, run_live_cycle
 from sync.generate import generate
-from sync.incremental import Recorder, build_increment, decode_prepared, encode_prepared
+from sync.incremental import (
+    Recorder,
+    SharedCache,
+    build_increment,
+    decode_prepared,
+    encode_prepared,
+)
 from sync.snapshot import SnapshotReader
 from sync.sources.live import fetch
 from sync.store import ResourceStore, open_store
@@ -65,13 +71,19 @@ def _full(store: ResourceStore, config: Config, workdir: Path, now: datetime) ->
 
 
 def _increment(
-    store: ResourceStore, config: Config, workdir: Path, now: datetime, last: BuildResult
+    store: ResourceStore,
+    config: Config,
+    workdir: Path,
+    now: datetime,
+    last: BuildResult,
+    shared: SharedCache | None = None,
 ) -> BuildResult:
     with store.transaction():
         recorder = Recorder(store, now)
         built = build_increment(
             store, config, workdir, recorder,
             last_digests={w.ward_id: w.digest for w in last.wards}, now=now, data_as_of=now,
+            shared=shared,
         )  # fmt: skip
         recorder.done()
     assert built is not None, "the increment fell back to a full build"
@@ -330,25 +342,94 @@ def test_merge_arriving_as_an_increment_moves_the_record_to_the_survivor(
         assert len(record["vitals"]) > len(after["vitals"]) and last.report.patients_mapped == 1
 
 
-def test_inactive_duplicate_without_link_falls_back_to_a_full_build(
-    server: FhirTestServer, tmp_path: Path
+@pytest.mark.parametrize("arrives", ["active-duplicate", "inactive-duplicate"])
+def test_identifier_duplicate_arriving_as_an_increment_is_merged_as_a_full_build_merges(
+    server: FhirTestServer, tmp_path: Path, arrives: str
 ) -> None:
-    # An inactive patient sharing an identifier with an active one (DorisQuelle's form) may
-    # be any patient's duplicate: the increment cannot be narrowed down and says so.
+    # DorisQuelle's form without a link: an inactive patient sharing an identifier with
+    # exactly one active one is folded into it (merge_inactive_duplicates). "active-duplicate":
+    # the stored patient is inactive and alone, then a new active patient with its identifier
+    # is registered; "inactive-duplicate": a stored patient is marked inactive and given the
+    # identifier of an active one. Either way the increment merges, as a full build would.
     config = _config(server)
+    ident = {"system": "urn:oid:1.2.276.0.76.4.8", "value": "DUP-0001"}
+    source, target = _inpatients(server)[:2]
     with ResourceStore(tmp_path / "store") as store:
+        if arrives == "active-duplicate":
+            server.put({**server.get("Patient", source), "active": False, "identifier": [ident]})
         fetch(config, store, now=NOW)
         first = _full(store, config, tmp_path / "full", NOW)
-        source = _inpatients(server)[0]
-        server.put({**server.get("Patient", source), "active": False})
+        source_ward = _ward_of(first, source)
+        if arrives == "active-duplicate":
+            survivor = "dup-new"
+            server.put(
+                {"resourceType": "Patient", "id": survivor, "active": True,
+                 "identifier": [ident], "name": [{"family": "Neu", "given": ["Anna"]}]}
+            )  # fmt: skip
+        else:
+            survivor = target
+            server.put({**server.get("Patient", target), "identifier": [ident]})
+            fetch(config, store, now=NOW)
+            first = inc_as_last(first, _increment(store, config, tmp_path / "pre", NOW, first))
+            server.put({**server.get("Patient", source), "active": False, "identifier": [ident]})
+        fetch(config, store, now=NOW)
+        inc = _increment(store, config, tmp_path / "inc", NOW, first)
+        assert source_ward in {w.ward_id for w in inc.wards}
+        for snap in inc.wards:  # the merged-away patient is on no ward any more
+            assert source not in _records(snap), snap.ward_id
+        merged = [
+            orjson.loads(_records(snap)[survivor])
+            for snap in inc.wards
+            if survivor in _records(snap)
+        ]
+        assert merged and all(r["merged_from"] == [source] for r in merged)
+        _assert_same_as_full(inc, _full(store, config, tmp_path / "again", NOW))
+
+
+def test_shared_resources_are_kept_across_increments_until_one_of_them_changes(
+    server: FhirTestServer, tmp_path: Path
+) -> None:
+    config = _config(server)
+    cache = SharedCache()
+    with ResourceStore(tmp_path / "store") as store:
+        fetch(config, store, now=NOW)
+        last = _full(store, config, tmp_path / "full", NOW)
+        pid, enc = _inpatient(server)
+
+        def change_patient(n: int) -> BuildResult:
+            genders = ("other", "unknown", "male")
+            server.put({**server.get("Patient", pid), "gender": genders[n % 3]})
+            fetch(config, store, now=NOW)
+            return _increment(store, config, tmp_path / f"inc{n}", NOW, last, shared=cache)
+
+        last = inc_as_last(last, change_patient(0))
+        filled = cache.items
+        assert cache.gen is not None and len(filled) >= len(server.resources("Location"))
+        inc = change_patient(1)
+        last = inc_as_last(last, inc)
+        assert cache.items is filled  # not read from the store again
+        _assert_same_as_full(inc, build_snapshots(store, config, tmp_path / "f1", now=NOW))
+        # A Location renamed: the increment cannot be narrowed down (any patient may be
+        # there), the full build runs; the next increment reads the shared resources again.
+        ref = next(loc["location"]["reference"] for loc in enc["location"] if loc.get("location"))
+        location = server.get("Location", ref.split("/", 1)[1])
+        server.put({**location, "name": "Zimmer umbenannt"})
         fetch(config, store, now=NOW)
         with store.transaction():
             built = build_increment(
-                store, config, tmp_path / "inc", Recorder(store, NOW),
-                last_digests={w.ward_id: w.digest for w in first.wards}, now=NOW,
-                data_as_of=NOW,
+                store, config, tmp_path / "none", Recorder(store, NOW),
+                last_digests={}, now=NOW, data_as_of=NOW, shared=cache,
             )  # fmt: skip
         assert built is None
+        last = _full(store, config, tmp_path / "full2", NOW)
+        inc = change_patient(2)
+        assert cache.items is not filled
+        assert any(
+            item[-1].get("name") == "Zimmer umbenannt"
+            for item in cache.items
+            if isinstance(item[-1], dict)
+        )
+        _assert_same_as_full(inc, build_snapshots(store, config, tmp_path / "f2", now=NOW))
 
 
 def test_stored_prepared_record_round_trips(server: FhirTestServer, tmp_path: Path) -> None:
