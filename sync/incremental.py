@@ -86,7 +86,9 @@ __all__ = [
 
 _PATIENT_REF = re.compile(r"Patient/([A-Za-z0-9\-.]{1,64})")
 _CHUNK = 400  # SQLite host parameters per IN (...) query
-_MAX_CLOSURE = 2000  # patients tied together by merges beyond which everything is built
+# patients read besides the ones to map (merge links, shared identifiers) beyond which
+# everything is built
+_MAX_CLOSURE = 2000
 _PACKED_BATCH = 2000  # compressed records held before they are written to the store
 
 
@@ -285,7 +287,7 @@ def _merge_closure(
     each), so the staging folds a merge that arrived in this increment: the merged-away
     patient leaves its ward and the survivor's record carries its data. None when it cannot
     be narrowed down: a link in another form than `Patient/<id>`, or more than _MAX_CLOSURE
-    patients tied together. An inactive patient without links brings every patient sharing an
+    patients read besides `ids`. An inactive patient without links brings every patient sharing an
     identifier with it (`merge_inactive_duplicates`). Also returns which read patients a
     link, a shared identifier or a remembered merge ties together."""
     found: dict[str, bytes] = {}
@@ -341,7 +343,7 @@ def _merge_closure(
                 for member in members.get(pid, ()):
                     tie(pid, member)
         frontier -= tried
-        if len(tried) > _MAX_CLOSURE:
+        if len(tried) > len(ids) + _MAX_CLOSURE:
             return None  # a huge merge group (a shared placeholder identifier?): build all
     return found, ties
 
