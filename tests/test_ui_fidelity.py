@@ -10,8 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import flet as ft
+
 from app.ui.viewmodels.census import census_line, ward_counts
 from app.ui.viewmodels.chart import ChartModel
+from app.ui.widgets.census import _flags_cell
 from sync.mapping import MappingContext, map_patient
 from sync.model import CensusRow, PatientRecord
 
@@ -153,3 +156,24 @@ def test_chart_shows_finished_stay_other_medications_not_given_and_superseded() 
     problem = chart.problems()[0]
     assert problem.muted and problem.title == "code urn:local|X99 (no text)"
     assert problem.detail.startswith("nur Code, kein Text")
+
+
+def test_hospital_hit_of_a_discharged_patient_shows_discharged_first_never_behind_plus_n() -> None:
+    """A whole-hospital hit carries its ward chip too; the discharge marker is still the first
+    pill drawn (it was folded into "+2" behind "Neurologie 6B" at 1024 px)."""
+    gone = CensusRow.from_record(record([encounter("finished", "2026-03-10T07:45:00+01:00")]))
+    gone = gone.model_copy(
+        update={
+            "ward_id": "neuro6b",
+            "ward": "Neurologie 6B",
+            "flags": ["Kontaktisolation MRSA", "Sturzgefahr"],
+        }
+    )
+    line = census_line(gone, NOW, BERLIN, "en", ward_id="st7")
+    assert line.other_ward and line.discharged.startswith("discharged")
+    for compact in (True, False):
+        cell = _flags_cell(line, "en", compact=compact)
+        assert isinstance(cell, ft.Row)
+        first = cell.controls[0]
+        assert isinstance(first, ft.Container) and isinstance(first.content, ft.Text)
+        assert first.content.value == line.discharged

@@ -177,11 +177,12 @@ def _flags_cell(line: CensusLine, lang: str, *, compact: bool) -> ft.Control:
     made the whole row a group instead of a button in the accessibility tree.)"""
     size = 11 if compact else 12
     items: list[tuple[str, str, str, bool]] = []  # text, fg, bg, bold
+    if line.discharged:
+        # A finished stay: never looks like a patient on the ward. First, so that it is always
+        # drawn (never folded into "+N" behind the ward chip of a hospital-wide hit).
+        items.append((line.discharged, "#FFFFFF", theme.NAVY, True))
     if line.other_ward and line.ward:
         items.append((line.ward, theme.WARN, theme.WARN_BG, True))
-    if line.discharged:
-        # A finished stay: never looks like a patient on the ward.
-        items.append((line.discharged, "#FFFFFF", theme.NAVY, True))
     if line.deceased:
         items.append((tr("flag.deceased", lang), "#FFFFFF", theme.MUTED, True))
     for flag_text, isolation in line.flags:
