@@ -28,8 +28,8 @@ A keystroke's latency is measured in the page, for the floor and the viewer alik
 (KEY_PROBE_JS): from the keydown event to the accessibility tree showing the expected state
 (Flutter writes it in the frame that lays out that state; the frame's rasterisation follows).
 Playwright's wall clock from the press to its locator finding that state is reported beside it
-(`wall_p50_ms`, `wall_p95_ms`): it adds Playwright's round trips and polling, about 110 ms at
-the floor and more at the viewer, whose state takes more locators to check. Page loads,
+(`wall_p50_ms`, `wall_p95_ms`): it adds Playwright's round trips and polling, 50-110 ms at
+the floor and 45-330 ms at the viewer, whose state takes three locators to check. Page loads,
 logins and clicks are wall clock. Figures are reported, never asserted.
 This is a benchmark, not a test: nothing here runs in the test suite.
 Side effects: writes the demo home under `tmp`, starts (and always stops) a viewer subprocess
@@ -78,10 +78,11 @@ LOGIN_WAIT_MS = 90_000  # opening a big snapshot after login may take a while
 # page's own scripts: a capturing keydown listener notes when the key reached the page, and a
 # MutationObserver notes when the accessibility tree (Flutter's semantics DOM, which Flutter
 # writes in the frame that lays out the new state) first shows what the benchmark waits for.
-# Playwright's own round trips and locator polling are thereby left out of the figure: they cost
-# about 110 ms per key at the floor (one text locator) and 180-250 ms at the viewer (a count, a
-# first row and a vanished row, each a locator over the whole tree), which made the old
-# wall-clock ratio unfair to the viewer. The wall-clock figure is still reported (`wall`).
+# Playwright's own round trips and locator polling are thereby left out of the figure: they
+# added 50-110 ms per key at the floor (one text locator; p50 of three runs) and 45-330 ms at the
+# viewer (a count, a first row and a vanished row, each a locator over the whole tree, awaited
+# one after the other), which made the old wall-clock ratio unfair to the viewer, by a varying
+# amount. The wall-clock figure is still reported (`wall`).
 KEY_PROBE_JS = """
 (() => {
   const texts = (el) => {
