@@ -379,12 +379,15 @@ class SnapshotCache:
 
     def _run(self) -> None:
         """The reader thread: reads until every held snapshot is read, then ends."""
-        readers: dict[SnapshotKey, tuple[SnapshotReader, Iterator[tuple[str, bytes | None]]]] = {}
+        # Keyed by entry, not by snapshot key: an evicted snapshot that is wanted again gets a
+        # new entry, which must read from its first record, not go on with the old iterator
+        # (that lost the records the old entry had read; found as a flaky test).
+        readers: dict[_Entry, tuple[SnapshotReader, Iterator[tuple[str, bytes | None]]]] = {}
         try:
             while True:
                 with self._lock:
-                    for key in [k for k, (_r, _i) in readers.items() if self._done(k)]:
-                        readers.pop(key)[0].close()
+                    for done in [e for e in readers if e.dropped or e.finished]:
+                        readers.pop(done)[0].close()
                     job = self._next_job()
                     if job is None:
                         self._thread = None
@@ -394,10 +397,10 @@ class SnapshotCache:
                     time.sleep(0.1)  # someone is typing: keys come first (listed ones do not wait)
                     continue
                 try:
-                    if entry.key not in readers:
+                    if entry not in readers:
                         reader = entry.opener()
-                        readers[entry.key] = (reader, reader.iter_record_json())
-                    self._read_one(entry, pid, *readers[entry.key])
+                        readers[entry] = (reader, reader.iter_record_json())
+                    self._read_one(entry, pid, *readers[entry])
                 except Exception as exc:  # a failed snapshot must not stop the others
                     log.warning("due/overdue column: snapshot %s: %s", entry.key.folder, exc)
                     with self._lock:
@@ -409,10 +412,6 @@ class SnapshotCache:
             with self._lock:
                 if self._thread is threading.current_thread():
                     self._thread = None
-
-    def _done(self, key: SnapshotKey) -> bool:
-        entry = self._entries.get(key)
-        return entry is None or entry.finished
 
     def _read_one(
         self,
