@@ -20,7 +20,7 @@ from app.present.catalog import t
 from app.present.clinical import room_bed_short
 from app.present.dose import medication_text
 from app.present.formats import DASH, day_time_text, time_text
-from app.schedule import next_due
+from app.schedule import given_for, next_due
 from sync.model import Administration, MedicationOrder
 
 
@@ -175,4 +175,41 @@ __all__ = [
     "due_row",
     "due_rule_text",
     "due_text",
+    "last_not_given",
+    "not_given_text",
 ]
+
+
+def _of_order(order: MedicationOrder, adm: Administration) -> bool:
+    """Whether `adm` belongs to `order`: by its id, else (no id) by drug name."""
+    if adm.order_id:
+        return adm.order_id == order.id
+    return adm.drug.strip().casefold() == order.drug.strip().casefold()
+
+
+def last_not_given(
+    order: MedicationOrder, administrations: Sequence[Administration]
+) -> Administration | None:
+    """The newest administration of `order` documented as not given (status "not-done") when
+    no dose of it was given at or after that time, else None. Pure."""
+    mine = [a for a in administrations if a.when is not None and _of_order(order, a)]
+    refused = [a for a in mine if a.not_given]
+    if not refused:
+        return None
+    newest = max(refused, key=lambda a: a.when or datetime.min)
+    assert newest.when is not None
+    given_since = any(
+        a.when is not None and a.when >= newest.when and given_for(order, a) for a in mine
+    )
+    return None if given_since else newest
+
+
+def not_given_text(adm: Administration, lang: str, tz: tzinfo, today: date | None) -> str:
+    """ "nicht gegeben 14:02: Patient nicht auf Station" / "not given 2 Dec 14:02": a dose
+    documented as not given, with its reason (statusReason) when the record has one. The same
+    words on the chart and on the MAR."""
+    when = day_time_text(adm.when, lang, tz, today) if adm.when else DASH
+    reason = (adm.status_reason or "").strip()
+    if reason:
+        return t("med.not_given_at_because", lang, when=when, reason=reason)
+    return t("med.not_given_at", lang, when=when)

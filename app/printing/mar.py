@@ -23,6 +23,7 @@ from reportlab.platypus import Flowable, Table, TableStyle
 from app.present.catalog import t
 from app.present.clinical import observation_value, status_word
 from app.present.dose import medication_text
+from app.present.due import last_not_given, not_given_text
 from app.present.formats import (
     clinical_number,
     date_text,
@@ -76,7 +77,14 @@ from app.printing.margrid import (
     prn_per_day,
     value_field,
 )
-from app.schedule import has_schedule, is_active, next_due, scheduled_times
+from app.schedule import (
+    TOLERANCE,
+    given_for,
+    has_schedule,
+    is_active,
+    next_due,
+    scheduled_times,
+)
 from sync.model import Administration, DataWindows, MedicationOrder, PatientRecord
 
 ALLOWED_HOURS = (24, 72)
@@ -113,11 +121,13 @@ def _day_table(
     value: str,
     *,
     header: bool,
+    notes: dict[tuple[Any, Any], int] | None = None,
 ) -> Table:
     """Reportlab table of `grid` for the rows `clocks`: a day header (when `header`), then
     per time of day a label and one cell per day: an empty box, "!" for an overdue one, light
-    grey for no dose, darker grey with "–" outside the period. Plain strings (no Paragraphs):
-    a 72 h MAR of 100 orders has thousands of cells."""
+    grey for no dose, darker grey with "–" outside the period, "not given (n)" in bold for a
+    dose documented as not given (`notes` numbers its footnote with the reason). Plain strings
+    (no Paragraphs): a 72 h MAR of 100 orders has thousands of cells."""
     days = grid.days
     day_w = max(20.0, (width - CLOCK_W) / len(days))
     data: list[list[Any]] = []
@@ -160,6 +170,11 @@ def _day_table(
                 if cell is Cell.LATE:
                     commands.append(("FONT", (col, row), (col, row), BOLD, 8, 9))
                     commands.append(("BACKGROUND", (col, row), (col, row), ABNORMAL_BG))
+            elif cell is Cell.NOT_GIVEN:
+                number = (notes or {}).get((clock, day))
+                word = status_word("not-done", lang, "administration")
+                cells.append(f"{word} ({number})" if number else word)
+                commands.append(("FONT", (col, row), (col, row), BOLD, 7, 8))
             elif cell is Cell.NONE:
                 cells.append("")
                 commands.append(("BACKGROUND", (col, row), (col, row), NONE_BG))
@@ -193,10 +208,14 @@ def _last_given(
         and (a.order_id == order.id or (not a.order_id and _same_drug(a.drug, order.drug)))
     ]
     mine.sort(key=lambda a: a.when or datetime.min, reverse=True)
-    lines = []
-    for a in mine[:LAST_GIVEN]:
-        given = not a.status or a.status.strip().lower() == "completed"
-        status = "" if given else f" ({status_word(a.status, lang, 'administration')})"
+    # The column lists doses given; a newer dose documented as not given comes first on a
+    # line of its own with its reason (never "(not given)" under "Last given").
+    refused = last_not_given(order, administrations)
+    lines = [not_given_text(refused, lang, tz, None)] if refused else []
+    given = [a for a in mine if (a.status or "").strip().lower() not in _NOT_GIVEN]
+    for a in given[:LAST_GIVEN]:
+        done = not a.status or a.status.strip().lower() == "completed"
+        status = "" if done else f" ({status_word(a.status, lang, 'administration')})"
         who = f" {a.performer}" if a.performer else ""
         when = a.when.astimezone(tz) if a.when and a.when.tzinfo else a.when
         stamp = f"{_day_label(when, lang, tz)} {fmt_time(when, lang, tz)}" if when else "–"
@@ -249,10 +268,73 @@ def order_grid(
     """
     start = min(start or now, now)
     info = next_due(order, now, administrations, tz)
-    late = {x for x in (info.overdue_times if info else ()) if x < start}
+    refused = refused_doses(order, administrations, start, end, tz)
+    late = {x for x in (info.overdue_times if info else ()) if x < start} - set(refused)
     open_before = sorted([*(info.overdue_times if info else ()), *(info.due_now if info else ())])
     times = [x for x in open_before if x < start] + scheduled_times(order, start, end, tz)
-    return day_grid(times, late, start, end, tz)
+    return day_grid(times, late, start, end, tz, set(refused))
+
+
+def refused_doses(
+    order: MedicationOrder,
+    administrations: list[Administration],
+    start: datetime,
+    end: datetime,
+    tz: tzinfo,
+) -> dict[datetime, Administration]:
+    """Pure: the scheduled times of `order` from the start of `start`'s day (local) to `end`
+    that were documented as not given (an administration with status "not-done" within
+    TOLERANCE and no given one within TOLERANCE), each with that administration. These
+    print as "not given" boxes: a grey slot would read as "no dose was due"."""
+    local = start.astimezone(tz)
+    day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    mine = [a for a in administrations if a.when is not None and _belongs(order, a)]
+    refused = [a for a in mine if a.not_given]
+    if not refused:
+        return {}
+    out: dict[datetime, Administration] = {}
+    for when in scheduled_times(order, day_start, end, tz):
+        near = [a for a in refused if a.when is not None and abs(a.when - when) <= TOLERANCE]
+        if not near or any(
+            given_for(order, a) and a.when is not None and abs(a.when - when) <= TOLERANCE
+            for a in mine
+        ):
+            continue
+        out[when] = min(near, key=lambda a: abs((a.when or when) - when))
+    return out
+
+
+def _belongs(order: MedicationOrder, adm: Administration) -> bool:
+    if adm.order_id:
+        return adm.order_id == order.id
+    return _same_drug(adm.drug, order.drug)
+
+
+def _not_given_notes(
+    order: MedicationOrder,
+    record: PatientRecord,
+    grid: DayGrid,
+    start: datetime,
+    end: datetime,
+    lang: str,
+    tz: tzinfo,
+) -> tuple[dict[tuple[Any, Any], int], list[tuple[tuple[Any, Any], str]]]:
+    """The footnote number of each "not given" cell of `grid` and the footnotes in order:
+    "(1) nicht gegeben 02.12. 14:02: Patient nicht auf Station (Diagnostik)"."""
+    refused = refused_doses(order, record.administrations, start, end, tz)
+    notes: dict[tuple[Any, Any], int] = {}
+    footnotes: list[tuple[tuple[Any, Any], str]] = []
+    for key, cell in sorted(
+        grid.cells.items(), key=lambda kv: (kv[0][1], kv[0][0].hour, kv[0][0].minute)
+    ):
+        if cell is not Cell.NOT_GIVEN:
+            continue
+        adm = refused.get(grid.instants[key])
+        if adm is None:
+            continue
+        notes[key] = len(notes) + 1
+        footnotes.append((key, f"({notes[key]}) {not_given_text(adm, lang, tz, None)}"))
+    return notes, footnotes
 
 
 def _scheduled(
@@ -285,12 +367,15 @@ def _scheduled(
         if has_schedule(order):
             grid = order_grid(order, record.administrations, now, end, tz, start)
             value = _value_text(value_field(order), lang)
+            notes, footnotes = _not_given_notes(order, record, grid, start, end, lang, tz)
             # A row must fit on a page: orders with many times continue on further rows.
             for first in range(0, len(grid.clocks), MAX_GRID_ROWS):
                 rows_here = grid.clocks[first : first + MAX_GRID_ROWS]
-                chunks.append(
-                    _day_table(grid, rows_here, boxes_w - 6, lang, tz, value, header=True)
+                table = _day_table(
+                    grid, rows_here, boxes_w - 6, lang, tz, value, header=True, notes=notes
                 )
+                mine = [f for key, f in footnotes if key[0] in rows_here]
+                chunks.append([table, *[para(f, st.small) for f in mine]] if mine else table)
             if not chunks:
                 chunks.append(para(t("print.none", lang), st.small))
         elif insulin_scale(order):

@@ -23,6 +23,7 @@ class Cell(Enum):
 
     BOX = "box"  # a dose is due: an empty box to initial
     LATE = "late"  # a dose before data-as-of, not documented in the system: box marked "!"
+    NOT_GIVEN = "not_given"  # documented in the system as not given (status not-done)
     NONE = "none"  # inside the period, but no dose at this time on this day: no box
     OUTSIDE = "outside"  # before the period starts or after it ends: hatched
 
@@ -73,14 +74,22 @@ def day_grid(
     start: datetime,
     end: datetime,
     tz: tzinfo,
+    not_given: set[datetime] | None = None,
 ) -> DayGrid:
     """Pure: the grid of `times` (aware) for the period [start, end) in zone `tz`.
 
     Columns are the calendar days from the first dose (or `start`) to `end`; rows the distinct
-    local times of day. A time in `late` (before data-as-of) is a LATE box; a row/day slot
-    without a dose is NONE inside the period and OUTSIDE before `start`/at or after `end`.
+    local times of day. A time in `late` (before data-as-of) is a LATE box; a time in
+    `not_given` (documented as not given; added to the times when missing) is NOT_GIVEN, never
+    a grey slot that reads as "no dose due"; a row/day slot without a dose is NONE inside the
+    period and OUTSIDE before `start`/at or after `end`.
     """
+    # By instant (timestamp): datetimes of one zone compare by wall time, and the two 02:30 of
+    # a DST fall-back day are different doses.
+    refused = {x.timestamp() for x in not_given or ()}
     local = [x.astimezone(tz) for x in times]
+    seen = {x.timestamp() for x in local}
+    local += sorted(x.astimezone(tz) for x in not_given or () if x.timestamp() not in seen)
     lo = min([start, *local]) if local else start
     days = _period_days(lo, end, tz)
     if not days:
@@ -91,7 +100,10 @@ def day_grid(
     instants: dict[tuple[Clock, date], datetime] = {}
     for x in local:
         key = (_clock(x), x.date())
-        cells[key] = Cell.LATE if x in late_utc else Cell.BOX
+        if x.timestamp() in refused:
+            cells[key] = Cell.NOT_GIVEN
+        else:
+            cells[key] = Cell.LATE if x in late_utc else Cell.BOX
         instants[key] = x
     start_l, end_l = start.astimezone(tz), end.astimezone(tz)
     for clock in clocks:

@@ -135,6 +135,12 @@ MESSAGES: Messages = {
     "med.home": {"de": "Hausmedikation (nicht verordnet)", "en": "Home medication (not ordered)"},
     "med.last_given": {"de": "zuletzt gegeben {when} · {who}", "en": "last given {when} · {who}"},
     "med.not_given_because": {"de": "nicht gegeben: {reason}", "en": "not given: {reason}"},
+    # the newest dose documented as not given (status not-done), on the chart and the MAR
+    "med.not_given_at": {"de": "nicht gegeben {when}", "en": "not given {when}"},
+    "med.not_given_at_because": {
+        "de": "nicht gegeben {when}: {reason}",
+        "en": "not given {when}: {reason}",
+    },
     "note.superseded": {
         "de": "ersetzt durch neuere Fassung",
         "en": "superseded by a newer version",

@@ -72,9 +72,11 @@ MESSAGES: Messages = {
     "print.mar.prn": {"de": "Bedarfsmedikation", "en": "As-needed (PRN) medications"},
     "print.mar.hint": {
         "de": "Je Gabe: Kästchen mit Handzeichen abzeichnen; nicht gegeben: Kürzel + Grund. "
-        "„!“ = überfällig, im System nicht dokumentiert.",
+        "„!“ = überfällig, im System nicht dokumentiert. „nicht gegeben (1)“ = im System als "
+        "nicht gegeben dokumentiert, Grund unter der Tabelle. Grau „–“ = außerhalb des Zeitraums.",
         "en": "Initial each box when given; not given: code + reason. "
-        '"!" = overdue, not documented in the system.',
+        '"!" = overdue, not documented in the system. "not given (1)" = documented as not '
+        'given in the system, reason below the table. Grey "–" = outside the period.',
     },
     "print.mar.window": {"de": "Zeitraum {start} bis {end}", "en": "Period {start} to {end}"},
     "print.mar.times": {"de": "Geplante Zeiten (Handzeichen)", "en": "Scheduled times (initials)"},

@@ -23,7 +23,7 @@ from app.present.clinical import (
     status_word,
 )
 from app.present.dose import medication_text
-from app.present.due import due_text
+from app.present.due import due_text, last_not_given, not_given_text
 from app.present.formats import clinical_number, date_text, localize_numbers
 from app.ui import fmt
 from app.ui.strings import tr
@@ -97,6 +97,9 @@ class MedLine:
     prescriber: str
     note: str
     last_given: str = ""  # "zuletzt gegeben 08:10 · S. Roth"
+    # The newest dose documented as not given since the last given one, with its reason:
+    # "nicht gegeben 14:02: Patient nicht auf Station (Diagnostik)"; "" when none.
+    not_given: str = ""
 
 
 @dataclass(frozen=True)
@@ -365,6 +368,7 @@ class ChartModel:
                     prescriber=m.prescriber or "–",
                     note=m.note or "",
                     last_given=self._last_given(m),
+                    not_given=self._not_given(m),
                 )
             )
         # Overdue first, then scheduled by next time, then PRN: the order a nurse works in.
@@ -375,6 +379,11 @@ class ChartModel:
             return ""
         when = fmt.time_text(m.last_given, self.tz, self.lang, self.today)
         return t("med.last_given", self.lang, when=when, who=m.last_given_by or "–")
+
+    def _not_given(self, m: MedicationOrder) -> str:
+        # The same words as the printed MAR's last-given column (app.present.due).
+        adm = last_not_given(m, self.record.administrations)
+        return "" if adm is None else not_given_text(adm, self.lang, self.tz, self.today)
 
     def other_medications(self) -> list[tuple[str, list[TextItem]]]:
         """On-hold orders, orders stopped in the window and home medication, each under its

@@ -230,6 +230,13 @@ def med_table(lines: Sequence[MedLine], lang: str, *, compact: bool = False) -> 
                     if m.note and not compact
                     else []
                 ),
+                # A dose documented as not given since the last given one, with its reason:
+                # in words (not by colour alone), as the printed MAR shows it.
+                *(
+                    [text(m.not_given, theme.FONT_SMALL, color=theme.DANGER, max_lines=2)]
+                    if m.not_given
+                    else []
+                ),
                 # Last dose given and by whom, as the printed MAR shows it.
                 *(
                     [text(m.last_given, theme.FONT_SMALL, color=theme.MUTED, max_lines=1)]
