@@ -37,6 +37,7 @@ from sync.model import (
     PatientRecord,
     Timing,
 )
+from tests.pdflayout import text_runs
 
 TZ = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 30, 9, 30, tzinfo=TZ)
@@ -124,6 +125,48 @@ def test_summary_without_allergy_information_warns_instead_of_staying_silent() -
         "Keine bekannten Allergien (dokumentiert)"
         in pages(render_summary(nka, META, "x", "de", NOW, TZ))[0]
     )
+
+
+@pytest.mark.parametrize(
+    ("lang", "none_known", "not_documented"),
+    [
+        ("de", "keine bekannt", "nicht dokumentiert – nachfragen!"),
+        ("en", "none known", "not documented – ask!"),
+    ],
+)
+def test_census_prints_none_known_and_not_documented_allergies_differently(
+    lang: str, none_known: str, not_documented: str
+) -> None:
+    """Issue 9: "no known allergies" and "nothing documented" are different facts; the paper
+    census printed "–" for both. Each row carries the screen's words, "not documented" in bold
+    with "ask!"."""
+    rows = [
+        CensusRow(patient_id="a", name="Adler, Anna", room="1", bed="A", no_known_allergies=True),
+        CensusRow(patient_id="b", name="Berger, Bernd", room="1", bed="B"),
+    ]
+    pdf = render_census(rows, META, "x", lang, NOW, TZ)
+    flat = re.sub(r"\s+", " ", " ".join(pages(pdf)))
+    # Rows are drawn top to bottom, cell by cell: each word follows its patient's name.
+    a, b = flat.index("Adler, Anna"), flat.index("Berger, Bernd")
+    assert a < flat.index(none_known) < b < flat.index(not_documented), flat
+    assert flat.count(none_known) == 1 and flat.count(not_documented) == 1, flat
+    ask = not_documented.split()[-1]
+    assert {r.font.split("+")[-1] for r in text_runs(pdf) if ask in r.text} == {"DejaVuSans-Bold"}
+
+
+def test_census_breaks_a_word_too_wide_for_its_column_at_a_syllable_with_a_hyphen() -> None:
+    """A word wider than its narrow column was cut anywhere with no mark ("symptomli" /
+    "ndernde", "Blutentnah" / "me/RR"); it breaks at a dictionary point with a drawn "-"."""
+    row = CensusRow(
+        patient_id="a",
+        name="Adler, Anna",
+        code_status=CodeStatusKind.COMFORT,
+        code_status_text="Palliatives Therapieziel: nur symptomlindernde Maßnahmen",
+        flags=["Keine Blutentnahme/RR am linken Arm"],
+    )
+    text = "\n".join(pages(render_census([row], META, "x", "de", NOW, TZ)))
+    assert "symptom-\nlindernde" in text, text
+    assert "Blutent-\nnahme/RR" in text, text
 
 
 def test_mar_lists_scheduled_times_for_the_next_24_hours(record: PatientRecord) -> None:

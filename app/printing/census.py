@@ -27,7 +27,9 @@ from app.present.clinical import (
     sex_word,
 )
 from app.present.formats import date_text
+from app.printing.fonts import BOLD, REGULAR
 from app.printing.layout import (
+    CELL_PADDING,
     LANDSCAPE,
     RED,
     MetaLike,
@@ -40,6 +42,7 @@ from app.printing.layout import (
     data_table,
     downtime_line,
     empty_line,
+    hyphenable,
     para,
     printed_line,
     styles,
@@ -52,34 +55,40 @@ def _bed(row: CensusRow) -> str:
     return room_bed_short(row.room, row.bed)
 
 
-def _allergy_cell(row: CensusRow, st: Styles, lang: str) -> Any:
+def _allergy_cell(row: CensusRow, st: Styles, lang: str, width: float) -> Any:
+    # No allergy listed: "none known" (documented NKA) and "not documented" (unknown, NOT none)
+    # are different facts: the screen's words, never a dash for both. "Not documented" is bold
+    # with "ask!" (and the cell shaded by the caller), as the MAR warns.
     if not row.allergy_count:
-        # "None known" (documented) and "not documented" (ask!) are different facts: never one
-        # dash for both; the unknown one bold, as it must be asked about (the screen: amber).
         if row.no_known_allergies:
             return para(t("allergy.nka_short", lang), st.cell)
-        return para(t("allergy.not_documented_short", lang), st.cell_bold)
+        ask = f"{t('allergy.not_documented_short', lang)} – {t('print.census.allergy_ask', lang)}"
+        return para(ask, st.cell_bold)
     text = row.allergies_short or str(row.allergy_count)
     if row.allergy_count > 4:
         text += f" (+{row.allergy_count - 4})"
     style = st.alert if row.severe_allergy else st.cell_bold
     marker = "⚠ " if row.severe_allergy else ""
-    return para(marker + text, style.clone("alc", fontSize=8, leading=9.5))
+    return para(hyphenable(marker + text, width, BOLD), style.clone("alc", fontSize=8, leading=9.5))
 
 
-def _code_cell(row: CensusRow, st: Styles, lang: str) -> Any:
+def _code_cell(row: CensusRow, st: Styles, lang: str, width: float) -> Any:
     words = code_status_text(row.code_status, row.code_status_text, lang, short=True)
     if words.unknown and words.documented is None:
         return para(words.label, st.small)
     label = escape(words.label)
     if words.documented:
-        label += f"<br/>{escape(cap_text(words.documented, 120) or '')}"
+        documented = cap_text(words.documented, 120) or ""
+        label += (
+            f"<br/>{escape(hyphenable(documented, width, BOLD if words.limiting else REGULAR))}"
+        )
     if words.limiting:
         label = f"⚠ {label}"  # not by red alone: recognisable on a black-and-white copy
         return para(label, st.cell_bold.clone("csw", textColor=colors.white), markup=True)
     return para(label, st.cell, markup=True)
 
 
+ASK_SHADE = colors.HexColor("#E6E6E6")
 HOSPITAL_WARD_ID = "hospital"
 
 
@@ -124,7 +133,12 @@ def census_flowables(
     if not rows:
         return [empty_line(t("print.none", lang), st)]
     data: list[list[Any]] = []
+    fractions: tuple[float, ...] = (0.06, 0.19, 0.14, 0.18, 0.14, 0.10, 0.10, 0.09)
+    if by_ward:
+        fractions = (0.09, 0.06, 0.17, 0.12, 0.16, 0.13, 0.10, 0.09, 0.08)
+    widths = [f * width for f in fractions]  # the last four: allergies, code, alerts, admitted
     limiting: list[int] = []
+    unknown_allergy: list[int] = []
     group_rows: list[int] = []
     ordered = list(rows)
     if by_ward:
@@ -171,14 +185,16 @@ def census_flowables(
                 para(name, st.cell, markup=True),
                 f"{born}, {sex_word(row.sex, lang, short=True)}",
                 row.main_diagnosis or "–",
-                _allergy_cell(row, st, lang),
-                _code_cell(row, st, lang),
+                _allergy_cell(row, st, lang, widths[-4] - CELL_PADDING),
+                _code_cell(row, st, lang, widths[-3] - CELL_PADDING),
                 "; ".join(row.flags) or "–",
                 date_text(row.admitted, lang, tz),
             ]
         )
         if code_status_text(row.code_status, None, lang).limiting:
             limiting.append(i)
+        if not row.allergy_count and not row.no_known_allergies:
+            unknown_allergy.append(i)
     header = [
         t("place.ward", lang),
         t("print.col.bed", lang),
@@ -190,16 +206,18 @@ def census_flowables(
         t("flags.heading", lang),
         t("print.col.admitted", lang),
     ]
-    fractions: tuple[float, ...] = (0.06, 0.19, 0.14, 0.18, 0.14, 0.10, 0.10, 0.09)
-    if by_ward:
-        fractions = (0.09, 0.06, 0.17, 0.12, 0.16, 0.13, 0.10, 0.09, 0.08)
-    else:  # no ward column
+    if not by_ward:  # no ward column
         header = header[1:]
         data = [row[1:] for row in data]
-    table = data_table(header, data, [f * width for f in fractions], st)
+    table = data_table(header, data, widths, st)
     code_col = 6 if by_ward else 5
     commands: list[tuple[Any, ...]] = [
         ("BACKGROUND", (code_col, i + 1), (code_col, i + 1), RED) for i in limiting
+    ]
+    # Light grey: still marked on a black-and-white copy, and never the red of an allergy.
+    commands += [
+        ("BACKGROUND", (code_col - 1, i + 1), (code_col - 1, i + 1), ASK_SHADE)
+        for i in unknown_allergy
     ]
     for g in group_rows:
         commands += [

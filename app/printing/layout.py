@@ -33,6 +33,7 @@ from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
@@ -365,7 +366,7 @@ def data_table(
         style = st.cell_bold if i in bold_rows else st.cell
         body.append(
             [
-                para(cap_cell(c, w), style)
+                para(hyphenable(cap_cell(c, w), w - CELL_PADDING, style.fontName), style)
                 if isinstance(c, str)
                 else para(c, style)
                 if c is None
@@ -540,6 +541,34 @@ def capped_fields(model: Any, limit: int = FIELD_MAX_CHARS) -> Any:
             if items != value:
                 update[name] = items
     return model.model_copy(update=update) if update else model
+
+
+# The record's free text is in the hospital's language (German in every ISiK hospital), as on
+# screen (app/ui/viewmodels/fit.py); German patterns also split drug names at plausible points.
+HYPHENATION_LANG = "de_DE"
+SOFT_HYPHEN = "\xad"
+CELL_PADDING = 5.0  # points: LEFTPADDING + RIGHTPADDING of `data_table`
+
+
+@lru_cache(maxsize=1)
+def _hyphenator() -> Any:
+    import pyphen  # imported on first use: only a word wider than its cell needs it
+
+    return pyphen.Pyphen(lang=HYPHENATION_LANG)
+
+
+def hyphenable(text: str, width: float, font: str = REGULAR, size: float = 8) -> str:
+    """Pure: `text` with soft hyphens at pyphen's dictionary points in each word wider than
+    `width` points in `font` at `size`. reportlab breaks such a word at one of them with a drawn
+    "-" ("symptom-" / "lindernde") instead of cutting it anywhere with no mark ("symptomli" /
+    "ndernde"); a word that fits a line keeps no soft hyphen and moves whole, as before."""
+    if not text or stringWidth(text, font, size) <= width:
+        return text
+    words = text.split(" ")
+    for i, word in enumerate(words):
+        if len(word) > 4 and stringWidth(word, font, size) > width:
+            words[i] = _hyphenator().inserted(word, hyphen=SOFT_HYPHEN)
+    return " ".join(words)
 
 
 def cap_cell(text: str, width: float) -> str:

@@ -375,6 +375,7 @@ def sample_census(count: int, now: datetime) -> list[CensusRow]:
                 allergy_count=len(allergies),
                 severe_allergy=i % 6 == 1,
                 allergies_short=", ".join(allergies[:4]) or None,
+                no_known_allergies=not allergies and i % 12 == 6,  # i % 12 == 0: not documented
                 code_status=kind,
                 code_status_text=text,
                 flags=["Sturzgefahr"] if i % 4 == 0 else [],

@@ -30,6 +30,7 @@ MESSAGES: Messages = {
         "en": "Medication administration record ({hours} h)",
     },
     "print.title.census": {"de": "Stationsliste", "en": "Ward census"},
+    "print.census.allergy_ask": {"de": "nachfragen!", "en": "ask!"},
     # alerts
     "print.allergy_badge": {"de": "⚠ ALLERGIEN", "en": "⚠ ALLERGIES"},
     "print.allergies": {
