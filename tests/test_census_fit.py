@@ -146,15 +146,15 @@ def test_shown_items_are_a_whole_prefix_and_the_count_adds_up(
 def test_the_viewer_loads_the_hyphenation_dictionary_before_any_login(tmp_path: Path) -> None:
     # Loading pyphen's patterns took about 1.5 s in front of the first hospital-wide login on a
     # loaded machine; the viewer's entry point now starts loading them in the background.
+    from app.present import hyphen
     from app.ui import shell
-    from app.ui.viewmodels import fit
 
-    fit._dictionary.cache_clear()
+    hyphen.dictionary.cache_clear()
     shell.make_main(tmp_path)
     for thread in threading.enumerate():
         if thread.name == "hyphenation-warm-up":
             thread.join(timeout=60)
-    assert fit._dictionary.cache_info().currsize == 1
+    assert hyphen.dictionary.cache_info().currsize == 1
 
 
 def test_a_word_only_estimated_a_little_wide_stays_whole() -> None:

@@ -46,6 +46,7 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.paragraph import cleanBlockQuotedText
 
+from app.present import hyphen
 from app.present.catalog import t
 from app.present.clinical import (
     LIMITING_CODE_STATUS,
@@ -543,18 +544,8 @@ def capped_fields(model: Any, limit: int = FIELD_MAX_CHARS) -> Any:
     return model.model_copy(update=update) if update else model
 
 
-# The record's free text is in the hospital's language (German in every ISiK hospital), as on
-# screen (app/ui/viewmodels/fit.py); German patterns also split drug names at plausible points.
-HYPHENATION_LANG = "de_DE"
 SOFT_HYPHEN = "\xad"
 CELL_PADDING = 5.0  # points: LEFTPADDING + RIGHTPADDING of `data_table`
-
-
-@lru_cache(maxsize=1)
-def _hyphenator() -> Any:
-    import pyphen  # imported on first use: only a word wider than its cell needs it
-
-    return pyphen.Pyphen(lang=HYPHENATION_LANG)
 
 
 def hyphenable(text: str, width: float, font: str = REGULAR, size: float = 8) -> str:
@@ -567,7 +558,7 @@ def hyphenable(text: str, width: float, font: str = REGULAR, size: float = 8) ->
     words = text.split(" ")
     for i, word in enumerate(words):
         if len(word) > 4 and stringWidth(word, font, size) > width:
-            words[i] = _hyphenator().inserted(word, hyphen=SOFT_HYPHEN)
+            words[i] = hyphen.dictionary().inserted(word, hyphen=SOFT_HYPHEN)
     return " ".join(words)
 
 

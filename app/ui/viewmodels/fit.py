@@ -15,8 +15,8 @@ narrowest width: a wider window shows the same items, never a cut one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+
+from app.present import hyphen
 
 # Roboto advance widths in em, rounded up; bold adds about 4 %.
 _NARROW = frozenset("iljtfrI.,:;'|!()[] ")
@@ -43,29 +43,20 @@ def text_width(value: str, font_px: float, *, bold: bool = True) -> float:
     return em * font_px * (_BOLD if bold else 1.0)
 
 
-# The record's free text is in the hospital's language (German in every ISiK hospital); German
-# patterns also split English drug and substance names at plausible points.
-HYPHENATION_LANG = "de_DE"
 # The estimate runs about 10 % wide ("Hausstaub-" at 14 px bold: 82.6 px estimated, 74 px drawn
 # at 1024 px): a word at most this much over a line is left whole rather than hyphenated.
 WHOLE_SLACK = 1.04
 MIN_TAIL = 4  # letters a hyphenated word carries onto its next line, where the word allows
 
 
-@lru_cache(maxsize=1)
-def _dictionary() -> Any:
-    import pyphen  # imported on first use: only the census needs it
-
-    return pyphen.Pyphen(lang=HYPHENATION_LANG)
-
-
 def warm_up() -> None:
     """Load the hyphenation dictionary now (about 0.3 s of CPU, seconds on a loaded machine).
 
-    Side effect: fills `_dictionary`'s cache. The viewer calls it in a thread at start-up so the
-    first census with a word too wide for its column does not pay it in front of the login.
+    Side effect: fills `app.present.hyphen.dictionary`'s cache. The viewer calls it in a
+    thread at start-up so the first census with a word too wide for its column does not pay
+    it in front of the login.
     """
-    _dictionary()
+    hyphen.dictionary()
 
 
 def _split_points(word: str) -> list[tuple[int, bool]]:
@@ -78,7 +69,7 @@ def _split_points(word: str) -> list[tuple[int, bool]]:
         end = start + len(part)
         core_from = start + (len(part) - len(part.lstrip(".,:;()[]'\"")))
         core = word[core_from : start + len(part.rstrip(".,:;()[]'\""))]
-        points.extend((core_from + i, True) for i in _dictionary().positions(core))
+        points.extend((core_from + i, True) for i in hyphen.dictionary().positions(core))
         if end < len(word):
             points.append((end + 1, False))  # just after the existing hyphen
         start = end + 1
