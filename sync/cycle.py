@@ -290,7 +290,7 @@ def run_live_cycle(
         log.info("%s", text)
 
     progress_lib.current().phase("reading the FHIR server")
-    with open_store(sync_home) as store:
+    with open_store(sync_home, config) as store:
         fetched = fetch(config, store, full=full, now=now, progress=progress or note)
         fetched_at = time.perf_counter()
         progress_lib.current().phase("building")

@@ -54,7 +54,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,7 @@ import orjson
 
 from sync import build as buildlib
 from sync.config import Config
+from sync.mapping.observations import utc_text, window_start
 from sync.snapshot import (
     PreparedRecord,
     SnapshotMeta,
@@ -383,6 +384,124 @@ def _grouped_chunks(ids: list[str], ties: dict[str, set[str]]) -> Iterator[list[
         yield chunk
 
 
+@dataclass(frozen=True)
+class _Window:
+    """Where the [history] windows start for an increment's mapping (`utc_text`)."""
+
+    vital: str
+    lab: str
+
+
+def _read_window(store: ResourceStore, config: Config, now: datetime) -> _Window | None:
+    """The window starts when the store can read only what they keep: both windows set (the
+    mapping's prefilter runs only then) and the store's window keys made for this
+    configuration; else None (read every Observation)."""
+    vitals, labs = config.history.vitals_hours, config.history.labs_days
+    if vitals is None or labs is None or not store.window_index_usable():
+        return None
+    vital = utc_text(window_start(now, timedelta(hours=vitals)))
+    lab = utc_text(window_start(now, timedelta(days=labs)))
+    if vital is None or lab is None:
+        return None
+    return _Window(vital=vital, lab=lab)
+
+
+_OBSERVATION_REF = re.compile(rb"Observation/([A-Za-z0-9\-.]{1,64})")
+
+
+def _patient_resources(
+    conn: Any, refs: list[str], window: _Window | None
+) -> Iterator[tuple[str, bytes]]:
+    """(type, body) of every stored resource of the patients `refs`, in (type, id) order, as
+    the full build reads them; with `window`, of the Observations only those that
+    `prefilter_window` can keep or that decide its result (`_window_ids`) and those another
+    resource of theirs refers to (a reason may name an Observation), so mapping gives the same
+    record from far fewer values: an ICU patient's stay of minute vitals is not read whole."""
+    marks = ",".join("?" * len(refs))
+    if window is None:
+        for rtype, body in conn.execute(
+            f"SELECT type, body FROM resource WHERE patient IN ({marks}) ORDER BY type, id", refs
+        ):
+            yield str(rtype), bytes(body)
+        return
+    before = [
+        (str(t), bytes(b))
+        for t, b in conn.execute(
+            f"SELECT type, body FROM resource WHERE patient IN ({marks}) "
+            "AND type < 'Observation' ORDER BY type, id",
+            refs,
+        )
+    ]
+    after = [
+        (str(t), bytes(b))
+        for t, b in conn.execute(
+            f"SELECT type, body FROM resource WHERE patient IN ({marks}) "
+            "AND type > 'Observation' ORDER BY type, id",
+            refs,
+        )
+    ]
+    rows = conn.execute(
+        f"SELECT patient, id, grp, vital, at, upd, skip FROM obs WHERE patient IN ({marks})",
+        refs,
+    ).fetchall()
+    wanted = _window_ids(rows, window)
+    named = {
+        match.decode() for _, body in (*before, *after) for match in _OBSERVATION_REF.findall(body)
+    }
+    wanted |= named & {str(row[1]) for row in rows}
+    yield from before
+    ordered = sorted(wanted)  # str order is SQLite's BINARY order of UTF-8 text
+    for chunk in _chunks(ordered):
+        for (body,) in conn.execute(
+            f"SELECT body FROM resource WHERE type = 'Observation' "
+            f"AND id IN ({','.join('?' * len(chunk))}) ORDER BY id",
+            chunk,
+        ):
+            yield "Observation", bytes(body)
+    yield from after
+
+
+def _window_ids(rows: list[tuple[Any, ...]], window: _Window) -> set[str]:
+    """The ids of the stored Observations (rows of table `obs`: patient, id, group, vital,
+    time, lastUpdated, skip) that a read limited by `window` must keep for mapping to give the
+    same record as from all of them (pure):
+    - those without a time key (always read: see sync.mapping.observations.window_keys);
+    - per patient and group (code and category): those at or after the group's window start
+      and those at the group's newest time (`prefilter_window` keeps both), and of those it
+      would leave out one that is not skipped, so it still marks the window as cutting;
+    - per patient, those with the newest lastUpdated (the record's "last updated")."""
+    keep: set[str] = set()
+    groups: dict[tuple[str, bytes], tuple[bool, list[tuple[str, str, bool]]]] = {}
+    updated: dict[str, tuple[str, list[str]]] = {}
+    for patient, rid, grp, vital, at, upd, skip in rows:
+        rid = str(rid)
+        if at is None:
+            keep.add(rid)
+            continue
+        group = groups.setdefault((str(patient), bytes(grp)), (bool(vital), []))
+        group[1].append((str(at), rid, bool(skip)))
+        if upd is not None:
+            best = updated.get(str(patient))
+            if best is None or str(upd) > best[0]:
+                updated[str(patient)] = (str(upd), [rid])
+            elif str(upd) == best[0]:
+                best[1].append(rid)
+    for vital, values in groups.values():
+        since = window.vital if vital else window.lab
+        newest = max(at for at, _, _ in values)
+        witness: tuple[str, str] | None = None
+        for at, rid, skip in values:
+            if at >= since or at == newest:
+                keep.add(rid)
+            elif not skip and (witness is None or (at, rid) > witness):
+                witness = (at, rid)
+        if witness is not None:
+            keep.add(witness[1])
+    for _, rids in updated.values():
+        keep.update(rids)
+    return keep
+
+
 def build_increment(
     store: ResourceStore,
     config: Config,
@@ -441,13 +560,10 @@ def build_increment(
         for pid in wanted:
             body = patients[pid]
             st.add(SourceItem(orjson.loads(body), None, "store:Patient", body))
+        window = _read_window(store, config, now)
         for group in _grouped_chunks(wanted, ties):
             refs = [f"Patient/{pid}" for pid in group]
-            marks = ",".join("?" * len(refs))
-            for rtype, body in conn.execute(
-                f"SELECT type, body FROM resource WHERE patient IN ({marks}) ORDER BY type, id",
-                refs,
-            ):
+            for rtype, body in _patient_resources(conn, refs, window):
                 st.add(SourceItem(orjson.loads(body), None, f"store:{rtype}", bytes(body)))
         st.finish_loading()
         step("stage")

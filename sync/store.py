@@ -35,6 +35,8 @@ from typing import Any, Self
 import orjson
 
 from sync import fsutil, snapshot
+from sync.config import Config
+from sync.mapping.observations import window_keys
 from sync.sources import SourceItem, SourceProblem
 from sync.sources.fhir_types import PATIENT_REFERENCE_FIELDS
 
@@ -74,6 +76,12 @@ _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS ident (ident TEXT NOT NULL, id TEXT NOT NULL,
         PRIMARY KEY (ident, id)) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS ident_id ON ident (id)",
+    # Per patient Observation: what an increment needs to read only the values the [history]
+    # windows can keep (sync.mapping.observations.WindowKeys; `at` NULL: always read it).
+    # Valid while state "obs_index" names the time zone and code map they were made with.
+    """CREATE TABLE IF NOT EXISTS obs (patient TEXT NOT NULL, id TEXT NOT NULL, grp BLOB,
+        vital INTEGER, at TEXT, upd TEXT, skip INTEGER, gen INTEGER NOT NULL,
+        PRIMARY KEY (patient, id)) WITHOUT ROWID""",
 )
 
 
@@ -141,6 +149,8 @@ class Increment:
         patient = _patient_ref(resource)
         if rtype == "Patient":
             self._identifiers(rid, patient_identifiers(resource))
+        elif rtype == "Observation":
+            self._observation(resource, rid, patient)
         self.store._conn.execute(
             "INSERT OR REPLACE INTO resource (type, id, body, updated, patient, gen) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -168,7 +178,34 @@ class Increment:
         if rtype == "Patient":
             self.patients.add(f"Patient/{rid}")
             self._identifiers(rid, set())
+        elif rtype == "Observation" and row[0]:
+            conn.execute("DELETE FROM obs WHERE patient = ? AND id = ?", (row[0], rid))
         self.deletes += 1
+
+    def _observation(self, resource: dict[str, Any], rid: str, patient: str | None) -> None:
+        """Keep the window keys of a patient Observation (table `obs`), before its row is
+        replaced (its patient may have changed)."""
+        store = self.store
+        conn = store._conn
+        if not self.full:
+            row = conn.execute(
+                "SELECT patient FROM resource WHERE type = 'Observation' AND id = ?", (rid,)
+            ).fetchone()
+            if row is not None and row[0] and row[0] != patient:
+                conn.execute("DELETE FROM obs WHERE patient = ? AND id = ?", (row[0], rid))
+        if not patient or store._index is None:
+            return
+        keys = window_keys(resource, *store._index)
+        conn.execute(
+            "INSERT OR REPLACE INTO obs (patient, id, grp, vital, at, upd, skip, gen) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (patient, rid, None, None, None, None, None, self.gen)
+            if keys is None
+            else (
+                patient, rid, keys.group, int(keys.vital), keys.at, keys.updated,
+                int(keys.skip), self.gen,
+            ),
+        )  # fmt: skip
 
     def _identifiers(self, rid: str, new: set[str]) -> None:
         """Record a Patient's identifiers; every patient sharing one of its old or new ones
@@ -193,9 +230,17 @@ class Increment:
 class ResourceStore:
     """See the module docstring. Use as a context manager."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, config: Config | None = None) -> None:
         self.folder = Path(folder)
         self.name = "FHIR server"  # what snapshots record as their source (no URL, no secret)
+        # The time zone and code map the Observations' window keys are made with (`obs`);
+        # without a config, increments leave them unmade and mark them unusable.
+        self._index = None if config is None else (config.tz, config.mapping_code_map)
+        self._index_name = (
+            None
+            if config is None
+            else orjson.dumps([config.timezone, sorted(config.code_map.items())]).decode()
+        )
         self.path = self.folder / "resources.db"
         key_path = self.folder / "resources.key"
         try:
@@ -290,6 +335,12 @@ class ResourceStore:
         rows = self._conn.execute("SELECT id FROM resource WHERE type = 'Patient'").fetchall()
         return {str(row[0]) for row in rows}
 
+    def window_index_usable(self) -> bool:
+        """True when table `obs` holds the window keys of every stored patient Observation,
+        made with this store's configured time zone and code map (set by a full read with
+        that configuration, kept by every increment since)."""
+        return self._index_name is not None and self.state("obs_index") == self._index_name
+
     def count(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM resource").fetchone()[0])
 
@@ -311,6 +362,10 @@ class ResourceStore:
             gen = int(saved) + 1
             inc = Increment(self, full, gen)
             inc.state["gen"] = str(gen)
+            if not full and not self.window_index_usable():
+                # Keys made with another time zone or code map, or not at all: unusable until
+                # a full read makes them all again.
+                conn.execute("DELETE FROM state WHERE name = 'obs_index'")
             yield inc
             if full:
                 for (patient,) in conn.execute(
@@ -319,6 +374,11 @@ class ResourceStore:
                 ).fetchall():
                     inc.patients.add(patient)
                 swept = conn.execute("DELETE FROM resource WHERE gen < ?", (gen,)).rowcount
+                conn.execute("DELETE FROM obs WHERE gen < ?", (gen,))
+                if self._index_name is not None:
+                    inc.state["obs_index"] = self._index_name
+                else:
+                    conn.execute("DELETE FROM state WHERE name = 'obs_index'")
                 inc.deletes += max(0, swept)
                 conn.execute(
                     "DELETE FROM ident WHERE id NOT IN "
@@ -353,6 +413,8 @@ class ResourceStore:
             yield SourceItem(resource, None, f"store:{rtype}", bytes(body))
 
 
-def open_store(sync_home: Path) -> ResourceStore:
-    """The resource store of a sync server (`<sync home>/store`). Raises StoreError."""
-    return ResourceStore(Path(sync_home) / "store")
+def open_store(sync_home: Path, config: Config | None = None) -> ResourceStore:
+    """The resource store of a sync server (`<sync home>/store`). With `config`, increments
+    keep the Observations' window keys for its [history] windows (sync.incremental). Raises
+    StoreError."""
+    return ResourceStore(Path(sync_home) / "store", config)

@@ -16,12 +16,14 @@ from fhirserver import FhirTestServer
 
 from sync import keys
 from sync.build import BuildResult, WardSnapshot, build_snapshots
-from sync.config import Config, FhirSettings
+from sync.config import Config, FhirSettings, HistoryWindows
 from sync.cycle import load_ward_state, run_live_cycle
 from sync.generate import generate
 from sync.incremental import (
     Recorder,
     SharedCache,
+    _patient_resources,
+    _read_window,
     build_increment,
     decode_prepared,
     encode_prepared,
@@ -444,3 +446,130 @@ def test_stored_prepared_record_round_trips(server: FhirTestServer, tmp_path: Pa
     assert seen
     for record in seen:
         assert decode_prepared(encode_prepared(record)) == record
+
+
+def _observation(
+    pid: str, oid: str, when: str, code: str, value: float, category: str, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": "final",
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                        "code": category,
+                    }
+                ]
+            }
+        ],
+        "code": {"coding": [{"system": "http://loinc.org", "code": code, "display": code}]},
+        "subject": {"reference": f"Patient/{pid}"},
+        "effectiveDateTime": when,
+        "valueQuantity": {"value": value, "unit": "1"},
+        **extra,
+    }
+
+
+def _monitor_stay(server: FhirTestServer, pid: str) -> None:
+    """Give `pid` an ICU-like stay: heart rate and SpO2 every 10 minutes for 4 days, a lab
+    twice a day for 6 days, and values at every edge a store read by window must keep or
+    decide by: an old cancelled value, an entered-in-error one newest in its group, an old
+    value a medication order names as its reason, offset-less and date-only times, a group
+    whose only values are old.
+    """
+    at = NOW - timedelta(days=4)
+    n = 0
+    while at < NOW:
+        stamp = at.isoformat()
+        server.put(_observation(pid, f"hr-{n}", stamp, "8867-4", 70 + n % 9, "vital-signs"))
+        server.put(_observation(pid, f"sp-{n}", stamp, "59408-5", 95 + n % 4, "vital-signs"))
+        at += timedelta(minutes=10)
+        n += 1
+    for k in range(12):
+        stamp = (NOW - timedelta(hours=12 * k + 1)).isoformat()
+        server.put(_observation(pid, f"k-{k}", stamp, "2823-3", 4.0 + k / 10, "laboratory"))
+    old = (NOW - timedelta(days=3)).isoformat()
+    server.put(
+        _observation(pid, "hr-cancelled", old, "8867-4", 30, "vital-signs", status="cancelled")
+    )
+    server.put(
+        _observation(
+            pid, "sp-wrong", (NOW - timedelta(minutes=1)).isoformat(), "59408-5", 50,
+            "vital-signs", status="entered-in-error",
+        )
+    )  # fmt: skip
+    server.put(_observation(pid, "na-naive", "2026-11-28T09:00:00", "2951-2", 139, "laboratory"))
+    server.put(_observation(pid, "na-date", "2026-11-27", "2951-2", 141, "laboratory"))
+    server.put(
+        _observation(pid, "ca-old", "2026-11-20T09:00:00+01:00", "17861-6", 2.3, "laboratory")
+    )
+    server.put(
+        _observation(pid, "ca-older", "2026-11-19T09:00:00+01:00", "17861-6", 2.2, "laboratory")
+    )
+    reason = "hb-reason"
+    server.put(_observation(pid, reason, "2026-11-21T09:00:00Z", "718-7", 7.1, "laboratory"))
+    server.put(_observation(pid, "hb-mid", "2026-11-25T09:00:00Z", "718-7", 8.0, "laboratory"))
+    server.put(_observation(pid, "hb-new", (NOW - HOUR).isoformat(), "718-7", 9.5, "laboratory"))
+    order = next(
+        r
+        for r in server.resources("MedicationRequest")
+        if r.get("subject", {}).get("reference") == f"Patient/{pid}" and r.get("status") == "active"
+    )
+    order["reasonCode"] = []
+    order["reasonReference"] = [{"reference": f"Observation/{reason}"}]
+    server.put(order)
+
+
+def test_icu_patient_read_by_window_gives_the_record_of_a_whole_read_cut_afterwards(
+    server: FhirTestServer, tmp_path: Path
+) -> None:
+    """With [history] windows, an increment reads of a changed patient's Observations only
+    what the windows can keep (plus what decides the record: the newest of each kind, one
+    value the window cuts, the newest lastUpdated, values other resources name), and its ward
+    is byte for byte what a full build that reads and maps every value gives."""
+    config = _config(server).model_copy(
+        update={"history": HistoryWindows(vitals_hours=24, labs_days=2)}
+    )
+    pid, _ = _inpatient(server)
+    _monitor_stay(server, pid)
+    with ResourceStore(tmp_path / "store", config) as store:
+        fetch(config, store, now=NOW)
+        assert store.window_index_usable()
+        first = _full(store, config, tmp_path / "full", NOW)
+        ward = _ward_of(first, pid)
+        # a late correction of a value the window leaves out: the patient's newest lastUpdated
+        server.put(_observation(pid, "hr-late", (NOW - timedelta(days=3, minutes=5)).isoformat(),
+                                "8867-4", 71, "vital-signs"))  # fmt: skip
+        fetch(config, store, now=NOW)
+        later = NOW + 3 * HOUR  # the windows have moved on since the full build
+        inc = _increment(store, config, tmp_path / "inc", later, first)
+        assert ward in {w.ward_id for w in inc.wards}
+        _assert_same_as_full(inc, build_snapshots(store, config, tmp_path / "all", now=later))
+        record = orjson.loads(_records(inc.ward(ward))[pid])
+        assert record["vitals_since"] and record["labs_since"]  # the windows did cut
+        # the old value the order names as its reason was read: its name is the reason
+        assert any(o.get("reason") == "718-7" for o in record["medications"])
+        own = sum(
+            1
+            for r in server.resources("Observation")
+            if r.get("subject", {}).get("reference") == f"Patient/{pid}"
+        )
+        window = _read_window(store, config, later)
+        read = [t for t, _ in _patient_resources(store.conn, [f"Patient/{pid}"], window)]
+        # 2 x 577 monitor values every 10 minutes over 4 days and the labs stored; read: a
+        # day's monitor values, the labs of 2 days and the few that decide the record
+        assert own > 1100 and read.count("Observation") < own // 3, (read.count("Observation"), own)
+    # A store opened without the configuration cannot keep the keys: its increments read
+    # everything again (and give the same ward) until a full read makes them anew.
+    with ResourceStore(tmp_path / "store") as store:
+        server.put(_observation(pid, "hr-next", later.isoformat(), "8867-4", 90, "vital-signs"))
+        fetch(config, store, now=later)
+        assert not store.window_index_usable()
+    with ResourceStore(tmp_path / "store", config) as store:
+        assert not store.window_index_usable()
+        inc2 = _increment(store, config, tmp_path / "inc2", later, inc_as_last(first, inc))
+        assert inc2.report.resources.get("Observation", 0) >= own
+        _assert_same_as_full(inc2, build_snapshots(store, config, tmp_path / "all2", now=later))

@@ -3,11 +3,14 @@ and interpretation; DiagnosticReport group names."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import orjson
 
+from sync.fhirtime import parse_fhir_datetime
 from sync.mapping._common import (
     Mapper,
     cc_text,
@@ -17,11 +20,13 @@ from sync.mapping._common import (
     fmt_quantity,
     fmt_range,
     fmt_ratio,
+    is_entered_in_error,
     number,
     quantity_unit,
     ref_id,
     text_of,
 )
+from sync.mapping.alerts import is_code_status_observation
 from sync.mapping.meanings import DEFAULT_RANGES, MEANINGS, VitalRanges, flaggable, meaning_of
 from sync.model import Interpretation, Observation, SourceRef
 
@@ -227,8 +232,16 @@ def _pairs(cc: Any) -> list[tuple[str, str]]:
 
 
 def _kind_and_meaning(m: Mapper, res: dict[str, Any]) -> tuple[str, str | None]:
+    return kind_and_meaning(res, m.ctx.code_map)
+
+
+def kind_and_meaning(
+    res: dict[str, Any], code_map: dict[tuple[str, str], str]
+) -> tuple[str, str | None]:
+    """(kind, meaning) of an Observation: "vital" | "lab" | "other" and its meaning, if any
+    (pure)."""
     kind = observation_kind(res)
-    meaning = meaning_of(_pairs(res.get("code")), m.ctx.code_map)
+    meaning = meaning_of(_pairs(res.get("code")), code_map)
     if kind == "other" and meaning is not None:
         # Coded outside LOINC's vital-sign list (SNOMED CT, a configured local code): the
         # meaning decides, so such a hospital's vitals are not filed as "other" labs.
@@ -605,3 +618,70 @@ def prefilter_window(
         elif res.get("status") not in _SKIP_STATUS:
             cut.add(kind)
     return kept, cut
+
+
+def utc_text(when: datetime) -> str | None:
+    """A sortable UTC text of an aware datetime, to the microsecond: equal texts are equal
+    instants, and text order is time order (None before the year 1000, where it would not
+    sort). Pure."""
+    utc = when.astimezone(UTC)
+    return None if utc.year < 1000 else utc.strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+@dataclass(frozen=True, slots=True)
+class WindowKeys:
+    """What the resource store keeps of one patient Observation so that an increment reads
+    only what `prefilter_window` can keep (sync.store, sync.incremental): the time
+    `prefilter_window` reads (`utc_text`), its group (a hash of code and category as sent),
+    whether that group is a vital sign, the time of `meta.lastUpdated` (the record's "last
+    updated" is the newest of all its resources; None when it has none or none readable),
+    and whether its status is one the mapping skips."""
+
+    at: str
+    group: bytes
+    vital: bool
+    updated: str | None
+    skip: bool
+
+
+def window_keys(
+    res: dict[str, Any], tz: tzinfo, code_map: dict[tuple[str, str], str]
+) -> WindowKeys | None:
+    """The `WindowKeys` of a raw Observation as mapping with `tz` and `code_map` sees it, or
+    None when the store must always read it: entered in error (the mapping drops it, but it
+    then never counts as newest), a code status (mapped apart from the windows), no readable
+    time, anything malformed. The same steps as `prefilter_window` and the record's "last
+    updated", so a store read by these keys gives `prefilter_window` the same input as far as
+    its output goes. Pure."""
+    try:
+        if is_entered_in_error(res) or is_code_status_observation(res):
+            return None
+        period = res.get("effectivePeriod")
+        when = (
+            parse_fhir_datetime(res.get("effectiveDateTime"), tz)
+            or parse_fhir_datetime(res.get("effectiveInstant"), tz)
+            or (parse_fhir_datetime(period.get("start"), tz) if isinstance(period, dict) else None)
+            or parse_fhir_datetime(res.get("issued"), tz)
+        )
+        if when is None:
+            return None
+        at = utc_text(when)
+        if at is None:
+            return None
+        key = orjson.dumps([res.get("code"), res.get("category")])
+        vital = kind_and_meaning(res, code_map)[0] == "vital"
+        skip = res.get("status") in _SKIP_STATUS
+        updated = None
+        meta = res.get("meta")
+        if isinstance(meta, dict):
+            value = meta.get("lastUpdated")
+            if value and isinstance(value, str):
+                parsed = parse_fhir_datetime(value, tz)
+                if parsed is not None:
+                    updated = utc_text(parsed)
+                    if updated is None:
+                        return None
+    except Exception:  # malformed: read it, the mapping judges it
+        return None
+    group = hashlib.blake2b(key, digest_size=16).digest()
+    return WindowKeys(at=at, group=group, vital=vital, updated=updated, skip=skip)
