@@ -341,6 +341,11 @@ class ResourceStore:
         that configuration, kept by every increment since)."""
         return self._index_name is not None and self.state("obs_index") == self._index_name
 
+    def ids(self, rtype: str) -> set[str]:
+        """The ids of the stored resources of type `rtype`."""
+        rows = self._conn.execute("SELECT id FROM resource WHERE type = ?", (rtype,)).fetchall()
+        return {str(row[0]) for row in rows}
+
     def count(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM resource").fetchone()[0])
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
+import orjson
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from sync.build import build_snapshots
 from sync.config import Config, FhirAuth, FhirSettings
 from sync.generate import generate
+from sync.snapshot import SnapshotReader
 from sync.sources import iter_source
 from sync.sources.http import FhirSourceError, RetryPolicy, parse_retry_after
 from sync.sources.live import FetchResult, client_for, fetch
@@ -532,3 +534,74 @@ def test_ndjson_lines_are_the_same_however_the_stream_is_chunked(
         cut = data.rstrip(b"\n")[:-1]  # the last object loses its closing brace
         with pytest.raises(CutShort):
             list(ndjson_lines([cut]))
+
+
+def _case_number(store: ResourceStore, tmp: Path, pid: str) -> str | None:
+    built = build_snapshots(store, Config(), tmp, now=NOW)
+    for snap in built.wards:
+        with SnapshotReader(snap.path, snap.key) as reader:
+            data = reader.record_json(pid)
+        if data:
+            stay = orjson.loads(data)["stay"]
+            return str(stay["case_number"]) if stay.get("case_number") else None
+    raise AssertionError("patient on no ward")
+
+
+def test_rest_search_reads_the_account_an_encounter_links_for_the_case_number(
+    fhir_files: Path, tmp_path: Path
+) -> None:
+    """ISiK: the Fallnummer is the identifier of the Account (Abrechnungsfall) that
+    Encounter.account links. The REST search asks for those Accounts by id, and an
+    increment picks up a number assigned to the Account later."""
+    with FhirTestServer(bulk=False, page_size=40) as server:
+        server.load_ndjson(fhir_files)
+        enc = next(e for e in server.resources("Encounter") if e["status"] == "in-progress")
+        pid = enc["subject"]["reference"].split("/")[1]
+        account = {
+            "resourceType": "Account",
+            "id": "abrechnungsfall-1",
+            "status": "active",
+            "identifier": [
+                {
+                    "type": {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                "code": "AN",
+                            }
+                        ]
+                    },
+                    "system": "https://test.krankenhaus.de/fhir/sid/abrechnungsnummer",
+                    "value": "2026-004711",
+                }
+            ],
+            "subject": [{"reference": f"Patient/{pid}"}],
+        }
+        server.put(account)
+        server.put(
+            {**enc, "account": [{"reference": f"{server.base_url}/Account/abrechnungsfall-1"}]}
+        )
+        rest = {"page_size": 40, "rest_overlap_seconds": 0}
+        # `since` is the server's Date (whole seconds): a second later, the increment below
+        # does not read the Encounter again (which would bring its Account anyway)
+        time.sleep(1.1)
+        with ResourceStore(tmp_path / "store") as store:
+            _fetch(server, store, fhir=rest)
+            assert store.ids("Account") == {"abrechnungsfall-1"}
+            assert [q for _, q in server.iter_requests("/fhir/Account")]  # asked by id
+            assert _case_number(store, tmp_path / "a", pid) == "2026-004711"
+            # the number is corrected at the Account only: the next increment reads it
+            account["identifier"][0]["value"] = "2026-004712"
+            server.put(account)
+            second = _fetch(server, store, fhir=rest)
+            assert not second.full
+            assert _case_number(store, tmp_path / "b", pid) == "2026-004712"
+
+
+def test_bulk_type_list_naming_encounters_asks_for_accounts_too(
+    server: FhirTestServer, tmp_path: Path
+) -> None:
+    with ResourceStore(tmp_path / "store") as store:
+        _fetch(server, store, fhir={"types": ["Patient", "Encounter", "Observation"]})
+    kickoffs = [q for _, q in server.iter_requests("/fhir/$export")]
+    assert kickoffs and "Account" in str(kickoffs[0])

@@ -164,6 +164,15 @@ def supports_export(client: FhirClient) -> bool:
     return False
 
 
+def _with_accounts(types: list[str]) -> list[str]:
+    """A configured `_type` list that names Encounter gets Account too: the case number
+    (ISiK Fallnummer) is the identifier of the Account an Encounter links. Empty stays
+    empty (everything the server has)."""
+    if types and "Encounter" in types and "Account" not in types:
+        return [*types, "Account"]
+    return types
+
+
 def fetch(
     config: Config,
     store: ResourceStore,
@@ -191,7 +200,7 @@ def fetch(
                 options = BulkOptions(
                     level=settings.export_level,
                     group_id=settings.group_id,
-                    types=list(settings.types),
+                    types=_with_accounts(list(settings.types)),
                     type_filters=list(settings.type_filters),
                     max_wait_seconds=settings.max_export_wait_seconds,
                 )
@@ -215,7 +224,10 @@ def fetch(
                 if settings.types:
                     options_rest.patient_types = [t for t in settings.types if t != "Patient"]
                 known = store.patient_ids() if since else set()
-                searched = run_search(client, options_rest, since, inc, known, now, progress)
+                accounts = store.ids("Account") if since else set()
+                searched = run_search(
+                    client, options_rest, since, inc, known, now, progress, accounts
+                )
                 result = FetchResult(
                     mode, full, searched.transaction_time, now or datetime.now(UTC)
                 )

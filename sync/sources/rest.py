@@ -8,11 +8,16 @@ those patients' resources.
    (`status=finished&_lastUpdated=ge<now - discharged window>`);
 2. their Patients (`Patient?_id=a,b,...`) and, per patient-compartment type,
    `<Type>?patient=a,b,...` (50 patients per request);
-3. shared resources (Location, Organization, Practitioner, PractitionerRole, Medication) whole.
+3. the Accounts those Encounters reference (`Encounter.account`: the ISiK Fallnummer is the
+   identifier of the linked Abrechnungsfall), `Account?_id=a,b,...`, whole: an Encounter
+   read now may name an Account the store does not hold yet;
+4. shared resources (Location, Organization, Practitioner, PractitionerRole, Medication) whole.
 
 Every search follows the Bundle's `next` links with `_count`. With `since` (an increment),
-step 1 and 3 ask only for `_lastUpdated=gt<since>`, step 2 runs whole only for patients new to
-the store, and for the patients already known each type is asked for `_lastUpdated=gt<since>`.
+step 1 and 4 ask only for `_lastUpdated=gt<since>`, step 2 runs whole only for patients new to
+the store, and for the patients already known each type is asked for `_lastUpdated=gt<since>`;
+the Accounts already in the store are asked for by id with `_lastUpdated=gt<since>` (a case
+number assigned to a stay later changes only its Account).
 REST cannot report deletions: the nightly full refresh (sync.store's sweep) removes them.
 The next `since` is the server's `Date` of the first answer minus `overlap` seconds (clock
 skew between the server's write time and its Date header; the store applies repeats
@@ -22,6 +27,7 @@ idempotently). OperationOutcome errors become FhirSourceError messages (sync.sou
 from __future__ import annotations
 
 import email.utils
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -97,6 +103,8 @@ class _Searcher:
         self.sink = sink
         self.result = SearchResult("")
         self.server_date: datetime | None = None
+        self.accounts_named: set[str] = set()  # Account ids the Encounters read reference
+        self.accounts_read: set[str] = set()
 
     def pages(self, rtype: str, params: list[tuple[str, str]]) -> Iterator[dict[str, Any]]:
         """Every resource of a search, following `next` links."""
@@ -132,6 +140,11 @@ class _Searcher:
         for resource in resources:
             self.sink.upsert(resource)
             self.result.resources += 1
+            rtype = resource.get("resourceType")
+            if rtype == "Encounter":
+                self.accounts_named.update(_account_ids(resource))
+            elif rtype == "Account" and isinstance(resource.get("id"), str):
+                self.accounts_read.add(resource["id"])
             yield resource
 
 
@@ -167,6 +180,22 @@ def _date_header(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+_ACCOUNT_REF = re.compile(r"(?:^|/)Account/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
+
+
+def _account_ids(encounter: dict[str, Any]) -> set[str]:
+    """The ids of the Accounts an Encounter links in `account` (relative or absolute
+    references; a logical reference by identifier alone or a contained one has none)."""
+    found: set[str] = set()
+    accounts = encounter.get("account")
+    for ref in accounts if isinstance(accounts, list) else ():
+        value = ref.get("reference") if isinstance(ref, dict) else None
+        match = _ACCOUNT_REF.search(value) if isinstance(value, str) else None
+        if match is not None:
+            found.add(match[1])
+    return found
+
+
 def _patient_id(resource: dict[str, Any]) -> str | None:
     subject = resource.get("subject")
     ref = subject.get("reference") if isinstance(subject, dict) else None
@@ -183,9 +212,11 @@ def run_search(
     known_patients: set[str] | None = None,
     now: datetime | None = None,
     progress: Callable[[str], None] | None = None,
+    known_accounts: set[str] | None = None,
 ) -> SearchResult:
-    """Search the server into `sink` (see the module docstring). `known_patients` are the
-    Patient ids already in the store (used with `since`). Raises FhirSourceError."""
+    """Search the server into `sink` (see the module docstring). `known_patients` and
+    `known_accounts` are the Patient and Account ids already in the store (used with
+    `since`). Raises FhirSourceError."""
     now = now or datetime.now(UTC)
     s = _Searcher(client, options, sink)
     changed = [("_lastUpdated", f"gt{since}")] if since else []
@@ -226,6 +257,14 @@ def run_search(
                 param = "_id" if rtype == "Patient" else "patient"
                 for _ in s.store(s.pages(rtype, [(param, ",".join(ids)), *changed])):
                     pass
+    # The Accounts the Encounters read link (whole: new to the store, or their stay is).
+    for ids in _chunks(sorted(s.accounts_named - s.accounts_read), _PATIENTS_PER_QUERY):
+        for _ in s.store(s.pages("Account", [("_id", ",".join(ids))])):
+            pass
+    if since and known_accounts:
+        for ids in _chunks(sorted(known_accounts - s.accounts_read), _PATIENTS_PER_QUERY):
+            for _ in s.store(s.pages("Account", [("_id", ",".join(ids)), *changed])):
+                pass
     for rtype in options.shared_types:
         for _ in s.store(s.pages(rtype, changed)):
             pass
