@@ -41,7 +41,14 @@ from app import i18n
 from app.audit import MARK_MEMBER, AuditEvent, AuditLog
 from app.settings import Settings, break_glass_effective
 from sync import fsutil
-from sync.keys import Argon2Cost, PasswordVerifier, hash_password, verify_password
+from sync.keys import (
+    Argon2Cost,
+    PasswordCheck,
+    Verifier,
+    VerifierFields,
+    never_matching_verifier,
+    verify_password,
+)
 from sync.roster import Role, Roster, StaffUser
 
 log = logging.getLogger(__name__)
@@ -325,7 +332,7 @@ class Authenticator:
         self.clock = clock
         self.state_path = state_path or audit.home / STATE_FILE
         self._states = _load_states(self.state_path)
-        self._dummy: PasswordVerifier | None = None
+        self._dummy: Verifier | None = None
 
     # -- policy ---------------------------------------------------------------------------
 
@@ -360,9 +367,10 @@ class Authenticator:
         deleted or shortened log is noticed. Raises AuditError (no access without a record)."""
         self.audit.append(event, user=user, ward=ward, details=details, mark=True)
 
-    def _dummy_verifier(self) -> PasswordVerifier:
-        # Unknown user ids cost the same Argon2id work as real ones, so response time does not
-        # reveal which ids exist.
+    def _dummy_verifier(self) -> Verifier:
+        # Unknown user ids cost the same Argon2id work as real ones (the first user's cost), so
+        # response time does not reveal which ids exist. A random hash that no password matches
+        # (sync.keys.never_matching_verifier): making it costs no Argon2id run of its own.
         if self._dummy is None:
             model = self.roster.users[0].verifier if self.roster and self.roster.users else None
             cost = (
@@ -370,7 +378,7 @@ class Authenticator:
                 if model
                 else Argon2Cost(1, 64, 1)
             )
-            self._dummy = hash_password(secrets.token_urlsafe(16), cost)
+            self._dummy = never_matching_verifier(cost)
         return self._dummy
 
     def _merge_saved(self) -> None:
@@ -475,8 +483,21 @@ class Authenticator:
 
     # -- public API -----------------------------------------------------------------------
 
-    def login(self, user_id: str, password: str, ward: str) -> Session | LoginFailure:
+    def login(
+        self,
+        user_id: str,
+        password: str,
+        ward: str,
+        *,
+        precomputed: PasswordCheck | None = None,
+    ) -> Session | LoginFailure:
         """Log `user_id` in on `ward`. Side effects: audit entries; login counters file.
+
+        `precomputed`: an Argon2id check of `password` started before this call (`wardcopy
+        print` starts it from `sync.rosterlogin.login_preview` before this module loads). Every
+        rule below applies as without it; the password check uses its result only for exactly
+        the verifier found here (`sync.keys.verify_password`), and for an unknown id its verifier
+        serves as the dummy (it never matches: an unknown id fails whatever the check says).
 
         Returns a LoginFailure for empty input, no roster, rate limiting, lockout, wrong
         credentials, a disabled account or a ward the user may not open. Raises AuditError if
@@ -493,8 +514,14 @@ class Authenticator:
         blocked = self._blocked(user_id, user, ward)
         if blocked is not None:
             return blocked
-        verifier = user.verifier if user else self._dummy_verifier()
-        if not verify_password(password, verifier) or user is None:
+        verifier: VerifierFields
+        if user is not None:
+            verifier = user.verifier
+        elif precomputed is not None:
+            verifier = precomputed.verifier
+        else:
+            verifier = self._dummy_verifier()
+        if not verify_password(password, verifier, precomputed=precomputed) or user is None:
             return self._failed(user_id, user, ward, AuditEvent.LOGIN_FAILED)
         self._set_state(state_key(user_id), None)
         if user.disabled or not user.may_open(ward):

@@ -15,17 +15,17 @@ import hmac
 import logging
 import os
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hpke, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
-from pydantic import BaseModel, ConfigDict, Field
 
 from sync import fsutil
 
@@ -38,7 +38,10 @@ __all__ = [
     "Argon2Cost",
     "EnrolmentCodeError",
     "KeysError",
-    "PasswordVerifier",
+    "PasswordCheck",
+    "Verifier",
+    "VerifierFields",
+    "argon2id",
     "b64url_decode",
     "b64url_encode",
     "device_id",
@@ -46,10 +49,10 @@ __all__ = [
     "fingerprint",
     "generate_device_key",
     "generate_signing_key",
-    "hash_password",
     "init_signing_key",
     "key_id",
     "load_signing_key",
+    "never_matching_verifier",
     "parse_enrolment_code",
     "parse_signing_public_key",
     "private_device_key_from_raw",
@@ -422,24 +425,57 @@ ARGON2_DEFAULT = Argon2Cost(time_cost=3, memory_cost_kib=65536, lanes=4)
 #: For tests only: fast, and still real Argon2id.
 ARGON2_TEST = Argon2Cost(time_cost=1, memory_cost_kib=64, lanes=1)
 
-_MAX_MEMORY_KIB = 1 << 21  # 2 GiB: refuse verifiers that would exhaust a laptop
-_MAX_TIME_COST = 64
+# Bounds of a verifier's cost (`sync.verifier.PasswordVerifier` validates them in the roster;
+# `verify_password` refuses a verifier outside them rather than computing it).
+MAX_MEMORY_KIB = 1 << 21  # 2 GiB: refuse verifiers that would exhaust a laptop
+MAX_TIME_COST = 64
+MAX_LANES = 16
 
 
-class PasswordVerifier(BaseModel):
-    """An Argon2id password verifier as stored in the signed roster."""
+class VerifierFields(Protocol):
+    """What a password check reads of a verifier: the roster's `PasswordVerifier` and the
+    plain `Verifier` both have it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    @property
+    def salt(self) -> str: ...
+    @property
+    def time_cost(self) -> int: ...
+    @property
+    def memory_cost(self) -> int: ...
+    @property
+    def lanes(self) -> int: ...
+    @property
+    def hash(self) -> str: ...
 
-    alg: Literal["argon2id"] = "argon2id"
-    salt: str = Field(description="base64url, 16 bytes")
-    time_cost: int = Field(ge=1, le=_MAX_TIME_COST)
-    memory_cost: int = Field(ge=8, le=_MAX_MEMORY_KIB, description="KiB")
-    lanes: int = Field(ge=1, le=16)
-    hash: str = Field(description="base64url, 32 bytes")
+
+@dataclass(frozen=True)
+class Verifier:
+    """A password verifier as plain data (the fields of the roster's `PasswordVerifier`, which
+    validates them; this class does not)."""
+
+    salt: str
+    time_cost: int
+    memory_cost: int
+    lanes: int
+    hash: str
 
 
-def _argon2(password: str, salt: bytes, cost: Argon2Cost) -> bytes:
+def never_matching_verifier(cost: Argon2Cost) -> Verifier:
+    """A verifier with a random salt and a random 32-byte hash: checking any password against it
+    costs the Argon2id work of `cost` and fails (a match has probability 2**-256). Used for
+    unknown user ids, so that their refusal takes as long as a wrong password."""
+    return Verifier(
+        salt=b64url_encode(secrets.token_bytes(16)),
+        time_cost=cost.time_cost,
+        memory_cost=cost.memory_cost_kib,
+        lanes=cost.lanes,
+        hash=b64url_encode(secrets.token_bytes(32)),
+    )
+
+
+def argon2id(password: str, salt: bytes, cost: Argon2Cost) -> bytes:
+    """Pure: the 32-byte Argon2id derivation of `password` (UTF-8) with `salt` and `cost`.
+    Raises ValueError for parameters cryptography refuses."""
     return Argon2id(
         salt=salt,
         length=32,
@@ -449,31 +485,73 @@ def _argon2(password: str, salt: bytes, cost: Argon2Cost) -> bytes:
     ).derive(password.encode("utf-8"))
 
 
-def hash_password(password: str, cost: Argon2Cost = ARGON2_DEFAULT) -> PasswordVerifier:
-    """Make an Argon2id verifier with a random 16-byte salt. Pure apart from the randomness."""
-    salt = secrets.token_bytes(16)
-    digest = _argon2(password, salt, cost)
-    return PasswordVerifier(
-        salt=b64url_encode(salt),
-        time_cost=cost.time_cost,
-        memory_cost=cost.memory_cost_kib,
-        lanes=cost.lanes,
-        hash=b64url_encode(digest),
-    )
+def _inputs(verifier: VerifierFields) -> tuple[bytes, bytes, Argon2Cost]:
+    """(salt, expected hash, cost) of `verifier`. Raises ValueError or TypeError if malformed."""
+    salt = b64url_decode(verifier.salt)
+    expected = b64url_decode(verifier.hash)
+    cost = Argon2Cost(verifier.time_cost, verifier.memory_cost, verifier.lanes)
+    if not isinstance(cost.time_cost, int) or not 1 <= cost.time_cost <= MAX_TIME_COST:
+        raise ValueError("time cost out of range")
+    if not isinstance(cost.lanes, int) or not 1 <= cost.lanes <= MAX_LANES:
+        raise ValueError("lanes out of range")
+    memory = cost.memory_cost_kib
+    if not isinstance(memory, int) or not 8 * cost.lanes <= memory <= MAX_MEMORY_KIB:
+        raise ValueError("memory cost out of range")
+    return salt, expected, cost
 
 
-def verify_password(password: str, verifier: PasswordVerifier) -> bool:
+class PasswordCheck:
+    """The Argon2id derivation of one password against one verifier, started ahead of the login
+    that will need it, in a thread of its own (cryptography's Argon2id releases the GIL).
+
+    It decides nothing: `verify_password(password, verifier, precomputed=check)` uses its result
+    only when the password and the verifier's salt and cost are exactly those it was started
+    with, and compares the result with the verifier's hash itself; any other check is computed
+    as usual. `wardcopy print` starts one as soon as it knows the roster's verifier for the
+    typed user id (docs/performance.md, fourth pass). A malformed verifier starts nothing."""
+
+    def __init__(self, password: str, verifier: VerifierFields) -> None:
+        """Starts the derivation at once. Never raises."""
+        self.verifier = verifier
+        self._password = password
+        self._result: bytes | None = None
+        self._thread: threading.Thread | None = None
+        try:
+            self._salt, _expected, self._cost = _inputs(verifier)
+        except (ValueError, TypeError):
+            return
+        self._thread = threading.Thread(target=self._run, name="wardcopy-argon2id", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._result = argon2id(self._password, self._salt, self._cost)
+        except (ValueError, TypeError):  # `verify_password` meets the same error and says no
+            self._result = None
+
+    def result_for(self, password: str, salt: bytes, cost: Argon2Cost) -> bytes | None:
+        """The derived bytes if this check ran for exactly `password`, `salt` and `cost` (waits
+        for it); else None."""
+        if self._thread is None or salt != self._salt or cost != self._cost:
+            return None
+        if not hmac.compare_digest(password.encode("utf-8"), self._password.encode("utf-8")):
+            return None
+        self._thread.join()
+        return self._result
+
+
+def verify_password(
+    password: str, verifier: VerifierFields, *, precomputed: PasswordCheck | None = None
+) -> bool:
     """True if `password` matches. Constant-time comparison; False (never an exception) for a
-    malformed verifier."""
+    malformed verifier. `precomputed`: a `PasswordCheck` started earlier; its result is used only
+    for exactly these inputs (else the derivation runs here)."""
     try:
-        salt = b64url_decode(verifier.salt)
-        expected = b64url_decode(verifier.hash)
-        cost = Argon2Cost(verifier.time_cost, verifier.memory_cost, verifier.lanes)
-        if verifier.memory_cost < 8 * verifier.lanes:
-            log.info("password verifier refused: malformed cost parameters")
-            return False
+        salt, expected, cost = _inputs(verifier)
         started = time.perf_counter()
-        actual = _argon2(password, salt, cost)
+        actual = precomputed.result_for(password, salt, cost) if precomputed else None
+        if actual is None:
+            actual = argon2id(password, salt, cost)
     except (ValueError, TypeError):
         log.info("password verifier refused: malformed")
         return False

@@ -11,7 +11,7 @@ Two sides use this module:
   than the one it has (`install_roster`), and keeps the signed bytes in `<laptop home>/roster/`
   so it is re-verified every time it is loaded (`load_installed_roster`).
 
-Passwords never leave this module except as Argon2id verifiers (`sync.keys.hash_password`);
+Passwords never leave this module except as Argon2id verifiers (`sync.verifier.hash_password`);
 no function here prints, logs or returns a password.
 
 The roster body is JSON of `Roster` (keys sorted). Every mutation bumps `sequence` (to at least
@@ -37,16 +37,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sync import fsutil
-from sync.keys import ARGON2_DEFAULT, Argon2Cost, PasswordVerifier, hash_password
+from sync.keys import ARGON2_DEFAULT, Argon2Cost
 from sync.package import PackageError, TrustedKey, parse_document, seal_document
+from sync.rosterlogin import INSTALLED_FILE as INSTALLED_FILE
+from sync.rosterlogin import ROSTER_KIND as ROSTER_KIND
+from sync.rosterlogin import user_key
+from sync.verifier import PasswordVerifier, hash_password
 
 # Lines name sequences and counts: never user ids, names or password verifiers.
 log = logging.getLogger(__name__)
 
-ROSTER_KIND = "roster"
 ROSTER_FORMAT: Literal[1] = 1
 SOURCE_FILE = "roster.json"
-INSTALLED_FILE = "roster.wcdoc"
 ALL_WARDS = "*"
 MIN_PASSWORD_LENGTH = 8
 
@@ -156,7 +158,7 @@ class Roster(_Model):
     def _unique_ids(self) -> Roster:
         seen: set[str] = set()
         for user in self.users:
-            key = user.user_id.casefold()
+            key = user_key(user.user_id)
             if key in seen:
                 raise ValueError(f"user id {user.user_id!r} appears twice in the roster")
             seen.add(key)
@@ -164,9 +166,9 @@ class Roster(_Model):
 
     def find(self, user_id: str) -> StaffUser | None:
         """Pure: the user with this id (case-insensitive, surrounding spaces ignored), or None."""
-        wanted = user_id.strip().casefold()
+        wanted = user_key(user_id)
         for user in self.users:
-            if user.user_id.casefold() == wanted:
+            if user_key(user.user_id) == wanted:
                 return user
         return None
 

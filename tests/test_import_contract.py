@@ -44,8 +44,10 @@ SYNC_READ_SIDE = (
     "sync.paths",
     "sync.receive",
     "sync.roster",
+    "sync.rosterlogin",  # the login's early read of the roster (no pydantic)
     "sync.searchtext",
     "sync.snapshot",
+    "sync.verifier",
     "sync.verify",
 )
 # The server side: building, publishing and the server's own commands. `wardcopy` never loads it.
@@ -294,14 +296,39 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+# The same, and also the modules loaded when the first Argon2id derivation starts (`sync.keys`
+# computes every one through `argon2id`; the probe wraps it to look, it changes nothing).
+_PROBE_AT_CHECK = (
+    """
+import atexit, json, sys
+import sync.keys
+at_check = []
+real = sync.keys.argon2id
+def looking(*args, **kwargs):
+    at_check.append(sorted(sys.modules))
+    return real(*args, **kwargs)
+sync.keys.argon2id = looking
+atexit.register(lambda: print("AT_CHECK=" + json.dumps(at_check[:1]), file=sys.stderr))
+"""
+    + _PROBE
+)
+
+
 def loaded_modules(
-    args: list[str], tmp_path: Path, stdin: str | None = None
+    args: list[str], tmp_path: Path, stdin: str | None = None, probe: str = _PROBE
 ) -> tuple[int, str, set[str]]:
     """Run `wardcopy ARGS` in a fresh interpreter (`stdin` piped in); (exit code, stdout,
     modules loaded)."""
+    code, out, modules, _stderr = _run_probe(args, tmp_path, stdin, probe)
+    return code, out, modules
+
+
+def _run_probe(
+    args: list[str], tmp_path: Path, stdin: str | None, probe: str
+) -> tuple[int, str, set[str], str]:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "WARDCOPY_HOME": str(tmp_path / "h")}
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE, *args],
+        [sys.executable, "-c", probe, *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -310,7 +337,8 @@ def loaded_modules(
         timeout=120,
     )
     line = next(x for x in done.stderr.splitlines() if x.startswith("MODULES="))
-    return done.returncode, done.stdout, set(json.loads(line.removeprefix("MODULES=")))
+    modules = set(json.loads(line.removeprefix("MODULES=")))
+    return done.returncode, done.stdout, modules, done.stderr
 
 
 def test_importing_the_laptop_cli_loads_no_server_code(tmp_path: Path) -> None:
@@ -360,3 +388,39 @@ def test_printing_a_summary_loads_no_server_code(demo: Demo, tmp_path: Path) -> 
     # the snapshot writer stay unloaded (start-up time, docs/performance.md).
     assert "sync.receive.installed" in modules and "sync.snapshot.reader" in modules
     assert sorted(m for m in modules if under(m, PRINT_NEVER)) == []
+
+
+# Loaded by the time the print command's Argon2id check starts: none of these. The check starts
+# from the roster read without its model (sync.rosterlogin), before pydantic, the login's own
+# modules, the settings, the renderer or the snapshot reader load (docs/performance.md).
+BEFORE_CHECK_NEVER = (
+    "pydantic",
+    "app.auth",
+    "app.settings",
+    "sync.roster",
+    "sync.verifier",
+    "sync.model",
+    "reportlab",
+    "sqlcipher3",
+    "babel",
+)
+
+
+def test_printing_starts_the_password_check_before_pydantic_loads(
+    demo: Demo, tmp_path: Path
+) -> None:
+    ward = next(w for w in demo.wards if w != "hospital")
+    out = tmp_path / "census.pdf"
+    args = ["--home", str(demo.laptop), "print", "census", "--ward", ward]
+    args += ["--user", "pflege", "--password-stdin", "--out", str(out)]
+    code, stdout, modules, stderr = _run_probe(args, tmp_path, "pflege-demo\n", _PROBE_AT_CHECK)
+    assert code == 0, stdout + stderr
+    assert out.read_bytes().startswith(b"%PDF")
+    line = next(x for x in stderr.splitlines() if x.startswith("AT_CHECK="))
+    first = json.loads(line.removeprefix("AT_CHECK="))
+    assert first, "no Argon2id check ran"
+    at_check = set(first[0])
+    assert "sync.rosterlogin" in at_check and "app.printing.cli" in at_check
+    assert sorted(m for m in at_check if under(m, BEFORE_CHECK_NEVER)) == []
+    # ... and the rest of the command still loads them (the probe saw the right moment).
+    assert {"pydantic", "app.auth", "sync.roster"} <= modules

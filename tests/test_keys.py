@@ -15,6 +15,7 @@ from keyring.backend import KeyringBackend
 
 from sync import device, keys
 from sync.keys import ARGON2_TEST, EnrolmentCodeError, KeysError
+from sync.verifier import PasswordVerifier, hash_password
 
 DEVICE = keys.private_device_key_from_raw(bytes(range(1, 33)))
 CODE = keys.enrolment_code(DEVICE.public_key())
@@ -137,16 +138,49 @@ def test_b64url_is_strict() -> None:
 
 
 def test_password_verifier() -> None:
-    v = keys.hash_password("Richtig Pferd Batterie", ARGON2_TEST)
+    v = hash_password("Richtig Pferd Batterie", ARGON2_TEST)
     assert v.alg == "argon2id"
     assert keys.verify_password("Richtig Pferd Batterie", v)
     assert not keys.verify_password("richtig Pferd Batterie", v)
     assert not keys.verify_password("", v)
-    again = keys.hash_password("Richtig Pferd Batterie", ARGON2_TEST)
+    again = hash_password("Richtig Pferd Batterie", ARGON2_TEST)
     assert again.salt != v.salt and again.hash != v.hash
-    assert keys.PasswordVerifier.model_validate_json(v.model_dump_json()) == v
+    assert PasswordVerifier.model_validate_json(v.model_dump_json()) == v
     broken = v.model_copy(update={"hash": "!!"})
     assert not keys.verify_password("Richtig Pferd Batterie", broken)
+
+
+def test_a_check_started_early_counts_only_for_exactly_its_inputs() -> None:
+    v = hash_password("Richtig Pferd Batterie", ARGON2_TEST)
+    early = keys.PasswordCheck("Richtig Pferd Batterie", v)
+    assert keys.verify_password("Richtig Pferd Batterie", v, precomputed=early)
+    # Another password, or another verifier, is computed afresh: the early result never decides.
+    assert not keys.verify_password("richtig Pferd Batterie", v, precomputed=early)
+    other = hash_password("Richtig Pferd Batterie", ARGON2_TEST)
+    wrong_early = keys.PasswordCheck("something else entirely", other)
+    assert keys.verify_password("Richtig Pferd Batterie", other, precomputed=wrong_early)
+    # The verifier's hash decides, not the early check: a check of the right password against
+    # a verifier with the same salt and cost but another hash still says no.
+    forged = v.model_copy(update={"hash": keys.b64url_encode(bytes(32))})
+    assert not keys.verify_password("Richtig Pferd Batterie", forged, precomputed=early)
+
+
+def test_a_never_matching_verifier_costs_the_work_and_refuses() -> None:
+    dummy = keys.never_matching_verifier(ARGON2_TEST)
+    assert (dummy.time_cost, dummy.memory_cost, dummy.lanes) == (1, 64, 1)
+    assert not keys.verify_password("", dummy)
+    assert not keys.verify_password("Richtig Pferd Batterie", dummy)
+    assert keys.never_matching_verifier(ARGON2_TEST).salt != dummy.salt
+
+
+def test_absurd_verifier_costs_are_refused_not_computed() -> None:
+    v = hash_password("Richtig Pferd Batterie", ARGON2_TEST)
+    for field, value in (("memory_cost", keys.MAX_MEMORY_KIB * 2), ("time_cost", 0), ("lanes", 99)):
+        absurd = keys.Verifier(**{**v.model_dump(exclude={"alg"}), field: value})
+        assert not keys.verify_password("Richtig Pferd Batterie", absurd)
+        assert not keys.verify_password(
+            "Richtig Pferd Batterie", absurd, precomputed=keys.PasswordCheck("x", absurd)
+        )
 
 
 def test_default_argon2_cost_is_substantial() -> None:

@@ -303,9 +303,10 @@ def test_the_login_is_decided_before_the_snapshot_is_opened(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The password check runs beside loading the renderer, but no patient data is read before
-    it succeeded: on a laptop whose snapshot is damaged, a wrong password is refused as a wrong
-    password (the damage is not even noticed), the right one then meets the damage."""
+    """The document is rendered into memory while the password is checked, but the answer
+    is the login's: on a laptop whose snapshot is damaged, a wrong password is refused as a
+    wrong password (the damage met while rendering is held back and dropped), the right one
+    then meets the damage; nothing is written either time."""
     import shutil
 
     from sync.errors import EXIT_DENIED, EXIT_NOT_READY
@@ -333,3 +334,52 @@ def test_the_login_is_decided_before_the_snapshot_is_opened(
     import gc
 
     assert gc.isenabled()  # the command pauses the collector only while it runs
+
+
+@pytest.mark.slow
+def test_a_refused_login_writes_nothing_though_the_document_was_ready(
+    demo: tuple[Path, str, list[CensusRow]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The summary is rendered beside the password check; with a wrong password (of a known
+    id and of an unknown one) it never reaches the disk: no PDF, no partial file, no "print"
+    entry, only the failed login."""
+    import shutil
+
+    from sync.errors import EXIT_DENIED
+
+    source, ward, rows = demo
+    home = tmp_path / "laptop"  # a copy: other tests lock ids of the shared demo out
+    shutil.copytree(source, home, symlinks=True)
+    before = len(audit_events(home))
+    for user in ("pflege", "niemand-bekannt"):
+        out = tmp_path / f"{user}.pdf"
+        password(monkeypatch, "falsches-passwort")
+        code = main(["--home", str(home), "print", "summary", "--ward", ward, "--patient",
+                     rows[1].patient_id, "--user", user, "--password-stdin",
+                     "--out", str(out)])  # fmt: skip
+        assert code == EXIT_DENIED
+        assert "login refused: Wrong user name or password" in capsys.readouterr().err
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(user)) == []
+        time.sleep(1.1)  # the laptop-wide retry delay after a failure
+    events = [e["event"] for e in audit_events(home)[before:]]
+    assert events == ["login_failed", "login_failed"]
+
+
+@pytest.mark.slow
+def test_break_glass_name_is_the_sessions_even_where_the_early_guess_differs(
+    demo: tuple[Path, str, list[CensusRow]], tmp_path: Path
+) -> None:
+    """The document is drawn early with the name the command expects; where the login's
+    session names the person differently (break-glass cleans control characters out of the
+    typed name), the printout carries the session's name."""
+    home, ward, rows = demo
+    out = tmp_path / "bg.pdf"
+    bg = ["--break-glass", "--user", "Maria\u200bNotfall", "--reason", "Reanimation Zimmer 3"]
+    assert main(["--home", str(home), "print", "summary", "--ward", ward, "--patient",
+                 rows[0].patient_id, *bg, "--out", str(out)]) == 0  # fmt: skip
+    assert audit_prints(home)[-1]["user"] == "break-glass:Maria Notfall"
+    printed = PdfReader(io.BytesIO(out.read_bytes())).pages
+    assert all("Maria Notfall" in (p.extract_text() or "") for p in printed)

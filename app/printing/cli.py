@@ -24,12 +24,23 @@ the message lists the printers that exist and names `--out FILE.pdf`.
 Importing this module is cheap (the renderers load when `cmd_print` runs), so `wardcopy --help`
 stays fast.
 
-Order: the login's modules load first; then the login (roster, counters, the Argon2id password
-check) runs in a thread of its own while the main thread loads the snapshot reader and the
-renderer (modules, the record model's validator, fonts, locale data: nothing from the
-snapshot); the installed snapshot is opened, and any patient data read, only after the login
-succeeded. A refused login therefore answers as a refused login even when the snapshot is
-damaged.
+Order (docs/performance.md, fourth pass; docs/security.md, "The print command's login"):
+1. Light modules only, then the Argon2id check of the password starts in a thread of its own,
+   against the verifier of the typed id read from the signed roster without its model
+   (`sync.rosterlogin`; an unknown id is checked against a verifier no password matches, so it
+   takes as long). No pydantic is loaded before this.
+2. The login itself (`app.auth`: roster model, counters, audit) runs in a second thread and
+   uses that check's result only for exactly the verifier it finds; every rule of the viewer's
+   login applies unchanged.
+3. Meanwhile the main thread loads the renderer and renders the document INTO MEMORY: it opens
+   the installed snapshot (its key is unwrapped with the laptop's device key; the password
+   plays no part in it), reads the record and draws the PDF. Nothing is written and nothing is
+   sent anywhere.
+4. Only when the login succeeded: the audit entry, then the file or the print job. A refused
+   login drops the rendered bytes and answers as refused; an error of opening or rendering
+   (a damaged snapshot, an unknown patient) is held until the login has succeeded, so a
+   refused login says refused even with a damaged snapshot. If the session's name differs
+   from the one read early, the document is rendered again with the session's.
 
 Side effects: opens the installed snapshot read-only, reads the roster and login counters,
 appends to the audit log, runs `lp` (or writes the --out file). Errors are `CliError`s with one
@@ -45,6 +56,7 @@ import getpass
 import importlib
 import sys
 import threading
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,6 +66,7 @@ from sync.errors import EXIT_DENIED, EXIT_IO, EXIT_NOT_READY, EXIT_OK, EXIT_USAG
 if TYPE_CHECKING:  # imported lazily at run time: `wardcopy --help` stays fast
     from app.audit import AuditLog
     from app.auth import Session
+    from sync.keys import PasswordCheck
     from sync.model import PatientRecord
 
 DOCUMENTS = ("summary", "mar", "census", "due")
@@ -204,11 +217,17 @@ def _read_password(user: str, from_stdin: bool) -> str:
 
 
 def _login(
-    args: argparse.Namespace, home: Path, ward: str, audit: AuditLog, password: str
+    args: argparse.Namespace,
+    home: Path,
+    ward: str,
+    audit: AuditLog,
+    password: str,
+    check: PasswordCheck | None,
 ) -> Session:
-    """A `Session` of the authenticated user on `ward`, as the viewer would open it. Opens no
-    snapshot.
+    """A `Session` of the authenticated user on `ward`, as the viewer would open it.
 
+    `check`: the Argon2id check of `password` started early (`_early_check`); the login uses
+    it only for exactly the verifier it finds (`app.auth.Authenticator.login`).
     Raises CliError(EXIT_DENIED) with the viewer's message when the login is refused (wrong
     password, lockout, disabled, ward not permitted, no roster, break-glass not allowed).
     Side effects: audit entries and the login counters file (by `app.auth`).
@@ -223,7 +242,7 @@ def _login(
         if args.break_glass:
             result = auth.break_glass(args.user, args.reason or "", ward)
         else:
-            result = auth.login(args.user, password, ward)
+            result = auth.login(args.user, password, ward, precomputed=check)
     except AuditError as exc:
         raise CliError(f"{exc}; nothing was printed", EXIT_IO) from None
     if isinstance(result, LoginFailure):
@@ -235,15 +254,21 @@ def _login(
 
 
 class _LoginThread(threading.Thread):
-    """`_login` in a thread of its own. Its Argon2id check (cryptography's, which releases the
-    GIL) then runs while the main thread loads the renderer (`_prepare`), instead of before it:
-    the check keeps its full cost, the command waits for it less (docs/performance.md)."""
+    """`_login` in a thread of its own, beside the main thread's loading and rendering: the
+    login's Python work (its modules, the roster model, the counters) shares the GIL with them,
+    its Argon2id check (already running, `_early_check`) does not (docs/performance.md)."""
 
     def __init__(
-        self, args: argparse.Namespace, home: Path, ward: str, audit: AuditLog, password: str
+        self,
+        args: argparse.Namespace,
+        home: Path,
+        ward: str,
+        audit: AuditLog,
+        password: str,
+        check: PasswordCheck | None,
     ) -> None:
         super().__init__(name="wardcopy-login", daemon=True)
-        self._call = (args, home, ward, audit, password)
+        self._call = (args, home, ward, audit, password, check)
         self._session: Session | None = None
         self._error: BaseException | None = None
 
@@ -262,6 +287,28 @@ class _LoginThread(threading.Thread):
         return self._session
 
 
+def _early_check(home: Path, user: str, password: str) -> tuple[PasswordCheck | None, str]:
+    """Start the Argon2id check of `password` for `user` now, before the login's modules load:
+    (the running check or None, the name the printout will most likely carry).
+
+    The roster is verified and read without its model (`sync.rosterlogin.login_preview`); an
+    unknown id gets a check against a verifier no password matches, at the roster's cost, so
+    that it takes as long as a known one. No check without a password or a readable roster (the
+    login then reports why). Side effects: reads the pinned key and the roster; starts a thread.
+    """
+    from sync.keys import PasswordCheck, never_matching_verifier
+    from sync.rosterlogin import login_preview
+
+    name = " ".join(user.split())
+    if not password:
+        return None, name
+    preview = login_preview(home, user)
+    if preview is None:
+        return None, name
+    verifier = preview.verifier or never_matching_verifier(preview.dummy_cost)
+    return PasswordCheck(password, verifier), preview.display_name or name
+
+
 def _prepare(document: str, lang: str) -> None:
     """Load what rendering `document` in `lang` needs that holds no patient data: the snapshot
     reader, the renderer's modules (reportlab, the presentation layer), the record model's
@@ -278,7 +325,7 @@ def _prepare(document: str, lang: str) -> None:
     from app.printing import osprint  # noqa: F401  (saves or prints the document)
     from app.printing.layout import styles
     from sync.model import CensusRow, PatientRecord
-    from sync.receive import installed  # noqa: F401  (opens the snapshot after the login)
+    from sync.receive import installed  # noqa: F401  (opens the snapshot)
 
     importlib.import_module(f"app.printing.{document}")
     # The record model builds its validator on first use (sync.model: defer_build); building
@@ -289,63 +336,29 @@ def _prepare(document: str, lang: str) -> None:
     fmt_datetime(datetime.now(UTC), lang, UTC)
 
 
-def cmd_print(args: argparse.Namespace) -> int:
-    """Handler of `wardcopy print ...` (see the module docstring).
+@dataclass(frozen=True)
+class _Rendered:
+    """A document rendered in memory: nothing of it is on disk or at a printer yet."""
 
-    Runs with Python's cyclic garbage collector paused: a print is one short run that creates
-    many long-lived objects (modules, font tables, the record, the layout), and the
-    collector's passes over them were 2-7 % of its CPU while freeing nothing that matters
-    (peak memory the same, docs/performance.md). Reference counting still frees everything
-    else; the collector is back on when the command returns (tests call it in-process).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _print(args)
-    finally:
-        if was_enabled:
-            gc.enable()
+    pdf: bytes
+    patient_id: str | None
+    ward: str
+    sequence: int
+    printed_by: str
+    break_glass: bool
 
 
-def _print(args: argparse.Namespace) -> int:
-    # The login's own modules first (app.auth: roster, settings, counters, the password check;
-    # pydantic and cryptography), so that the login thread starts its Argon2id check as early
-    # as it can; the snapshot reader and the renderer load beside the check (`_prepare`).
-    import app.auth  # noqa: F401
-    from app.audit import AuditError, AuditLog
-    from app.paths import laptop_home
+def _render(
+    args: argparse.Namespace, home: Path, ward: str, lang: str, printed_by: str, bg: bool
+) -> _Rendered:
+    """Open the installed snapshot of `ward`, read what `args.document` needs and render it into
+    memory, signed as `printed_by` (break-glass marks if `bg`). Writes nothing.
+
+    Raises CliError: the snapshot cannot be opened (EXIT_NOT_READY), no such patient or an
+    ambiguous MRN (EXIT_USAGE), a record listed but missing (EXIT_IO)."""
+    from app.printing.layout import DocumentMeta  # loaded by _prepare
     from sync import device
     from sync.receive.errors import ReceiveError
-    from sync.receive.wards import choose_ward
-
-    home = laptop_home(getattr(args, "home", None))
-    if args.tz:
-        _zone(args.tz, home, None)  # a bad --tz is a usage error before anything is opened
-    lang = _language(args.lang, home)
-    if not args.user.strip():
-        raise CliError("--user must name who prints", EXIT_USAGE)
-    if args.reason and not args.break_glass:
-        raise CliError("--reason only goes with --break-glass", EXIT_USAGE)
-    if args.document == "mar":
-        args.hours = mar_hours(args.hours, home)
-    try:
-        ward = choose_ward(home, args.ward)  # folder names only: nothing is opened yet
-    except ReceiveError as exc:
-        raise CliError(str(exc), EXIT_NOT_READY) from None
-    audit = AuditLog(home)
-    password = "" if args.break_glass else _read_password(args.user, args.password_stdin)
-    # The login (its Argon2id check) runs beside loading the renderer; the snapshot, and with it
-    # any patient data, is opened only once the login has succeeded.
-    login = _LoginThread(args, home, ward, audit, password)
-    login.start()
-    try:
-        _prepare(args.document, lang)
-    except BaseException:
-        login.session()  # a refused login is the answer, as without the overlap
-        raise
-    session = login.session()
-    from app.printing.layout import DocumentMeta  # loaded by _prepare
-    from app.printing.osprint import print_pdf, save_pdf
     from sync.receive.installed import open_installed
 
     try:
@@ -354,8 +367,8 @@ def _print(args: argparse.Namespace) -> int:
         raise CliError(str(exc), EXIT_NOT_READY) from None
     except device.DeviceError as exc:
         raise CliError(str(exc), EXIT_NOT_READY) from None
-    tz = _zone(args.tz, home, snap.reader.meta.time_zone)
     try:
+        tz = _zone(args.tz, home, snap.reader.meta.time_zone)
         meta = DocumentMeta(
             ward_name=snap.reader.meta.ward_name or snap.ward,
             data_as_of=snap.data_as_of,
@@ -363,8 +376,6 @@ def _print(args: argparse.Namespace) -> int:
             windows=snap.reader.meta.windows,  # the texts name the windows the sync applied
         )
         now = datetime.now(tz)
-        printed_by = session.display_name
-        bg = session.break_glass
         patient_id: str | None = None
         # Only the requested document's module is imported (start-up time, docs/performance.md).
         if args.document == "census":
@@ -401,10 +412,84 @@ def _print(args: argparse.Namespace) -> int:
                 pdf = render_summary(record, meta, printed_by, lang, now, tz, break_glass=bg)
     finally:
         snap.close()
+    return _Rendered(pdf, patient_id, snap.ward, snap.sequence, printed_by, bg)
+
+
+def cmd_print(args: argparse.Namespace) -> int:
+    """Handler of `wardcopy print ...` (see the module docstring).
+
+    Runs with Python's cyclic garbage collector paused: a print is one short run that creates
+    many long-lived objects (modules, font tables, the record, the layout), and the
+    collector's passes over them were 2-7 % of its CPU while freeing nothing that matters
+    (peak memory the same, docs/performance.md). Reference counting still frees everything
+    else; the collector is back on when the command returns (tests call it in-process).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _print(args)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _print(args: argparse.Namespace) -> int:
+    # Light modules only until the Argon2id check runs (`_early_check`): no pydantic, no
+    # settings, no login modules; the import contract test holds this.
+    from app.paths import laptop_home
+    from sync.receive.errors import ReceiveError
+    from sync.receive.wards import choose_ward
+
+    home = laptop_home(getattr(args, "home", None))
+    if args.tz:
+        _zone(args.tz, home, None)  # a bad --tz is a usage error before anything is opened
+    if not args.user.strip():
+        raise CliError("--user must name who prints", EXIT_USAGE)
+    if args.reason and not args.break_glass:
+        raise CliError("--reason only goes with --break-glass", EXIT_USAGE)
+    try:
+        ward = choose_ward(home, args.ward)  # folder names only: nothing is opened yet
+    except ReceiveError as exc:
+        raise CliError(str(exc), EXIT_NOT_READY) from None
+    password = "" if args.break_glass else _read_password(args.user, args.password_stdin)
+    check, expected_name = _early_check(home, args.user, password)
+    lang = _language(args.lang, home)
+    if args.document == "mar":
+        args.hours = mar_hours(args.hours, home)
+    from app.audit import AuditError, AuditLog
+
+    audit = AuditLog(home)
+    # The login runs beside loading and rendering; the document is rendered into memory while
+    # the password is checked and leaves the program (file, printer) only after the login
+    # succeeded and the audit entry is written. Any error of opening or rendering is held until
+    # then: a refused login answers as refused even with a damaged snapshot (module docstring).
+    login = _LoginThread(args, home, ward, audit, password, check)
+    login.start()
+    try:
+        _prepare(args.document, lang)
+    except BaseException:
+        login.session()  # a refused login is the answer, as without the overlap
+        raise
+    draft: _Rendered | None = None
+    held: Exception | None = None
+    try:
+        draft = _render(args, home, ward, lang, expected_name, args.break_glass)
+    except Exception as exc:  # held until the login has succeeded
+        held = exc
+    session = login.session()  # raises the refusal: the draft is dropped with the process
+    if held is not None:
+        raise held
+    assert draft is not None
+    if (draft.printed_by, draft.break_glass) != (session.display_name, session.break_glass):
+        # The roster's name differs from the early read: render again with the session's.
+        draft = _render(args, home, ward, lang, session.display_name, session.break_glass)
+    from app.printing.osprint import print_pdf, save_pdf
+
+    patient_id = draft.patient_id
     details: dict[str, object] = {
         "document": args.document,
         "destination": "file" if args.out else "printer",
-        "snapshot_sequence": snap.sequence,
+        "snapshot_sequence": draft.sequence,
         "session": session.session_id,
         "via": "cli",
     }
@@ -416,22 +501,22 @@ def _print(args: argparse.Namespace) -> int:
         details["hours"] = args.hours
     try:
         audit.append(
-            "print", user=session.user_id, ward=snap.ward, patient_id=patient_id, details=details
+            "print", user=session.user_id, ward=draft.ward, patient_id=patient_id, details=details
         )
     except AuditError as exc:
         raise CliError(f"{exc}; nothing was printed", EXIT_IO) from None
     if args.out:
         try:
-            path = save_pdf(pdf, args.out)
+            path = save_pdf(draft.pdf, args.out)
         except OSError as exc:
-            _audit_failure(audit, session, snap.ward, patient_id, details, "save", str(exc))
+            _audit_failure(audit, session, draft.ward, patient_id, details, "save", str(exc))
             raise CliError(str(exc), EXIT_IO) from None
         print(f"saved {args.document} to {path}")
         return EXIT_OK
-    result = print_pdf(pdf, args.printer, lang="en", fallback="--out FILE.pdf")
+    result = print_pdf(draft.pdf, args.printer, lang="en", fallback="--out FILE.pdf")
     if not result.ok:
         _audit_failure(
-            audit, session, snap.ward, patient_id, details, result.reason, result.message
+            audit, session, draft.ward, patient_id, details, result.reason, result.message
         )
         raise CliError(result.message, EXIT_NOT_READY)
     print(result.message)
