@@ -12,6 +12,7 @@ top-level `wardcopy_demo` module, imported when that command runs).
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import time
@@ -446,7 +447,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         args = parser.parse_args([*words, "view"])
     configure_logging(args.verbose)
-    return run_handler(args.func, args, "wardcopy")
+    code = run_handler(args.func, args, "wardcopy")
+    if argv is None:
+        # Called as the `wardcopy` program, which ends right after: the interpreter's last
+        # collector passes over every object still alive (modules, fonts, models) free nothing
+        # that matters and cost `wardcopy print` 60-70 ms of CPU (docs/performance.md, fourth
+        # pass). Frozen objects are left out of them; atexit handlers and flushing still run.
+        # Tests call main(argv) in-process and are left alone.
+        gc.freeze()
+    return code
 
 
 if __name__ == "__main__":
