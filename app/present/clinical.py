@@ -24,6 +24,7 @@ from app.present.formats import (
     localize_numbers,
     period_end,
 )
+from app.present.units import unit_text, units_in_text
 from sync.model import (
     Allergy,
     CodeStatusKind,
@@ -239,14 +240,17 @@ CRITICAL_INTERPRETATIONS = frozenset(
 
 
 def observation_value(obs: Observation, lang: str) -> str:
-    """ "7,2 mmol/l" / "120/80 mmHg" / "positiv"; "–" when there is no value."""
+    """ "7,2 mmol/l" / "120/80 mmHg" / "positiv"; "–" when there is no value. The unit in print
+    form (`app.present.units`: "10³/µL" for "10*3/uL", "°C" for "Cel"), also inside a value text
+    the mapping joined ("120 mmHg; 125 mmHg")."""
     if obs.value_text:
-        value = localize_numbers(obs.value_text, lang)
+        value = units_in_text(localize_numbers(obs.value_text, lang), lang)
     elif obs.value is not None:
         value = clinical_number(obs.value, lang)
     else:
         return DASH
-    return f"{value} {obs.unit}" if obs.unit else value
+    unit = unit_text(obs.unit, lang)
+    return f"{value} {unit}" if unit else value
 
 
 def reference_range(obs: Observation, lang: str) -> str:

@@ -19,15 +19,24 @@ from datetime import datetime, tzinfo
 from app.present.catalog import t
 from app.present.formats import DASH, clinical_number, localize_numbers
 from app.present.timing import describe_dosage_timing
+from app.present.units import unit_text, units_in_text
 from sync.model import Dosage, MedicationOrder
 
 
+def amount_text(text: str | None, lang: str) -> str:
+    """An amount the mapping wrote ("4.5 g", "500 ug", "1.5-2 mg/h"): the language's decimal
+    sign and units in print form ("4,5 g", "500 µg"); the dose column of the administrations
+    tables and the infusion rate use it as the order's dose does. None gives ""."""
+    return units_in_text(localize_numbers(text, lang), lang)
+
+
 def dose_text(dosage: Dosage, lang: str) -> str:
-    """The dose of one dosage: "4,5 g" (de) / "4.5 g" (en); free text as written; else "–"."""
+    """The dose of one dosage: "4,5 g" (de) / "4.5 g" (en), "500 µg" for UCUM's "ug"; free
+    text as written; else "–"."""
     if dosage.dose_text:
-        return localize_numbers(dosage.dose_text, lang)
+        return amount_text(dosage.dose_text, lang)
     if dosage.dose_value is not None:
-        unit = f" {dosage.dose_unit}" if dosage.dose_unit else ""
+        unit = f" {unit_text(dosage.dose_unit, lang)}" if dosage.dose_unit else ""
         return f"{clinical_number(dosage.dose_value, lang)}{unit}"
     if dosage.text and dosage.text.strip():
         return dosage.text.strip()
@@ -38,7 +47,7 @@ def maximum_text(dosage: Dosage, lang: str) -> str:
     """The documented maximum ("Max. 4 g / 1 d; 1 g pro Gabe"); "" when none."""
     if not dosage.max_per_period:
         return ""
-    value = localize_numbers(dosage.max_per_period, lang)
+    value = amount_text(dosage.max_per_period, lang)
     value = value.replace(" per dose", f" {t('med.per_dose', lang)}")
     return f"{t('med.max', lang)} {value}"
 
@@ -100,6 +109,7 @@ def medication_text(order: MedicationOrder, lang: str, tz: tzinfo) -> Medication
 __all__ = [
     "DosageText",
     "MedicationText",
+    "amount_text",
     "dose_text",
     "maximum_text",
     "medication_text",

@@ -22,14 +22,13 @@ from reportlab.platypus import Flowable, Table, TableStyle
 
 from app.present.catalog import t
 from app.present.clinical import observation_value, status_word
-from app.present.dose import medication_text
+from app.present.dose import amount_text, medication_text
 from app.present.due import last_not_given, not_given_text
 from app.present.formats import (
     clinical_number,
     date_text,
     fmt_span,
     fmt_time,
-    localize_numbers,
     short_day,
 )
 from app.printing.common import (
@@ -437,7 +436,7 @@ def _infusions(
             _drug_cell(order, st, lang, tz),
             para(
                 "<b>"
-                + escape(t("print.mar.inf_current", lang, rate=localize_numbers(rate, lang)))
+                + escape(t("print.mar.inf_current", lang, rate=amount_text(rate, lang)))
                 + "</b>",
                 st.cell,
                 markup=True,
@@ -631,7 +630,7 @@ def _recent(
         [
             when_text(a.when, lang, tz),
             a.drug,
-            localize_numbers(a.dose_text, lang) or "–",
+            amount_text(a.dose_text, lang) or "–",
             a.route or "–",
             status_word(a.status, lang, "administration"),
             a.performer or "–",

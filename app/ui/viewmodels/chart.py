@@ -22,9 +22,9 @@ from app.present.clinical import (
     room_bed_text,
     status_word,
 )
-from app.present.dose import medication_text
+from app.present.dose import amount_text, medication_text
 from app.present.due import due_text, last_not_given, not_given_text
-from app.present.formats import clinical_number, date_text, localize_numbers
+from app.present.formats import clinical_number, date_text
 from app.ui import fmt
 from app.ui.strings import tr
 from app.ui.viewmodels.common import CodeStatusView, code_status_view, is_isolation_flag
@@ -213,7 +213,7 @@ def _dose(order: MedicationOrder, lang: str, tz: tzinfo) -> str:
     which would suggest it is scheduled here."""
     parts: list[str] = []
     for d in order.dosages:
-        for x in (localize_numbers(d.dose_text, lang), d.route, d.text):
+        for x in (amount_text(d.dose_text, lang), d.route, d.text):
             if x and x not in parts:
                 parts.append(x)
     return " · ".join(parts)
@@ -440,7 +440,7 @@ class ChartModel:
             AdminLine(
                 when=fmt.time_text(a.when, self.tz, self.lang, self.today),
                 drug=a.drug,
-                dose=localize_numbers(a.dose_text, self.lang) or "–",
+                dose=amount_text(a.dose_text, self.lang) or "–",
                 route=a.route or "–",
                 status=t("med.not_given_because", self.lang, reason=a.status_reason)
                 if a.not_given and a.status_reason
