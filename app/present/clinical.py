@@ -253,19 +253,43 @@ def observation_value(obs: Observation, lang: str) -> str:
     return f"{value} {unit}" if unit else value
 
 
+_NUMBER_IN_TEXT = re.compile(r"\d+(?:[.,](\d+))?")
+
+
+def _bound(value: float | None, text: str | None, lang: str) -> str | None:
+    """One limit of a range in `lang`'s decimal sign, with as many decimals as the lab's own
+    text gives that number ("4,0 - 10,0": 4.0 -> "4.0", not "4"); None when there is none."""
+    if value is None:
+        return None
+    for match in _NUMBER_IN_TEXT.finditer(text or ""):
+        try:
+            written = float(match.group(0).replace(",", "."))
+        except ValueError:
+            continue
+        if written == value:
+            return clinical_number(value, lang, len(match.group(1) or ""))
+    return clinical_number(value, lang)
+
+
 def reference_range(obs: Observation, lang: str) -> str:
-    """ "3,5–5,1" / "≥ 60" / "≤ 5"; the documented range text as written; "" when none;
-    "12–20 (NEWS2)" when the range is the configured vital-sign range, not the source's."""
-    if obs.ref_text:
-        return localize_numbers(obs.ref_text, lang)
-    low = clinical_number(obs.ref_low, lang) if obs.ref_low is not None else None
-    high = clinical_number(obs.ref_high, lang) if obs.ref_high is not None else None
+    """ "3,5–5,1" / "≥ 60" / "≤ 5"; "" when none; "12–20 (NEWS2)" when the range is the
+    configured vital-sign range, not the source's.
+
+    A range with a numeric low or high is formatted from those numbers in the reader's
+    language, like the value beside it: an English page shows "13.5–17.5" next to "15.3" even
+    when the lab's text says "13,5 - 17,5", and a German page never "4.5" next to "4,5". The
+    source's text is shown only when the range has no number (e.g. "negativ", "< 1:80"), as
+    written (German decimal points as commas)."""
+    low = _bound(obs.ref_low, obs.ref_text, lang)
+    high = _bound(obs.ref_high, obs.ref_text, lang)
     if low and high:
         text = f"{low}–{high}"
     elif low:
         text = f"≥ {low}"
     elif high:
         text = f"≤ {high}"
+    elif obs.ref_text:
+        return localize_numbers(obs.ref_text, lang)
     else:
         return ""
     # A range the source did not send (adult vital-sign ranges, e.g. NEWS2) says whose it is.
