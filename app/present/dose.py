@@ -92,16 +92,29 @@ class MedicationText:
         return sep.join(d.schedule for d in self.dosages if d.schedule) or DASH
 
 
+def _once(dose: str, schedule: str) -> str:
+    """`schedule` without the prescriber's text when the dose already is that text: "nach
+    Schema laut BZ" is said once (as the dose), "2× täglich: 08:00, 18:00 (1-0-1)" loses its
+    "(1-0-1)" when the dose reads "1-0-1"."""
+    if not dose or dose == DASH:
+        return schedule
+    if schedule == dose:
+        return ""
+    return schedule.removesuffix(f" ({dose})")
+
+
 def medication_text(order: MedicationOrder, lang: str, tz: tzinfo) -> MedicationText:
-    """Every dosage of `order` in words (an order without dosages reads "–" for each)."""
+    """Every dosage of `order` in words (an order without dosages reads "–" for each). When a
+    dosage has no structured dose, its dose is the prescriber's text and its schedule does not
+    repeat that text (the MAR's drug cell and the chart row say it once)."""
     out = []
     for dosage in order.dosages or [Dosage()]:
+        dose = dose_text(dosage, lang)
+        schedule = schedule_text(order, dosage, lang, tz)
+        if not dosage.dose_text and dosage.dose_value is None:
+            schedule = _once(dose, schedule)
         out.append(
-            DosageText(
-                dose=dose_text(dosage, lang),
-                route=(dosage.route or "").strip() or DASH,
-                schedule=schedule_text(order, dosage, lang, tz),
-            )
+            DosageText(dose=dose, route=(dosage.route or "").strip() or DASH, schedule=schedule)
         )
     return MedicationText(tuple(out))
 

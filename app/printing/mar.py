@@ -227,7 +227,8 @@ def _drug_cell(order: MedicationOrder, st: Styles, lang: str, tz: tzinfo) -> Any
     dose, route, timing = text.dose(" / "), text.route(), text.schedule("\n")
     parts = [f"<b>{escape(cap_text(order.drug, 300) or '')}</b>"]
     parts.append(escape(" · ".join(x for x in (dose, route) if x and x != "–")))
-    parts.append(escape(timing).replace(chr(10), "<br/>"))
+    if timing != "–":  # a schedule that was the dose text is said once, as the dose
+        parts.append(escape(timing).replace(chr(10), "<br/>"))
     if order.note and order.note.strip():
         # The order's note in full: insulin scale, "time-critical", "level before 4th dose".
         note = cap_text(order.note.strip(), NOTE_MAX_CHARS) or ""
