@@ -105,3 +105,14 @@ def test_the_prescribers_text_is_said_once(lang: str) -> None:
     assert FREE_TEXT not in line.schedule
     mar = flat_text(render_mar(record, META, "x", lang, NOW, BERLIN, hours=24))
     assert mar.count(FREE_TEXT) == 1
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_recent_administrations_give_the_not_given_reason(lang: str) -> None:
+    record = ehr_record()
+    model = ChartModel(record, now=NOW, tz=BERLIN, lang=lang)
+    (adm,) = model.administrations()
+    assert adm.status == WORDS[lang]["not_given"]
+    mar = flat_text(render_mar(record, META, "x", lang, NOW, BERLIN, hours=24))
+    recent = mar.split("Verabreichungen" if lang == "de" else "Administrations")[-1]
+    assert adm.status in recent, recent[:400]

@@ -17,7 +17,7 @@ from datetime import date, datetime, tzinfo
 from app import schedule
 from app.duelist import DueDose, DueState, PatientDue
 from app.present.catalog import t
-from app.present.clinical import room_bed_short
+from app.present.clinical import room_bed_short, status_word
 from app.present.dose import medication_text
 from app.present.formats import DASH, day_time_text, time_text
 from app.schedule import given_for, next_due
@@ -170,6 +170,7 @@ __all__ = [
     "DueCell",
     "DueRowText",
     "DueText",
+    "administration_status",
     "due_cell",
     "due_columns",
     "due_row",
@@ -202,6 +203,15 @@ def last_not_given(
         a.when is not None and a.when >= newest.when and given_for(order, a) for a in mine
     )
     return None if given_since else newest
+
+
+def administration_status(adm: Administration, lang: str) -> str:
+    """The status column of an administrations table (chart and MAR): "gegeben" / "given";
+    a dose documented as not given with its reason, "nicht gegeben: Patient schläft" / "not
+    given: patient asleep" (statusReason), as the day grid's footnote and the chart row say it."""
+    if adm.not_given and adm.status_reason and adm.status_reason.strip():
+        return t("med.not_given_because", lang, reason=adm.status_reason.strip())
+    return status_word(adm.status, lang, "administration")
 
 
 def not_given_text(adm: Administration, lang: str, tz: tzinfo, today: date | None) -> str:

@@ -23,7 +23,7 @@ from reportlab.platypus import Flowable, Table, TableStyle
 from app.present.catalog import t
 from app.present.clinical import observation_value, status_word
 from app.present.dose import amount_text, medication_text
-from app.present.due import last_not_given, not_given_text
+from app.present.due import administration_status, last_not_given, not_given_text
 from app.present.formats import (
     clinical_number,
     date_text,
@@ -633,7 +633,7 @@ def _recent(
             a.drug,
             amount_text(a.dose_text, lang) or "–",
             a.route or "–",
-            status_word(a.status, lang, "administration"),
+            administration_status(a, lang),
             a.performer or "–",
         ]
         for a in items

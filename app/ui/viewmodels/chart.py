@@ -23,7 +23,7 @@ from app.present.clinical import (
     status_word,
 )
 from app.present.dose import amount_text, medication_text
-from app.present.due import due_text, last_not_given, not_given_text
+from app.present.due import administration_status, due_text, last_not_given, not_given_text
 from app.present.formats import clinical_number, date_text
 from app.ui import fmt
 from app.ui.strings import tr
@@ -442,9 +442,7 @@ class ChartModel:
                 drug=a.drug,
                 dose=amount_text(a.dose_text, self.lang) or "–",
                 route=a.route or "–",
-                status=t("med.not_given_because", self.lang, reason=a.status_reason)
-                if a.not_given and a.status_reason
-                else status_word(a.status, self.lang, "administration"),
+                status=administration_status(a, self.lang),
                 performer=a.performer or "–",
             )
             for a in items
