@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.printing import DocumentMeta, render_mar
+from app.printing import DocumentMeta, render_mar, render_summary
 from app.ui.viewmodels.chart import ChartModel
 from sync.mapping import MappingContext, map_patient
 from sync.model import PatientRecord
@@ -94,6 +94,33 @@ WORDS = {
         "not_given": f"not given: {REFUSED}",
     },
 }
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_held_order_on_the_mar_and_both_orders_name_each_other(lang: str) -> None:
+    words = WORDS[lang]
+    record = ehr_record()
+    model = ChartModel(record, now=NOW, tz=BERLIN, lang=lang)
+    active = next(m for m in model.medications() if m.drug.startswith("Metoprolol"))
+    assert active.related == words["also_on_hold"]
+    assert not next(m for m in model.medications() if m.drug.startswith("Ramipril")).related
+    held = dict(model.other_medications())
+    (held_item,) = next(items for items in held.values())
+    assert words["since"] in held_item.detail and HOLD_REASON in held_item.detail
+    assert words["also_active"] in held_item.detail and held_item.danger
+
+    mar = flat_text(render_mar(record, META, "x", lang, NOW, BERLIN, hours=24))
+    assert words["also_on_hold"] in mar
+    # The held order has its own section after the boxes, with no boxes of its own.
+    section = mar.split(words["section"])[1]
+    assert "Metoprolol succinat 95 mg" in section
+    assert words["since"] in section and HOLD_REASON in section
+    assert words["also_active"] in section
+    assert "Metoprolol succinat 95 mg" not in mar.split(words["section"])[0].replace(
+        words["also_on_hold"], ""
+    )
+    summary = flat_text(render_summary(record, META, "x", lang, NOW, BERLIN))
+    assert words["also_on_hold"] in summary and words["also_active"] in summary
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])

@@ -143,7 +143,9 @@ def test_chart_shows_finished_stay_other_medications_not_given_and_superseded() 
         for title, items in chart.other_medications()
     }
     held = sections["Pausierte Verordnungen"][0]
-    assert held[0] == "Ramipril 5 mg" and held[1].startswith("pausiert · Hypotonie")
+    assert held[0] == "Ramipril 5 mg" and held[1].startswith(
+        "pausiert seit 09.03.2026 14:00 · Hypotonie"  # since the last change (meta.lastUpdated)
+    )
     stopped = sections["Abgesetzt (letzte 72 h)"][0]
     assert stopped[0] == "Enoxaparin 40 mg" and stopped[1].startswith("HIT-Verdacht")
     assert stopped[2] == "abgesetzt 09.03.2026 14:00"  # meta.lastUpdated, hospital time

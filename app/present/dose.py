@@ -13,11 +13,13 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from app.present.catalog import t
-from app.present.formats import DASH, clinical_number, localize_numbers
+from app.present.formats import DASH, clinical_number, datetime_text, localize_numbers
 from app.present.timing import describe_dosage_timing
 from app.present.units import unit_text, units_in_text
 from sync.model import Dosage, MedicationOrder
@@ -119,6 +121,66 @@ def medication_text(order: MedicationOrder, lang: str, tz: tzinfo) -> Medication
     return MedicationText(tuple(out))
 
 
+# --- an active and an on-hold order of the same drug -------------------------------------
+
+_FIRST_WORD = re.compile(r"[^\W\d_]{4,}")
+
+
+def _drug_keys(order: MedicationOrder) -> set[tuple[str, str]]:
+    """What identifies the drug of `order`: each coding (system, code), and the first word of
+    its name (the ingredient: "Metoprolol 47,5 mg" and "Metoprolol 95 mg" are one drug)."""
+    keys = {
+        ((c.system or "").strip().casefold(), c.code.strip().casefold())
+        for c in order.coding
+        if c.code and c.code.strip()
+    }
+    first = _FIRST_WORD.search(order.drug)
+    if first:
+        keys.add(("name", first.group(0).casefold()))
+    return keys
+
+
+def related_orders(
+    order: MedicationOrder, orders: Sequence[MedicationOrder]
+) -> list[MedicationOrder]:
+    """The orders of the same drug (a shared coding or the same first word of the name) on
+    the other side of "on hold": for an active order those on hold, for an on-hold order the
+    active ones. Pure."""
+    keys = _drug_keys(order)
+    if not keys:
+        return []
+    return [
+        other
+        for other in orders
+        if other is not order
+        and other.on_hold != order.on_hold
+        and (other.status or "active") in ("active", "on-hold")
+        and keys & _drug_keys(other)
+    ]
+
+
+def related_text(order: MedicationOrder, orders: Sequence[MedicationOrder], lang: str) -> str:
+    """ "⚠ dasselbe Medikament auch pausiert: Metoprolol 95 mg" on an active order whose drug
+    also has an order on hold, "⚠ ... auch aktiv verordnet: ..." the other way round; "" when
+    there is none. The same words on the chart, the MAR and the summary."""
+    others = related_orders(order, orders)
+    if not others:
+        return ""
+    drugs = ", ".join(dict.fromkeys(o.drug for o in others))
+    key = "med.also_active" if order.on_hold else "med.also_on_hold"
+    return t(key, lang, drugs=drugs)
+
+
+def on_hold_text(order: MedicationOrder, lang: str, tz: tzinfo) -> str:
+    """ "pausiert seit 01.12.2026 14:00" / "on hold since 1 Dec 2026 14:00": since the order's
+    last change at the source (`meta.lastUpdated`; FHIR R4 has no "held at", and the order has
+    been on hold at least since its last change); "pausiert" / "on hold" when not known."""
+    changed = order.source.last_updated if order.source else None
+    if changed is None:
+        return t("status.on-hold", lang)
+    return t("med.on_hold_since", lang, when=datetime_text(changed, lang, tz))
+
+
 __all__ = [
     "DosageText",
     "MedicationText",
@@ -126,5 +188,8 @@ __all__ = [
     "dose_text",
     "maximum_text",
     "medication_text",
+    "on_hold_text",
+    "related_orders",
+    "related_text",
     "schedule_text",
 ]

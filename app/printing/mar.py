@@ -22,7 +22,7 @@ from reportlab.platypus import Flowable, Table, TableStyle
 
 from app.present.catalog import t
 from app.present.clinical import observation_value, status_word
-from app.present.dose import amount_text, medication_text
+from app.present.dose import amount_text, medication_text, on_hold_text, related_text
 from app.present.due import administration_status, last_not_given, not_given_text
 from app.present.formats import (
     clinical_number,
@@ -222,10 +222,22 @@ def _last_given(
     return "\n".join(lines) or "–"
 
 
-def _drug_cell(order: MedicationOrder, st: Styles, lang: str, tz: tzinfo) -> Any:
+def _drug_cell(
+    order: MedicationOrder,
+    st: Styles,
+    lang: str,
+    tz: tzinfo,
+    orders: list[MedicationOrder] | None = None,
+) -> Any:
+    """The order in words: drug, dose · route, schedule, note, prescriber, the injection site
+    field; and, in bold, the other orders of the same drug on the other side of "on hold"
+    (`orders`: all of the patient's orders)."""
     text = medication_text(order, lang, tz)
     dose, route, timing = text.dose(" / "), text.route(), text.schedule("\n")
     parts = [f"<b>{escape(cap_text(order.drug, 300) or '')}</b>"]
+    related = related_text(order, orders or [], lang)
+    if related:
+        parts.append(f"<b>{escape(related)}</b>")
     parts.append(escape(" · ".join(x for x in (dose, route) if x and x != "–")))
     if timing != "–":  # a schedule that was the dose text is said once, as the dose
         parts.append(escape(timing).replace(chr(10), "<br/>"))
@@ -403,7 +415,7 @@ def _scheduled(
             if overdue:
                 backgrounds[len(rows)] = ABNORMAL_BG
             if n == 0:
-                rows.append([_drug_cell(order, st, lang, tz), last, boxes])
+                rows.append([_drug_cell(order, st, lang, tz, record.medications), last, boxes])
             else:
                 rows.append([para(f"↳ {order.drug}", st.cell), "", boxes])
     header = [t("print.col.drug", lang), t("print.mar.last", lang), t("print.mar.times", lang)]
@@ -434,7 +446,7 @@ def _infusions(
     for order in orders:
         rate = " / ".join(d.dose_text for d in order.dosages if d.dose_text) or "–"
         cell = [
-            _drug_cell(order, st, lang, tz),
+            _drug_cell(order, st, lang, tz, record.medications),
             para(
                 "<b>"
                 + escape(t("print.mar.inf_current", lang, rate=amount_text(rate, lang)))
@@ -598,12 +610,39 @@ def _prn(
         for n, boxes in enumerate(chunks):
             if n == 0:
                 last = _last_given(order, record.administrations, lang, tz)
-                rows.append([_drug_cell(order, st, lang, tz), last, boxes])
+                rows.append([_drug_cell(order, st, lang, tz, record.medications), last, boxes])
             else:
                 rows.append([para(f"↳ {order.drug}", st.cell), "", boxes])
     header = [t("print.col.drug", lang), t("print.mar.last", lang), t("print.mar.prn_boxes", lang)]
     table = data_table(header, rows, [drug_w, last_w, boxes_w], st)
     return [_heading_over(out[0], table, width), table]
+
+
+def _on_hold(
+    record: PatientRecord, st: Styles, width: float, lang: str, tz: tzinfo
+) -> list[Flowable]:
+    """Orders on hold, apart and without boxes: the order in words (with the active order of
+    the same drug, when there is one) and "on hold since ..." with the reason when known."""
+    orders = record.on_hold_medications
+    if not orders:
+        return []
+    rows = []
+    for order in orders:
+        status = [on_hold_text(order, lang, tz)]
+        if order.status_reason and order.status_reason.strip():
+            status.append(order.status_reason.strip())
+        rows.append(
+            [
+                _drug_cell(order, st, lang, tz, record.medications),
+                para(
+                    "<b>" + "<br/>".join(escape(x) for x in status) + "</b>", st.cell, markup=True
+                ),
+            ]
+        )
+    header = [t("print.col.drug", lang), t("col.status", lang)]
+    table = data_table(header, rows, [width * 0.6, width * 0.4], st)
+    hint = para(t("print.mar.on_hold_hint", lang), st.small)
+    return [keep(section(t("print.mar.on_hold", lang), st), hint, table)]
 
 
 def _heading_over(heading: Any, table: Table, width: float) -> Any:
@@ -794,6 +833,7 @@ def mar_flowables(
     body += _scheduled(record, st, width, lang, now, end, tz, start)
     body += _infusions(record, st, width, lang, tz)
     body += _prn(record, st, width, lang, tz, start, end)
+    body += _on_hold(record, st, width, lang, tz)
     body += _recent(record, st, width, lang, tz, windows)
     body += _form_parts(st, width, lang)
     return body

@@ -26,6 +26,7 @@ from app.present.clinical import (
     reference_range,
     status_word,
 )
+from app.present.dose import related_text
 from app.present.formats import date_text
 from app.printing.common import (
     ABRIDGE_CHARS,
@@ -218,6 +219,10 @@ def _medications(
         if order.status and order.status.strip().lower() != "active":
             status = status_word(order.status, lang, "medication")
             drug += f" <font size=8>({_esc(status)})</font>"
+        related = related_text(order, record.medications, lang)
+        if related:
+            # An active and an on-hold order of the same drug name each other (chart, MAR).
+            drug += f"<br/>{_esc(related)}"
         if order.note and order.note.strip():
             # The order's note in full (insulin scale, "time-critical", "level before 4th dose").
             note = cap_text(order.note.strip(), NOTE_MAX_CHARS) or ""

@@ -132,6 +132,16 @@ MESSAGES: Messages = {
     "med.on_hold": {"de": "Pausierte Verordnungen", "en": "Orders on hold"},
     "med.stopped": {"de": "Abgesetzt (letzte {hours} h)", "en": "Stopped (last {hours} h)"},
     "med.stopped_at": {"de": "abgesetzt {when}", "en": "stopped {when}"},
+    "med.on_hold_since": {"de": "pausiert seit {when}", "en": "on hold since {when}"},
+    # an active and an on-hold order of the same drug: each names the other
+    "med.also_on_hold": {
+        "de": "⚠ dasselbe Medikament auch pausiert: {drugs}",
+        "en": "⚠ same drug also on hold: {drugs}",
+    },
+    "med.also_active": {
+        "de": "⚠ dasselbe Medikament auch aktiv verordnet: {drugs}",
+        "en": "⚠ same drug also in an active order: {drugs}",
+    },
     "med.home": {"de": "Hausmedikation (nicht verordnet)", "en": "Home medication (not ordered)"},
     "med.last_given": {"de": "zuletzt gegeben {when} · {who}", "en": "last given {when} · {who}"},
     "med.not_given_because": {"de": "nicht gegeben: {reason}", "en": "not given: {reason}"},

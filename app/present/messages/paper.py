@@ -71,6 +71,14 @@ MESSAGES: Messages = {
     # MAR
     "print.mar.scheduled": {"de": "Regelmedikation", "en": "Scheduled medications"},
     "print.mar.prn": {"de": "Bedarfsmedikation", "en": "As-needed (PRN) medications"},
+    "print.mar.on_hold": {
+        "de": "Pausierte Verordnungen – nicht geben",
+        "en": "Orders on hold – do not give",
+    },
+    "print.mar.on_hold_hint": {
+        "de": "Keine Kästchen: pausiert. Erst nach neuer ärztlicher Anordnung geben.",
+        "en": "No boxes: on hold. Give only after a new prescriber's order.",
+    },
     "print.mar.hint": {
         "de": "Je Gabe: Kästchen mit Handzeichen abzeichnen; nicht gegeben: Kürzel + Grund. "
         "„!“ = überfällig, im System nicht dokumentiert. „nicht gegeben (1)“ = im System als "

@@ -22,7 +22,7 @@ from app.present.clinical import (
     room_bed_text,
     status_word,
 )
-from app.present.dose import amount_text, medication_text
+from app.present.dose import amount_text, medication_text, on_hold_text, related_text
 from app.present.due import administration_status, due_text, last_not_given, not_given_text
 from app.present.formats import clinical_number, date_text
 from app.ui import fmt
@@ -100,6 +100,8 @@ class MedLine:
     # The newest dose documented as not given since the last given one, with its reason:
     # "nicht gegeben 14:02: Patient nicht auf Station (Diagnostik)"; "" when none.
     not_given: str = ""
+    # The same drug also has an order on hold: "⚠ same drug also on hold: Metoprolol 95 mg".
+    related: str = ""
 
 
 @dataclass(frozen=True)
@@ -369,6 +371,7 @@ class ChartModel:
                     note=m.note or "",
                     last_given=self._last_given(m),
                     not_given=self._not_given(m),
+                    related=related_text(m, self.record.medications, self.lang),
                 )
             )
         # Overdue first, then scheduled by next time, then PRN: the order a nurse works in.
@@ -396,13 +399,16 @@ class ChartModel:
                 " · ".join(
                     x
                     for x in (
-                        status_word(m.status, lang),
+                        on_hold_text(m, lang, self.tz),
                         m.status_reason or "",
                         _dose(m, lang, self.tz),
+                        related_text(m, self.record.medications, lang),
                     )
                     if x
                 ),
                 date_text(m.start, lang, self.tz) if m.start else "",
+                # Red when an active order of the same drug exists: the nurse sees both.
+                danger=bool(related_text(m, self.record.medications, lang)),
             )
             for m in self.record.on_hold_medications
         ]

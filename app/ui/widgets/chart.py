@@ -237,6 +237,12 @@ def med_table(lines: Sequence[MedLine], lang: str, *, compact: bool = False) -> 
                     if m.not_given
                     else []
                 ),
+                # The same drug also has an order on hold: both orders seen together.
+                *(
+                    [text(m.related, theme.FONT_SMALL, color=theme.DANGER, max_lines=2)]
+                    if m.related
+                    else []
+                ),
                 # Last dose given and by whom, as the printed MAR shows it.
                 *(
                     [text(m.last_given, theme.FONT_SMALL, color=theme.MUTED, max_lines=1)]
