@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 
-from app.schedule import given_times, is_active, open_doses_given, scheduled_times
+from app.schedule import given_times, instant, is_active, open_doses_given, scheduled_times
 from sync.model import MedicationOrder, PatientRecord
 
 __all__ = [
@@ -110,15 +110,18 @@ def _order_doses(
     info = open_doses_given(order, now, given, tz)
     if info is None:
         return []
+    # Keyed and compared as instants: two 02:30 of the night the clocks go back are two doses.
+    as_of, now = instant(as_of, tz), instant(now, tz)
     start = min(as_of, now)
-    covered = set(info.covered_times)
+    covered = {instant(x, tz) for x in info.covered_times}
     out: dict[datetime, bool] = {}
     for x in info.overdue_times:
-        out[x] = x < as_of  # after data-as-of: unknown whether given, so only "due"
+        # after data-as-of: unknown whether given, so only "due"
+        out[instant(x, tz)] = instant(x, tz) < as_of
     for x in info.due_now:
-        out.setdefault(x, False)
+        out.setdefault(instant(x, tz), False)
     for x in scheduled_times(order, start, until, tz):
-        out.setdefault(x, False)
+        out.setdefault(instant(x, tz), False)
     # A time covered by an administration is not open, whatever window found it.
     return sorted((x.astimezone(tz), late) for x, late in out.items() if x not in covered)
 

@@ -379,6 +379,19 @@ def _aware(value: datetime, tz: tzinfo) -> datetime:
     return value.replace(tzinfo=tz) if value.tzinfo is None else value
 
 
+_UTC = ZoneInfo("UTC")
+
+
+def instant(value: datetime, tz: tzinfo) -> datetime:
+    """`value` as a UTC instant (naive: local time in `tz`). Pure.
+
+    Two datetimes of one zone compare, subtract and hash by wall time in Python, so on the
+    night the clocks go back (Europe/Berlin, last Sunday of October) 02:15 before the change
+    and 02:20 after it would compare the wrong way round and "60 min ago" would be wrong. Every
+    due / overdue comparison goes through instants."""
+    return _aware(value, tz).astimezone(_UTC)
+
+
 def _local(d: date, clock: time, tz: tzinfo) -> datetime:
     """Wall-clock `clock` on `d` in `tz`; nonexistent times move forward by the DST gap."""
     naive = datetime.combine(d, clock)
@@ -545,11 +558,11 @@ def next_due(
     window [now - 4 h, now + 8 d). Administrations of other orders are ignored; each
     administration covers at most one scheduled time (the nearest). Never raises on odd data.
     """
-    now = _aware(now, tz)
+    now = instant(now, tz)  # by instant, not wall time (see `instant`)
     times = scheduled_times(order, now - OVERDUE_LOOKBACK, now + LOOKAHEAD, tz)
     if not times:
         return None
-    upcoming = next((t for t in times if t > now), None)
+    upcoming = next((t for t in times if instant(t, tz) > now), None)
     return _due_info(order, now, times, administrations, tz, upcoming)
 
 
@@ -580,7 +593,7 @@ def open_doses_given(
 ) -> DueInfo | None:
     """`open_doses` from the order's `given_times` instead of all administrations (what the
     census keeps per order, app.snapcache). Pure; never raises on odd data."""
-    now = _aware(now, tz)
+    now = instant(now, tz)  # by instant, not wall time (see `instant`)
     start = now - OVERDUE_LOOKBACK
     # The same window start as next_due's, so intervals without an order start anchor alike.
     near = scheduled_times(order, start, now + TOLERANCE + _TICK, tz)
@@ -611,21 +624,24 @@ def _match_given(
     """Match scheduled `times` (sorted, from now - OVERDUE_LOOKBACK; only those up to now +
     TOLERANCE count) with the order's given times: each covers the nearest time within
     TOLERANCE, at most one."""
-    given = sorted(_aware(g, tz) for g in given_at)
-    unused = list(given)
+    given = sorted((_aware(g, tz) for g in given_at), key=lambda g: instant(g, tz))
+    # Matched and compared as instants: "within 60 min" is real time on a DST night too.
+    unused = [instant(g, tz) for g in given]
+    now = instant(now, tz)
     covered: list[datetime] = []
     overdue: list[datetime] = []
     due_now: list[datetime] = []
-    for t in (x for x in times if x <= now + TOLERANCE):
+    for t in (x for x in times if instant(x, tz) <= now + TOLERANCE):
+        at = instant(t, tz)
         hit = min(
-            (g for g in unused if abs(g - t) <= TOLERANCE),
-            key=lambda g: abs(g - t),
+            (g for g in unused if abs(g - at) <= TOLERANCE),
+            key=lambda g: abs(g - at),
             default=None,
         )
         if hit is not None:
             unused.remove(hit)
             covered.append(t)
-        elif t < now - TOLERANCE:
+        elif at < now - TOLERANCE:
             overdue.append(t)
         else:
             due_now.append(t)

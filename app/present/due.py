@@ -150,9 +150,15 @@ def due_text(
 
     # The data-as-of rule of app.duelist and the MAR grid: a missed time before data-as-of is
     # "overdue, not documented"; one after it is only "due" (it may have been given since).
-    late = [x for x in info.overdue_times if as_of is None or x < as_of]
-    pending = sorted({*(x for x in info.overdue_times if as_of is not None and x >= as_of),
-                      *info.due_now})  # fmt: skip
+    # Compared as instants (app.schedule.instant): wall times of one zone are ambiguous on
+    # the night the clocks go back.
+    cut = schedule.instant(as_of, tz) if as_of is not None else None
+    late = [x for x in info.overdue_times if cut is None or schedule.instant(x, tz) < cut]
+    pending_by = {schedule.instant(x, tz): x for x in info.due_now}
+    for x in info.overdue_times:
+        if cut is not None and schedule.instant(x, tz) >= cut:
+            pending_by[schedule.instant(x, tz)] = x
+    pending = [pending_by[k] for k in sorted(pending_by)]
     nxt = [t("med.next", lang, when=when(info.next_time))] if info.next_time is not None else []
     if late:
         first = t("med.overdue_since", lang, when=when(late[0]))

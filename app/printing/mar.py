@@ -80,6 +80,7 @@ from app.schedule import (
     TOLERANCE,
     given_for,
     has_schedule,
+    instant,
     is_active,
     next_due,
     scheduled_times,
@@ -278,12 +279,23 @@ def order_grid(
     too, so that a late dose can be signed; only those before `start` (the snapshot's
     data-as-of) are LATE ("overdue, not documented in the system").
     """
-    start = min(start or now, now)
+    # Instants, never wall times: on the night the clocks go back 02:15 CEST is before 02:10
+    # CET, and datetimes of one zone would compare (and hash) the other way round.
+    now, end = instant(now, tz), instant(end, tz)
+    start = min(instant(start or now, tz), now)
     info = next_due(order, now, administrations, tz)
     refused = refused_doses(order, administrations, start, end, tz)
-    late = {x for x in (info.overdue_times if info else ()) if x < start} - set(refused)
-    open_before = sorted([*(info.overdue_times if info else ()), *(info.due_now if info else ())])
-    times = [x for x in open_before if x < start] + scheduled_times(order, start, end, tz)
+    open_before = sorted(
+        [*(info.overdue_times if info else ()), *(info.due_now if info else ())],
+        key=lambda x: instant(x, tz),
+    )
+    late = {
+        x
+        for x in (info.overdue_times if info else ())
+        if instant(x, tz) < start and instant(x, tz) not in refused
+    }
+    times = [x for x in open_before if instant(x, tz) < start]
+    times += scheduled_times(order, start, end, tz)
     return day_grid(times, late, start, end, tz, set(refused))
 
 
@@ -296,8 +308,9 @@ def refused_doses(
 ) -> dict[datetime, Administration]:
     """Pure: the scheduled times of `order` from the start of `start`'s day (local) to `end`
     that were documented as not given (an administration with status "not-done" within
-    TOLERANCE and no given one within TOLERANCE), each with that administration. These
-    print as "not given" boxes: a grey slot would read as "no dose was due"."""
+    TOLERANCE and no given one within TOLERANCE), each with that administration, keyed by the
+    time as a UTC instant (`app.schedule.instant`). These print as "not given" boxes: a grey
+    slot would read as "no dose was due"."""
     local = start.astimezone(tz)
     day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
     mine = [a for a in administrations if a.when is not None and _belongs(order, a)]
@@ -305,14 +318,17 @@ def refused_doses(
     if not refused:
         return {}
     out: dict[datetime, Administration] = {}
+
+    def apart(a: Administration, when: datetime) -> timedelta:
+        return abs(instant(a.when or when, tz) - instant(when, tz))
+
     for when in scheduled_times(order, day_start, end, tz):
-        near = [a for a in refused if a.when is not None and abs(a.when - when) <= TOLERANCE]
+        near = [a for a in refused if a.when is not None and apart(a, when) <= TOLERANCE]
         if not near or any(
-            given_for(order, a) and a.when is not None and abs(a.when - when) <= TOLERANCE
-            for a in mine
+            given_for(order, a) and a.when is not None and apart(a, when) <= TOLERANCE for a in mine
         ):
             continue
-        out[when] = min(near, key=lambda a: abs((a.when or when) - when))
+        out[instant(when, tz)] = min(near, key=lambda a: apart(a, when))
     return out
 
 
@@ -341,7 +357,7 @@ def _not_given_notes(
     ):
         if cell is not Cell.NOT_GIVEN:
             continue
-        adm = refused.get(grid.instants[key])
+        adm = refused.get(instant(grid.instants[key], tz))
         if adm is None:
             continue
         notes[key] = len(notes) + 1
@@ -363,7 +379,8 @@ def _scheduled(
     older than the print time `now`) to `end`: a dose due between data-as-of and printing gets
     a box (no gap), and only doses before data-as-of can be "overdue, not documented in the
     system" ("!")."""
-    start = min(start or now, now)
+    now = instant(now, tz)
+    start = min(instant(start or now, tz), now)
     orders = [
         o for o in record.medications if is_active(o) and not _prn_only(o) and not is_continuous(o)
     ]
@@ -804,8 +821,11 @@ def mar_flowables(
     `as_of` can be called overdue; a banner says how old the data is.
     """
     st = styles()
+    # The period in real hours from an instant: a 24 h MAR printed on the night the clocks go
+    # back ends 24 h later, and data-as-of and print time compare as instants.
+    now = instant(now, tz)
     end = now + timedelta(hours=hours)
-    start = min(as_of, now) if as_of is not None else now
+    start = min(instant(as_of, tz), now) if as_of is not None else now
     body: list[Flowable] = [code_status_block(record, st, width, lang, tz), spacer(2)]
     body.append(section(t("print.allergies", lang), st))
     body.extend(allergy_block(record, st, width, lang))

@@ -95,7 +95,7 @@ def day_grid(
     if not days:
         days = [start.astimezone(tz).date()]
     clocks = sorted({_clock(x) for x in local}, key=lambda c: (c.hour, c.minute, c.second))
-    late_utc = {x.astimezone(tz) for x in late}
+    late_at = {x.timestamp() for x in late}
     cells: dict[tuple[Clock, date], Cell] = {}
     instants: dict[tuple[Clock, date], datetime] = {}
     for x in local:
@@ -103,16 +103,16 @@ def day_grid(
         if x.timestamp() in refused:
             cells[key] = Cell.NOT_GIVEN
         else:
-            cells[key] = Cell.LATE if x in late_utc else Cell.BOX
+            cells[key] = Cell.LATE if x.timestamp() in late_at else Cell.BOX
         instants[key] = x
-    start_l, end_l = start.astimezone(tz), end.astimezone(tz)
+    start_at, end_at = start.timestamp(), end.timestamp()
     for clock in clocks:
         for day in days:
             if (clock, day) in cells:
                 continue
             slot = datetime(day.year, day.month, day.day, clock.hour, clock.minute, tzinfo=tz)
             slot = slot.replace(fold=int(clock.second))
-            inside = start_l <= slot < end_l
+            inside = start_at <= slot.timestamp() < end_at  # instants, not wall times
             cells[(clock, day)] = Cell.NONE if inside else Cell.OUTSIDE
     return DayGrid(tuple(days), tuple(clocks), cells, instants)
 
