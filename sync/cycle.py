@@ -314,6 +314,7 @@ def run_live_cycle(
                     wards=wards,
                     exclude=list(exclude),
                     shared=shared,
+                    workers=workers,
                 )
             if built is None:
                 recorder.clear()

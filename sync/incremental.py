@@ -49,9 +49,10 @@ package and are not published twice).
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import re
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -514,12 +515,16 @@ def build_increment(
     wards: list[str] | None = None,
     exclude: list[str] | tuple[str, ...] = (),
     shared: SharedCache | None = None,
+    workers: int | None = None,
 ) -> buildlib.BuildResult | None:
     """Map the changed patients again and build the wards whose records changed (see the
     module docstring); None when everything must be built. `last_digests`: ward id -> digest
     of its last published package. Writes the new mappings through `recorder` (inside the
     caller's transaction) and the snapshots into `workdir`. `shared`: the watch loop's cache of
-    the shared resources (see SharedCache; None reads them from the store). Raises BuildError
+    the shared resources (see SharedCache; None reads them from the store). `workers`: mapping
+    processes as for the full build (None: all cores, at most 4, when at least
+    `sync.build._POOL_MIN_PATIENTS` patients are mapped, e.g. a drug round's doses leaving
+    their window together; 1: in this process). Raises BuildError
     (unknown ward), SnapshotError, sqlite errors of the store (the caller rolls back)."""
     clock = time.perf_counter()
     steps: dict[str, float] = {}
@@ -578,25 +583,22 @@ def build_increment(
         report = buildlib.BuildReport(patients=st.patient_count, merged=st.stats.merged)
         problems: Counter[str] = Counter()
         seen: set[str] = set()
-        buildlib._STATE = state
-        try:
-            for batch in buildlib._batches(st.iter_raw_patients(), buildlib._BATCH_PATIENTS):
-                results, batch_problems, duplicates, places = buildlib._map_batch(batch)
-                problems.update(batch_problems)
-                buildlib.merge_places(report.problem_places, places)
-                st.stats.duplicates += duplicates
-                for raw, (record, ward_ids) in zip(batch, results, strict=True):
-                    pid = raw.key.partition("/")[2]
-                    seen.add(pid)
-                    if record is None:
-                        recorder.remove(pid)
-                        continue
-                    report.patients_mapped += 1
-                    if ward_ids:
-                        report.patients_placed += 1
-                    recorder.put(record, ward_ids)
-        finally:
-            buildlib._STATE = None
+        for keys, (results, batch_problems, duplicates, places) in _map_batches(
+            st, state, len(wanted), workers
+        ):
+            problems.update(batch_problems)
+            buildlib.merge_places(report.problem_places, places)
+            st.stats.duplicates += duplicates
+            for key, (record, ward_ids) in zip(keys, results, strict=True):
+                pid = key.partition("/")[2]
+                seen.add(pid)
+                if record is None:
+                    recorder.remove(pid)
+                    continue
+                report.patients_mapped += 1
+                if ward_ids:
+                    report.patients_placed += 1
+                recorder.put(record, ward_ids)
         for pid in ids - seen:  # deleted, or merged into another patient now
             recorder.remove(pid)
         stats = st.stats
@@ -622,6 +624,38 @@ def build_increment(
         report=report,
         unchanged=[t[0] for t in targets if t[0] not in built],
     )
+
+
+def _map_batches(
+    st: Staging, state: Any, count: int, workers: int | None
+) -> Iterator[tuple[list[str], Any]]:
+    """(staging keys, `sync.build._map_batch` result) per batch of the staged patients, in
+    order: in this process, or in a forked pool as the full build maps (same records, same
+    order) when `count` patients are many enough. Sets and clears `sync.build._STATE`."""
+    inline = workers == 1 if workers is not None else count < buildlib._POOL_MIN_PATIENTS
+    methods = multiprocessing.get_all_start_methods()
+    keys: deque[list[str]] = deque()
+
+    def batches() -> Iterator[list[Any]]:
+        for batch in buildlib._batches(st.iter_raw_patients(), buildlib._BATCH_PATIENTS):
+            keys.append([raw.key for raw in batch])
+            yield batch
+
+    buildlib._STATE = state
+    try:
+        if inline or "fork" not in methods:
+            for batch in batches():
+                result = buildlib._map_batch(batch)
+                yield keys.popleft(), result
+            return
+        size = buildlib._default_workers() if workers is None else max(1, workers)
+        # Forked: the workers inherit the mapping state (the shared resources' index); they
+        # touch neither the store nor the staging database.
+        with multiprocessing.get_context("fork").Pool(size) as pool:
+            for result in buildlib._bounded_imap(pool, batches(), size * 2 + 1):
+                yield keys.popleft(), result
+    finally:
+        buildlib._STATE = None
 
 
 def _ward_dictionary(conn: Any, ward_id: str) -> bytes:

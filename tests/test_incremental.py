@@ -79,13 +79,14 @@ def _increment(
     now: datetime,
     last: BuildResult,
     shared: SharedCache | None = None,
+    workers: int | None = None,
 ) -> BuildResult:
     with store.transaction():
         recorder = Recorder(store, now)
         built = build_increment(
             store, config, workdir, recorder,
             last_digests={w.ward_id: w.digest for w in last.wards}, now=now, data_as_of=now,
-            shared=shared,
+            shared=shared, workers=workers,
         )  # fmt: skip
         recorder.done()
     assert built is not None, "the increment fell back to a full build"
@@ -573,3 +574,23 @@ def test_icu_patient_read_by_window_gives_the_record_of_a_whole_read_cut_afterwa
         inc2 = _increment(store, config, tmp_path / "inc2", later, inc_as_last(first, inc))
         assert inc2.report.resources.get("Observation", 0) >= own
         _assert_same_as_full(inc2, build_snapshots(store, config, tmp_path / "all2", now=later))
+
+
+def test_many_patients_mapped_in_worker_processes_give_the_same_wards(
+    server: FhirTestServer, tmp_path: Path
+) -> None:
+    """A wave of patients to map again (a drug round's doses leaving their window together)
+    is mapped in a process pool like the full build's: the same records as a full build."""
+    config = _config(server)
+    with ResourceStore(tmp_path / "store", config) as store:
+        fetch(config, store, now=NOW)
+        first = _full(store, config, tmp_path / "full", NOW)
+        for pid in _inpatients(server)[:4]:
+            patient = server.get("Patient", pid)
+            server.put(
+                {**patient, "gender": "other" if patient.get("gender") != "other" else "male"}
+            )
+        fetch(config, store, now=NOW)
+        inc = _increment(store, config, tmp_path / "inc", NOW, first, workers=2)
+        assert inc.report.patients_mapped == 4
+        _assert_same_as_full(inc, build_snapshots(store, config, tmp_path / "again", now=NOW))
