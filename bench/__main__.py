@@ -428,7 +428,8 @@ def main(argv: list[str] | None = None) -> int:
         "--live-parts",
         default="cycle,transfer,latency",
         help="of `live`: cycle (1 %% changed), transfer (ICU vs ordinary ward, bytes per laptop "
-        "per hour, without and with [history] windows), latency (real processes, scaled time)",
+        "per hour, without and with [history] windows), latency (real processes, scaled time), "
+        "icu-read (an ICU cycle reading by window against reading whole stays; not by default)",
     )
     parser.add_argument("--transfer-patients", type=int, default=300)
     parser.add_argument("--latency-patients", type=int, default=300)
@@ -473,6 +474,11 @@ def main(argv: list[str] | None = None) -> int:
                     ),
                 ]
                 print(results["transfer"], flush=True)
+            if "icu-read" in parts:
+                from bench.live_cycle import bench_icu_read
+
+                results["icu_read"] = bench_icu_read(args.transfer_patients, tmp, NOW)
+                print(results["icu_read"], flush=True)
             if "latency" in parts:
                 results["latency"] = bench_latency(args.latency_patients, tmp, NOW)
                 print(results["latency"], flush=True)

@@ -140,6 +140,27 @@ def bench_live(
             ("steady_10min", now + 2 * FIVE),
         ):
             changed = change(name)
+            if name == "steady_5min":
+                # The drug-round wave mapped in this process (workers=1), from a copy of the
+                # home and outbox, against the pool below (the default): same cycle, same run.
+                shutil.copytree(live_home, tmp / "live-home-inline")
+                shutil.copytree(outbox, tmp / "live-outbox-inline")
+                started = time.perf_counter()
+                inline = run_live_cycle(
+                    sync_home=tmp / "live-home-inline", outbox=tmp / "live-outbox-inline",
+                    config=config, signing_key=key, now=when,
+                    exclude=[config.hospital_ward.id], shared=SharedCache(), workers=1,
+                )  # fmt: skip
+                result[f"{name}_inline_s"] = time.perf_counter() - started
+                result[f"{name}_inline_steps_s"] = {k: round(v, 3) for k, v in inline.steps.items()}
+                result[f"{name}_inline_fraction_of_file_build"] = (
+                    result[f"{name}_inline_s"] / result["file_build_s"]
+                )
+                print(
+                    f"live bench: {name} in this process {result[f'{name}_inline_s']:.1f} s "
+                    f"({inline.steps_text()})",
+                    flush=True,
+                )
             started = time.perf_counter()
             inc = run_live_cycle(
                 sync_home=live_home, outbox=outbox, config=config, signing_key=key, now=when,
@@ -431,6 +452,106 @@ def bench_transfer(
 
 
 # --- latency -----------------------------------------------------------------------------------
+
+
+def bench_icu_read(
+    patients: int,
+    tmp: Path,
+    now: datetime,
+    *,
+    cycles: int = 6,
+    receive_s: float = 0.55,
+    source: Path | None = None,
+) -> dict[str, Any]:
+    """An ICU cycle with the [history] windows (`vitals_hours = 24`, `labs_days = 7`) read
+    from the store by window against the same cycle reading each changed patient's whole
+    stay, alternating in one run on one store (A, B, A, B, ...): the generator's data with
+    `--icu-monitoring` in the FHIR test server, a full live read first, then per simulated
+    5-minute cycle 5 minutes of monitor values for every ICU patient and one vital sign for
+    one patient of each other ward. "Whole" is the same code with the window read switched
+    off (`sync.incremental._read_window` answering None). The p50 latency is the model of
+    `bench_latency` for a 5-minute cycle and a 1-minute poll with each mode's cycle times and
+    an installing receive of `receive_s` (the latency bench's measured median)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from fhirserver import FhirTestServer
+
+    from sync import incremental, keys
+    from sync.config import Config, FhirSettings, HistoryWindows, HospitalWard, WatchSettings
+    from sync.cycle import run_live_cycle
+    from sync.generate import generate
+
+    if source is None:
+        source = tmp / f"icu-read-{patients}"
+        generate(source, patients, seed=1, now=now, icu_monitoring=True)
+    home = tmp / "icu-read-home"
+    outbox = tmp / "icu-read-outbox"
+    key, _ = keys.init_signing_key(home)
+    result: dict[str, Any] = {"patients": patients, "cycles": cycles}
+    window_read = incremental._read_window
+    with FhirTestServer(page_size=1000) as server:
+        server.load_ndjson(source)
+        wards = sorted(
+            loc["id"]
+            for loc in server.iter_resources("Location")
+            if loc["physicalType"]["coding"][0]["code"] == "wa"
+        )
+        icu = "station-1a"
+        config = Config(
+            source=server.base_url,
+            fhir=FhirSettings(min_wait_seconds=0.05, max_wait_seconds=1.0, timeout_seconds=600),
+            watch=WatchSettings(full_refresh_at=""),
+            hospital_ward=HospitalWard(enabled=False),
+            history=HistoryWindows(vitals_hours=24, labs_days=7),
+        )
+        started = time.perf_counter()
+        run_live_cycle(
+            sync_home=home, outbox=outbox, config=config, signing_key=key, full=True, now=now
+        )
+        result["full_read_s"] = time.perf_counter() - started
+        print(f"icu read bench: full read {result['full_read_s']:.1f} s", flush=True)
+        icu_templates = _templates(server, _ward_patients(server, icu), "mon-")
+        other_templates = {
+            ward: _templates(server, _ward_patients(server, ward)[:1], "vs-")
+            for ward in wards
+            if ward != icu
+        }
+        rng = random.Random(3)
+        times: dict[str, list[float]] = {"whole": [], "window": []}
+        steps: dict[str, list[dict[str, float]]] = {"whole": [], "window": []}
+        mapped: dict[str, list[int]] = {"whole": [], "window": []}
+        try:
+            for k in range(1, cycles + 1):
+                mode = "whole" if k % 2 else "window"
+                incremental._read_window = window_read if mode == "window" else (lambda *_: None)
+                at = now + timedelta(minutes=5 * k)
+                for obs_list in icu_templates.values():
+                    for minute in range(5):
+                        when = at - timedelta(minutes=4 - minute)
+                        for obs in obs_list:
+                            rid = f"{obs['id']}-r{k}-{minute}"
+                            server.put(_new_obs(obs, rid, when, rng.gauss(0, 1)))
+                for ward, by_patient in other_templates.items():
+                    for obs_list in by_patient.values():
+                        server.put(_new_obs(obs_list[0], f"bench-{ward}-r{k}", at, 1))
+                began = time.perf_counter()
+                cycle = run_live_cycle(
+                    sync_home=home, outbox=outbox, config=config, signing_key=key, now=at
+                )
+                took = time.perf_counter() - began
+                times[mode].append(took)
+                steps[mode].append({n: round(v, 2) for n, v in cycle.steps.items()})
+                mapped[mode].append(cycle.report.patients_mapped)
+                print(f"icu read bench: {mode} {took:.1f} s ({cycle.steps_text()})", flush=True)
+        finally:
+            incremental._read_window = window_read
+    for mode in ("whole", "window"):
+        result[f"{mode}_cycle_s"] = [round(t, 2) for t in times[mode]]
+        result[f"{mode}_steps_s"] = steps[mode]
+        result[f"{mode}_patients_mapped"] = mapped[mode]
+        result[f"{mode}_cycle_s_median"] = statistics.median(times[mode])
+        result[f"{mode}_latency_p50_s"] = _p50_model(300, 60 + 7.5, times[mode], [receive_s])
+    result["window_over_whole"] = result["window_cycle_s_median"] / result["whole_cycle_s_median"]
+    return result
 
 
 def _p50_model(
